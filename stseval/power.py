@@ -1,0 +1,367 @@
+"""Power and sample size for pre/post and cluster (organization-level) evaluations.
+
+Three tools:
+
+* paired pre/post designs (one group of staff measured twice): exact power of the
+  two-sided paired t test via :class:`statsmodels.stats.power.TTestPower`, for a
+  standardized mean change ``d_z`` (mean change / SD of the changes, see
+  :func:`stseval.effects.paired`);
+* two-arm cluster designs (organizations compared or randomized, staff outcome
+  adjusted for its pre-test by ANCOVA): the usual design-effect formula;
+* power by simulation of a full :func:`stseval.simulate` study analysed with
+  :func:`stseval.evaluate_area`.
+
+Cluster formula. With ``k`` clusters per arm of (average) size ``m``, intracluster
+correlation ``icc`` and pre/post correlation ``r`` of the outcome, the standard
+error of the standardized difference between arms is
+``se = sqrt(2 * DE * (1 - r^2) / (k * m))`` with design effect ``DE = 1 + (m - 1) icc``
+(Donner & Klar, 2000, ch. 5; Hemming et al., 2011); the factor ``1 - r^2`` is the
+variance reduction from adjusting for the pre-test (Borm et al., 2007), taken to be
+the same at both levels (a simplification, see Teerenstra et al., 2012). Power is
+from the noncentral t with ``df = 2k - 2`` (total clusters minus 2) and noncentrality
+``d / se``, so few-cluster designs are not flattered by a normal approximation.
+``d`` is standardized by the total (between- plus within-cluster) SD.
+
+References
+----------
+Borm, G. F., Fransen, J., & Lemmens, W. A. (2007). A simple sample size formula for
+analysis of covariance in randomized clinical trials. *Journal of Clinical
+Epidemiology*, 60(12), 1234-1238. doi:10.1016/j.jclinepi.2007.02.006
+Donner, A., & Klar, N. (2000). *Design and analysis of cluster randomization trials
+in health research*. London: Arnold (no DOI).
+Eldridge, S. M., Ashby, D., & Kerry, S. (2006). Sample size for cluster randomized
+trials: effect of coefficient of variation of cluster size and analysis method.
+*International Journal of Epidemiology*, 35(5), 1292-1300. doi:10.1093/ije/dyl129
+Hemming, K., Girling, A. J., Sitch, A. J., Marsh, J., & Lilford, R. J. (2011).
+Sample size calculations for cluster randomised controlled trials with a fixed
+number of clusters. *BMC Medical Research Methodology*, 11, 102.
+doi:10.1186/1471-2288-11-102
+Teerenstra, S., Eldridge, S., Graff, M., de Hoop, E., & Borm, G. F. (2012). A simple
+sample size formula for analysis of covariance in cluster randomized trials.
+*Statistics in Medicine*, 31(20), 2169-2178. doi:10.1002/sim.5352
+
+Tests (``tests/test_power.py``) check G*Power's paired-t sample sizes (34 pairs for
+d_z = 0.5, 90 for 0.3), hand-computed design effects, the equivalence of the cluster
+formula with an independent-samples t test on effective sizes, and
+:func:`simulate_power` against fake simulators with known p-value distributions.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from .errors import UsageError
+
+__all__ = [
+    "paired_n",
+    "paired_power",
+    "paired_mde",
+    "cluster_design_effect",
+    "cluster_power",
+    "cluster_n_clusters",
+    "cluster_mde",
+    "simulate_power",
+    "SIMULATED_POWER_COLUMNS",
+]
+
+#: Columns of the one-row table returned by :func:`simulate_power`.
+SIMULATED_POWER_COLUMNS = ["area", "outcome", "estimator", "n_reps", "n_valid",
+                           "n_significant", "power", "ci_low", "ci_high", "mean_estimate"]
+
+
+# ----------------------------------------------------------------------------- checks
+def _real(value, name: str) -> float:
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
+        raise UsageError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _open_unit(value, name: str) -> float:
+    value = _real(value, name)
+    if not 0 < value < 1:
+        raise UsageError(f"{name} must be strictly between 0 and 1, got {value!r}")
+    return value
+
+
+def _effect(d) -> float:
+    d = _real(d, "d")
+    if d == 0:
+        raise UsageError("d must not be 0 (no sample size detects a zero effect)")
+    return abs(d)
+
+
+def _whole(value, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != int(value):
+        raise UsageError(f"{name} must be a whole number, got {value!r}")
+    if value < minimum:
+        raise UsageError(f"{name} must be at least {minimum}, got {value!r}")
+    return int(value)
+
+
+# ----------------------------------------------------------------------------- paired t
+def paired_power(d, n, *, confidence=0.95) -> float:
+    """Power of the two-sided paired t test with ``n`` pairs at effect ``d`` (= d_z).
+
+    Uses ``TTestPower().power`` (noncentral t, df = n - 1, alpha = 1 - confidence).
+    """
+    d = _effect(d)
+    n = _whole(n, "n", 2)
+    alpha = 1 - _open_unit(confidence, "confidence")
+    from statsmodels.stats.power import TTestPower
+    return float(TTestPower().power(effect_size=d, nobs=n, alpha=alpha, alternative="two-sided"))
+
+
+def paired_n(d, *, power=0.8, confidence=0.95) -> int:
+    """Pairs needed for a two-sided paired t test to reach ``power`` at effect ``d`` (= d_z).
+
+    ``TTestPower().solve_power`` rounded up to a whole number of pairs (at least 2).
+    Use d_z (mean change / SD of the changes), not d_av: with r the pre/post
+    correlation, ``d_z = d_av / sqrt(2(1 - r))`` for equal SDs (Lakens, 2013).
+    """
+    d = _effect(d)
+    power = _open_unit(power, "power")
+    alpha = 1 - _open_unit(confidence, "confidence")
+    from statsmodels.stats.power import TTestPower
+    n = float(TTestPower().solve_power(effect_size=d, nobs=None, alpha=alpha, power=power,
+                                       alternative="two-sided"))
+    # tolerate solver noise just above a whole number, then make sure it really is enough
+    n_int = max(2, math.ceil(n - 1e-6))
+    while paired_power(d, n_int, confidence=1 - alpha) < power:
+        n_int += 1
+    return n_int
+
+
+def paired_mde(n, *, power=0.8, confidence=0.95) -> float:
+    """Smallest d_z the two-sided paired t test with ``n`` pairs detects with ``power``."""
+    n = _whole(n, "n", 2)
+    power = _open_unit(power, "power")
+    alpha = 1 - _open_unit(confidence, "confidence")
+    if power <= alpha:
+        raise UsageError(f"power must exceed 1 - confidence ({alpha}), got {power}")
+    from statsmodels.stats.power import TTestPower
+    return float(TTestPower().solve_power(effect_size=None, nobs=n, alpha=alpha, power=power,
+                                          alternative="two-sided"))
+
+
+# ----------------------------------------------------------------------------- cluster designs
+def cluster_design_effect(icc, cluster_size, *, cv=0.0) -> float:
+    """Design effect of cluster sampling: ``1 + ((cv^2 + 1) m - 1) icc``.
+
+    With ``cv=0`` (equal clusters) this is the familiar ``1 + (m - 1) icc``.
+
+    Parameters
+    ----------
+    icc : float
+        Intracluster correlation, in [0, 1].
+    cluster_size : float
+        Staff per organization ``m``; may be an average (not necessarily whole).
+    cv : float
+        Coefficient of variation (SD / mean) of the cluster sizes; the formula with
+        ``cv`` is from Eldridge et al. (2006), for analyses weighting people equally.
+    """
+    icc = _real(icc, "icc")
+    if not 0 <= icc <= 1:
+        raise UsageError(f"icc must be between 0 and 1, got {icc!r}")
+    m = _real(cluster_size, "cluster_size")
+    if m < 1:
+        raise UsageError(f"cluster_size must be at least 1, got {cluster_size!r}")
+    cv = _real(cv, "cv")
+    if cv < 0:
+        raise UsageError(f"cv must be 0 or more, got {cv!r}")
+    return 1 + ((cv ** 2 + 1) * m - 1) * icc
+
+
+def _cluster_power(d, k, m, icc, r, cv, alpha) -> float:
+    de = cluster_design_effect(icc, m, cv=cv)
+    ncp = d / math.sqrt(2 * de * (1 - r ** 2) / (k * m))
+    df = 2 * k - 2
+    tcrit = stats.t.ppf(1 - alpha / 2, df)
+    return float(stats.nct.sf(tcrit, df, ncp) + stats.nct.cdf(-tcrit, df, ncp))
+
+
+def _cluster_args(cluster_size, icc, r_prepost, cv, confidence):
+    cluster_design_effect(icc, cluster_size, cv=cv)  # validates icc, cluster_size, cv
+    r = _real(r_prepost, "r_prepost")
+    if not -1 < r < 1:
+        raise UsageError(f"r_prepost must be strictly between -1 and 1, got {r_prepost!r}")
+    return float(cluster_size), float(icc), r, float(cv), 1 - _open_unit(confidence, "confidence")
+
+
+def cluster_power(d, *, n_clusters_per_arm, cluster_size, icc, r_prepost=0.0, cv=0.0,
+                  confidence=0.95) -> float:
+    """Power of a two-arm cluster comparison of a pre-test-adjusted staff outcome.
+
+    Parameters
+    ----------
+    d : float
+        Difference between arms in total-SD units.
+    n_clusters_per_arm : int
+        Organizations per arm (at least 2).
+    cluster_size, icc, cv
+        See :func:`cluster_design_effect`.
+    r_prepost : float
+        Pre/post correlation of the outcome; ANCOVA multiplies the variance by ``1 - r^2``.
+    confidence : float
+        Two-sided test at ``alpha = 1 - confidence``.
+
+    Returns the power from the noncentral t with ``df = 2 * n_clusters_per_arm - 2``
+    (formula in the module docstring).
+    """
+    d = _effect(d)
+    k = _whole(n_clusters_per_arm, "n_clusters_per_arm", 2)
+    m, icc, r, cv, alpha = _cluster_args(cluster_size, icc, r_prepost, cv, confidence)
+    return _cluster_power(d, k, m, icc, r, cv, alpha)
+
+
+def cluster_n_clusters(d, *, cluster_size, icc, power=0.8, r_prepost=0.0, cv=0.0,
+                       confidence=0.95, max_clusters=100_000) -> int:
+    """Smallest number of organizations per arm giving ``power`` (see :func:`cluster_power`).
+
+    Raises :class:`~stseval.errors.UsageError` when even ``max_clusters`` per arm is not
+    enough (possible with a large icc: power is capped as clusters grow only in size).
+    """
+    d = _effect(d)
+    target = _open_unit(power, "power")
+    m, icc, r, cv, alpha = _cluster_args(cluster_size, icc, r_prepost, cv, confidence)
+    f = lambda k: _cluster_power(d, k, m, icc, r, cv, alpha)
+    if f(2) >= target:
+        return 2
+    lo, hi = 2, 4
+    while f(hi) < target:
+        lo, hi = hi, hi * 2
+        if hi > max_clusters:
+            raise UsageError(f"more than max_clusters={max_clusters} organizations per arm "
+                             f"would be needed for power {target} at d={d}")
+    while hi - lo > 1:  # f(lo) < target <= f(hi); power increases with k
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if f(mid) >= target else (mid, hi)
+    return hi
+
+
+def cluster_mde(*, n_clusters_per_arm, cluster_size, icc, power=0.8, r_prepost=0.0, cv=0.0,
+                confidence=0.95) -> float:
+    """Smallest ``d`` (total-SD units) detected with ``power`` by a two-arm cluster design."""
+    k = _whole(n_clusters_per_arm, "n_clusters_per_arm", 2)
+    target = _open_unit(power, "power")
+    m, icc, r, cv, alpha = _cluster_args(cluster_size, icc, r_prepost, cv, confidence)
+    if target <= alpha:
+        raise UsageError(f"power must exceed 1 - confidence ({alpha}), got {target}")
+    f = lambda d: _cluster_power(d, k, m, icc, r, cv, alpha) - target
+    hi = 1.0
+    while f(hi) < 0:
+        hi *= 2
+    return float(optimize.brentq(f, 1e-12, hi, xtol=1e-10))
+
+
+# ----------------------------------------------------------------------------- simulation
+def _one_rep(simulate, evaluate_area, design, area, outcome, seed):
+    """One replication: (p_value, estimate) of the ancova row for ``outcome``, NaN if absent."""
+    study = simulate(design, seed=seed)
+    table = evaluate_area(study, area)
+    rows = table[(table["estimator"] == "ancova") & (table["outcome"] == outcome)]
+    if rows.empty:
+        return float("nan"), float("nan")
+    row = rows.iloc[0]
+    return float(row["p_value"]), float(row["estimate"])
+
+
+def simulate_power(design, *, area, outcome="stss_total", n_reps=100, confidence=0.95,
+                   jobs=None, seed=0, progress=True) -> pd.DataFrame:
+    """Power by simulation: share of simulated studies where the ANCOVA estimate is significant.
+
+    Replication ``i`` (``i = 0 .. n_reps - 1``) runs
+    ``stseval.evaluate_area(stseval.simulate(design, seed=seed + i), area)`` and keeps
+    the row with ``estimator == "ancova"`` and ``outcome == outcome``. A replication
+    is significant when its ``p_value < 1 - confidence``. Replications without that
+    row or with a missing p-value are counted in ``n_reps`` but not in ``n_valid``
+    and left out of the share; errors raised by the simulator stop the run.
+
+    Parameters
+    ----------
+    design : stseval.StudyDesign
+        Passed to :func:`stseval.simulate` unchanged (it must be picklable for jobs > 1).
+    area : str
+        Area key passed to :func:`stseval.evaluate_area`.
+    outcome : str
+        Outcome whose ANCOVA row is used.
+    n_reps : int
+        Number of simulated studies.
+    confidence : float
+        Sets the test level ``1 - confidence`` and the level of the Wilson interval.
+    jobs : int, optional
+        Worker processes (``concurrent.futures.ProcessPoolExecutor``); default: all
+        cores (at most ``n_reps``). ``jobs=1`` runs in this process.
+    seed : int
+        Seed of the first replication.
+    progress : bool
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row with :data:`SIMULATED_POWER_COLUMNS`: ``area, outcome, estimator``
+        (``"ancova"``), ``n_reps, n_valid, n_significant``, ``power``
+        (= n_significant / n_valid), ``ci_low, ci_high`` (Wilson interval, statsmodels
+        ``proportion_confint``), ``mean_estimate`` (mean ANCOVA estimate over valid
+        replications).
+    """
+    import stseval
+    from statsmodels.stats.proportion import proportion_confint
+    from tqdm.auto import tqdm
+
+    n_reps = _whole(n_reps, "n_reps", 1)
+    alpha = 1 - _open_unit(confidence, "confidence")
+    seed = _whole(seed, "seed", 0)
+    if jobs is None:
+        jobs = min(os.cpu_count() or 1, n_reps)
+    jobs = _whole(jobs, "jobs", 1)
+    if not isinstance(area, str):
+        raise UsageError(f"area must be an area key (a string), got {area!r}")
+    # Resolved here, in the parent, so that the same callables run in every worker.
+    simulate, evaluate_area = stseval.simulate, stseval.evaluate_area
+
+    results = [(float("nan"), float("nan"))] * n_reps
+    bar = tqdm(total=n_reps, disable=not progress, desc=f"simulating {area}/{outcome}")
+    try:
+        if jobs == 1:
+            for i in range(n_reps):
+                results[i] = _one_rep(simulate, evaluate_area, design, area, outcome, seed + i)
+                bar.update()
+        else:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                futures = {pool.submit(_one_rep, simulate, evaluate_area, design, area,
+                                       outcome, seed + i): i for i in range(n_reps)}
+                try:
+                    for fut in as_completed(futures):
+                        results[futures[fut]] = fut.result()
+                        bar.update()
+                except BaseException:
+                    for fut in futures:
+                        fut.cancel()
+                    raise
+    finally:
+        bar.close()
+
+    p = np.array([r[0] for r in results], dtype=float)
+    est = np.array([r[1] for r in results], dtype=float)
+    valid = ~np.isnan(p)
+    n_valid = int(valid.sum())
+    n_sig = int((p[valid] < alpha).sum())
+    if n_valid:
+        lo, hi = proportion_confint(n_sig, n_valid, alpha=alpha, method="wilson")
+        share = n_sig / n_valid
+        mean_est = float(np.nanmean(est[valid])) if (~np.isnan(est[valid])).any() else float("nan")
+    else:
+        lo = hi = share = mean_est = float("nan")
+    return pd.DataFrame([{
+        "area": area, "outcome": outcome, "estimator": "ancova", "n_reps": n_reps,
+        "n_valid": n_valid, "n_significant": n_sig, "power": share,
+        "ci_low": float(lo), "ci_high": float(hi), "mean_estimate": mean_est,
+    }], columns=SIMULATED_POWER_COLUMNS)

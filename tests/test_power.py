@@ -1,0 +1,179 @@
+"""Tests of stseval.power: published sample sizes, hand formulas, and simulate_power
+against fake simulators (so they do not depend on stseval.synthetic / stseval.evaluate).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from statsmodels.stats.power import TTestIndPower
+from statsmodels.stats.proportion import proportion_confint
+
+import stseval
+from stseval import power
+from stseval.errors import UsageError
+
+
+# ----------------------------------------------------------------------------- paired t
+def test_paired_n_matches_gpower():
+    # G*Power 3.1, "Means: difference between two dependent means (matched pairs)",
+    # two-tailed, alpha .05, power .80: d_z = 0.5 -> 34 pairs; d_z = 0.3 -> 90 pairs.
+    assert power.paired_n(0.5) == 34
+    assert power.paired_n(0.3) == 90
+    assert power.paired_n(-0.5) == 34
+
+
+def test_paired_power_by_noncentral_t_hand_formula():
+    # power = P(|T| > t_crit), T ~ noncentral t(df = n - 1, ncp = d sqrt(n))
+    d, n = 0.5, 34
+    tc = stats.t.ppf(0.975, n - 1)
+    ncp = d * math.sqrt(n)
+    expected = stats.nct.sf(tc, n - 1, ncp) + stats.nct.cdf(-tc, n - 1, ncp)
+    assert power.paired_power(d, n) == pytest.approx(expected, rel=1e-6)
+    assert power.paired_power(0.5, 34) >= 0.8 > power.paired_power(0.5, 33)
+
+
+def test_paired_mde_round_trip():
+    mde = power.paired_mde(34)
+    assert power.paired_power(mde, 34) == pytest.approx(0.8, abs=1e-5)
+    assert 0.45 < mde < 0.5
+
+
+# ----------------------------------------------------------------------------- cluster
+def test_design_effect_hand_cases():
+    # 1 + (m - 1) icc
+    assert power.cluster_design_effect(0.05, 21) == pytest.approx(2.0)
+    assert power.cluster_design_effect(0.1, 11) == pytest.approx(2.0)
+    assert power.cluster_design_effect(0.0, 50) == pytest.approx(1.0)
+    assert power.cluster_design_effect(0.02, 12.5) == pytest.approx(1.23)   # average size
+    # Eldridge et al. (2006): 1 + ((cv^2 + 1) m - 1) icc = 1 + (1.25 * 20 - 1) * .05 = 2.2
+    assert power.cluster_design_effect(0.05, 20, cv=0.5) == pytest.approx(2.2)
+
+
+def test_cluster_power_reduces_to_independent_t_test():
+    # With icc = 0, one person per cluster and no pre-test, k clusters per arm is a
+    # plain two-sample t test with k per group (df = 2k - 2).
+    assert power.cluster_power(0.5, n_clusters_per_arm=64, cluster_size=1, icc=0.0) == \
+        pytest.approx(TTestIndPower().power(0.5, nobs1=64, alpha=0.05), rel=1e-8)
+
+
+def test_cluster_power_equals_t_test_on_effective_effect():
+    # Hand formula: ncp = d / sqrt(2 DE (1 - r^2) / (k m)), df = 2k - 2, which is the
+    # independent t test with k per arm and effect d * sqrt(m / (DE (1 - r^2))).
+    d, k, m, icc, r = 0.3, 10, 20, 0.05, 0.5
+    de = 1 + (m - 1) * icc
+    expected = TTestIndPower().power(d * math.sqrt(m / (de * (1 - r ** 2))), nobs1=k, alpha=0.05)
+    got = power.cluster_power(d, n_clusters_per_arm=k, cluster_size=m, icc=icc, r_prepost=r)
+    assert got == pytest.approx(expected, rel=1e-8)
+
+
+def test_cluster_n_clusters_is_the_smallest_sufficient_and_near_normal_formula():
+    kw = dict(cluster_size=20, icc=0.05, r_prepost=0.5)
+    k = power.cluster_n_clusters(0.3, **kw)
+    assert power.cluster_power(0.3, n_clusters_per_arm=k, **kw) >= 0.8
+    assert power.cluster_power(0.3, n_clusters_per_arm=k - 1, **kw) < 0.8
+    # normal-approximation formula (Donner & Klar 2000):
+    # k = 2 (z_.975 + z_.8)^2 DE (1 - r^2) / (m d^2); t critical values add a little.
+    de = 1 + 19 * 0.05
+    k_normal = 2 * (stats.norm.ppf(0.975) + stats.norm.ppf(0.8)) ** 2 * de * 0.75 / (20 * 0.09)
+    assert math.ceil(k_normal) <= k <= math.ceil(k_normal) + 2
+
+
+def test_cluster_mde_round_trip():
+    kw = dict(n_clusters_per_arm=8, cluster_size=15, icc=0.08, r_prepost=0.4)
+    mde = power.cluster_mde(**kw)
+    assert power.cluster_power(mde, **kw) == pytest.approx(0.8, abs=1e-8)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: power.paired_n(0), "d must not be 0"),
+    (lambda: power.paired_n(0.5, power=1.2), "power"),
+    (lambda: power.paired_power(0.5, 1), "n must be at least 2"),
+    (lambda: power.paired_mde(20, confidence=1.0), "confidence"),
+    (lambda: power.cluster_design_effect(1.5, 10), "icc"),
+    (lambda: power.cluster_design_effect(0.1, 0.5), "cluster_size"),
+    (lambda: power.cluster_design_effect(0.1, 10, cv=-1), "cv"),
+    (lambda: power.cluster_power(0.3, n_clusters_per_arm=1, cluster_size=10, icc=0.1),
+     "n_clusters_per_arm"),
+    (lambda: power.cluster_power(0.3, n_clusters_per_arm=5, cluster_size=10, icc=0.1,
+                                 r_prepost=1), "r_prepost"),
+    (lambda: power.cluster_n_clusters(0.01, cluster_size=10, icc=0.1, max_clusters=50),
+     "max_clusters"),
+    (lambda: power.simulate_power(None, area="x", n_reps=0), "n_reps"),
+    (lambda: power.simulate_power(None, area="x", jobs=0), "jobs"),
+])
+def test_bad_input_raises_usage_error(call, match):
+    with pytest.raises(UsageError, match=match):
+        call()
+
+
+# ----------------------------------------------------------------------------- simulate_power
+# Module-level fakes so that they pickle by reference into worker processes.
+def fake_simulate(design, seed):
+    return {"seed": seed, "kind": design["kind"]}
+
+
+def fake_evaluate_area(study, area):
+    seed = study["seed"]
+    if study["kind"] == "every_fourth":
+        # significant exactly when seed % 4 == 0; seed % 10 == 9 has no ancova row
+        p = 0.001 if seed % 4 == 0 else 0.5
+        ancova = [] if seed % 10 == 9 else [
+            {"area": area, "outcome": "stss_total", "estimator": "ancova",
+             "estimate": float(seed), "p_value": p}]
+    else:  # "null": p ~ Uniform(0, 1), as under a true null hypothesis
+        p = float(np.random.default_rng(seed).uniform())
+        ancova = [{"area": area, "outcome": "stss_total", "estimator": "ancova",
+                   "estimate": 0.0, "p_value": p}]
+    decoys = [  # rows simulate_power must ignore
+        {"area": area, "outcome": "proqol_bo", "estimator": "ancova", "estimate": 9.0,
+         "p_value": 0.0},
+        {"area": area, "outcome": "stss_total", "estimator": "did", "estimate": 9.0,
+         "p_value": 0.0},
+    ]
+    return pd.DataFrame(decoys + ancova)
+
+
+@pytest.fixture
+def fakes(monkeypatch):
+    # setitem on the module dict: the real functions may not exist yet, and getattr on
+    # the lazy package would try to import them.
+    monkeypatch.setitem(vars(stseval), "simulate", fake_simulate)
+    monkeypatch.setitem(vars(stseval), "evaluate_area", fake_evaluate_area)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_simulate_power_counts_significant_ancova_rows(fakes, jobs):
+    # seeds 0..39: 4 lack the ancova row (9, 19, 29, 39); of the 36 left, the
+    # multiples of 4 (10 of them) are significant.
+    out = power.simulate_power({"kind": "every_fourth"}, area="supervision", n_reps=40,
+                               jobs=jobs, progress=False)
+    assert list(out.columns) == power.SIMULATED_POWER_COLUMNS
+    row = out.iloc[0]
+    assert (row["area"], row["outcome"], row["estimator"]) == ("supervision", "stss_total",
+                                                               "ancova")
+    assert (row["n_reps"], row["n_valid"], row["n_significant"]) == (40, 36, 10)
+    assert row["power"] == pytest.approx(10 / 36)
+    lo, hi = proportion_confint(10, 36, alpha=0.05, method="wilson")
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi))
+    valid_seeds = [s for s in range(40) if s % 10 != 9]
+    assert row["mean_estimate"] == pytest.approx(np.mean(valid_seeds))
+
+
+def test_simulate_power_seed_offsets_replications(fakes):
+    # seeds 1..40 instead of 0..39: multiples of 4 among valid seeds -> 4, 8, ..., 40 = 10
+    out = power.simulate_power({"kind": "every_fourth"}, area="a", n_reps=40, seed=1, jobs=1,
+                               progress=False)
+    assert out["n_valid"].iloc[0] == 36 and out["n_significant"].iloc[0] == 10
+
+
+def test_simulate_power_under_null_is_near_alpha(fakes):
+    # p ~ U(0, 1): share below .05 is Binomial(400, .05)/400; central 99.8% range.
+    out = power.simulate_power({"kind": "null"}, area="a", n_reps=400, jobs=1, progress=False)
+    lo, hi = stats.binom.ppf([0.001, 0.999], 400, 0.05)
+    assert lo <= out["n_significant"].iloc[0] <= hi
+    assert out["ci_low"].iloc[0] < 0.05 < out["ci_high"].iloc[0]
