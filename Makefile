@@ -21,7 +21,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 venv: $(STAMP)
 
 report: $(STAMP)
-	$(BIN)/stseval demo --study $(STUDY) --out $(OUT) $(if $(JOBS),--jobs $(JOBS),)
+	@mkdir -p $(OUT)
+	$(BIN)/stseval score data/examples/survey_example.csv --instrument stss --instrument proqol --out $(OUT)/example_scores.csv
+	@echo "NOTE: the funder report is not built yet (the report pipeline is still to come); scored the shipped example instead."
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup

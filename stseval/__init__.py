@@ -19,6 +19,7 @@ _EXPORTS = {
     "InstrumentDefinitionError": "stseval.errors",
     "DataValidationError": "stseval.errors",
     "NotebookRunError": "stseval.errors",
+    "UsageError": "stseval.errors",
     "score": "stseval.scoring",
     "load_instrument": "stseval.instruments",
     "list_instruments": "stseval.instruments",

@@ -44,4 +44,4 @@ DEFAULT_WAVES = ["pre", "post"]
 EFFECT_SIZE_COLUMNS = ["es_type", "effect_size", "ci_low", "ci_high", "method", "n"]
 
 #: One-row results of `stseval.reliability.alpha` / `omega`.
-RELIABILITY_COLUMNS = ["estimate", "ci_low", "ci_high", "n"]
+RELIABILITY_COLUMNS = ["estimate", "ci_low", "ci_high", "n"]  # then k, method

@@ -102,11 +102,8 @@ def score(
                              "problem": f"instrument {inst.key} {what} (expected {expected})"})
             continue
         values, bad, na = _read_items(responses, inst)
-        if bad.any():
-            if invalid == "raise":
-                failures.extend(_describe_invalid(responses, inst, bad, source))
-            else:
-                values[bad] = np.nan
+        if invalid == "raise" and bad.any():
+            failures.extend(_describe_invalid(responses, inst, bad, source))
         prepared.append((inst, values, bad, na))
     if failures:
         raise DataValidationError(failures, title="responses could not be scored")
@@ -164,9 +161,13 @@ def item_matrix(responses: pd.DataFrame, instrument: InstrumentLike, *,
     values, bad, na = _read_items(responses, inst)
     if bad.any():
         raise DataValidationError(_describe_invalid(responses, inst, bad, None))
+    out = values.astype(np.float64, copy=True)
+    if na is not None:
+        out[na] = np.nan
     if reverse:
-        _reverse_in_place(inst, values)
-    return pd.DataFrame(values, index=responses.index, columns=inst.item_columns)
+        rev = [n - 1 for n in inst.reverse_items]
+        out[:, rev] = (inst.response.min + inst.response.max) - out[:, rev]
+    return pd.DataFrame(out, index=responses.index, columns=inst.item_columns)
 
 
 # -- pieces ---------------------------------------------------------------------
@@ -192,28 +193,56 @@ def _check_band_choice(instruments: list[Instrument], bands: dict) -> None:
                              f"choose from {sorted(by_key[key].band_sets) or 'none'}")
 
 
-def _read_items(responses: pd.DataFrame, inst: Instrument):
-    """Items as a float matrix; masks of invalid cells and N/A cells."""
+_CHUNK = 8192  # rows per block: keeps the temporaries of one block in cache
+
+
+def _raw_matrix(responses: pd.DataFrame, inst: Instrument):
+    """The item columns as a numeric matrix (no copy when possible) and a non-number mask."""
     frame = responses[inst.item_columns]
     if all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
            for t in frame.dtypes):
-        values = frame.to_numpy(dtype=float, na_value=np.nan)
-        nonnumeric = np.zeros(values.shape, dtype=bool)
-    else:
-        values = np.column_stack([
-            pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-            for c in frame.columns])
-        given = frame.notna().to_numpy() & ~(frame.astype(str).apply(lambda s: s.str.strip())
-                                            == "").to_numpy()
-        nonnumeric = given & np.isnan(values)
-    resp = inst.response
-    na = (values == resp.not_applicable) if resp.not_applicable is not None else \
-        np.zeros(values.shape, dtype=bool)
+        values = frame.to_numpy()
+        if values.dtype == object:  # nullable integer columns with <NA>
+            values = frame.to_numpy(dtype=float, na_value=np.nan)
+        return values, None
+    values = np.column_stack([
+        pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        for c in frame.columns])
+    given = frame.notna().to_numpy() & ~(frame.astype(str).apply(lambda s: s.str.strip())
+                                        == "").to_numpy()
+    return values, given & np.isnan(values)
+
+
+def _classify(block: np.ndarray, resp):
+    """Masks for one block of rows: missing (blank), not applicable, invalid."""
+    v = block.astype(np.float64, copy=False)
+    nan = np.isnan(v)
+    k = v - resp.min
+    if resp.step != 1:
+        k /= resp.step
     with np.errstate(invalid="ignore"):
-        off = (values < resp.min) | (values > resp.max) | (np.fmod(values - resp.min, resp.step) != 0)
-    bad = nonnumeric | (off & ~np.isnan(values) & ~na)
-    if na.any():
-        values[na] = np.nan
+        bad = (k < 0) | (k > (resp.max - resp.min) // resp.step) | (k != np.floor(k))
+    bad &= ~nan
+    na = None
+    if resp.not_applicable is not None:
+        na = v == resp.not_applicable
+        bad &= ~na
+    return v, nan, na, bad
+
+
+def _read_items(responses: pd.DataFrame, inst: Instrument):
+    """Raw item matrix plus full-size masks of invalid and not-applicable cells."""
+    values, nonnumeric = _raw_matrix(responses, inst)
+    bad = np.empty(values.shape, dtype=bool)
+    na = np.zeros(values.shape, dtype=bool) if inst.response.not_applicable is not None else None
+    for lo in range(0, len(values), _CHUNK):
+        sl = slice(lo, lo + _CHUNK)
+        _, _, na_b, bad_b = _classify(values[sl], inst.response)
+        bad[sl] = bad_b
+        if na is not None:
+            na[sl] = na_b
+    if nonnumeric is not None:
+        bad |= nonnumeric
     return values, bad, na
 
 
@@ -238,12 +267,6 @@ def _describe_invalid(responses, inst, bad, source) -> list[dict]:
     return out
 
 
-def _reverse_in_place(inst: Instrument, values: np.ndarray) -> None:
-    rev = [n - 1 for n in inst.reverse_items]
-    if rev:
-        values[:, rev] = (inst.response.min + inst.response.max) - values[:, rev]
-
-
 def _rule_for(inst: Instrument, scale: str, override: MinAnswered) -> MissingRule:
     rule = inst.scale_rule(scale)
     if override is None:
@@ -261,28 +284,57 @@ def _rule_for(inst: Instrument, scale: str, override: MinAnswered) -> MissingRul
                        note="set in the call to score()")
 
 
+def _weights(inst: Instrument):
+    """Item x scale matrices: membership, signed keying and reverse-key constant."""
+    k, m = inst.n_items, len(inst.scales)
+    member = np.zeros((k, m))
+    for j, scale in enumerate(inst.scales.values()):
+        member[[n - 1 for n in scale.items], j] = 1.0
+    rev = np.array([it.reverse for it in inst.items], dtype=float)[:, None]
+    # keyed value = x for forward items, (min + max) - x for reverse items, so over a scale
+    # sum(keyed) = answered-filled @ signed + answered @ (reverse * (min + max)).
+    signed = member * (1 - 2 * rev)
+    constant = member * rev * (inst.response.min + inst.response.max)
+    return member, signed, constant
+
+
 def _score_instrument(inst, values, bad, na, index, min_answered, band_set) -> pd.DataFrame:
-    missing = np.isnan(values) & ~na & ~bad
-    _reverse_in_place(inst, values)
+    n, m = len(values), len(inst.scales)
+    member, signed, constant = _weights(inst)
+    sums, n_ans = np.empty((n, m)), np.empty((n, m))
+    n_na = np.zeros((n, m)) if na is not None else None
+    n_missing = np.empty(n, dtype=np.int64)
+    dx_rules = list(inst.diagnostic_rules.items())
+    endorsed = {name: np.empty((n, m)) for name, _ in dx_rules}
+    for lo in range(0, n, _CHUNK):
+        sl = slice(lo, lo + _CHUNK)
+        v, nan, na_b, _ = _classify(values[sl], inst.response)
+        unusable = nan | bad[sl]
+        if na_b is not None:
+            unusable |= na_b
+            n_na[sl] = na_b @ member
+        answered = (~unusable).astype(np.float64)
+        filled = np.where(unusable, 0.0, v)
+        sums[sl] = filled @ signed + answered @ constant
+        n_ans[sl] = answered @ member
+        n_missing[sl] = nan.sum(axis=1)
+        for name, rule in dx_rules:
+            endorsed[name][sl] = ((filled >= rule.endorsed_at) & ~unusable) @ member
     block: dict = {}
     scores = {}
-    counts = {}
-    for name, scale in inst.scales.items():
-        idx = [n - 1 for n in scale.items]
-        sub = values[:, idx]
-        answered = ~np.isnan(sub)
-        n_ans = answered.sum(axis=1)
-        n_na = na[:, idx].sum(axis=1)
-        applicable = len(idx) - n_na
+    names = list(inst.scales)
+    for j, (name, scale) in enumerate(inst.scales.items()):
+        k = len(scale.items)
+        applicable = k - (n_na[:, j] if n_na is not None else 0)
         rule = _rule_for(inst, name, min_answered)
         # The required count is taken of the applicable items (N/A excluded).
-        need = np.array([rule.required(int(a)) if a > 0 else 1 for a in range(len(idx) + 1)])
+        need = np.array([rule.required(a) if a > 0 else 1 for a in range(k + 1)])
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.nansum(sub, axis=1) / n_ans
-        result = mean * len(idx) if scale.method == "sum" else mean
-        result[(n_ans < need[applicable]) | (n_ans == 0)] = np.nan
+            mean = sums[:, j] / n_ans[:, j]
+        result = mean * k if scale.method == "sum" else mean
+        result[(n_ans[:, j] < need[np.asarray(applicable, dtype=np.int64)])
+               | (n_ans[:, j] == 0)] = np.nan
         scores[name] = result
-        counts[name] = (n_ans, n_na)
         block[f"{inst.key}_{name}"] = result
     set_name = band_set or inst.default_band_set()
     if set_name:
@@ -295,27 +347,20 @@ def _score_instrument(inst, values, bad, na, index, min_answered, band_set) -> p
             codes = np.where(np.isnan(s) | (pos < 0), -1, pos)
             block[f"{inst.key}_{name}_band"] = pd.Categorical.from_codes(
                 codes, categories=labels, ordered=True)
-    for rname, rule in inst.diagnostic_rules.items():
-        block[f"{inst.key}_{rname}"] = _diagnostic(inst, values, rule)
-    for name, (n_ans, n_na) in counts.items():
-        block[f"{inst.key}_{name}_n_answered"] = n_ans
-        if inst.response.not_applicable is not None:
-            block[f"{inst.key}_{name}_n_na"] = n_na
-    block[f"{inst.key}_n_missing"] = missing.sum(axis=1)
+    for rname, rule in dx_rules:
+        ok = np.ones(n, dtype=bool)
+        complete = np.ones(n, dtype=bool)
+        for scale, required in rule.require.items():
+            j = names.index(scale)
+            complete &= n_ans[:, j] == len(inst.scales[scale].items)
+            ok &= endorsed[rname][:, j] >= required
+        flag = pd.array(ok, dtype="boolean")
+        flag[~complete] = pd.NA
+        block[f"{inst.key}_{rname}"] = flag
+    for j, name in enumerate(names):
+        block[f"{inst.key}_{name}_n_answered"] = n_ans[:, j].astype(np.int64)
+        if n_na is not None:
+            block[f"{inst.key}_{name}_n_na"] = n_na[:, j].astype(np.int64)
+    block[f"{inst.key}_n_missing"] = n_missing
     block[f"{inst.key}_n_invalid"] = bad.sum(axis=1)
     return pd.DataFrame(block, index=index)
-
-
-def _diagnostic(inst: Instrument, values: np.ndarray, rule) -> pd.array:
-    """A symptom-count rule (e.g. PCL-5 provisional diagnosis); NA unless all items answered."""
-    ok = np.ones(len(values), dtype=bool)
-    complete = np.ones(len(values), dtype=bool)
-    for scale, need in rule.require.items():
-        idx = [n - 1 for n in inst.scales[scale].items]
-        sub = values[:, idx]
-        complete &= ~np.isnan(sub).any(axis=1)
-        with np.errstate(invalid="ignore"):
-            ok &= (sub >= rule.endorsed_at).sum(axis=1) >= need
-    arr = pd.array(ok, dtype="boolean")
-    arr[~complete] = pd.NA
-    return arr
