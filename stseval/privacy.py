@@ -1,0 +1,858 @@
+"""Keep staff survey data safe to share: pseudonyms, small-cell suppression, leak scans.
+
+Four tools, all used before anything leaves the analyst's machine:
+
+* **Pseudonymization** -- :func:`load_key`, :func:`pseudonymize`,
+  :func:`pseudonymize_frame`, :func:`drop_identifiers`. IDs become keyed hashes
+  (HMAC-SHA256, RFC 2104) so the same worker gets the same pseudonym in every
+  table, but nobody without the key (kept outside the study folder) can link a
+  pseudonym back to a person by hashing a list of candidate IDs.
+* **Minimum cell size** -- :func:`suppress` (primary and complementary
+  suppression with an audit table), :func:`suppress_mask` (for figures) and
+  :func:`check_min_cell` (a last check before publishing).
+* **Leak scan** -- :func:`scan_for_leaks` / :func:`assert_no_leaks` look for
+  worker IDs, free-text answers and row-level tables in a finished report.
+* **CSV safety** -- :func:`neutralize_formulas` / :func:`safe_csv` defuse
+  spreadsheet formula injection in exported CSV files.
+
+Nothing here ever prints the key, a suppressed count or a leaked value in full:
+messages show at most the first two characters of a leaked value.
+
+References
+----------
+Krawczyk, H., Bellare, M. & Canetti, R. (1997). HMAC: Keyed-hashing for message
+authentication. RFC 2104. https://doi.org/10.17487/RFC2104
+Hundepool, A. et al. (2012). *Statistical Disclosure Control*. Wiley.
+https://doi.org/10.1002/9781118348239 (primary/complementary cell suppression)
+OWASP. CSV Injection. https://owasp.org/www-community/attacks/CSV_Injection ;
+OWASP Application Security Verification Standard 5.0, requirement 1.2.10 (adds NUL).
+
+Tests (``tests/test_privacy.py``) check pseudonyms against an independent
+``hmac.new(key, id.encode(), hashlib.sha256).hexdigest()[:12]``, suppression on
+hand-built arm x wave tables, leak scans on planted reports and formula cases.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import html
+import io
+import os
+import re
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from stseval.errors import DataValidationError, StsevalError, UsageError, format_rows
+
+__all__ = [
+    "PrivacyLeakError",
+    "LeakFinding",
+    "DEFAULT_PSEUDONYM_COLUMNS",
+    "load_key",
+    "pseudonymize",
+    "pseudonymize_frame",
+    "drop_identifiers",
+    "suppress",
+    "suppress_mask",
+    "check_min_cell",
+    "scan_for_leaks",
+    "assert_no_leaks",
+    "neutralize_formulas",
+    "safe_csv",
+]
+
+MIN_KEY_BYTES = 16
+#: Columns :func:`pseudonymize_frame` handles by default, with their prefixes.
+DEFAULT_PSEUDONYM_COLUMNS = {"worker_id": "W", "team_id": "T", "org_id": "O"}
+AUDIT_COLUMNS = ["table", "row", "column", "reason"]
+FREE_TEXT_MIN_CHARS = 12
+
+
+class PrivacyLeakError(StsevalError):
+    """Something in a table or report would identify a person if shared.
+
+    Attributes
+    ----------
+    source : str
+        What was checked (a report name, file or table name).
+    findings : list of LeakFinding
+        Every problem found. ``str(finding)`` is safe to log (values are masked).
+    """
+
+    def __init__(self, source: str, findings: Sequence[LeakFinding], *, limit: int = 20):
+        self.source = str(source)
+        self.findings = list(findings)
+        lines = [f"{self.source} is not safe to share ({len(self.findings)} finding(s)):"]
+        lines += [f"  - {f}" for f in self.findings[:limit]]
+        if len(self.findings) > limit:
+            lines.append(f"  ... and {len(self.findings) - limit} more")
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class LeakFinding:
+    """One problem found by :func:`scan_for_leaks` or :func:`check_min_cell`.
+
+    ``kind`` is one of ``"id"``, ``"free_text"``, ``"identifier_column"``,
+    ``"row_level_table"``, ``"small_cell"``. ``shown`` is safe to log (leaked values
+    are masked to their first two characters); ``value`` holds the raw leaked
+    string so the caller can find and fix it -- it is left out of ``repr``/``str``.
+    """
+
+    kind: str
+    shown: str
+    line: int | None = None
+    count: int = 1
+    detail: str = ""
+    value: str = field(default="", repr=False, compare=False)
+
+    def __str__(self) -> str:
+        where = f" (first at line {self.line})" if self.line is not None else ""
+        times = f", {self.count} time(s)" if self.count > 1 else ""
+        detail = f": {self.detail}" if self.detail else ""
+        return f"{self.kind} {self.shown}{where}{times}{detail}"
+
+
+def _mask(value: str) -> str:
+    return repr(value[:2] + "…")
+
+
+# --------------------------------------------------------------------------- keys, IDs
+
+def load_key(*, env_var: str = "STSEVAL_KEY", key_file: str | os.PathLike | None = None) -> bytes:
+    """Read the pseudonymization key.
+
+    Parameters
+    ----------
+    env_var : str
+        Environment variable holding the key (used when ``key_file`` is None).
+    key_file : path, optional
+        File holding the key; wins over ``env_var``. Keep it outside the study
+        folder (and out of version control). Surrounding whitespace is stripped.
+
+    Returns
+    -------
+    bytes
+        The key: the variable's text encoded as UTF-8, or the file's bytes.
+
+    Raises
+    ------
+    UsageError
+        No key found, the file is missing, or the key is shorter than 16 bytes.
+        The key itself never appears in a message. A key file readable by other
+        users only gives a warning.
+    """
+    hint = ("create one with `python -c \"import secrets; print(secrets.token_hex(32))\" "
+            "> ~/stseval.key` (outside the study folder) and pass key_file=, or set "
+            f"the environment variable {env_var}")
+    if key_file is not None:
+        path = Path(key_file).expanduser()
+        if not path.is_file():
+            raise UsageError(f"key_file {str(path)!r} does not exist or is not a file; {hint}")
+        if os.name == "posix" and path.stat().st_mode & 0o077:
+            warnings.warn(f"key_file {str(path)!r} is readable by other users; "
+                          f"consider `chmod 600 {path}`", stacklevel=2)
+        key, origin = path.read_bytes().strip(), f"key_file {str(path)!r}"
+    else:
+        text = os.environ.get(env_var, "").strip()
+        if not text:
+            raise UsageError(f"no pseudonymization key: environment variable {env_var} is "
+                             f"not set and no key_file was given; {hint}")
+        key, origin = text.encode("utf-8"), f"environment variable {env_var}"
+    if len(key) < MIN_KEY_BYTES:
+        raise UsageError(f"the key in {origin} is shorter than {MIN_KEY_BYTES} bytes; "
+                         f"use a longer random key; {hint}")
+    return key
+
+
+def _check_key(key: Any) -> bytes:
+    if isinstance(key, str):
+        key = key.encode("utf-8")
+    if not isinstance(key, bytes | bytearray):
+        raise UsageError(f"key must be bytes (see load_key), got {type(key).__name__}")
+    if len(key) < MIN_KEY_BYTES:
+        raise UsageError(f"key must be at least {MIN_KEY_BYTES} bytes long (see load_key)")
+    return bytes(key)
+
+
+def _id_str(value: Any) -> str | None:
+    """Canonical text of an ID: stripped, integral floats without '.0', None if missing."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        value = int(value)
+    elif isinstance(value, np.integer):
+        value = int(value)
+    text = str(value).strip()
+    return text or None
+
+
+def pseudonymize(ids: Iterable, key: bytes, *, prefix: str = "W", length: int = 12) -> pd.Series:
+    """Replace IDs by keyed-hash pseudonyms.
+
+    ``pseudonym = f"{prefix}-" + HMAC_SHA256(key, id_text.encode()).hexdigest()[:length]``
+
+    Parameters
+    ----------
+    ids : Series or iterable
+        IDs. Each is turned into text first: surrounding whitespace stripped,
+        integral floats written without ``.0`` (so ``101.0`` and ``"101"`` agree).
+    key : bytes
+        From :func:`load_key`; at least 16 bytes.
+    prefix : str
+        Marks the kind of ID (``W`` workers, ``T`` teams, ``O`` orgs). ``""`` gives
+        the bare hex digest.
+    length : int
+        Hex characters kept, 8..64. 12 hex = 48 bits: collisions are negligible
+        for studies of thousands of people.
+
+    Returns
+    -------
+    pandas.Series
+        Object dtype, same index and name as a Series input. Missing or empty IDs
+        stay NaN. The same key always gives the same pseudonym, so tables still join.
+    """
+    key = _check_key(key)
+    if isinstance(ids, str | bytes):
+        raise UsageError("ids must be a Series or list of IDs; for one ID pass [id]")
+    if isinstance(length, bool) or not isinstance(length, int) or not 8 <= length <= 64:
+        raise UsageError(f"length must be an integer from 8 to 64, got {length!r}")
+    if not isinstance(prefix, str):
+        raise UsageError(f"prefix must be a string, got {type(prefix).__name__}")
+    series = ids if isinstance(ids, pd.Series) else pd.Series(list(ids), dtype=object)
+    lead = f"{prefix}-" if prefix else ""
+    cache: dict[Any, Any] = {}
+
+    def one(value: Any) -> Any:
+        text = _id_str(value)
+        if text is None:
+            return np.nan
+        if text not in cache:
+            digest = hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+            cache[text] = lead + digest[:length]
+        return cache[text]
+
+    return pd.Series([one(v) for v in series], index=series.index, name=series.name,
+                     dtype=object)
+
+
+def pseudonymize_frame(df: pd.DataFrame, key: bytes, *,
+                       columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Return a copy of ``df`` with ID columns pseudonymized.
+
+    Parameters
+    ----------
+    df : DataFrame
+    key : bytes
+    columns : mapping column -> prefix, optional
+        Default :data:`DEFAULT_PSEUDONYM_COLUMNS` (``worker_id: W, team_id: T,
+        org_id: O``); with the default, absent columns are skipped. An explicit
+        mapping naming a column ``df`` lacks is a :class:`UsageError`.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise UsageError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    key = _check_key(key)
+    if columns is None:
+        columns = {c: p for c, p in DEFAULT_PSEUDONYM_COLUMNS.items() if c in df.columns}
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise UsageError(f"columns {missing} are not in the table (it has {list(df.columns)})")
+    out = df.copy()
+    for col, prefix in columns.items():
+        out[col] = pseudonymize(df[col], key, prefix=prefix)
+    return out
+
+
+def drop_identifiers(df: pd.DataFrame, columns: str | Iterable[str], *,
+                     missing: str = "ignore") -> pd.DataFrame:
+    """Return a copy of ``df`` without the identifying ``columns``.
+
+    ``missing="ignore"`` (default) skips columns ``df`` does not have, so one list
+    can be used on every table; ``missing="raise"`` makes that a UsageError
+    (use it to catch typos).
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise UsageError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    if missing not in ("ignore", "raise"):
+        raise UsageError(f"missing must be 'ignore' or 'raise', got {missing!r}")
+    cols = [columns] if isinstance(columns, str) else list(columns)
+    absent = [c for c in cols if c not in df.columns]
+    if absent and missing == "raise":
+        raise UsageError(f"columns {absent} are not in the table (it has {list(df.columns)})")
+    return df.drop(columns=[c for c in cols if c in df.columns])
+
+
+# --------------------------------------------------------------------------- cell suppression
+
+_PCT_NAME = re.compile(r"pct|perc|prop|share|%", re.I)
+
+
+def _check_min_cell(min_cell: Any) -> int:
+    if isinstance(min_cell, bool) or not isinstance(min_cell, int | np.integer) or min_cell < 1:
+        raise UsageError(f"min_cell must be a positive integer, got {min_cell!r}")
+    return int(min_cell)
+
+
+def _counts(table: pd.DataFrame, count_col: str, name: str) -> np.ndarray:
+    if not isinstance(table, pd.DataFrame):
+        raise UsageError(f"table must be a pandas DataFrame, got {type(table).__name__}")
+    if count_col not in table.columns:
+        raise UsageError(f"count_col {count_col!r} is not a column "
+                         f"(columns: {list(table.columns)})")
+    raw = table[count_col]
+    counts = pd.to_numeric(raw, errors="coerce")
+    bad = counts.isna() & raw.notna()
+    neg = counts < 0
+    if bad.any() or neg.any():
+        rows = table.index[bad | neg]
+        raise DataValidationError([{
+            "file": name, "column": count_col, "rows": format_rows(rows),
+            "problem": "counts must be non-negative numbers"}])
+    return counts.to_numpy(dtype=float)
+
+
+def _partitions(group_cols: Any, table: pd.DataFrame) -> list[list[str]]:
+    if group_cols is None:
+        return [[]]
+    if isinstance(group_cols, str):
+        parts = [[group_cols]]
+    else:
+        group_cols = list(group_cols)
+        if group_cols and all(isinstance(g, list | tuple) for g in group_cols):
+            parts = [list(g) for g in group_cols]
+        else:
+            parts = [group_cols]
+    for col in (c for p in parts for c in p):
+        if col not in table.columns:
+            raise UsageError(f"group_cols: {col!r} is not a column "
+                             f"(columns: {list(table.columns)})")
+    return parts
+
+
+def _total_mask(total_rows: Any, table: pd.DataFrame) -> np.ndarray:
+    n = len(table)
+    if total_rows is None:
+        return np.zeros(n, dtype=bool)
+    if callable(total_rows):
+        total_rows = total_rows(table)
+    arr = np.asarray(total_rows)
+    if arr.dtype == bool:
+        if arr.shape != (n,):
+            raise UsageError(f"total_rows mask has {arr.size} values; the table has {n} rows")
+        return arr.copy()
+    labels = list(total_rows)
+    unknown = [lab for lab in labels if lab not in table.index]
+    if unknown:
+        raise UsageError(f"total_rows: labels {unknown} are not in the table's index")
+    return np.asarray(table.index.isin(labels), dtype=bool)
+
+
+def suppress(table: pd.DataFrame, *, count_col: str = "n", min_cell: int = 5,
+             value_cols: Sequence[str] | None = None, group_cols: Any = None,
+             total_rows: Any = None, marker: str = "suppressed",
+             name: str = "table") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Hide small cells (primary) and the cells that would reveal them (complementary).
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per cell, with a count column.
+    count_col : str
+        The count (number of people) behind each row.
+    min_cell : int
+        Smallest count that may be shown (5 is common; some agencies use 11).
+    value_cols : list of str, optional
+        Columns computed from the people in the cell (means, percentages...),
+        blanked together with the count. Default: every numeric, non-boolean
+        column other than ``count_col`` and ``group_cols`` (so a numeric label
+        such as a year is blanked too unless listed in ``group_cols``). Text
+        columns holding numbers (``"12 (34%)"``) must be named explicitly.
+    group_cols : str, list of str, or list of lists, optional
+        Columns defining sets of cells that add up to a total (e.g. ``["wave"]``:
+        the arms within one wave). A list of lists gives several crossing sets
+        (``[["wave"], ["arm"]]``). None: the whole table is one set.
+    total_rows : bool mask, index labels or callable(table) -> mask, optional
+        Rows holding the total of their set. They are never chosen as a
+        complement unless their set has no other cell left.
+    marker : str
+        First word of the ``note`` written on suppressed rows.
+    name : str
+        Table name written in the audit's ``table`` column.
+
+    Returns
+    -------
+    table : DataFrame
+        A copy with ``count_col`` and ``value_cols`` set to NaN on suppressed rows
+        (numeric ones cast to float), plus ``suppressed`` (bool) and ``note``
+        (``"<marker>: n < <min_cell>"`` or ``"<marker>: protects another cell"``;
+        an existing ``note`` is kept and extended with ``"; "``). Rows already
+        flagged ``suppressed`` in the input count as hidden.
+    audit : DataFrame
+        Columns ``table, row, column, reason``: one row per blanked cell, ``row``
+        the index label, ``reason`` ``"primary: n < min_cell 5"`` or
+        ``"complementary: protects row X"``. The audit never contains the hidden
+        count, so it does not undo the suppression if it travels with a report.
+
+    Notes
+    -----
+    Primary: ``0 < n < min_cell`` (zeros and missing counts stay visible).
+    Complementary: a set with exactly one hidden cell lets a reader recover it as
+    total minus the visible cells whenever the total is known: when the set has a
+    visible total row, when a percentage-like value column (name containing
+    pct/perc/prop/share/%) is present, or whenever ``group_cols`` is given (the
+    caller declared the cells additive; totals are usually printed elsewhere). In
+    such a set the smallest visible positive cell (else a zero cell, else the
+    total row) is hidden too; this repeats until no set has exactly one hidden
+    cell. With no ``group_cols``, no total rows and no percentage column, cells are
+    treated as independent and only primary suppression happens. See Hundepool
+    et al. (2012), ch. 4, for the method; this greedy version does not minimise
+    the information lost.
+    """
+    counts = _counts(table, count_col, name)
+    min_cell = _check_min_cell(min_cell)
+    parts = _partitions(group_cols, table)
+    grouped = {c for p in parts for c in p}
+    if value_cols is None:
+        value_cols = [c for c in table.columns
+                      if c not in grouped and c not in (count_col, "suppressed", "note")
+                      and pd.api.types.is_numeric_dtype(table[c])
+                      and not pd.api.types.is_bool_dtype(table[c])]
+    else:
+        value_cols = [value_cols] if isinstance(value_cols, str) else list(value_cols)
+        bad = [c for c in value_cols if c not in table.columns or c in grouped or c == count_col]
+        if bad:
+            raise UsageError(f"value_cols {bad} are missing from the table or are the count "
+                             "or group columns")
+    is_total = _total_mask(total_rows, table)
+    declared = group_cols is not None
+    pct_present = any(_PCT_NAME.search(str(c)) for c in value_cols)
+    n = len(table)
+    visible_count = ~np.isnan(counts)
+    already = (table["suppressed"].fillna(False).astype(bool).to_numpy()
+               if "suppressed" in table.columns else np.zeros(n, dtype=bool))
+    hidden = already.copy()
+    reason: dict[int, str] = {}
+    for i in np.flatnonzero(~hidden & visible_count & (counts > 0) & (counts < min_cell)):
+        hidden[i] = True
+        reason[i] = f"primary: n < min_cell {min_cell}"
+    sets = [[np.arange(n)]] if parts == [[]] else []
+    for p in parts:
+        if p:
+            sets.append([np.asarray(ix) for ix in
+                         table.reset_index(drop=True).groupby(p, dropna=False, sort=False)
+                         .indices.values()])
+    labels = table.index
+    changed = True
+    while changed:
+        changed = False
+        for groups in sets:
+            for idx in groups:
+                cells, totals = idx[~is_total[idx]], idx[is_total[idx]]
+                lone = cells[hidden[cells]]
+                if lone.size != 1:
+                    continue
+                if not (declared or pct_present or (~hidden[totals]).any()):
+                    continue
+                open_cells = cells[~hidden[cells] & visible_count[cells]]
+                pool = open_cells[counts[open_cells] > 0]
+                if pool.size == 0:
+                    pool = open_cells if open_cells.size else totals[~hidden[totals]]
+                if pool.size == 0:
+                    continue
+                pick = pool[np.argsort(counts[pool], kind="stable")[0]]
+                hidden[pick] = True
+                reason[pick] = f"complementary: protects row {labels[lone[0]]}"
+                changed = True
+
+    out = table.copy()
+    blank = [count_col, *value_cols]
+    rows = np.flatnonzero(hidden)
+    for col in blank:
+        if pd.api.types.is_numeric_dtype(out[col]) and not pd.api.types.is_bool_dtype(out[col]):
+            out[col] = out[col].astype(float)
+        else:
+            out[col] = out[col].astype(object)
+        if rows.size:
+            out.iloc[rows, out.columns.get_loc(col)] = np.nan
+    notes = [""] * n
+    for i, why in reason.items():
+        notes[i] = (f"{marker}: n < {min_cell}" if why.startswith("primary")
+                    else f"{marker}: protects another cell")
+    if "note" in table.columns:
+        old = table["note"].astype(object).where(table["note"].notna(), "").astype(str).tolist()
+        notes = ["; ".join(s for s in (o, m) if s) for o, m in zip(old, notes, strict=True)]
+    out["suppressed"] = hidden
+    out["note"] = notes
+    audit = pd.DataFrame(
+        [{"table": name, "row": labels[i], "column": col, "reason": reason[i]}
+         for i in sorted(reason) for col in blank], columns=AUDIT_COLUMNS)
+    return out, audit
+
+
+def suppress_mask(counts: Any, min_cell: int = 5) -> Any:
+    """True where ``0 < count < min_cell`` (primary suppression only), for figure code.
+
+    Accepts a Series, DataFrame, array or list and returns a boolean object of the
+    same kind (list -> ndarray). Missing counts give False. Complementary cells
+    are not added: use :func:`suppress` when the numbers also appear in a table.
+    """
+    min_cell = _check_min_cell(min_cell)
+    if isinstance(counts, pd.DataFrame):
+        values = counts.apply(pd.to_numeric, errors="coerce")
+    elif isinstance(counts, pd.Series):
+        values = pd.to_numeric(counts, errors="coerce")
+    else:
+        values = np.asarray(counts, dtype=float)
+    with np.errstate(invalid="ignore"):
+        mask = (values > 0) & (values < min_cell)
+    return mask.astype(bool) if isinstance(mask, pd.Series | pd.DataFrame) else np.asarray(mask)
+
+
+def check_min_cell(table: pd.DataFrame, count_col: str = "n", min_cell: int = 5, *,
+                   name: str = "table") -> None:
+    """Raise :class:`PrivacyLeakError` if any visible count is below ``min_cell``.
+
+    Visible means not missing; zero counts are allowed. The message names the
+    rows but not the counts.
+    """
+    counts = _counts(table, count_col, name)
+    min_cell = _check_min_cell(min_cell)
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero((counts > 0) & (counts < min_cell))
+    if bad.size:
+        findings = [LeakFinding("small_cell", f"row {table.index[i]}, column {count_col!r}",
+                                detail=f"count below min_cell {min_cell}") for i in bad]
+        raise PrivacyLeakError(name, findings)
+
+
+# --------------------------------------------------------------------------- leak scan
+
+_DATA_URI = re.compile(r"data:[\w/+.-]*(?:;[\w=.+-]*)*,[A-Za-z0-9+/=%_.~-]*")
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{100,}={0,2}")
+_TOKEN = re.compile(r"[\w.@-]+")
+_SEP = re.compile(r"[.@-]")
+_NUMLIKE = re.compile(r"[\d.,:/+-]+")
+_WORD = re.compile(r"\w+")
+_TAG = re.compile(r"<[A-Za-z!/?][^>]*>")
+_TABLE = re.compile(r"<table\b.*?</table\s*>", re.I | re.S)
+_TR = re.compile(r"<tr\b", re.I)
+_CELL = re.compile(r"<(t[hd])\b[^>]*>(.*?)</t[hd]\s*>", re.I | re.S)
+_MD_TABLE = re.compile(r"^([^\n|]*\|[^\n]*)\n"                     # header line
+                       r"[ \t]*\|?[ \t]*:?-{3,}[-|: \t]*\n"            # |---|:--:|
+                       r"((?:[^\n|]*\|[^\n]*(?:\n|$))*)", re.M)          # body lines
+_IDENT_COL = re.compile(
+    r"(?:worker|respondent|participant|employee|staff|person|user|subject|member)"
+    r"(?:_?(?:id|code|no|number|key|name|email))|worker|respondent|participant|employee"
+    r"|(?:full_?|first_?|last_?|given_?|family_?|sur)?name|e_?mail(?:_?address)?"
+    r"|id|uid|pid|ssn|national_id|phone(?:_?number)?")
+_IDLIKE = re.compile(r"[A-Za-z]{1,3}-[0-9a-f]{8,64}|[A-Za-z]{1,4}[-_]?\d{3,}")
+_PATH_SUFFIXES = (".html", ".htm", ".md", ".csv", ".tsv", ".txt", ".ipynb", ".json")
+
+
+def _read(text_or_path: Any) -> tuple[str, str]:
+    """Return (text, kind) where kind is 'csv' or 'text'."""
+    if isinstance(text_or_path, bytes | bytearray):
+        return bytes(text_or_path).decode("utf-8", errors="replace"), "text"
+    path = None
+    if isinstance(text_or_path, os.PathLike):
+        path = Path(text_or_path)
+    elif isinstance(text_or_path, str):
+        s = text_or_path
+        if "\n" not in s and "<" not in s and len(s) < 4096 and (
+                s.lower().endswith(_PATH_SUFFIXES) or Path(s).is_file()):
+            path = Path(s)
+    else:
+        raise UsageError("text_or_path must be text, bytes or a path, got "
+                         f"{type(text_or_path).__name__}")
+    if path is None:
+        return text_or_path, "text"
+    if not path.is_file():
+        raise UsageError(f"text_or_path: file {str(path)!r} does not exist")
+    kind = "csv" if path.suffix.lower() in (".csv", ".tsv") else "text"
+    return path.read_text(encoding="utf-8", errors="replace"), kind
+
+
+def _strip_blobs(text: str) -> str:
+    """Remove data: URIs and long base64 runs, keeping line numbers."""
+    def blank(m: re.Match) -> str:
+        return " " + "\n" * m.group().count("\n")
+    return _BASE64_RUN.sub(blank, _DATA_URI.sub(blank, text))
+
+
+def _plain(fragment: str) -> str:
+    return " ".join(html.unescape(_TAG.sub(" ", fragment)).split())
+
+
+def _line_of(text: str, pos: int) -> int:
+    return text.count("\n", 0, pos) + 1
+
+
+def _scan_ids(text: str, ids: Any, min_id_length: int) -> tuple[list[LeakFinding], set[str]]:
+    if isinstance(ids, str | bytes) or np.isscalar(ids):
+        ids = [ids]
+    elif isinstance(ids, pd.DataFrame):
+        ids = ids.to_numpy().ravel()
+    wanted: dict[str, str] = {}
+    short = 0
+    for value in ids:
+        s = _id_str(value)
+        if s is None:
+            continue
+        if len(s) < min_id_length:
+            short += 1
+            continue
+        wanted[s.lower()] = s
+    if short:
+        warnings.warn(f"{short} ID(s) shorter than min_id_length={min_id_length} were not "
+                      "scanned for", stacklevel=3)
+    if not wanted:
+        return [], set()
+    token_ids = {k for k in wanted if _TOKEN.fullmatch(k) and k.strip(".@-") == k}
+    other_ids = set(wanted) - token_ids
+    max_parts = 1 + max((len(_SEP.findall(k)) for k in token_ids), default=0)
+    hits: set[str] = set()
+    for tok in set(_TOKEN.findall(text)):
+        t = tok.strip(".@-").lower()
+        if not t:
+            continue
+        if t in token_ids:
+            hits.add(t)
+        if _NUMLIKE.fullmatch(t) or max_parts == 1 and not _SEP.search(t):
+            continue
+        cuts = [0] + [m.start() for m in _SEP.finditer(t)] + [len(t)]
+        for i in range(len(cuts) - 1):
+            start = cuts[i] + (i > 0)
+            for j in range(i + 1, min(i + max_parts, len(cuts) - 1) + 1):
+                piece = t[start:cuts[j]]
+                if piece in token_ids:
+                    hits.add(piece)
+    for k in other_ids:
+        if re.search(rf"(?<!\w){re.escape(k)}(?!\w)", text, re.I):
+            hits.add(k)
+    findings = []
+    for k in sorted(hits):
+        matches = list(re.finditer(rf"(?<!\w){re.escape(k)}(?!\w)", text, re.I))
+        line = _line_of(text, matches[0].start()) if matches else None
+        findings.append(LeakFinding("id", _mask(wanted[k]), line, max(len(matches), 1),
+                                    "worker ID appears in the text", wanted[k]))
+    return findings, set(wanted)
+
+
+def _scan_free_text(plain_words: list[str], free_text: Any) -> list[LeakFinding]:
+    if isinstance(free_text, str):
+        free_text = [free_text]
+    elif isinstance(free_text, pd.DataFrame):
+        free_text = free_text.to_numpy().ravel()
+    answers: dict[tuple[str, ...], str] = {}
+    for value in free_text:
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            continue
+        s = " ".join(str(value).split())
+        words = tuple(_WORD.findall(s.lower()))
+        if len(s) >= FREE_TEXT_MIN_CHARS and words:
+            answers.setdefault(words, s)
+    if not answers or not plain_words:
+        return []
+    hw = plain_words
+    seen: dict[int, set] = {}
+    for k in (1, 2, 3):
+        grams = {w[i:i + k] for w in answers if len(w) >= k and (k == 3 or len(w) == k)
+                 for i in range(len(w) - k + 1)}
+        seen[k] = grams.intersection(zip(*(hw[i:] for i in range(k)))) if grams else set()
+    joined = None
+    findings = []
+    for words, original in answers.items():
+        k = min(len(words), 3)
+        if any(words[i:i + k] not in seen[k] for i in range(len(words) - k + 1)):
+            continue
+        if joined is None:
+            joined = " " + " ".join(hw) + " "
+        count = joined.count(" " + " ".join(words) + " ")
+        if count:
+            findings.append(LeakFinding("free_text", _mask(original), None, count,
+                                        "free-text answer quoted in the text", original))
+    return findings
+
+
+def _check_table(header: list[str], rows: list[list[str]], label: str, line: int,
+                 ids: set[str], max_rows: int) -> list[LeakFinding]:
+    findings = []
+    for h in header:
+        norm = re.sub(r"[\s.\-]+", "_", h.strip().lower()).strip("_")
+        if norm and _IDENT_COL.fullmatch(norm):
+            findings.append(LeakFinding("identifier_column", f"{label}: column {h.strip()!r}",
+                                        line, detail="looks like a row-level table of people"))
+    if len(rows) > max_rows:
+        keyed = sum(any(_IDLIKE.fullmatch(c) or c.lower() in ids for c in row) for row in rows)
+        if keyed > len(rows) / 2:
+            findings.append(LeakFinding(
+                "row_level_table", label, line,
+                detail=f"{len(rows)} rows, {keyed} of them keyed by ID-like values "
+                       f"(more than max_rows={max_rows})"))
+    return findings
+
+
+def _scan_tables(text: str, kind: str, ids: set[str], max_rows: int) -> list[LeakFinding]:
+    findings: list[LeakFinding] = []
+    for t, m in enumerate(_TABLE.finditer(text), start=1):
+        header: list[str] = []
+        rows: list[list[str]] = []
+        for chunk in _TR.split(m.group())[1:]:
+            cells = _CELL.findall(chunk)
+            texts = [_plain(c) for _, c in cells]
+            if any(tag.lower() == "td" for tag, _ in cells):
+                rows.append(texts)
+            else:
+                header += texts
+        findings += _check_table(header, rows, f"HTML table {t}", _line_of(text, m.start()),
+                                 ids, max_rows)
+    for t, m in enumerate(_MD_TABLE.finditer(text), start=1):
+        def split(line: str) -> list[str]:
+            return [_plain(c) for c in line.strip().strip("|").split("|")]
+        rows = [split(r) for r in m.group(2).splitlines() if r.strip()]
+        findings += _check_table(split(m.group(1)), rows, f"markdown table {t}",
+                                 _line_of(text, m.start()), ids, max_rows)
+    first, _, rest = text.lstrip().partition("\n")
+    delim = max(",\t;", key=first.count)
+    if kind == "csv" or ("<" not in first and first.count(delim) >= 1
+                         and rest.partition("\n")[0].count(delim) == first.count(delim)):
+        reader = list(csv.reader(io.StringIO(text.lstrip()), delimiter=delim))
+        if reader:
+            findings += _check_table(reader[0], [r for r in reader[1:] if r], "CSV", 1,
+                                     ids, max_rows)
+    return findings
+
+
+def scan_for_leaks(text_or_path: Any, *, ids: Any = (), free_text: Any = (),
+                   min_id_length: int = 4, max_rows: int = 20) -> list[LeakFinding]:
+    """Look for identifying content in a report (HTML, markdown, CSV, notebook, text).
+
+    Parameters
+    ----------
+    text_or_path : str, bytes or path
+        The text, or a file to read. A one-line string without ``<`` that ends in
+        .html/.htm/.md/.csv/.tsv/.txt/.ipynb/.json or names an existing file is read
+        as a path; a path that does not exist is a UsageError (never a silent pass).
+    ids : iterable
+        Worker IDs to look for, raw and/or pseudonymous (a Series or DataFrame of
+        them is fine). Matched case-insensitively as whole tokens: ``W0012`` is
+        found in ``"W0012."``, ``worker-W0012`` or ``W0012.csv`` but not in
+        ``W00123``; numbers and dates (``1234.5``, ``2023-10-12``) are only matched
+        whole. IDs shorter than ``min_id_length`` are skipped with a warning.
+    free_text : iterable of str
+        The study's free-text answers. Answers of at least 12 characters (after
+        collapsing whitespace) are looked for as word sequences, ignoring case,
+        punctuation, HTML tags and entities. Partial quotes are not detected.
+    min_id_length : int
+        Shorter IDs give too many false positives (short numbers are everywhere).
+    max_rows : int
+        An HTML/markdown/CSV table with more rows than this, most of them holding
+        an ID-like value (``W0012``, ``EMP-00123``, ``W-3fa9c2d1e0b4`` or a listed
+        ID), is reported as row-level.
+
+    Returns
+    -------
+    list of LeakFinding
+        ``id`` (one per distinct ID, with count and first line), ``free_text``,
+        ``identifier_column`` (a table column named like worker_id, respondent,
+        name, email, id...) and ``row_level_table``. Empty when nothing was found.
+
+    Notes
+    -----
+    ``data:`` URIs and runs of 100+ base64 characters (embedded images, notebook
+    outputs) are removed before scanning, so random base64 cannot match an ID.
+    The work is a few regex passes plus set lookups over the distinct tokens, so
+    a several-MB report with thousands of IDs scans in well under a second.
+    """
+    if isinstance(min_id_length, bool) or not isinstance(min_id_length, int) or min_id_length < 1:
+        raise UsageError(f"min_id_length must be a positive integer, got {min_id_length!r}")
+    if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
+        raise UsageError(f"max_rows must be a positive integer, got {max_rows!r}")
+    raw, kind = _read(text_or_path)
+    text = _strip_blobs(raw)
+    findings, id_set = _scan_ids(text, ids, min_id_length)
+    plain_words = _WORD.findall(html.unescape(_TAG.sub(" ", text)).lower())
+    findings += _scan_free_text(plain_words, free_text)
+    findings += _scan_tables(text, kind, id_set, max_rows)
+    return findings
+
+
+def assert_no_leaks(text_or_path: Any, *, ids: Any, free_text: Any = (),
+                    source: str = "report", **scan_kwargs: Any) -> None:
+    """Raise :class:`PrivacyLeakError` if :func:`scan_for_leaks` finds anything.
+
+    ``ids`` is required (pass every raw and pseudonymous worker ID of the study).
+    The message names ``source`` and lists each finding with the leaked value
+    masked to its first two characters, so it can be logged. ``scan_kwargs`` go to
+    :func:`scan_for_leaks` (``min_id_length``, ``max_rows``).
+    """
+    findings = scan_for_leaks(text_or_path, ids=ids, free_text=free_text, **scan_kwargs)
+    if findings:
+        raise PrivacyLeakError(source, findings)
+
+
+# --------------------------------------------------------------------------- CSV safety
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
+_NUMBER = re.compile(r"[+-]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?%?")
+
+
+def _neutral(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def _neutral_label(label: Any) -> Any:
+    return tuple(_neutral(x) for x in label) if isinstance(label, tuple) else _neutral(label)
+
+
+def neutralize_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy where text that a spreadsheet would run as a formula is defused.
+
+    A string cell (or column/index label) starting with ``=``, ``+``, ``-``, ``@``,
+    tab, carriage return or NUL gets a leading single quote (OWASP CSV Injection;
+    NUL from OWASP ASVS). Genuine numbers are left alone: numeric columns are never
+    touched, and a string that is a plain number (``"-1.5"``, ``"+2"``,
+    ``"-1,234.5"``, ``"-3e2"``, ``"-5%"``) stays as it is -- a spreadsheet reads it
+    as that number, which is harmless. ``"-2+3"`` is not a plain number and is
+    quoted. Non-string values in text columns and missing values are unchanged.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise UsageError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    out = df.copy()
+    for j, col in enumerate(df.columns):
+        s = df.iloc[:, j]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            cats = s.cat.categories
+            mapping = {c: _neutral(c) for c in cats if _neutral(c) != c}
+            if mapping:
+                out.isetitem(j, s.cat.rename_categories(mapping))
+        elif pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype):
+            out.isetitem(j, pd.Series([_neutral(v) for v in s], index=s.index,
+                                      dtype=s.dtype, name=col))
+    out.columns = out.columns.map(_neutral_label)
+    out.index = out.index.map(_neutral_label)
+    return out
+
+
+def safe_csv(df: pd.DataFrame, path: Any, **to_csv_kwargs: Any) -> str | None:
+    """Write ``df`` to CSV after :func:`neutralize_formulas`.
+
+    ``path`` and ``to_csv_kwargs`` go to :meth:`pandas.DataFrame.to_csv`; as there,
+    ``path=None`` returns the CSV text. ``df`` itself is not changed. Unless
+    ``quoting`` is given, text fields are wrapped in double quotes
+    (``csv.QUOTE_NONNUMERIC``, as OWASP advises): Python's csv writer otherwise
+    leaves a bare carriage return unquoted, which splits the row and can start a
+    new cell with ``=``. Numbers stay unquoted; pandas reads the file back as usual.
+    """
+    to_csv_kwargs.setdefault("quoting", csv.QUOTE_NONNUMERIC)
+    return neutralize_formulas(df).to_csv(path, **to_csv_kwargs)
