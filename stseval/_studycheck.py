@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._columns import RESPONSE_ID_COLUMNS
+from ._columns import (INTERVENTION_COLUMNS, ORG_COLUMNS, ORG_METRIC_COLUMNS,
+                       RESPONSE_ID_COLUMNS, TRUTH_COLUMNS, WORKER_COLUMNS)
 from .areas import AREA_KEYS
 from .errors import DataValidationError, StsevalError, format_rows
 
@@ -148,7 +149,8 @@ class _Checker:
                       f"{_show(values[notnum], 3)})")
         with np.errstate(invalid="ignore"):
             neg = ~signed & (num < 0).to_numpy(dtype=bool, na_value=False)
-            frac = whole & (num != np.round(num)).to_numpy(dtype=bool, na_value=False)
+            frac = whole & (num.notna() & (num != np.round(num))).to_numpy(dtype=bool,
+                                                                             na_value=False)
         if neg.any():
             self.fail(file, col, neg, f"{int(neg.sum())} negative value(s); {col} cannot be below 0")
         if frac.any():
@@ -161,21 +163,19 @@ class _Checker:
         waves = [str(w) for w in (s.meta or {}).get("waves") or ["pre", "post"]] \
             if isinstance((s.meta or {}).get("waves", []), list) else []
         ok = {
-            "workers": self.columns("workers", "workers.csv", ["worker_id", "org_id", "team_id"]),
+            "workers": self.columns("workers", "workers.csv", WORKER_COLUMNS),
             "responses": self.columns("responses", "responses.csv", list(RESPONSE_ID_COLUMNS)),
-            "orgs": self.columns("orgs", "orgs.csv", ["org_id", "name", "size"]),
+            "orgs": self.columns("orgs", "orgs.csv", ORG_COLUMNS),
             "interventions": self.columns("interventions", "interventions.csv",
-                                          ["org_id", "area", "start_date"]),
+                                          INTERVENTION_COLUMNS),
         }
         if s.org_metrics is None:
             self.warnings.append("no org_metrics.csv: turnover and absence cannot be analysed")
             ok["org_metrics"] = False
         else:
             ok["org_metrics"] = self.columns("org_metrics", "org_metrics.csv",
-                                             ["org_id", "month", "headcount", "separations",
-                                              "absence_days"])
-        ok["truth"] = s.truth is not None and self.columns(
-            "truth", "truth.csv", ["area", "outcome", "estimand", "value"])
+                                             ORG_METRIC_COLUMNS)
+        ok["truth"] = s.truth is not None and self.columns("truth", "truth.csv", TRUTH_COLUMNS)
 
         org_ids = worker_ids = None
         if ok["orgs"]:

@@ -32,8 +32,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ._columns import (DEFAULT_WAVES, INTERVENTION_COLUMNS, ORG_COLUMNS, ORG_METRIC_COLUMNS,
-                       RESPONSE_ID_COLUMNS, TRUTH_COLUMNS, WORKER_COLUMNS)
+from ._columns import DEFAULT_WAVES, INTERVENTION_COLUMNS, ORG_METRIC_COLUMNS, RESPONSE_ID_COLUMNS
 from .areas import AREA_KEYS
 from .errors import DataValidationError, UsageError
 from .instruments import Instrument, load_instrument
@@ -50,14 +49,6 @@ TABLE_FILES = {
     "truth": "truth.csv",
 }
 _REQUIRED_TABLES = ("workers", "responses", "orgs", "interventions")
-_REQUIRED_COLUMNS = {
-    "workers": WORKER_COLUMNS,
-    "responses": RESPONSE_ID_COLUMNS,
-    "orgs": ORG_COLUMNS,
-    "interventions": INTERVENTION_COLUMNS,
-    "org_metrics": ORG_METRIC_COLUMNS,
-    "truth": TRUTH_COLUMNS,
-}
 #: Columns held as text (IDs and labels); everything else is parsed.
 _TEXT_COLUMNS = {
     "workers": ["worker_id", "org_id", "team_id", "role"],
