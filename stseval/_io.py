@@ -1,4 +1,9 @@
-"""Reading users' tables: encodings, delimiters, clear errors. Never writes to inputs."""
+"""Reading users' tables: encodings, delimiters, clear errors. Never writes to inputs.
+
+Encodings tried: UTF-16 when the file starts with its byte-order mark (Excel's
+"Unicode text"), else UTF-8 (with or without BOM), Windows-1252, Latin-1. A
+file with NUL bytes and no UTF-16 mark is refused as not plain text.
+"""
 
 from __future__ import annotations
 
@@ -51,12 +56,27 @@ def read_table(path: str | Path, *, dtype=str, sheet: str | int | None = 0) -> p
         if not raw.strip():
             raise DataValidationError([{"file": str(path), "column": "", "rows": "",
                                         "problem": "the file is empty"}])
-        for enc in _ENCODINGS:
-            try:
-                text = raw.decode(enc)
-                break
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with a byte-order mark
+            try:                                           # (Excel "Unicode text")
+                text = raw.decode("utf-16")
             except UnicodeDecodeError:
-                continue
+                raise DataValidationError([{"file": str(path), "column": "", "rows": "",
+                                            "problem": "the file starts like UTF-16 text but "
+                                                       "cannot be decoded; save it as CSV "
+                                                       "UTF-8"}]) from None
+        elif b"\x00" in raw[:4096]:
+            raise DataValidationError([{"file": str(path), "column": "", "rows": "",
+                                        "problem": "the file holds NUL bytes, so it is not a "
+                                                   "plain-text table (UTF-16 without a byte-order "
+                                                   "mark, or a binary file?); save it as CSV "
+                                                   "UTF-8"}])
+        else:
+            for enc in _ENCODINGS:
+                try:
+                    text = raw.decode(enc)
+                    break
+                except UnicodeDecodeError:
+                    continue
         delimiter = _sniff_delimiter(text[:4096], path)
         try:
             from io import StringIO

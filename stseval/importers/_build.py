@@ -69,15 +69,20 @@ class _Builder:
         if col in self.frame.columns:
             return col
         hint = close_matches(col, self.frame.columns)
-        if len(self.frame.columns) == 1:
-            hint += (f"; the file was read as a single column {self.frame.columns[0]!r}: check "
-                     "its delimiter (comma, semicolon or tab)")
         self.fail(col, "", f"the mapping names column {col!r} for {name}, but the export has "
                            f"no such column{hint}")
         return None
 
-    def resolve(self):
+    def resolve(self) -> bool:
+        """Check the mapping against the columns; False when rows cannot be read at all."""
         m, cols = self.map, list(self.frame.columns)
+        if len(cols) == 1:
+            head = str(cols[0])
+            self.fail(head[:60], "", f"the file was read as a single column ({head[:60]!r}"
+                                     f"{'...' if len(head) > 60 else ''}): check its delimiter "
+                                     "(comma, semicolon or tab) and that lines are not quoted "
+                                     "as a whole")
+            return False
         self.cols = {name: self.column(name, spec) for name, spec in m.fields.items()}
         self.wave_col = self.column("wave", m.wave) if m.wave else None
         self.date_col = self.column("date", m.date) if m.date else None
@@ -117,6 +122,9 @@ class _Builder:
             self.fail(wid, "", f"the worker ID column {wid!r} is an identifier; it can only be "
                                "imported pseudonymized: set STSEVAL_KEY or pass --key-file "
                                "instead of --no-pseudonymize")
+        # without the worker or wave column no row can be placed: stop at the mapping problems
+        return wid is not None and (m.wave is None or m.wave.value is not None
+                                    or self.wave_col is not None)
 
     # -- rows --------------------------------------------------------------------------
     def text(self, col: str | None) -> pd.Series:
@@ -165,8 +173,7 @@ class _Builder:
         return out, attr_only
 
     def run(self):
-        self.resolve()
-        if self.failures and not any(self.items.values()):
+        if not self.resolve() or (self.failures and not any(self.items.values())):
             return None
         m, f = self.map, self.frame
         worker = self.text(self.cols.get("worker_id"))
@@ -552,7 +559,8 @@ class _Builder:
                 names = {o: f"Organization {i:0{width}d}" for i, o in enumerate(order, 1)}
                 orgs["name"] = orgs["org_id"].map(names)
         if orgs["name"].isna().any():
-            orgs["name"] = orgs["name"].fillna(orgs["org_id"])
+            orgs["name"] = orgs["name"].astype(object).where(orgs["name"].notna(),
+                                                             orgs["org_id"])
         if len(reasons):
             src_worker = self.text(self.cols.get("worker_id"))
             src_wave, _ = self.waves()

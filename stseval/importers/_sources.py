@@ -109,6 +109,10 @@ def read_source(path, *, format: str = "auto", dictionary=None, sheet=0) -> Sour
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"input file {path} does not exist")
+    known = {".csv", ".tsv", ".txt", "", ".xlsx", ".xlsm", ".xls", ".sav", ".zsav"}
+    if path.suffix.lower() not in known:
+        raise UsageError(f"unsupported file type {path.suffix!r} for {path}; use a CSV/TSV "
+                         "export (.csv, .tsv), Excel (.xlsx) or SPSS (.sav)")
     fmt = detect_format(path, dictionary=dictionary, hint=format)
     if fmt == "redcap":
         from ._redcap import read_redcap

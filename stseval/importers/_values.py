@@ -101,9 +101,11 @@ class ItemConverter:
             codes = {}
             for code, lab in choices.items():
                 try:
-                    codes[float(code)] = norm_label(lab)
+                    value = float(code)
                 except ValueError:
                     continue
+                if value not in self._numeric_codes:   # missing-data codes keep their meaning
+                    codes[value] = norm_label(lab)
             if codes and all(lab in labels for lab in codes.values()) and not recode:
                 through = {c: labels[lab] for c, lab in codes.items()}
                 if any(c != v for c, v in through.items()):
@@ -166,10 +168,19 @@ class ItemConverter:
         if bad.any():
             rows = values.index[bad]
             shown = ", ".join(list(dict.fromkeys(text[bad].tolist()))[:5])
+            hint = ""
+            if (out[bad] < 0).any() and resp.min >= 0:
+                hint = (" (negative codes such as -99 usually mean missing: list them under "
+                        "missing_codes in the mapping)")
+            elif set(out[bad]) == {float(resp.min - resp.step)} and not recode:
+                low, high = resp.min - resp.step, resp.max - resp.step
+                hint = (f" (the answers look coded {low}-{high}: if so, add recode: "
+                        f"{{{low}: {resp.min}, ...}} to items.{inst.key} in the mapping)")
             self.failures.append({
                 "file": self.file, "column": column, "rows": format_rows(rows),
                 "problem": f"{int(bad.sum())} answer(s) out of range for {inst.key} item "
-                           f"{number} (e.g. {shown}); expected {self.allowed_text()} or blank"})
+                           f"{number} (e.g. {shown}); expected {self.allowed_text()} or "
+                           f"blank{hint}"})
             out[bad] = np.nan
         out[lost] = np.nan
         return out
