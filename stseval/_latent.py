@@ -172,18 +172,19 @@ def draw_items(eta: np.ndarray, model: ItemModel, rng: np.random.Generator, out:
     With ``eta0``/``rows0``/``out0`` the same noise draws also give the
     answers for the rows ``rows0`` under the latent values ``eta0``
     (potential outcomes without the intervention), written to ``out0``.
-    One float32 uniform per item and row is drawn, in item order.
+    One uniform per item and row is drawn, in item order; all arithmetic is
+    float64 so that the answers do not depend on the CPU's SIMD code path.
     """
     n = eta.shape[0]
-    tau = model.thresholds().astype(np.float32)
-    scale = np.float32(model.noise_sd * NOISE_SCALE)
-    lin = (np.float32(model.loading) * eta).astype(np.float32, copy=False)
-    lin0 = None if eta0 is None else (np.float32(model.loading) * eta0).astype(np.float32)
-    u = np.empty(n, dtype=np.float32)
-    y = np.empty(n, dtype=np.float32)
+    tau = model.thresholds()
+    scale = model.noise_sd * NOISE_SCALE
+    lin = model.loading * np.asarray(eta, dtype=np.float64)
+    lin0 = None if eta0 is None else model.loading * np.asarray(eta0, dtype=np.float64)
+    u = np.empty(n)
+    y = np.empty(n)
     with np.errstate(divide="ignore"):
         for j in range(model.n_items):
-            rng.random(dtype=np.float32, out=u)
+            rng.random(out=u)
             np.subtract(1.0, u, out=y)
             np.divide(u, y, out=y)
             np.log(y, out=y)

@@ -1,8 +1,11 @@
 """The engine behind :func:`stseval.simulate` (the model is described in :mod:`stseval.synthetic`).
 
-Everything is vectorized NumPy: latent values in float32, item answers in
-int8 (0 = missing while building), one ``numpy.random.Generator`` (PCG64)
-drawn in a fixed order:
+Everything is vectorized NumPy: latent values in float64 (so that the same
+seed gives the same answers on any CPU: single-precision rounding differences
+between SIMD code paths would flip a few answers sitting on a threshold), item
+answers in int8 (0 = missing while building), element-wise arithmetic only (no
+BLAS matrix products, whose summation order depends on the machine), one
+``numpy.random.Generator`` (PCG64) drawn in a fixed order:
 
 1. structure (arms, start months, teams, workers, coverage, roles, tenure);
 2. latent components (org, team, person, rater, effect multipliers);
@@ -87,6 +90,15 @@ def _cholesky(matrix, what):
     except np.linalg.LinAlgError:
         raise UsageError(f"the design's {what} do not form a valid correlation matrix "
                          f"(not positive definite): {np.round(matrix, 3).tolist()}") from None
+
+
+def _correlate(z: np.ndarray, chol: np.ndarray) -> np.ndarray:
+    """``z @ chol.T`` by element-wise products in a fixed order (same bits on every machine)."""
+    out = np.zeros_like(z)
+    for i in range(chol.shape[0]):
+        for j in range(i + 1):
+            out[:, i] += chol[i, j] * z[:, j]
+    return out
 
 
 def fast_scale_scores(block: np.ndarray, inst: Instrument, scale: str,
@@ -181,17 +193,15 @@ def run(design, seed: int):
     tenure_z = rng.standard_normal(n)
 
     # 2. latent components -------------------------------------------------------------
-    u_org = rng.standard_normal((n_org, 4)) @ chol4.T
+    u_org = _correlate(rng.standard_normal((n_org, 4)), chol4)
     rho_a = design.practice_area_corr
     p_org = math.sqrt(rho_a) * u_org[:, 3:4] + math.sqrt(1 - rho_a) * rng.standard_normal(
         (n_org, n_area))
-    u_team = rng.standard_normal((len(team_org), 3)) @ chol3.T
+    u_team = _correlate(rng.standard_normal((len(team_org), 3)), chol3)
     p_team = rng.standard_normal((len(team_org), n_area))
-    chol3f = chol3.T.astype(np.float32)
-    person = rng.standard_normal((n, 3), dtype=np.float32) @ chol3f
+    person = _correlate(rng.standard_normal((n, 3)), chol3)
     cb = design.practice_rater_bo_corr
-    rater = (cb * person[:, 1] + np.float32(math.sqrt(1 - cb * cb))
-             * rng.standard_normal(n, dtype=np.float32)).astype(np.float32)
+    rater = cb * person[:, 1] + math.sqrt(1 - cb * cb) * rng.standard_normal(n)
     mult = np.maximum(0.0, 1.0 + design.effect_heterogeneity * rng.standard_normal(n_org))
     eff = np.zeros((n_org, 4))
     for o in np.flatnonzero(org_area >= 0):
@@ -202,14 +212,14 @@ def run(design, seed: int):
     w_org, w_team = math.sqrt(design.icc_org), math.sqrt(design.icc_team)
     w_person = math.sqrt(design.prepost_r - design.icc_org - design.icc_team)
     w_occ = math.sqrt(1.0 - design.prepost_r)
-    stable = (w_org * u_org[worker_org, :3] + w_team * u_team[worker_team]).astype(np.float32)
-    stable += np.float32(w_person) * person
+    stable = w_org * u_org[worker_org, :3] + w_team * u_team[worker_team]
+    stable += w_person * person
     pv = [design.practice_icc_org, design.practice_icc_team, design.practice_rater_stable,
           design.practice_rater_wave]
     pw = [math.sqrt(v) for v in pv] + [math.sqrt(1.0 - sum(pv))]
-    p_stable = (pw[0] * p_org[worker_org] + pw[1] * p_team[worker_team]).astype(np.float32)
-    p_stable += np.float32(pw[2]) * rater[:, None]
-    w_eff = eff[worker_org].astype(np.float32)
+    p_stable = pw[0] * p_org[worker_org] + pw[1] * p_team[worker_team]
+    p_stable += pw[2] * rater[:, None]
+    w_eff = eff[worker_org]
     w_area = org_area[worker_org]
     treated_rows = np.flatnonzero(w_area >= 0)
 
@@ -224,17 +234,16 @@ def run(design, seed: int):
     y0 = None
     for w, _wave in enumerate(waves):
         factor = 0.0 if w == 0 else (1.0 if w == 1 else design.follow_up_retention)
-        occ = rng.standard_normal((n, 3), dtype=np.float32) @ chol3f
-        r_wave = rng.standard_normal(n, dtype=np.float32)
-        spec = rng.standard_normal((n, n_area), dtype=np.float32)
-        base = stable + np.float32(w_occ) * occ
+        occ = _correlate(rng.standard_normal((n, 3)), chol3)
+        r_wave = rng.standard_normal(n)
+        spec = rng.standard_normal((n, n_area))
+        base = stable + w_occ * occ
         if w > 0:
-            base += np.array([design.trend.get(k, 0.0) for k in ("sts", "bo", "cs")],
-                             dtype=np.float32)
-        eta = base + np.float32(factor) * w_eff[:, :3]
-        p_base = p_stable + np.float32(pw[3]) * r_wave[:, None] + np.float32(pw[4]) * spec
+            base += np.array([design.trend.get(k, 0.0) for k in ("sts", "bo", "cs")])
+        eta = base + factor * w_eff[:, :3]
+        p_base = p_stable + pw[3] * r_wave[:, None] + pw[4] * spec
         if w > 0:
-            p_base += np.float32(design.trend.get("practice", 0.0))
+            p_base += design.trend.get("practice", 0.0)
         arr = np.empty((n_items, n), dtype=np.int8)
         if w == 1:
             y0 = np.empty((n_items, len(treated_rows)), dtype=np.int8)
@@ -244,7 +253,7 @@ def run(design, seed: int):
             if latent.startswith("practice:"):
                 a = AREA_KEYS.index(latent.split(":")[1])
                 col0 = np.ascontiguousarray(p_base[:, a])
-                col = col0 + np.float32(factor) * w_eff[:, 3] * (w_area == a)
+                col = col0 + factor * w_eff[:, 3] * (w_area == a)
             else:
                 k = _K[latent]
                 col0 = np.ascontiguousarray(base[:, k])

@@ -104,6 +104,7 @@ class Study:
     truth: pd.DataFrame | None = None
     source: Path | None = None
     _cache: dict = field(default_factory=dict, repr=False)
+    _typed: bool = field(default=False, repr=False)
 
     # -- metadata -------------------------------------------------------------
     @property
@@ -211,6 +212,24 @@ class Study:
         study._normalize()
         return study
 
+    @classmethod
+    def from_tables(cls, meta: dict, *, workers: pd.DataFrame, responses: pd.DataFrame,
+                    orgs: pd.DataFrame, interventions: pd.DataFrame,
+                    org_metrics: pd.DataFrame | None = None, truth: pd.DataFrame | None = None,
+                    validate: bool = True) -> Study:
+        """Build a study from tables in memory (text or typed), checked like :meth:`from_dir`.
+
+        The caller's frames are not modified. Warnings are issued with
+        :func:`warnings.warn`; errors raise one :class:`DataValidationError`.
+        """
+        study = cls(meta=dict(meta or {}), workers=workers, responses=responses, orgs=orgs,
+                    interventions=interventions, org_metrics=org_metrics, truth=truth)
+        if validate:
+            for text in study.validate():
+                warnings.warn(text, stacklevel=2)
+        study._normalize()
+        return study
+
     def to_dir(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the study as a folder, byte for byte the same for the same study.
 
@@ -314,7 +333,8 @@ class Study:
             self.workers["tenure_years"] = pd.to_numeric(self.workers["tenure_years"],
                                                          errors="coerce").astype("float64")
         resp = _text(self.responses, _TEXT_COLUMNS["responses"])
-        resp["date"] = _to_datetime(resp["date"])
+        if "date" in resp:
+            resp["date"] = _to_datetime(resp["date"])
         item_cols = [c for c in resp.columns if c not in RESPONSE_ID_COLUMNS]
         for col in item_cols:
             resp[col] = _to_items(resp[col])
@@ -326,27 +346,36 @@ class Study:
         if inter is None:
             inter = pd.DataFrame({c: pd.Series(dtype="str") for c in INTERVENTION_COLUMNS})
         inter = _text(inter, _TEXT_COLUMNS["interventions"])
-        inter["start_date"] = _to_datetime(inter["start_date"])
+        if "start_date" in inter:
+            inter["start_date"] = _to_datetime(inter["start_date"])
         self.interventions = inter
         metrics = self.org_metrics
         if metrics is None:
             metrics = pd.DataFrame({c: pd.Series(dtype="str") for c in ORG_METRIC_COLUMNS})
         metrics = _text(metrics, _TEXT_COLUMNS["org_metrics"])
-        metrics["month"] = _to_datetime(metrics["month"]).dt.to_period("M").dt.to_timestamp()
-        metrics["month"] = metrics["month"].astype("datetime64[ns]")
+        if "month" in metrics:
+            month = _to_datetime(metrics["month"]).dt.to_period("M").dt.to_timestamp()
+            metrics["month"] = month.astype("datetime64[ns]")
         for col in _COUNT_COLUMNS["org_metrics"]:
             if col in metrics:
                 metrics[col] = _to_count(metrics[col])
         self.org_metrics = metrics
         if self.truth is not None:
             truth = _text(self.truth, _TEXT_COLUMNS["truth"])
-            truth["value"] = pd.to_numeric(truth["value"], errors="coerce").astype("float64")
+            if "value" in truth:
+                truth["value"] = pd.to_numeric(truth["value"], errors="coerce").astype("float64")
             self.truth = truth
         for name in ("workers", "responses", "orgs", "interventions", "org_metrics", "truth"):
             frame = getattr(self, name)
             if frame is not None:
                 setattr(self, name, frame.reset_index(drop=True))
         self._cache.clear()
+        self._typed = True
+
+    def _ensure_typed(self) -> None:
+        """Views need typed tables; a study built directly from raw text tables gets them here."""
+        if not self._typed:
+            self._normalize()
 
     # -- analysis views ---------------------------------------------------------
     def instrument_objects(self) -> list[Instrument]:
@@ -379,6 +408,7 @@ class Study:
             a copy is returned, so changing it does not touch the cache.
         """
         from .scoring import score
+        self._ensure_typed()
         key = repr(sorted(min_answered.items()) if isinstance(min_answered, dict)
                    else min_answered)
         if key not in self._cache:
@@ -418,6 +448,7 @@ class Study:
         if area not in AREA_KEYS:
             raise UsageError(f"unknown area {area!r}; organizational areas are "
                              f"{', '.join(AREA_KEYS)}")
+        self._ensure_typed()
         inter = self.interventions
         mine = inter[inter["area"] == area].groupby("org_id", sort=True)["start_date"].min()
         changed = set(inter["org_id"])

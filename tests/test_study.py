@@ -320,3 +320,21 @@ def test_from_dir_copy_of_shipped_small(shipped_synthetic, tmp_path):
     study = Study.from_dir(target)
     assert study.is_synthetic and study.truth is not None
     assert study.name == "synthetic-small"
+
+
+def test_from_tables_and_raw_construction(tiny):
+    raw = {name: pd.read_csv(tiny / f"{name}.csv", dtype=str, keep_default_na=False,
+                             na_values=[""])
+           for name in ("workers", "responses", "orgs", "interventions")}
+    meta = {"name": "tiny", "waves": ["pre", "post"], "instruments": ["stss"], "min_cell": 1}
+    kept = raw["responses"].copy()
+    with pytest.warns(UserWarning, match="no org_metrics"):
+        study = Study.from_tables(meta, **raw)
+    pd.testing.assert_frame_equal(raw["responses"], kept)  # caller's frame untouched
+    assert study.org_months("policies").empty  # no org_metrics.csv: an empty table
+    direct = Study(meta=meta, org_metrics=None, **raw)  # raw text tables: typed lazily
+    assert direct.arms("policies")["start_date"].notna().all()
+    assert direct.wide("stss_total", "policies")["pre"].notna().sum() == 6
+    broken = dict(raw, interventions=raw["interventions"].assign(area="wellbeing"))
+    with pytest.raises(DataValidationError, match="unknown area"):
+        Study.from_tables(meta, **broken)
