@@ -141,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _load_commands() -> None:
     """Import modules that register further commands (simulate, check, import, report)."""
     from importlib import import_module
-    for module in ("stseval._cli_study", "stseval._cli_report"):
+    for module in ("stseval._cli_study", "stseval._cli_import", "stseval._cli_report"):
         try:
             import_module(module)
         except ModuleNotFoundError as exc:

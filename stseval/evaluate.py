@@ -1,0 +1,412 @@
+"""Evaluate one guidance area: every outcome x estimator in one tidy table.
+
+For an organizational area, the organizations that changed practice in it
+(the *intervention* arm: rows of ``interventions.csv`` for the area) are
+compared with organizations that changed nothing (the *comparison* arm:
+organizations with no row in ``interventions.csv``). Organizations that
+changed a different area are left out of this area's comparison.
+
+Outcomes
+--------
+* staff outcomes of the area (``stss_total``, ``proqol_sts``, ``proqol_bo``,
+  ``proqol_cs``) where the study measured them;
+* the area's practice score, ``org_guidance_<area>``;
+* monthly indicators ``separation_rate`` and ``absence_rate`` when the study
+  has ``org_metrics.csv`` data.
+
+Estimators (the ``estimator`` column)
+-------------------------------------
+``paired_change``
+    Mean pre-to-post change within the intervention arm (paired t). Naive:
+    it also absorbs any secular trend, so it is biased when everyone changes.
+    Effect size g_av (Hedges-corrected d_av).
+``ancova``
+    The primary controlled estimate: post score adjusted for pre score,
+    intervention vs comparison, cluster-robust (CR3) standard errors by
+    organization, t on G - 1 df. Effect size: the estimate over the pooled
+    pre-test SD.
+``did``
+    Difference in differences in long form (all observed worker-waves), CR3
+    by organization. Effect size: Morris (2008) d_ppc2.
+``mixed``
+    Linear mixed model with organization random intercepts and repeated
+    measures within workers.
+``org_practice``
+    Practice score aggregated to organization x wave; change compared between
+    arms (Welch t); practice score only.
+``its``
+    Comparative interrupted time series of a monthly indicator (level change).
+``rci``
+    Difference between arms in the share of workers with reliable improvement
+    (Jacobson & Truax, 1991, with the instrument's published reliability);
+    Wald interval, not adjusted for clustering (see ``note``).
+
+Every estimate is in the outcome's raw units with its sign kept: for STS
+and burnout a negative estimate is an improvement (see ``direction``).
+Groups smaller than ``min_cell`` workers are not estimated; the row says why
+in ``note`` rather than giving a number that could identify people or mislead.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import effects, models
+from ._columns import ESTIMATE_COLUMNS, ESTIMATORS
+from .areas import AREA_KEYS, ORG_AREAS, get_area, outcome_direction
+from .errors import StsevalError, UsageError
+from .instruments import load_instrument
+
+__all__ = ["evaluate_area", "evaluate_all", "add_fdr", "area_outcomes", "missing_data_report",
+           "EXTRA_COLUMNS"]
+
+#: Columns added around the contract columns.
+EXTRA_COLUMNS = ["p_fdr_all_areas", "direction", "icc_org", "method"]
+
+_WORKER_ESTIMATORS = ("paired_change", "ancova", "did", "mixed", "rci")
+_PRACTICE_ESTIMATORS = ("org_practice", "paired_change", "ancova", "did")
+_INDICATORS = ("separation_rate", "absence_rate")
+
+
+def area_outcomes(study, area: str) -> list[str]:
+    """The outcomes evaluated for ``area`` that this study can measure."""
+    spec = get_area(area)
+    measured = set()
+    for key in study.instruments:
+        measured |= {f"{key}_{s}" for s in load_instrument(key).scales}
+    out = [o for o in spec.outcomes if o in measured]
+    if spec.practice_scale in measured:
+        out.append(spec.practice_scale)
+    metrics = getattr(study, "org_metrics", None)
+    if metrics is not None and len(metrics):
+        out += [i for i in spec.indicators if i in _INDICATORS]
+    return out
+
+
+def evaluate_area(study, area: str, *, outcomes=None, confidence: float = 0.95,
+                  comparison: str = "no_intervention", min_cell: int = 5,
+                  se_type: str = "CR3", estimators=None) -> pd.DataFrame:
+    """Estimates for one organizational guidance area.
+
+    Parameters
+    ----------
+    study : Study
+    area : str
+        One of ``policies, training, workforce_support, culture, supervision,
+        leadership, monitoring``.
+    outcomes : list of str, optional
+        Score columns or indicator names; default :func:`area_outcomes`.
+    confidence : float
+        Two-sided confidence level of every interval.
+    comparison : {"no_intervention"}
+        Which organizations form the comparison arm (only organizations with
+        no intervention in any area, for now).
+    min_cell : int
+        Minimum number of workers per arm for a worker-level estimate (and
+        organizations report nothing on fewer workers).
+    se_type : {"CR3", "CR2", "CR1"}
+        Cluster-robust variance for the worker-level regressions.
+    estimators : list of str, optional
+        Run only these estimators (default: all that apply to each outcome).
+
+    Returns
+    -------
+    DataFrame
+        The estimates table (``stseval._columns.ESTIMATE_COLUMNS``) plus
+        ``p_fdr_all_areas`` (filled by :func:`evaluate_all` / :func:`add_fdr`),
+        ``direction`` (``lower`` or ``higher`` is better), ``icc_org`` (ICC(1)
+        of the pre-wave outcome by organization) and ``method``. ``p_adjusted``
+        is Holm-adjusted within the area, per estimator, across outcomes.
+
+    Raises
+    ------
+    UsageError
+        Unknown area, unknown outcome, or no organization changed practice in
+        the area.
+    """
+    if area not in ORG_AREAS:
+        get_area(area)  # raises for unknown keys with the list of valid ones
+        raise UsageError(f"{area!r} is an individual guidance statement; evaluate_area takes an "
+                         f"organizational area: {', '.join(AREA_KEYS)}")
+    if comparison != "no_intervention":
+        raise UsageError(f"comparison must be 'no_intervention', got {comparison!r}")
+    if not 0 < confidence < 1:
+        raise UsageError(f"confidence must be between 0 and 1, got {confidence!r}")
+    if int(min_cell) < 1:
+        raise UsageError(f"min_cell must be a positive whole number, got {min_cell!r}")
+    arms = study.arms(area)
+    n_int = int((arms["arm"] == "intervention").sum())
+    n_cmp = int((arms["arm"] == "comparison").sum())
+    if n_int == 0:
+        raise UsageError(f"no organization changed practice in area {area!r}: interventions.csv "
+                         "has no row for it, so there is nothing to evaluate")
+    if n_cmp == 0:
+        raise UsageError(f"area {area!r} has no comparison organizations (organizations with no "
+                         "row in interventions.csv)")
+    available = area_outcomes(study, area)
+    outcomes = list(outcomes) if outcomes is not None else available
+    unknown = [o for o in outcomes if o not in available]
+    if unknown:
+        raise UsageError(f"outcome(s) {unknown} cannot be evaluated for {area!r} in this study; "
+                         f"available: {', '.join(available)}")
+    wanted = set(ESTIMATORS if estimators is None else estimators)
+    bad = sorted(wanted - set(ESTIMATORS))
+    if bad:
+        raise UsageError(f"unknown estimator(s) {bad}; choose from {', '.join(ESTIMATORS)}")
+    rows: list[dict] = []
+    for outcome in outcomes:
+        if outcome in _INDICATORS:
+            if "its" in wanted:
+                rows += _indicator_rows(study, area, outcome, confidence)
+        else:
+            rows += _worker_rows(study, area, outcome, confidence, int(min_cell), se_type,
+                                 wanted)
+    if not rows:
+        raise UsageError("the chosen estimators do not apply to the chosen outcomes")
+    table = pd.DataFrame(rows)
+    for col in ESTIMATE_COLUMNS + EXTRA_COLUMNS:
+        if col not in table:
+            table[col] = np.nan
+    table = table[ESTIMATE_COLUMNS + EXTRA_COLUMNS]
+    table["area"] = area
+    table["direction"] = table["outcome"].map(outcome_direction)
+    table["note"] = table["note"].fillna("").astype(str)
+    table["method"] = table["method"].fillna("").astype(str)
+    table["es_type"] = table["es_type"].fillna("").astype(str)
+    for col in ("n_workers", "n_orgs"):
+        table[col] = pd.to_numeric(table[col], errors="coerce").astype("Int64")
+    table["p_adjusted"] = np.nan
+    for _, idx in table.groupby("estimator", sort=False).groups.items():
+        table.loc[idx, "p_adjusted"] = np.asarray(models.adjust_p(table.loc[idx, "p_value"],
+                                                                  method="holm"))
+    return table.reset_index(drop=True)
+
+
+def evaluate_all(study, *, areas=None, progress: bool = False, **kwargs) -> pd.DataFrame:
+    """:func:`evaluate_area` for every area with intervention organizations, then BH across areas.
+
+    Areas with no intervention organizations are skipped with a warning.
+    """
+    areas = list(areas) if areas is not None else list(AREA_KEYS)
+    tables = []
+    iterator = areas
+    if progress:
+        from tqdm.auto import tqdm
+        iterator = tqdm(areas, desc="areas")
+    for area in iterator:
+        try:
+            tables.append(evaluate_area(study, area, **kwargs))
+        except UsageError as exc:
+            if "no organization changed practice" not in str(exc):
+                raise
+            warnings.warn(str(exc), stacklevel=2)
+    if not tables:
+        raise UsageError("no area has intervention organizations; nothing to evaluate")
+    return add_fdr(pd.concat(tables, ignore_index=True))
+
+
+def add_fdr(estimates: pd.DataFrame) -> pd.DataFrame:
+    """Fill ``p_fdr_all_areas``: Benjamini-Hochberg across all areas and outcomes, per estimator."""
+    out = estimates.copy()
+    out["p_fdr_all_areas"] = np.nan
+    for _, idx in out.groupby("estimator", sort=False).groups.items():
+        out.loc[idx, "p_fdr_all_areas"] = np.asarray(
+            models.adjust_p(out.loc[idx, "p_value"], method="fdr_bh"))
+    return out
+
+
+# -- pieces -------------------------------------------------------------------------
+def _blank(outcome, estimator, note, n_workers=np.nan, n_orgs=np.nan) -> dict:
+    return {"outcome": outcome, "estimator": estimator, "note": note,
+            "n_workers": n_workers, "n_orgs": n_orgs}
+
+
+def _from_model(outcome, estimator, res: pd.DataFrame, term=None) -> dict:
+    r = res.iloc[0] if term is None else res.loc[res["term"] == term].iloc[0]
+    row = {"outcome": outcome, "estimator": estimator}
+    for col in ("estimate", "se", "ci_low", "ci_high", "p_value", "n_workers", "n_orgs",
+                "method", "note"):
+        row[col] = r.get(col)
+    for col in ("effect_size", "es_type", "es_ci_low", "es_ci_high"):
+        if col in r:
+            row[col] = r[col]
+    return row
+
+
+def _icc(wide: pd.DataFrame) -> float:
+    data = wide.dropna(subset=["pre"])
+    if data["org_id"].nunique() < 2 or len(data) < 3:
+        return np.nan
+    res = models.icc_by_org(data["pre"], data["org_id"])
+    return float(res["icc1"].iloc[0]) if isinstance(res, pd.DataFrame) else float(res)
+
+
+def _arm_counts(wide: pd.DataFrame) -> pd.Series:
+    complete = wide.dropna(subset=["pre", "post"])
+    return complete.groupby("treated")["worker_id"].nunique().reindex([0, 1], fill_value=0)
+
+
+def _safe(fn, outcome, estimator, *args, **kwargs) -> dict:
+    """Run an estimator; a user-level refusal (too few orgs, ...) becomes a note."""
+    try:
+        return fn(*args, **kwargs)
+    except StsevalError as exc:
+        return _blank(outcome, estimator, f"not estimated: {exc}")
+    except (np.linalg.LinAlgError, ValueError) as exc:
+        return _blank(outcome, estimator, f"not estimated: the model could not be fitted ({exc})")
+
+
+def _worker_rows(study, area, outcome, confidence, min_cell, se_type, wanted) -> list[dict]:
+    wide = study.wide(outcome, area)
+    long = study.long(outcome, area)
+    icc = _icc(wide)
+    counts = _arm_counts(wide)
+    practice = outcome == get_area(area).practice_scale
+    estimators = [e for e in (_PRACTICE_ESTIMATORS if practice else _WORKER_ESTIMATORS)
+                  if e in wanted]
+    rows = []
+    small = counts.min() < min_cell
+    for est in estimators:
+        if small and est != "org_practice":
+            rows.append(_blank(outcome, est, f"suppressed: fewer than {min_cell} workers with "
+                                             "pre and post scores in an arm"))
+            continue
+        fn = {"paired_change": _paired_row, "ancova": _ancova_row, "did": _did_row,
+              "mixed": _mixed_row, "rci": _rci_row, "org_practice": _org_practice_row}[est]
+        rows.append(_safe(fn, outcome, est, outcome, wide, long, confidence, min_cell, se_type))
+    for r in rows:
+        r["icc_org"] = icc
+    return rows
+
+
+def _pooled_pre_sd(wide) -> float:
+    pre = wide.dropna(subset=["pre"])
+    groups = [g["pre"].to_numpy(float) for _, g in pre.groupby("treated")]
+    num = sum((len(g) - 1) * g.var(ddof=1) for g in groups if len(g) > 1)
+    den = sum(len(g) - 1 for g in groups if len(g) > 1)
+    return float(np.sqrt(num / den)) if den > 0 else np.nan
+
+
+def _standardize(row: dict, sd: float, label: str) -> dict:
+    if np.isfinite(sd) and sd > 0 and row.get("estimate") is not None:
+        row["effect_size"] = row["estimate"] / sd
+        row["es_ci_low"] = row["ci_low"] / sd
+        row["es_ci_high"] = row["ci_high"] / sd
+        row["es_type"] = f"{label}: estimate / pooled pre-test SD ({sd:.2f}; SD treated as known)"
+    return row
+
+
+def _paired_row(outcome, wide, long, confidence, min_cell, se_type) -> dict:
+    arm = wide[wide["treated"] == 1].dropna(subset=["pre", "post"])
+    res = models.paired_test(arm["pre"], arm["post"], orgs=arm["org_id"], confidence=confidence)
+    row = _from_model(outcome, "paired_change", res)
+    es = effects.paired(arm["pre"], arm["post"], confidence=confidence)
+    g = es.loc[es["es_type"] == "g_av"].iloc[0]
+    row.update(effect_size=g["effect_size"], es_ci_low=g["ci_low"], es_ci_high=g["ci_high"],
+               es_type=g["description"])
+    row["note"] = ((row.get("note") or "") + " intervention arm only, no comparison: includes "
+                   "any change that happened everywhere").strip()
+    return row
+
+
+def _ancova_row(outcome, wide, long, confidence, min_cell, se_type) -> dict:
+    res = models.ancova(wide, confidence=confidence, se_type=se_type)
+    return _standardize(_from_model(outcome, "ancova", res), _pooled_pre_sd(wide), "d_ancova")
+
+
+def _did_row(outcome, wide, long, confidence, min_cell, se_type) -> dict:
+    res = models.did(long, confidence=confidence, se_type=se_type)
+    row = _from_model(outcome, "did", res)
+    complete = wide.dropna(subset=["pre", "post"])
+    t, c = complete[complete["treated"] == 1], complete[complete["treated"] == 0]
+    if len(t) >= 4 and len(c) >= 4:
+        es = effects.ppc(t["pre"], t["post"], c["pre"], c["post"], confidence=confidence)
+        e = es.iloc[0]
+        row.update(effect_size=e["effect_size"], es_ci_low=e["ci_low"], es_ci_high=e["ci_high"],
+                   es_type="d_ppc2 (Morris 2008): difference in mean change / pooled pre-test SD, "
+                           "bias-corrected; completers")
+    return row
+
+
+def _mixed_row(outcome, wide, long, confidence, min_cell, se_type) -> dict:
+    res = models.mixed(long, confidence=confidence)
+    return _standardize(_from_model(outcome, "mixed", res), _pooled_pre_sd(wide), "d_mixed")
+
+
+def _org_practice_row(outcome, wide, long, confidence, min_cell, se_type) -> dict:
+    # Organizations with fewer than min_cell respondents in a wave do not report a mean.
+    sizes = long.dropna(subset=["y"]).groupby(["org_id", "wave"])["worker_id"].nunique()
+    small = sizes[sizes < min_cell].index.get_level_values(0).unique()
+    data = long[~long["org_id"].isin(small)]
+    res = models.org_practice(data, confidence=confidence)
+    row = _from_model(outcome, "org_practice", res)
+    if len(small):
+        row["note"] = ((row.get("note") or "") + f" {len(small)} organization(s) with fewer than "
+                       f"{min_cell} respondents in a wave left out").strip()
+    return row
+
+
+def _rci_row(outcome, wide, long, confidence, min_cell, se_type) -> dict:
+    key, _, scale = outcome.partition("_")
+    inst = load_instrument(key)
+    rel = inst.published_reliability(scale)
+    if rel is None:
+        return _blank(outcome, "rci", f"not estimated: no published reliability for {outcome}")
+    complete = wide.dropna(subset=["pre", "post"])
+    sd = _pooled_pre_sd(wide)
+    rc = effects.reliable_change(complete["pre"], complete["post"], reliability=rel, sd_pre=sd,
+                                 lower_is_better=outcome_direction(outcome) == "lower")
+    improved = (rc["category"] == "reliably improved").to_numpy()
+    treated = complete["treated"].to_numpy() == 1
+    p1, p0 = improved[treated].mean(), improved[~treated].mean()
+    n1, n0 = treated.sum(), (~treated).sum()
+    est = p1 - p0
+    se = float(np.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0))
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    p = float(2 * stats.norm.sf(abs(est / se))) if se > 0 else np.nan
+    return {"outcome": outcome, "estimator": "rci", "estimate": est, "se": se,
+            "ci_low": est - z * se, "ci_high": est + z * se, "p_value": p,
+            "effect_size": p1, "es_type": f"share reliably improved in the intervention arm "
+                                          f"(comparison {p0:.3f})",
+            "n_workers": int(n1 + n0), "n_orgs": complete["org_id"].nunique(),
+            "method": f"Jacobson & Truax (1991) RCI, reliability {rel} (published), pooled "
+                      f"pre-test SD {sd:.2f}; difference in proportions, Wald interval",
+            "note": "not adjusted for clustering by organization"}
+
+
+def _indicator_rows(study, area, indicator, confidence) -> list[dict]:
+    data = study.org_months(area)
+    try:
+        res = models.its(data, indicator=indicator, confidence=confidence)
+    except StsevalError as exc:
+        return [_blank(indicator, "its", f"not estimated: {exc}")]
+    row = _from_model(indicator, "its", res, term="level_change")
+    row["n_workers"] = np.nan
+    return [row]
+
+
+def missing_data_report(study, area: str, outcome: str = "stss_total", *,
+                        confidence: float = 0.95, n_imputations: int = 20, seed: int = 0) -> dict:
+    """Attrition by arm, WWC attrition and baseline-equivalence ratings, and an MI sensitivity.
+
+    Returns a dict of DataFrames: ``attrition``, ``wwc``, ``baseline``, ``mi``.
+    """
+    wide = study.wide(outcome, area)
+    attr = models.attrition_table(wide)
+    base = wide.dropna(subset=["pre"])
+    n_base = base.groupby("treated")["worker_id"].count()
+    n_follow = base.dropna(subset=["post"]).groupby("treated")["worker_id"].count()
+    rate = 1 - n_follow / n_base
+    overall = 1 - n_follow.sum() / n_base.sum()
+    differential = abs(rate.get(1, np.nan) - rate.get(0, np.nan))
+    return {
+        "attrition": attr,
+        "wwc": models.wwc_attrition(overall, differential),
+        "baseline": models.baseline_equivalence(wide),
+        "mi": models.ancova_mi(wide, n_imputations=n_imputations, seed=seed,
+                               confidence=confidence),
+    }
