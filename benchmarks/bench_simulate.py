@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 import time
 from pathlib import Path
@@ -41,6 +42,7 @@ def main(argv=None) -> int:
     design = design_for(args.workers)
     simulate(StudyDesign.small(), seed=0)  # warm up imports and the calibration cache
     baseline_mb = peak_rss_mb()
+    load = os.getloadavg()[0]
     times = []
     for rep in range(args.repeat):
         gc.collect()
@@ -66,6 +68,7 @@ worker and wave, plus the no-intervention potential outcomes of the post wave), 
 | responses kept (rows x 86 items) | {n_rows:,} ({cells:,} cells) |
 | item cells per second (best run) | {cells / min(times):,.0f} |
 | peak memory (process RSS) | {peak:,.0f} MB (after imports and warm-up: {baseline_mb:,.0f} MB) |
+| machine load average at start | {load:.1f} (other jobs running slow the wall time) |
 
 Goal: under 20 s and 8 GB.
 """

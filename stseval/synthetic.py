@@ -28,9 +28,10 @@ The model (details in :mod:`stseval._simengine` and :mod:`stseval._latent`)
 * Items: graded (cumulative-logit) model per scale, thresholds calibrated so
   the baseline scale scores have the target mean, SD and alpha.
 * Missingness: attrition after the first wave, more likely for high baseline
-  STSS (logistic in the observed baseline STSS z-score, so data are missing
-  at random given the baseline score); item non-response; whole-instrument
-  skips.
+  STSS (logistic in the z-score of the baseline STSS total computed from all
+  17 answers before item non-response, so post data are missing at random
+  given the baseline: complete-case ANCOVA stays unbiased); item non-response
+  (each cell independently); whole-instrument skips.
 * Organizational indicators: monthly separation hazard and absence rate
   rise with the org's mean burnout (hazard ratio and rate ratio per latent
   SD), so an intervention that lowers burnout lowers both.
@@ -52,7 +53,24 @@ the intervention orgs' 12 months from their start of the expected monthly
 rate with minus without the intervention.
 
 Calibration defaults (norms.md section 7; DERIVED or ASSUMED as labelled on
-each field). Tests: ``tests/test_synthetic.py``.
+each field; ``StudyDesign().describe()`` lists them). Tests
+(``tests/test_synthetic.py``): shapes follow the design; same seed, same
+bytes; scores inside their ranges; baseline means, SDs, alphas and
+correlations near the targets; ICC by org near its setting; a plain
+difference in differences recovers the truth within 4 SE; attrition rises
+with STS; a null design has zero truth; the shipped studies match the code.
+
+References
+----------
+Samejima, F. (1969). Estimation of latent ability using a response pattern of
+graded scores. *Psychometrika Monograph Supplement*, 34(4, Pt. 2).
+doi:10.1007/BF03372160
+Morris, S. B. (2008). Estimating effect sizes from pretest-posttest-control
+group designs. *Organizational Research Methods*, 11(2), 364-386.
+doi:10.1177/1094428106291059
+Borritz, M., et al. (2006). Burnout as a predictor of self-reported sickness
+absence among human service workers. *Occupational and Environmental
+Medicine*, 63(2), 98-106. doi:10.1136/oem.2004.019364
 """
 
 from __future__ import annotations
@@ -61,6 +79,7 @@ import datetime as _dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, \
     model_validator
@@ -143,67 +162,97 @@ class StudyDesign(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = "synthetic-default"
-    min_cell: int = Field(5, ge=1)
+    name: str = Field("synthetic-default", description="study name written to study.yaml")
+    min_cell: int = Field(5, ge=1, description="smallest group shown in shared reports")
     # -- structure (default: 7 areas x 8 + 14 = 70 orgs, about 3,300 workers) ---------------
     orgs_per_area: int = Field(8, ge=0, description="intervention orgs per area")
-    comparison_orgs: int = Field(14, ge=0, description="orgs with no intervention")
-    areas: tuple[str, ...] = Field(AREA_KEYS, description="areas that have intervention orgs")
-    teams_per_org: tuple[int, int] = (3, 6)
-    workers_per_team: tuple[int, int] = (6, 15)
+    comparison_orgs: int = Field(14, ge=0, description="orgs with no intervention at all")
+    areas: tuple[str, ...] = Field(AREA_KEYS, description="areas that get intervention orgs")
+    teams_per_org: tuple[int, int] = Field(
+        (3, 6), description="(min, max) teams per org, drawn uniformly")
+    workers_per_team: tuple[int, int] = Field(
+        (6, 15), description="(min, max) surveyed workers per team, drawn uniformly")
     role_shares: dict[str, float] = Field(
-        default_factory=lambda: {"caseworker": 0.55, "clinician": 0.30, "nurse": 0.15})
-    supervisor_per_team: bool = True
-    tenure_median_years: float = Field(3.5, gt=0)  # ASSUMED; norms 5.1: median tenure ~1.8 y
-    survey_coverage: tuple[float, float] = (0.65, 0.95)  # share of headcount surveyed, ASSUMED
+        default_factory=lambda: {"caseworker": 0.55, "clinician": 0.30, "nurse": 0.15},
+        description="shares of the roles of non-supervisors")
+    supervisor_per_team: bool = Field(True, description="first worker of each team supervises")
+    tenure_median_years: float = Field(  # ASSUMED; norms.md 5.1 gives median tenure ~1.8 y
+        3.5, gt=0, description="median tenure (log-normal, supervisors +4 years)")
+    survey_coverage: tuple[float, float] = Field(  # ASSUMED
+        (0.65, 0.95), description="(min, max) share of an org's headcount that is surveyed")
     # -- schedule ---------------------------------------------------------------------
-    pre_date: _dt.date = _dt.date(2024, 3, 4)
-    post_date: _dt.date = _dt.date(2025, 3, 3)
-    follow_up: bool = False
-    follow_up_date: _dt.date = _dt.date(2025, 9, 1)
-    survey_window_days: int = Field(28, ge=1)
-    start_date: _dt.date = _dt.date(2024, 5, 1)
-    start_spread_months: int = Field(2, ge=0)
-    metrics_months: int = Field(12, ge=1)
+    pre_date: _dt.date = Field(_dt.date(2024, 3, 4), description="first day of the pre survey")
+    post_date: _dt.date = Field(_dt.date(2025, 3, 3), description="first day of the post survey")
+    follow_up: bool = Field(False, description="add a follow-up wave")
+    follow_up_date: _dt.date = Field(_dt.date(2025, 9, 1),
+                                     description="first day of the follow-up survey")
+    survey_window_days: int = Field(28, ge=1, description="days each survey stays open")
+    start_date: _dt.date = Field(_dt.date(2024, 5, 1),
+                                 description="earliest intervention start (first of a month)")
+    start_spread_months: int = Field(2, ge=0, description="starts spread over 0..this months")
+    metrics_months: int = Field(12, ge=1, description="indicator months before/after the start")
     # -- score distributions (observed baseline targets) ---------------------------------
-    targets: dict[str, ScoreTarget] = Field(default_factory=lambda: dict(_DEFAULT_TARGETS))
-    # DERIVED, norms.md section 7: r(BO,STS) .65, r(CS,BO) -.60, r(CS,STS) -.30 (ProQOL scores).
-    correlations: dict[str, float] = Field(
-        default_factory=lambda: {"bo_sts": 0.65, "cs_bo": -0.60, "cs_sts": -0.30})
-    # ASSUMED, norms.md sections 4 and 7: ICC(1) ~ .05 by team and by org (latent).
-    icc_org: float = Field(0.05, ge=0, lt=1)
-    icc_team: float = Field(0.05, ge=0, lt=1)
-    # Latent pre/post correlation; .70 gives observed r ~ .6 (norms.md sections 3 and 7).
-    prepost_r: float = Field(0.70, gt=0, lt=1)
-    # ASSUMED, norms.md sections 4 and 7: STSI-OA-like perceptions cluster by org (ICC ~ .20).
-    practice_icc_org: float = Field(0.20, ge=0, lt=1)
-    practice_icc_team: float = Field(0.05, ge=0, lt=1)
-    practice_rater_stable: float = Field(0.30, ge=0, lt=1)
-    practice_rater_wave: float = Field(0.10, ge=0, lt=1)
-    practice_area_corr: float = Field(0.6, ge=0, le=1)
-    practice_org_outcome_corr: dict[str, float] = Field(
-        default_factory=lambda: {"sts": -0.2, "bo": -0.3, "cs": 0.25})  # ASSUMED
-    practice_rater_bo_corr: float = Field(-0.3, gt=-1, lt=1)  # ASSUMED
+    targets: dict[str, ScoreTarget] = Field(
+        default_factory=lambda: dict(_DEFAULT_TARGETS),
+        description="baseline mean, SD and alpha of stss_total, proqol_cs/bo/sts and each "
+                    "org_guidance scale (norms.md 1.1, 1.2, 7)")
+    correlations: dict[str, float] = Field(  # DERIVED, norms.md section 7
+        default_factory=lambda: {"bo_sts": 0.65, "cs_bo": -0.60, "cs_sts": -0.30},
+        description="observed baseline correlations of the ProQOL scores")
+    icc_org: float = Field(  # ASSUMED, norms.md sections 4 and 7
+        0.05, ge=0, lt=1, description="latent ICC of STS, BO, CS between orgs")
+    icc_team: float = Field(  # ASSUMED, norms.md sections 4 and 7
+        0.05, ge=0, lt=1, description="latent ICC between teams within orgs")
+    prepost_r: float = Field(  # .70 latent gives observed r ~ .6 (norms.md sections 3 and 7)
+        0.70, gt=0, lt=1, description="latent correlation of a worker's levels across waves")
+    practice_icc_org: float = Field(  # ASSUMED, norms.md section 4: STSI-OA ICC .15-.30
+        0.20, ge=0, lt=1, description="share of practice-perception variance between orgs")
+    practice_icc_team: float = Field(
+        0.05, ge=0, lt=1, description="share of practice-perception variance between teams")
+    practice_rater_stable: float = Field(
+        0.30, ge=0, lt=1, description="share from a rater's lasting tendency (all areas)")
+    practice_rater_wave: float = Field(
+        0.10, ge=0, lt=1, description="share from a rater's mood at one wave (all areas)")
+    practice_area_corr: float = Field(
+        0.6, ge=0, le=1, description="correlation of an org's true practice across areas")
+    practice_org_outcome_corr: dict[str, float] = Field(  # ASSUMED
+        default_factory=lambda: {"sts": -0.2, "bo": -0.3, "cs": 0.25},
+        description="org-level correlation of general practice with the outcomes")
+    practice_rater_bo_corr: float = Field(  # ASSUMED
+        -0.3, gt=-1, lt=1, description="correlation of a rater's tendency with own burnout")
     # -- change over time --------------------------------------------------------------
-    trend: dict[str, float] = Field(  # ASSUMED secular trend between waves (latent SD)
-        default_factory=lambda: {"sts": 0.05, "bo": 0.05, "cs": -0.03, "practice": 0.05})
+    trend: dict[str, float] = Field(  # ASSUMED
+        default_factory=lambda: {"sts": 0.05, "bo": 0.05, "cs": -0.03, "practice": 0.05},
+        description="secular change from pre to post for everyone (latent SD)")
     effects: dict[str, dict[str, float]] = Field(
-        default_factory=lambda: {a: dict(v) for a, v in _DEFAULT_EFFECTS.items()})
-    effect_heterogeneity: float = Field(0.25, ge=0)  # between-org coefficient of variation
-    follow_up_retention: float = Field(0.7, ge=0)  # share of the effect left at follow-up
+        default_factory=lambda: {a: dict(v) for a, v in _DEFAULT_EFFECTS.items()},
+        description="effect per area and latent outcome (sts, bo, cs, practice), latent SD")
+    effect_heterogeneity: float = Field(
+        0.25, ge=0, description="between-org coefficient of variation of the effect")
+    follow_up_retention: float = Field(
+        0.7, ge=0, description="share of the effect left at the follow-up wave")
     # -- missingness -------------------------------------------------------------------
-    attrition: float = Field(0.15, ge=0, lt=1)  # issue 3 default
-    attrition_logodds_per_sd: float = 0.5  # ASSUMED: higher baseline STSS, more attrition
-    follow_up_attrition: float = Field(0.10, ge=0, lt=1)
-    item_nonresponse: float = Field(0.02, ge=0, lt=0.5)
-    instrument_skip: float = Field(0.01, ge=0, lt=1)
+    attrition: float = Field(0.15, ge=0, lt=1, description="share lost between pre and post")
+    attrition_logodds_per_sd: float = Field(  # ASSUMED
+        0.5, description="log-odds of attrition per SD of baseline STSS")
+    follow_up_attrition: float = Field(
+        0.10, ge=0, lt=1, description="share of post respondents lost before follow-up")
+    item_nonresponse: float = Field(0.02, ge=0, lt=0.5, description="share of blank items")
+    instrument_skip: float = Field(
+        0.01, ge=0, lt=1, description="chance a respondent skips a whole instrument")
     # -- organizational indicators --------------------------------------------------------
-    turnover_annual_mean: float = Field(0.25, gt=0, lt=1)  # DERIVED, norms.md 5.1 and 7
-    turnover_annual_sd: float = Field(0.10, ge=0)  # DERIVED, norms.md 5.1 and 7
-    turnover_hr_per_sd_burnout: float = Field(1.5, gt=0)  # ASSUMED (norms 5.2: no value)
-    absence_days_per_year: float = Field(9.0, gt=0)  # DERIVED, norms.md 5.2: 5-14 days/year
-    absence_rr_per_sd_burnout: float = Field(1.2, gt=0)  # DERIVED, norms.md 5.2: RR 1.21
-    absence_overdispersion: float = Field(5.0, gt=0)  # ASSUMED gamma shape of monthly noise
+    turnover_annual_mean: float = Field(  # DERIVED, norms.md 5.1 and 7
+        0.25, gt=0, lt=1, description="mean annual turnover (separations / headcount)")
+    turnover_annual_sd: float = Field(  # DERIVED, norms.md 5.1 and 7
+        0.10, ge=0, description="SD of annual turnover across orgs")
+    turnover_hr_per_sd_burnout: float = Field(  # ASSUMED (norms.md 5.2 has no value)
+        1.5, gt=0, description="separation hazard ratio per latent SD of org burnout")
+    absence_days_per_year: float = Field(  # DERIVED, norms.md 5.2: 5-14 days a year
+        9.0, gt=0, description="mean sickness-absence days per worker and year")
+    absence_rr_per_sd_burnout: float = Field(  # DERIVED, norms.md 5.2: RR 1.21 (Borritz 2006)
+        1.2, gt=0, description="absence rate ratio per latent SD of org burnout")
+    absence_overdispersion: float = Field(  # ASSUMED
+        5.0, gt=0, description="gamma shape of month-to-month absence noise")
 
     # -- validation ----------------------------------------------------------------------
     @field_validator("areas", mode="before")
@@ -368,6 +417,13 @@ class StudyDesign(BaseModel):
                      for e in exc.errors()]
             raise UsageError(f"{source} is not a valid design:\n  - " + "\n  - ".join(lines)
                              ) from None
+
+    def describe(self) -> pd.DataFrame:
+        """One row per field: ``field, value, description`` (for notebooks and help text)."""
+        data = self.to_dict()
+        return pd.DataFrame([(name, data[name], info.description or "")
+                             for name, info in type(self).model_fields.items()],
+                            columns=["field", "value", "description"])
 
     # -- derived quantities -----------------------------------------------------------
     def effect(self, area: str, outcome: str) -> float:
