@@ -175,6 +175,8 @@ class _Builder:
     def run(self):
         if not self.resolve() or (self.failures and not any(self.items.values())):
             return None
+        if self.map.require_complete:
+            self.blank_incomplete_forms()
         m, f = self.map, self.frame
         worker = self.text(self.cols.get("worker_id"))
         wave, attr_only = self.waves()
@@ -189,6 +191,24 @@ class _Builder:
         if self.failures:
             return None
         return self.finish(resp, workers, side)
+
+    def blank_incomplete_forms(self):
+        """REDCap ``require_complete``: answers on forms not marked Complete become missing."""
+        frame = self.frame.copy()
+        n = 0
+        for found in self.items.values():
+            for col in found:
+                form = self.src.form_of.get(col)
+                status = form_status(frame, form) if form else None
+                if status is None:
+                    continue
+                drop = (status != "complete").to_numpy() & ~is_blank(frame[col])
+                n += int(drop.sum())
+                frame.loc[drop, col] = np.nan
+        if n:
+            self.notes.append(f"{n} answer(s) on forms not marked Complete were treated as "
+                              "missing (redcap.require_complete)")
+        self.frame = frame
 
     def answered(self, rows: np.ndarray) -> np.ndarray:
         cols = [c for found in self.items.values() for c in found]
@@ -231,11 +251,6 @@ class _Builder:
             conv = ItemConverter(inst, self.file, codes, spec.recode)
             for col, num in sorted(found.items(), key=lambda kv: kv[1]):
                 values = sub[col]
-                form = self.src.form_of.get(col)
-                if self.map.require_complete and form:
-                    status = form_status(sub, form)
-                    if status is not None:
-                        values = values.where(status == "complete")
                 kit = inst.item_columns[num - 1]
                 out[kit] = conv.convert(values, num, col, choices=self.src.choices.get(col),
                                         kit_column=kit)

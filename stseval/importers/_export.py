@@ -131,8 +131,8 @@ def _dictionary(study, insts, roles, orgs) -> pd.DataFrame:
             add(f"{inst.key}_{item.number}", inst.key, "radio", item.label,
                 opts(dict(sorted(anchors.items()))),
                 section=inst.short_name if item.number == 1 else "")
-    frame = pd.DataFrame(rows, columns=_DICT_COLUMNS)
-    return frame.fillna("")
+    frame = pd.DataFrame(rows, columns=_DICT_COLUMNS).astype(object)
+    return frame.where(frame.notna(), "")
 
 
 def export_redcap(study, out_dir, *, layout: str = "longitudinal", labels: bool = False,
@@ -205,10 +205,14 @@ def export_redcap(study, out_dir, *, layout: str = "longitudinal", labels: bool 
         "staff_complete": "2",
     })
 
+    ans = answers.astype(object).where(answers.notna(), None).to_dict("index")
+    dates = resp["date"].to_dict()
+
     def survey_part(r_idx):
-        part = {"survey_date": resp.loc[r_idx, "date"], "survey_info_complete": "2"}
+        part = {"survey_date": dates[r_idx], "survey_info_complete": "2"}
+        row = ans[r_idx]
         for inst in insts:
-            vals = answers.loc[r_idx, item_cols[inst.key]]
+            vals = [row[c] for c in item_cols[inst.key]]
             for item, v in zip(inst.items, vals, strict=True):
                 part[f"{inst.key}_{item.number}"] = v
             answered = any(v is not None for v in vals)
@@ -232,31 +236,31 @@ def export_redcap(study, out_dir, *, layout: str = "longitudinal", labels: bool 
         field_cols.append(f"{form}_complete")
 
     wave_rank = {w: i for i, w in enumerate(waves)}
-    by_worker = {w: g for w, g in resp.groupby("worker_id", sort=False)}
+    order = resp.assign(_r=resp["wave"].map(wave_rank)).sort_values(["worker_id", "_r"])
+    by_worker: dict[str, list[tuple[int, str]]] = {}
+    for r_idx, w, wave in zip(order.index, order["worker_id"], order["wave"], strict=True):
+        by_worker.setdefault(w, []).append((r_idx, wave))
     rows = []
-    for i, wrow in staff.iterrows():
+    for wrow in staff.to_dict("records"):
         wid = wrow["record_id"]
-        mine = by_worker.get(wid)
-        mine = (mine.assign(_r=mine["wave"].map(wave_rank)).sort_values("_r")
-                if mine is not None else None)
+        mine = by_worker.get(wid, [])
         if layout == "longitudinal":
-            base = {**wrow.to_dict(), "redcap_event_name": events[0]}
-            if mine is not None and (mine["wave"] == waves[0]).any():
-                base.update(survey_part(mine.index[mine["wave"] == waves[0]][0]))
+            base = {**wrow, "redcap_event_name": events[0]}
+            for r_idx, wave in mine:
+                if wave == waves[0]:
+                    base.update(survey_part(r_idx))
             rows.append(base)
-            if mine is not None:
-                for r_idx, r in mine.iterrows():
-                    if r["wave"] == waves[0]:
-                        continue
-                    rows.append({"record_id": wid,
-                                 "redcap_event_name": events[wave_rank[r["wave"]]],
-                                 **survey_part(r_idx)})
+            for r_idx, wave in mine:
+                if wave == waves[0]:
+                    continue
+                rows.append({"record_id": wid, "redcap_event_name": events[wave_rank[wave]],
+                             **survey_part(r_idx)})
         else:
-            rows.append(wrow.to_dict())
-            if mine is not None:
-                for r_idx, r in mine.iterrows():
+            rows.append(dict(wrow))
+            if mine:
+                for r_idx, wave in mine:
                     part = survey_part(r_idx)
-                    inst_no = wave_rank[r["wave"]] + 1
+                    inst_no = wave_rank[wave] + 1
                     for form in ["survey_info", *[inst.key for inst in insts]]:
                         keys = [k for k in part if k == f"{form}_complete"
                                 or (form == "survey_info" and k == "survey_date")
