@@ -191,7 +191,8 @@ class Study:
                     failures.append(_fail(fname, "", "", f"missing table: {fname} is required"))
                 continue
             try:
-                tables[key] = read_table(file, dtype=str)
+                text_cols = [*_TEXT_COLUMNS[key], "date", "start_date", "month"]
+                tables[key] = read_table(file, dtype={c: "str" for c in text_cols})
             except DataValidationError as exc:
                 tables[key] = None
                 for rec in exc.failures.to_dict("records"):
