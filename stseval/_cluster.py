@@ -112,26 +112,38 @@ def ols(X: np.ndarray, y: np.ndarray, codes: np.ndarray, *, names=None) -> OLSFi
     return OLSFit(X, y, beta, resid, bread, cluster_groups(codes))
 
 
-def _sym_power(mat: np.ndarray, power: float) -> np.ndarray:
-    """Symmetric matrix power on the non-null eigenspace (pseudo-inverse powers)."""
-    vals, vecs = np.linalg.eigh(mat)
-    keep = vals > _EIG_TOL * max(1.0, float(np.max(np.abs(vals))))
-    scaled = np.zeros_like(vals)
-    scaled[keep] = vals[keep] ** power
-    return (vecs * scaled) @ vecs.T
+def _low_rank_power(Xg: np.ndarray, chol_bread: np.ndarray, power: float):
+    """(I - H_gg)^power as (Q, d): I + Q diag(d) Q', with H_gg = X_g (X'X)^-1 X_g'.
+
+    H_gg = B B' with B = X_g L (L L' = (X'X)^-1) has rank <= k, so the power
+    only acts on the k-dimensional column space of B: with B'B = V diag(s) V'
+    and Q = B V diag(s)^-1/2 (orthonormal), (I - H_gg)^power = I + Q diag((1 -
+    s)^power - 1) Q'. Eigenvalues 1 - s = 0 (cluster fixed effects) get the
+    Moore-Penrose convention (power of 0 is 0), as clubSandwich does.
+    """
+    B = Xg @ chol_bread
+    s, V = np.linalg.eigh(B.T @ B)
+    keep = s > _EIG_TOL * max(1.0, float(s.max(initial=0.0)))
+    s, V = s[keep], V[:, keep]
+    Q = (B @ V) / np.sqrt(s)
+    one_minus = 1.0 - s
+    null = one_minus <= _EIG_TOL
+    d = np.where(null, 0.0, np.abs(one_minus) ** power) - 1.0
+    return Q, d
 
 
-def adjustments(fit: OLSFit, se_type: str) -> list[np.ndarray] | None:
-    """The A_g matrices of CR2 / CR3 (None for CR0 / CR1, where A_g = I)."""
+def _apply(adj, v: np.ndarray) -> np.ndarray:
+    Q, d = adj
+    return v + Q @ (d * (Q.T @ v))
+
+
+def adjustments(fit: OLSFit, se_type: str) -> list | None:
+    """The A_g of CR2 / CR3 in low-rank form (None for CR0 / CR1, where A_g = I)."""
     if se_type in ("CR0", "CR1"):
         return None
     power = -0.5 if se_type == "CR2" else -1.0
-    out = []
-    for idx in fit.groups:
-        Xg = fit.X[idx]
-        i_minus_h = np.eye(len(idx)) - Xg @ fit.bread @ Xg.T
-        out.append(_sym_power(i_minus_h, power))
-    return out
+    L = np.linalg.cholesky(fit.bread)
+    return [_low_rank_power(fit.X[idx], L, power) for idx in fit.groups]
 
 
 def _cr1_factor(fit: OLSFit) -> float:
@@ -148,7 +160,7 @@ def vcov(fit: OLSFit, se_type: str) -> np.ndarray:
     for j, idx in enumerate(fit.groups):
         eg = fit.resid[idx]
         if A is not None:
-            eg = A[j] @ eg
+            eg = _apply(A[j], eg)
         scores[j] = fit.X[idx].T @ eg
     V = fit.bread @ (scores.T @ scores) @ fit.bread
     if se_type == "CR1":
@@ -169,7 +181,7 @@ def satterthwaite_df(fit: OLSFit, se_type: str, contrast: np.ndarray) -> float:
         Xg = fit.X[idx]
         w = Xg @ mc
         if A is not None:
-            w = A[j] @ w
+            w = _apply(A[j], w)
         gamma[idx, j] += w
         gamma[:, j] -= fit.X @ (fit.bread @ (Xg.T @ w))
     gg = gamma.T @ gamma

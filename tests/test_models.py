@@ -146,6 +146,30 @@ def test_cr2_cr3_hand_numpy_and_jackknife():
     np.testing.assert_allclose(_cluster.vcov(fit, "CR3"), jack, rtol=1e-8)
 
 
+def test_cr_with_cluster_fixed_effects():
+    # Org dummies make I - H_gg singular (the pseudo-inverse is used, as in the ITS).
+    # Reference: clubSandwich 0.5.8, lm(post ~ 0 + factor(org) + pre) on TINY:
+    #   vcovCR(fit, cluster = d$org, type = "CR2")["pre", "pre"] = 0.0259538065349919,
+    #   coef_test(..., test = "Satterthwaite") df for pre = 2.54878997114148.
+    # (clubSandwich's CR3 stops on the singular matrix.) Our pseudo-inverse CR3 equals
+    # the leave-one-cluster-out jackknife that also drops the left-out org's dummy.
+    g = TINY.org_id.to_numpy()
+    orgs = np.unique(g)
+    X = np.column_stack([(g == o).astype(float) for o in orgs] + [TINY.pre])
+    y = TINY.post.to_numpy(float)
+    fit = _cluster.ols(X, y, g)
+    assert _cluster.vcov(fit, "CR2")[4, 4] == pytest.approx(0.0259538065349919, rel=1e-10)
+    assert _cluster.satterthwaite_df(fit, "CR2", np.eye(5)[4]) == pytest.approx(
+        2.54878997114148, rel=1e-10)
+    jack = 0.0
+    for j, o in enumerate(orgs):
+        keep = g != o
+        cols = [i for i in range(5) if i != j]
+        b = np.linalg.lstsq(X[keep][:, cols], y[keep], rcond=None)[0][-1]
+        jack += (b - fit.beta[4]) ** 2
+    assert _cluster.vcov(fit, "CR3")[4, 4] == pytest.approx(jack, rel=1e-8)
+
+
 def test_cr2_equals_welch_for_cluster_level_treatment():
     # Imbens & Kolesar (2016, doi:10.1162/REST_a_00552): with a binary regressor, HC2
     # gives the unequal-variance (Welch/Neyman) variance. Clustered analogue, equal
