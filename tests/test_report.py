@@ -1,0 +1,343 @@
+"""Tests of stseval.report: aggregate tables, suppression, sentences, IDs (no notebooks run)."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import stseval
+from stseval import report
+from stseval.areas import AREA_KEYS, get_area
+from stseval.errors import UsageError
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ROOT / "data" / "synthetic" / "small"
+
+
+@pytest.fixture(scope="module")
+def study():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if (SMALL / "study.yaml").is_file():
+            return stseval.Study.from_dir(SMALL)
+        return stseval.simulate(stseval.StudyDesign.small(), seed=1)
+
+
+def _snapshot(study):
+    return {n: getattr(study, n).copy() for n in ("workers", "responses", "orgs",
+                                                  "interventions", "org_metrics")}
+
+
+# -- finding things -----------------------------------------------------------------
+def test_resolve_path_from_another_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert report.resolve_path("data/synthetic") == (ROOT / "data" / "synthetic").resolve()
+    (tmp_path / "here.txt").write_text("x")
+    assert report.resolve_path("here.txt") == (tmp_path / "here.txt").resolve()
+
+
+def test_resolve_path_missing_names_the_places(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError, match="no/such/folder was not found; looked in"):
+        report.resolve_path("no/such/folder")
+    with pytest.raises(UsageError, match="path is required"):
+        report.resolve_path("")
+
+
+def test_output_dir_empty_gives_new_temporary_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    a, b = report.output_dir(""), report.output_dir(None)
+    assert a != b and a.is_dir() and a.parent == tmp_path
+    assert report.output_dir(tmp_path / "x" / "y") == (tmp_path / "x" / "y").resolve()
+
+
+def test_read_area_estimates_concatenates_and_recomputes_fdr(tmp_path):
+    rows = []
+    for area, p in (("training", [0.01, 0.04]), ("policies", [0.03, 0.5])):
+        t = pd.DataFrame({"area": area, "outcome": ["stss_total", "proqol_bo"],
+                          "estimator": "ancova", "estimate": [-1.0, -2.0], "p_value": p,
+                          "note": ["", "x"], "n_workers": [10, 11]})
+        (tmp_path / "areas" / area).mkdir(parents=True)
+        t.to_csv(tmp_path / "areas" / area / "estimates.csv", index=False)
+        rows.append(t)
+    est = report.read_area_estimates(tmp_path)
+    assert list(est["area"]) == ["policies", "policies", "training", "training"]  # guidance order
+    # BH by hand over the four p-values 0.01, 0.03, 0.04, 0.5: 0.04, 0.0533, 0.0533, 0.5
+    expect = {0.03: 0.04 * 4 / 3, 0.5: 0.5, 0.01: 0.04, 0.04: 0.04 * 4 / 3}
+    for p, q in zip(est["p_value"], est["p_fdr_all_areas"], strict=True):
+        assert q == pytest.approx(expect[p])
+    assert est["note"].tolist() == ["", "x", "", "x"]
+    with pytest.raises(UsageError, match="no estimates.csv found"):
+        report.read_area_estimates(tmp_path / "areas" / "training")
+
+
+# -- participant flow ------------------------------------------------------------------
+def test_participant_flow_counts_by_hand(study):
+    before = _snapshot(study)
+    flow = report.participant_flow(study, "supervision")
+    assert list(flow.columns) == report.FLOW_COLUMNS
+    arms = study.arms("supervision")
+    scored = study.scored()
+    for arm in ("intervention", "comparison"):
+        orgs = set(arms.loc[arms["arm"] == arm, "org_id"])
+        ids = set(study.workers.loc[study.workers["org_id"].isin(orgs), "worker_id"])
+        pre = set(study.responses.loc[study.responses["wave"] == "pre", "worker_id"]) & ids
+        post = set(study.responses.loc[study.responses["wave"] == "post", "worker_id"]) & ids
+        s = scored.dropna(subset=["stss_total"])
+        both = (set(s.loc[s["wave"] == "pre", "worker_id"])
+                & set(s.loc[s["wave"] == "post", "worker_id"]) & ids)
+        got = flow[flow["arm"] == arm].set_index("stage")["workers"]
+        assert got["invited"] == len(ids)
+        assert got["responded pre"] == len(pre)
+        assert got["responded post"] == len(post)
+        assert got["analysed"] == len(both)
+        assert flow[(flow["arm"] == arm) & (flow["stage"] == "invited")]["orgs"].iloc[0] == \
+            len(orgs)
+    for name, frame in before.items():  # caller's tables untouched
+        pd.testing.assert_frame_equal(frame, getattr(study, name))
+
+
+def test_participant_flow_suppresses_and_marks_small_cells(study):
+    arms = study.arms("supervision")
+    n_cmp = int(study.workers["org_id"].isin(arms.loc[arms["arm"] == "comparison",
+                                                      "org_id"]).sum())
+    n_int = int(study.workers["org_id"].isin(arms.loc[arms["arm"] == "intervention",
+                                                      "org_id"]).sum())
+    min_cell = min(n_cmp, n_int) + 1  # the smaller arm is below min_cell at every stage
+    flow = report.participant_flow(study, "supervision", min_cell=min_cell)
+    assert flow["suppressed"].all()  # primary in one arm, complementary in the other
+    assert flow["workers"].isna().all() and flow["pct_of_invited"].isna().all()
+    assert flow["note"].str.contains("suppressed: n < ").any()
+    assert flow["note"].str.contains("suppressed: protects another cell").any()
+    html = report.html_table(flow).data
+    body = html.split("<tbody>")[1]
+    assert body.count('<td class="suppressed">suppressed</td>') == 2 * len(flow)
+
+
+def test_participant_flow_any_area(study):
+    flow = report.participant_flow(study)
+    invited = flow[flow["stage"] == "invited"].set_index("arm")["workers"]
+    changed = set(study.interventions["org_id"])
+    assert invited["intervention"] == study.workers["org_id"].isin(changed).sum()
+    assert invited.sum() == len(study.workers)
+
+
+# -- summaries ---------------------------------------------------------------------------
+def test_outcome_summary_means_by_hand(study):
+    summ = report.outcome_summary(study, "training", ["stss_total"])
+    assert list(summ.columns) == report.SUMMARY_COLUMNS
+    arms = study.arms("training")
+    scored = study.scored().merge(arms, on="org_id")
+    for rec in summ.to_dict("records"):
+        y = scored.loc[(scored["arm"] == rec["arm"]) & (scored["wave"] == rec["wave"]),
+                       "stss_total"].dropna()
+        assert rec["workers"] == len(y)
+        assert rec["mean"] == pytest.approx(y.mean())
+        assert rec["ci_low"] < rec["mean"] < rec["ci_high"]
+
+
+def test_outcome_summary_small_cells_blank_both_arms(study):
+    summ = report.outcome_summary(study, "training", ["stss_total"], min_cell=10_000)
+    assert summ["suppressed"].all() and summ["mean"].isna().all()
+
+
+def test_indicator_summary_pooled_and_per_area(study):
+    one = report.indicator_summary(study, "supervision")
+    assert set(one["indicator"]) == {"separation_rate", "absence_rate"}
+    assert set(one["arm"]) == {"intervention", "comparison"}
+    months = study.org_months("supervision")
+    m0 = months[(months["treated"] == 1) & (months["rel_month"] == 0)]
+    row = one[(one["arm"] == "intervention") & (one["rel_month"] == 0)
+              & (one["indicator"] == "absence_rate")]
+    assert row["value"].iloc[0] == pytest.approx(m0["absence_rate"].mean())
+    pooled = report.indicator_summary(study, pooled=True)
+    assert set(pooled["area"]) == {"all"}
+    n_changed = study.interventions["org_id"].nunique()
+    assert pooled.loc[pooled["arm"] == "intervention", "orgs"].max() <= n_changed
+
+
+def test_reliability_table_matches_alpha_on_the_items(study):
+    from stseval.reliability import alpha
+    from stseval.scoring import item_matrix
+    rel = report.reliability_table(study)
+    row = rel[rel["column"] == "stss_total"].iloc[0]
+    inst = stseval.load_instrument("stss")
+    pre = study.responses[study.responses["wave"] == "pre"]
+    items = item_matrix(pre, inst).dropna()
+    assert row["alpha"] == pytest.approx(alpha(items)["estimate"].iloc[0])
+    assert row["n"] == len(items)
+    assert rel.loc[rel["column"].str.startswith("org_guidance"), "kit_authored"].all()
+
+
+def test_practice_profile_percentiles_and_suppression(study):
+    org = study.orgs["org_id"].iloc[0]
+    prof = report.practice_profile(study, org)
+    assert list(prof["area"]) == list(AREA_KEYS)
+    post = study.scored()
+    post = post[post["wave"] == study.waves[-1]]
+    sizes = post.groupby("org_id")["worker_id"].nunique()
+    means = post.groupby("org_id")["org_guidance_training"].mean()[sizes >= study.min_cell]
+    own = means[org]
+    others = means.drop(org)
+    got = prof.set_index("area").loc["training"]
+    assert got["org_mean"] == pytest.approx(own)
+    assert got["percentile"] == pytest.approx(100 * (others < own).mean())
+    assert got["others_median"] == pytest.approx(others.median())
+    assert not set(prof.astype(str).to_numpy().ravel()) & (set(study.orgs["org_id"]) - {org})
+    hidden = report.practice_profile(study, org, min_cell=10_000)
+    assert hidden["org_mean"].isna().all() and hidden["note"].str.contains("suppressed").all()
+    with pytest.raises(UsageError, match="is not an organization"):
+        report.practice_profile(study, "nope")
+
+
+def test_org_outcomes_blanks_small_groups(study):
+    org = study.orgs["org_id"].iloc[0]
+    t = report.org_outcomes(study, org, ["stss_total"], min_cell=10_000)
+    mine = t[t["group"] == "this organization"]
+    assert mine["mean"].isna().all() and mine["note"].str.contains("suppressed").all()
+    assert t[t["group"] == "all organizations"]["mean"].notna().all()
+
+
+def test_attrition_summary_hides_dropout_means_of_small_groups(study):
+    table, text = report.attrition_summary(study, "supervision", min_cell=10_000)
+    assert table["pre_mean_dropouts"].isna().all()
+    assert "What Works Clearinghouse" in text
+    table, _ = report.attrition_summary(study, "supervision", min_cell=1)
+    assert table["pre_mean_dropouts"].notna().any()
+
+
+def test_missing_item_rules_state_the_rule(study):
+    rules = report.missing_item_rules(study)
+    stss = rules[rules["instrument"] == "STSS"].iloc[0]
+    assert stss["needs"] <= stss["items"] and "items answered" in stss["rule"]
+    assert "Minimum cell size: **5**" in report.methods_facts(study, min_cell=5)
+
+
+# -- words -------------------------------------------------------------------------------
+def _row(**kw):
+    base = dict(area="supervision", outcome="stss_total", estimator="ancova", estimate=-3.1,
+                ci_low=-5.0, ci_high=-1.2, p_value=0.01, p_adjusted=0.02, note="", n_workers=80,
+                n_orgs=6)
+    base.update(kw)
+    return base
+
+
+def test_sentence_improvement_lower_is_better():
+    s = report.describe_estimate(_row())
+    assert s.startswith("Staff in organizations that changed supervision reported secondary "
+                        "traumatic stress (STSS total) 3.1 points lower than expected")
+    assert "95% CI −5.0 to −1.2" in s and "an improvement" in s
+    assert "a real difference is likely" in s
+
+
+def test_sentence_worse_and_unclear():
+    s = report.describe_estimate(_row(outcome="proqol_cs", estimate=-1.0, ci_low=-3.0,
+                                      ci_high=1.0))
+    assert "1.0 points lower" in s and "a change for the worse" in s
+    assert "cannot tell it apart from no difference" in s
+
+
+def test_sentence_significant_only_before_adjustment():
+    s = report.describe_estimate(_row(p_adjusted=0.2))
+    assert "suggestive" in s
+
+
+def test_sentence_practice_its_and_missing():
+    prac = report.describe_estimate(_row(outcome="org_guidance_supervision",
+                                         estimator="org_practice", estimate=0.6, ci_low=0.2,
+                                         ci_high=1.0))
+    assert prac.startswith("Organizations that changed supervision moved their staff-rated "
+                           "practice score 0.6 points higher")
+    its = report.describe_estimate(_row(outcome="separation_rate", estimator="its",
+                                        estimate=-0.004, ci_low=-0.01, ci_high=0.002))
+    assert "0.40 percentage points lower" in its and "includes zero" in its
+    none = report.describe_estimate(_row(estimate=np.nan, note="suppressed: fewer than 5"))
+    assert none.endswith("no estimate (suppressed: fewer than 5).")
+    short = report.describe_estimate(_row(), short=True)
+    assert short.startswith("**Secondary traumatic stress (STSS total)**: 3.1 points lower than "
+                            "in comparison organizations") and "clearly an improvement" in short
+
+
+def test_primary_estimates_and_summary():
+    est = pd.DataFrame([
+        _row(), _row(estimator="did"), _row(outcome="proqol_cs", estimate=1.0, ci_low=0.2,
+                                            ci_high=1.8),
+        _row(outcome="org_guidance_supervision", estimator="org_practice", estimate=0.5,
+             ci_low=0.1, ci_high=0.9),
+        _row(outcome="org_guidance_supervision", estimator="ancova"),
+        _row(outcome="absence_rate", estimator="its", estimate=0.0, ci_low=-0.01, ci_high=0.01),
+    ])
+    prim = report.primary_estimates(est)
+    assert list(zip(prim["outcome"], prim["estimator"], strict=True)) == [
+        ("stss_total", "ancova"), ("proqol_cs", "ancova"),
+        ("org_guidance_supervision", "org_practice"), ("absence_rate", "its")]
+    summ = report.executive_summary(est)
+    assert summ["improved"].iloc[0] == 2 and summ["outcomes"].iloc[0] == 2
+    text = report.area_section(est, "supervision")
+    assert text.startswith("## Supervision") and get_area("supervision").target in text
+    assert "2 of 2 staff outcomes improved" in text
+
+
+def test_estimates_table_rates_in_percentage_points():
+    est = pd.DataFrame([_row(outcome="absence_rate", estimator="its", estimate=-0.004,
+                             ci_low=-0.01, ci_high=0.002, effect_size=np.nan, n_workers=pd.NA,
+                             n_orgs=6)])
+    t = report.estimates_table(est)
+    assert t["estimate"].iloc[0] == pytest.approx(-0.4)
+    assert t["interval"].iloc[0] == "-1.00 to 0.20"
+    assert "percentage points" in t["measure"].iloc[0]
+
+
+def test_html_table_marks_suppressed_and_blanks_missing():
+    t = pd.DataFrame({"stage": ["a", "b"], "workers": [np.nan, 12.0], "x": [pd.NA, 1.5],
+                      "suppressed": [True, False], "note": ["suppressed: n < 5", ""]})
+    html = report.html_table(t, caption="<cap>").data
+    assert html.count('class="suppressed"') == 2
+    assert "<NA>" not in html and "nan" not in html
+    assert "&lt;cap&gt;" in html and ">12<" in html and ">1.50<" in html
+    assert "<th>suppressed</th>" not in html
+
+
+def test_study_ids_cover_every_identifier(study):
+    ids = set(report.study_ids(study))
+    assert set(study.workers["worker_id"]) <= ids
+    assert set(study.workers["team_id"]) <= ids
+    assert set(study.orgs["org_id"]) <= ids and set(study.orgs["name"]) <= ids
+    org = study.orgs["org_id"].iloc[0]
+    name = study.orgs["name"].iloc[0]
+    own = set(report.study_ids(study, keep_org=org))
+    assert org not in own and name not in own and len(own) == len(ids) - 2
+    keyed = set(report.study_ids(study, key=b"0123456789abcdef0123"))
+    assert len(keyed) > len(ids)
+
+
+def test_funder_title_says_synthetic(study):
+    est = pd.DataFrame([_row()])
+    text = report.funder_title(study, est)
+    assert text.startswith("# ") and "**Synthetic data.**" in text
+    real = copy.copy(study)
+    real.truth = None
+    real.meta = {**study.meta, "provenance": {}}
+    assert "Synthetic data" not in report.funder_title(real, est)
+
+
+# -- planning ----------------------------------------------------------------------------
+def test_design_inputs_and_sample_sizes(study):
+    from stseval import power
+    inputs = report.design_inputs(study)
+    assert 0 <= inputs["icc"] < 1 and 0 < inputs["r_prepost"] < 1
+    assert inputs["orgs"] == study.orgs["org_id"].nunique()
+    sizes = report.sample_sizes([0.3], cluster_size=20, icc=0.05, r_prepost=0.5)
+    k = sizes["orgs_per_arm"].iloc[0]
+    assert k == power.cluster_n_clusters(0.3, cluster_size=20, icc=0.05, r_prepost=0.5)
+    assert sizes["paired_workers"].iloc[0] == power.paired_n(0.3)
+    grid = report.power_grid([0.3], [k - 1, k], cluster_size=20, icc=0.05, r_prepost=0.5)
+    assert grid["power"].iloc[0] < 0.8 <= grid["power"].iloc[1]
+    assert "SD" in report.mde_text(8, cluster_size=20, icc=0.05)
