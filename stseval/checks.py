@@ -190,7 +190,7 @@ def arm_wave_counts(study) -> pd.DataFrame:
     for area in sorted(set(study.interventions["area"].dropna())):
         try:
             table = study.arms(area)
-        except Exception:  # an area the study object does not know: skip in the summary
+        except UsageError:  # an area the study object does not know: skip in the summary
             continue
         for arm in ("intervention", "comparison"):
             arms.append((area, arm, list(table.loc[table["arm"] == arm, "org_id"])))

@@ -21,8 +21,14 @@ import yaml
 from stseval.checks import arm_wave_counts, check_study, study_warnings
 from stseval.cli import main
 from stseval.errors import DataValidationError, UsageError
-from stseval.importers import (export_qualtrics, export_redcap, import_study, load_mapping,
-                               mapping_template, read_source)
+from stseval.importers import (
+    export_qualtrics,
+    export_redcap,
+    import_study,
+    load_mapping,
+    mapping_template,
+    read_source,
+)
 from stseval.study import Study
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,8 +128,8 @@ def test_pseudonymized_import_maps_ids_by_hmac_and_hides_key(study, exports, tmp
                                                              capsys, monkeypatch):
     p = exports["redcap"]
     monkeypatch.setenv("STSEVAL_KEY", KEY)
-    code, out, err = _run(["import", p["records"], "-d", p["dictionary"], "-m", p["mapping"],
-                           "-o", tmp_path / "st"], capsys)
+    code, _, err = _run(["import", p["records"], "-d", p["dictionary"], "-m", p["mapping"],
+                         "-o", tmp_path / "st"], capsys)
     assert code == 0, err
     got = Study.from_dir(tmp_path / "st")
 
@@ -201,7 +207,8 @@ def test_template_from_qualtrics_guesses_blocks_by_item_labels(exports, tmp_path
     assert 'worker_id: "staff_id"' in text and '"RecipientEmail"' in text
     out = tmp_path / "mapping.yaml"
     code, _, err = _run(["import", p["responses"], "--template", "--out", out], capsys)
-    assert code == 0 and load_mapping(out).items.keys() == {"stss", "proqol", "org_guidance"}
+    assert code == 0, err
+    assert load_mapping(out).items.keys() == {"stss", "proqol", "org_guidance"}
 
 
 def test_template_marks_unknowns(tmp_path):
@@ -316,14 +323,18 @@ def _tiny(tmp_path, **columns):
 
 
 def test_formula_injection_is_neutralized(tmp_path):
-    path = _tiny(tmp_path, job=lambda w: "=HYPERLINK(\"x\")" if w == 0 else "@cmd")
-    mapping = {"worker_id": "worker", "org_id": "agency", "wave": "wave", "role": "job",
+    path = _tiny(tmp_path, job=lambda w: "=HYPERLINK(\"x\")" if w == 0 else "@cmd",
+                 staff=lambda w: f"+{w}A" if w < 2 else f"S{w}")
+    mapping = {"worker_id": "staff", "org_id": "agency", "wave": "wave", "role": "job",
                "items": {"stss": {"prefix": "stss_"}}}
-    import_study(path, mapping, tmp_path / "st", pseudonymize=False)
+    result = import_study(path, mapping, tmp_path / "st", pseudonymize=False)
+    for name in ("workers.csv", "responses.csv"):
+        lines = (tmp_path / "st" / name).read_text().splitlines()[1:]
+        assert not any(cell.lstrip('"').startswith(("=", "+", "-", "@"))
+                       for line in lines for cell in line.split(",")), name
     text = (tmp_path / "st" / "workers.csv").read_text()
-    assert "'=HYPERLINK" in text and "'@cmd" in text
-    assert not any(line.split(",")[3].startswith(("=", "@", '"=', '"@'))
-                   for line in text.splitlines()[1:])
+    assert "'=HYPERLINK" in text and "'@cmd" in text and "'+0A" in text
+    assert set(result.study.responses["worker_id"]) == set(result.study.workers["worker_id"])
 
 
 def test_same_team_name_in_two_orgs_gets_two_teams(tmp_path):

@@ -20,12 +20,11 @@ import pandas as pd
 
 from .. import __version__
 from .._columns import INTERVENTION_COLUMNS, ORG_COLUMNS, ORG_METRIC_COLUMNS
-from .._io import read_table
-from ..areas import AREA_KEYS
-from ..errors import DataValidationError, StsevalError, format_rows
+from ..errors import DataValidationError, format_rows
 from ..privacy import neutralize_formulas, pseudonymize
 from ._mapping import Mapping, close_matches, resolve_items
 from ._redcap import event_slug, form_status
+from ._side import read_side_files
 from ._sources import Source
 from ._values import ItemConverter, is_blank, parse_dates
 
@@ -187,7 +186,9 @@ class _Builder:
         else:
             resp = self.wide_rows(worker, wave, attr_only)
         workers = self.workers(worker, resp)
-        side = self.side_files(set(workers["org_id"].dropna()) if workers is not None else set())
+        side, problems = read_side_files(self.map, set(workers["org_id"].dropna())
+                                         if workers is not None else set())
+        self.failures.extend(problems)
         if self.failures:
             return None
         return self.finish(resp, workers, side)
@@ -224,8 +225,8 @@ class _Builder:
         unk = candidates & self.unknown_wave
         if unk.any():
             raw = self.text(self.wave_col)[unk]
-            expected = (f"map them under wave.values in the mapping (or to null for rows that "
-                        f"only hold worker details)" if self.map.wave.values is not None
+            expected = ("map them under wave.values in the mapping (or to null for rows that "
+                        "only hold worker details)" if self.map.wave.values is not None
                         else f"expected one of {', '.join(self.map.waves)}, or add "
                              f"wave.values to the mapping")
             self.fail(self.wave_col, format_rows(idx[unk]),
@@ -369,7 +370,7 @@ class _Builder:
                 t = self.text(self.cols[name])[has]
                 choices = self.src.choices.get(self.cols[name])
                 if choices and name in ("role", "org_id", "team_id"):
-                    t = t.map(lambda v: choices.get(v, v) if isinstance(v, str) else v)
+                    t = t.map(lambda v, ch=choices: ch.get(v, v) if isinstance(v, str) else v)
                 data[name] = t
         rows = pd.DataFrame(data)
         responders = set(resp["worker_id"])
@@ -425,91 +426,6 @@ class _Builder:
                           f"tenure must be a non-negative number of years (got "
                           f"{', '.join(repr(v) for v in table.loc[bad, 'tenure_years'][:3])})")
         return table
-
-    # -- side files ---------------------------------------------------------------------
-    def side(self, path: Path | None, required: list[str], what: str) -> pd.DataFrame | None:
-        if path is None:
-            return None
-        if not path.is_file():
-            self.fail("", "", f"the mapping names {what} file {path}, which does not exist",
-                      file=self.map.source)
-            return None
-        try:
-            frame = read_table(path)
-        except StsevalError as exc:
-            failures = getattr(exc, "failures", None)
-            if failures is not None:
-                self.failures.extend(failures.to_dict("records"))
-            else:
-                self.fail("", "", str(exc), file=path)
-            return None
-        absent = [c for c in required if c not in frame.columns]
-        for col in absent:
-            self.fail(col, "", f"missing column {col} ({what} needs {', '.join(required)}; "
-                               f"found {', '.join(frame.columns)}){close_matches(col, frame.columns)}",
-                      file=path)
-        if absent:
-            return None
-        frame = frame.copy()
-        for col in frame.columns:
-            frame[col] = frame[col].where(~is_blank(frame[col]), np.nan)
-            frame[col] = frame[col].map(lambda v: v.strip() if isinstance(v, str) else v)
-        return frame
-
-    def side_files(self, orgs_seen: set) -> dict:
-        m = self.map
-        orgs = self.side(m.orgs_file, ["org_id"], "the organizations")
-        inter = self.side(m.interventions_file, INTERVENTION_COLUMNS, "the interventions")
-        metrics = self.side(m.org_metrics_file, ORG_METRIC_COLUMNS, "the org metrics")
-        known = set(orgs_seen)
-        if orgs is not None:
-            blank = orgs["org_id"].isna()
-            if blank.any():
-                self.fail("org_id", format_rows(orgs.index[blank]), "blank org_id",
-                          file=m.orgs_file)
-            known |= set(orgs["org_id"].dropna())
-            if "size" in orgs.columns:
-                num = pd.to_numeric(orgs["size"], errors="coerce")
-                bad = (num.isna() & orgs["size"].notna()) | (num < 0) | (num != np.round(num))
-                if bad.any():
-                    self.fail("size", format_rows(orgs.index[bad]), "size must be a whole "
-                              "number of staff", file=m.orgs_file)
-        for frame, path in ((inter, m.interventions_file), (metrics, m.org_metrics_file)):
-            if frame is None:
-                continue
-            unknown = ~frame["org_id"].isin(known) & frame["org_id"].notna()
-            if unknown.any():
-                self.fail("org_id", format_rows(frame.index[unknown]),
-                          f"{int(unknown.sum())} row(s) name organizations that have no workers "
-                          f"in the export and are not in the orgs file: "
-                          f"{', '.join(pd.unique(frame.loc[unknown, 'org_id'])[:5])}", file=path)
-        if inter is not None:
-            bad = ~inter["area"].isin(AREA_KEYS)
-            if bad.any():
-                self.fail("area", format_rows(inter.index[bad]),
-                          f"unknown area(s) {_show_counts(inter.loc[bad, 'area'].fillna(''))}; "
-                          f"valid areas are {', '.join(AREA_KEYS)}", file=m.interventions_file)
-            parsed, badd = parse_dates(inter["start_date"], None)
-            badd |= inter["start_date"].isna().to_numpy()
-            if badd.any():
-                self.fail("start_date", format_rows(inter.index[badd]),
-                          "start dates must be written YYYY-MM-DD", file=m.interventions_file)
-            inter = inter.assign(start_date=parsed)
-        if metrics is not None:
-            month = pd.to_datetime(metrics["month"].astype("str").str.strip(), format="ISO8601",
-                                   errors="coerce")
-            bad = month.isna().to_numpy()
-            if bad.any():
-                self.fail("month", format_rows(metrics.index[bad]), "months must be written "
-                          "YYYY-MM", file=m.org_metrics_file)
-            metrics = metrics.assign(month=month.dt.strftime("%Y-%m"))
-            for col in ("headcount", "separations", "absence_days"):
-                num = pd.to_numeric(metrics[col], errors="coerce")
-                badn = (num.isna() & metrics[col].notna()) | (num < 0)
-                if badn.any():
-                    self.fail(col, format_rows(metrics.index[badn]), f"{col} must be a "
-                              "non-negative whole number", file=m.org_metrics_file)
-        return {"orgs": orgs, "interventions": inter, "org_metrics": metrics}
 
     # -- assembly -------------------------------------------------------------------------
     def finish(self, resp: pd.DataFrame, workers: pd.DataFrame, side: dict):
@@ -596,12 +512,14 @@ class _Builder:
         workers = workers[person_cols].reset_index(drop=True)
         if "tenure_years" in workers.columns:
             workers["tenure_years"] = pd.to_numeric(workers["tenure_years"])
+        # text starting with = + - @ would run as a formula in a spreadsheet: defuse it the
+        # same way in every table, so IDs still match across tables
         tables = {
             "workers": neutralize_formulas(workers),
-            "responses": resp,
+            "responses": neutralize_formulas(resp),
             "orgs": neutralize_formulas(orgs[ORG_COLUMNS].reset_index(drop=True)),
-            "interventions": inter.reset_index(drop=True),
-            "org_metrics": metrics.reset_index(drop=True),
+            "interventions": neutralize_formulas(inter.reset_index(drop=True)),
+            "org_metrics": neutralize_formulas(metrics.reset_index(drop=True)),
         }
         missing_summary = (reasons.groupby("reason").size().to_dict() if len(reasons) else {})
         meta = {

@@ -161,7 +161,7 @@ class ItemConverter:
             out[apply] = out[apply].map(lambda v: recode.get(v, v))
         # range check
         resp = inst.response
-        allowed = set(float(v) for v in resp.values)
+        allowed = {float(v) for v in resp.values}
         if resp.not_applicable is not None:
             allowed.add(float(resp.not_applicable))
         bad = out.notna().to_numpy() & ~out.isin(list(allowed)).to_numpy()
