@@ -231,7 +231,7 @@ def test_false_positive_rate_by_simulation(record_property):
         w = sim_wide(1000 + s)
         for st in rej:
             rej[st] += m.ancova(w, se_type=st).p_value[0] < 0.05
-    rate = {k: v / reps for k, v in rej.items()}
+    rate = {k: float(v / reps) for k, v in rej.items()}
     record_property("false_positive_rates", rate)
     print("false-positive rate at 5%:", rate)
     # 0.05 + 2.5 binomial SDs (sqrt(.05 * .95 / 300) = 0.0126) ~ 0.08
