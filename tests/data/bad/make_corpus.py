@@ -340,7 +340,7 @@ def build() -> list[str]:
     c.case("check_unknown_wave", check, ["unknown wave(s) mid", "study.yaml lists waves pre, "
                                          "post"],
            study_files(**{"responses.csv": resp.replace("P03,post", "P03,mid")}))
-    c.case("check_out_of_range", check, ["column stss_01", "not allowed (e.g. 9)"],
+    c.case("check_out_of_range", check, ["column stss_01", "not allowed (e.g. 9"],
            study_files(**{"responses.csv": resp.replace("P01,pre,2024-03-01,2,",
                                                         "P01,pre,2024-03-01,9,")}))
     c.case("check_duplicate_response", check, "worker x wave listed more than once: P02 x pre",
