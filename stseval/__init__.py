@@ -31,10 +31,19 @@ _EXPORTS = {
     "evaluate_all": "stseval.evaluate",
 }
 
+#: Submodules reachable as attributes (``stseval.reliability.alpha``) without an import.
+_SUBMODULES = {"areas", "instruments", "scoring", "reliability", "study", "synthetic",
+               "importers", "effects", "models", "evaluate", "power", "privacy", "plots",
+               "report", "pipeline", "datadict", "checks", "cli", "errors"}
+
 __all__ = ["__version__", *_EXPORTS]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        value = import_module(f"stseval.{name}")
+        globals()[name] = value
+        return value
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'stseval' has no attribute {name!r}")
@@ -44,4 +53,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(__all__)
+    return sorted([*__all__, *_SUBMODULES])
