@@ -21,9 +21,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 venv: $(STAMP)
 
 report: $(STAMP)
-	@mkdir -p $(OUT)
-	$(BIN)/stseval score data/examples/survey_example.csv --instrument stss --instrument proqol --out $(OUT)/example_scores.csv
-	@echo "NOTE: the funder report is not built yet (the report pipeline is still to come); scored the shipped example instead."
+	$(BIN)/stseval demo --study $(STUDY) --out $(OUT) $(if $(JOBS),--jobs $(JOBS))
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup

@@ -119,7 +119,8 @@ staff from 1 (not at all) to 5 (completely).
     code("""
 summary = report.outcome_summary(study, area, confidence=confidence, min_cell=min_cell)
 fig = plots.arm_wave(summary)
-plots.save(fig, out / "outcomes_by_arm_wave.png");
+plots.save(fig, out / "outcomes_by_arm_wave.png")
+plots.show(fig)
 """),
     code("""
 display(report.html_table(summary, digits=2, caption="Mean score by arm and wave"))
@@ -155,6 +156,7 @@ series = report.indicator_summary(study, area)
 if len(series):
     fig = plots.indicator_series(series)
     plots.save(fig, out / "indicators.png")
+    plots.show(fig)
 else:
     display(Markdown("This study has no monthly indicators (org_metrics.csv)."))
 """),
@@ -212,7 +214,7 @@ Signs are turned so that **right of zero is always an improvement** (less STS or
 compassion satisfaction, more of the area's practice).
 """),
     code("""
-fig = plots.forest(estimates)
+plots.show(plots.forest(estimates))
 """),
     code("""
 for area in report.areas_in(estimates):
@@ -415,7 +417,7 @@ the first evidence about them.
 # Parameters (papermill: -p NAME VALUE)
 study_dir = "data/synthetic/small"  # study folder
 wave = None  # survey wave to analyse (one answer per worker); None: the first wave
-n_boot = 100  # bootstrap resamples for the omega interval (0: no interval)
+n_boot = 50  # bootstrap resamples for the omega interval (0: none; use 500+ for a final report)
 confidence = 0.95  # confidence level of the intervals
 """),
     code(SETUP),
@@ -488,7 +490,7 @@ cannot separate the program from change that happens everywhere.
     code("""
 grid = report.power_grid(effect_sizes, range(2, 31, 2), cluster_size=cluster_size, icc=icc,
                          r_prepost=inputs["r_prepost"], cv=inputs["cv"], confidence=confidence)
-fig = plots.power_curve(grid, target=power, title="Power by organizations per arm")
+plots.show(plots.power_curve(grid, target=power, title="Power by organizations per arm"))
 """),
     code("""
 display(Markdown(report.mde_text(orgs_per_arm, cluster_size=cluster_size, icc=icc,

@@ -279,6 +279,9 @@ def _strip_for_readers(nb):
                 continue
             data = out.get("data", {})
             data.pop("application/vnd.jupyter.widget-view+json", None)
+            if "image/png" in data:
+                meta = out.setdefault("metadata", {}).setdefault("image/png", {})
+                meta.setdefault("alt", "Figure")
             if out.get("output_type") in ("display_data", "execute_result") and not data:
                 continue
             kept.append(out)
@@ -411,7 +414,7 @@ def run_report(study_dir, out_dir, *, areas: Sequence[str] | None = None,
         raise UsageError(f"confidence must be between 0 and 1, got {confidence!r}")
     if min_cell is not None and (isinstance(min_cell, bool) or int(min_cell) < 1):
         raise UsageError(f"min_cell must be a positive whole number, got {min_cell!r}")
-    jobs = int(jobs or os.cpu_count() or 1)
+    jobs = int(os.cpu_count() or 1) if jobs is None else int(jobs)
     if jobs < 1:
         raise UsageError(f"jobs must be at least 1, got {jobs}")
     with warnings.catch_warnings():

@@ -33,7 +33,7 @@ import seaborn as sns
 from .areas import AREA_KEYS, LOWER_IS_BETTER, get_area
 from .errors import UsageError
 
-__all__ = ["set_theme", "save", "show", "arm_wave", "consort", "forest", "indicator_series", "profile",
+__all__ = ["set_theme", "save", "show", "describe", "arm_wave", "consort", "forest", "indicator_series", "profile",
            "org_trend", "item_distributions", "power_curve", "truth_check", "coverage",
            "ARM_COLORS"]
 
@@ -60,10 +60,22 @@ def save(fig, path) -> Path:
     return path
 
 
-def show(fig) -> None:
-    """Display ``fig`` now and close it (inside loops, so figures keep their place)."""
+def describe(fig) -> str:
+    """Alternative text for a figure: its title and the titles and labels of its panels."""
+    parts = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) else []
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        bits = [ax.get_title(), ax.get_xlabel(), ax.get_ylabel()]
+        parts.append(", ".join(b for b in bits if b))
+    text = "; ".join(p for p in parts if p)
+    return f"Figure: {text}" if text else "Figure"
+
+
+def show(fig, *, alt: str | None = None) -> None:
+    """Display ``fig`` now, with alternative text, and close it (figures keep their place)."""
     from IPython.display import display
-    display(fig)
+    display(fig, metadata={"image/png": {"alt": alt or describe(fig)}})
     plt.close(fig)
 
 
