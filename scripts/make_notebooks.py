@@ -72,8 +72,8 @@ aggregate; groups smaller than the minimum cell size are suppressed and marked.
 """),
     params("""
 # Parameters (papermill: -p NAME VALUE)
-study_dir = "data/synthetic/small"  # study folder; relative paths also work from the repository root
-area = "supervision"  # policies, training, workforce_support, culture, supervision, leadership or monitoring
+study_dir = "data/synthetic/small"  # study folder (relative: from here or the repository root)
+area = "supervision"  # one of stseval.areas.AREA_KEYS (policies, training, ..., monitoring)
 out_dir = ""  # folder for estimates.csv and the figures; empty: a new temporary folder
 confidence = 0.95  # two-sided confidence level of every interval
 min_cell = None  # smallest group shown; None: the study's own min_cell (study.yaml)
@@ -106,7 +106,8 @@ who stay. The What Works Clearinghouse rates attrition from its overall and diff
 """),
     code("""
 attrition, attrition_text = report.attrition_summary(study, area, min_cell=min_cell)
-display(report.html_table(attrition, digits=1, caption="Attrition by arm (baseline means of the STS score)"))
+display(report.html_table(attrition, digits=1,
+                          caption="Attrition by arm (baseline means of the STS score)"))
 display(Markdown(attrition_text))
 """),
     md("""
@@ -181,8 +182,8 @@ display(Markdown(f"Written to `{out}`: " + ", ".join(sorted(p.name for p in out.
 FUNDER = [
     params("""
 # Parameters (papermill: -p NAME VALUE)
-study_dir = "data/synthetic/small"  # study folder the estimates came from (participant flow, monthly indicators)
-results_dir = ""  # folder holding areas/<area>/estimates.csv from the area notebooks; empty: estimate here
+study_dir = "data/synthetic/small"  # study the estimates came from (flow, monthly indicators)
+results_dir = ""  # folder holding areas/<area>/estimates.csv; empty: estimate here
 areas = None  # list of area keys to report; None: every area with results
 confidence = 0.95  # confidence level the intervals were computed at
 min_cell = None  # smallest group shown; None: the study's own min_cell (study.yaml)
@@ -381,11 +382,14 @@ Set the controls and press **Re-simulate**.
     code("""
 controls = {
     "area": widgets.Dropdown(options=list(stseval.areas.AREA_KEYS), value=area, description="area"),
-    "effect": widgets.FloatSlider(value=-0.3, min=-0.8, max=0.4, step=0.05, description="effect on STS"),
+    "effect": widgets.FloatSlider(value=-0.3, min=-0.8, max=0.4, step=0.05,
+                                  description="effect on STS"),
     "icc": widgets.FloatSlider(value=0.05, min=0.0, max=0.3, step=0.01, description="ICC (org)"),
     "orgs_per_area": widgets.IntSlider(value=4, min=2, max=12, description="orgs changing"),
-    "attrition": widgets.FloatSlider(value=0.15, min=0.0, max=0.5, step=0.05, description="attrition"),
-    "missingness": widgets.FloatSlider(value=0.02, min=0.0, max=0.2, step=0.01, description="item missing"),
+    "attrition": widgets.FloatSlider(value=0.15, min=0.0, max=0.5, step=0.05,
+                                     description="attrition"),
+    "missingness": widgets.FloatSlider(value=0.02, min=0.0, max=0.2, step=0.01,
+                                       description="item missing"),
     "replications": widgets.fixed(replications),
     "seed": widgets.fixed(seed),
 }
@@ -458,7 +462,7 @@ with the chosen power, the power curve, and the smallest effect your own design 
 """),
     params("""
 # Parameters (papermill: -p NAME VALUE)
-study_dir = "data/synthetic/small"  # study to take ICC, pre/post correlation and organization size from
+study_dir = "data/synthetic/small"  # study giving the ICC, pre/post correlation, org size
 outcome = "stss_total"  # outcome the calculation is for
 effect_sizes = [0.2, 0.3, 0.5]  # effects to detect, in SD units of the outcome
 power = 0.8  # power wanted

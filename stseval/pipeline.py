@@ -49,16 +49,25 @@ import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import __version__
 from .areas import AREA_KEYS
 from .errors import NotebookRunError, UsageError
 
-__all__ = ["NOTEBOOKS", "REQUIRED_PARAMETERS", "ReportRun", "notebooks_dir",
-           "notebook_parameters", "check_parameters", "run_notebook", "export_html",
-           "export_pdf", "run_report"]
+__all__ = [
+    "NOTEBOOKS",
+    "REQUIRED_PARAMETERS",
+    "ReportRun",
+    "check_parameters",
+    "export_html",
+    "export_pdf",
+    "notebook_parameters",
+    "notebooks_dir",
+    "run_notebook",
+    "run_report",
+]
 
 #: The notebooks the pipeline runs.
 NOTEBOOKS = {"area": "area_evaluation.ipynb", "funder": "funder_report.ipynb",
@@ -405,7 +414,7 @@ def run_report(study_dir, out_dir, *, areas: Sequence[str] | None = None,
     from .report import study_ids
     from .study import Study
     t0 = time.monotonic()
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     nb_dir = Path(notebooks).resolve() if notebooks else notebooks_dir()
     study_path = Path(study_dir).expanduser().resolve()
     out = Path(out_dir).expanduser().resolve()
@@ -520,7 +529,7 @@ def _write_run_json(result, study, area_tasks, funder_params, org_tasks, started
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "started": started,
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "jobs": jobs,
         "study": {"name": study.name, "folder": str(study.source),
                   "synthetic": bool(study.is_synthetic),

@@ -33,9 +33,23 @@ import seaborn as sns
 from .areas import AREA_KEYS, LOWER_IS_BETTER, get_area
 from .errors import UsageError
 
-__all__ = ["set_theme", "save", "show", "describe", "arm_wave", "consort", "forest", "indicator_series", "profile",
-           "org_trend", "item_distributions", "power_curve", "truth_check", "coverage",
-           "ARM_COLORS"]
+__all__ = [
+    "ARM_COLORS",
+    "arm_wave",
+    "consort",
+    "coverage",
+    "describe",
+    "forest",
+    "indicator_series",
+    "item_distributions",
+    "org_trend",
+    "power_curve",
+    "profile",
+    "save",
+    "set_theme",
+    "show",
+    "truth_check",
+]
 
 #: Colours of the two arms in every figure (seaborn "colorblind" palette).
 ARM_COLORS = {"intervention": sns.color_palette("colorblind")[0],
@@ -171,10 +185,11 @@ def consort(flow: pd.DataFrame, *, min_cell: int = 5, title: str | None = None):
             rec = rec.iloc[0].to_dict()
             ax.text(x, y, f"{stage.capitalize()}\n{_count_text(rec, min_cell)}", ha="center",
                     va="center", fontsize=9,
-                    bbox=dict(boxstyle="round,pad=0.5", fc="white", ec=ARM_COLORS[arm], lw=1.4))
+                    bbox={"boxstyle": "round,pad=0.5", "fc": "white", "ec": ARM_COLORS[arm],
+                          "lw": 1.4})
             if prev is not None:
                 ax.annotate("", xy=(x, y + 0.28), xytext=(x, y + 0.72),
-                            arrowprops=dict(arrowstyle="->", color="0.35"))
+                            arrowprops={"arrowstyle": "->", "color": "0.35"})
                 lost = _loss(prev, rec, min_cell)
                 ax.text(x + 0.15, y + 0.5, lost, ha="left", va="center", fontsize=8,
                         color="0.3")

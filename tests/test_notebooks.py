@@ -66,7 +66,7 @@ def test_thin_with_one_annotated_parameters_cell(path):
 
 def test_notebooks_match_their_generator():
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_notebooks.py"),
-                             "--check"], capture_output=True, text=True)
+                             "--check"], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
 
 
@@ -83,6 +83,6 @@ def test_notebook_runs_under_nbval(path, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-q",
          "-p", "no:cacheprovider", "-p", "no:randomly", "-o", "addopts=", str(path)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, (result.stdout[-4000:] + result.stderr[-2000:])
     assert " passed" in result.stdout

@@ -87,7 +87,7 @@ def study():
 
 # -- the full run --------------------------------------------------------------------------
 def test_run_succeeds_and_writes_only_inside_out(run):
-    result, base, before, after, org = run
+    result, base, before, after, _org = run
     assert result.ok, [str(f) for f in result.failures]
     out = result.out_dir
     assert sorted(p.name for p in base.iterdir()) == ["out"]
@@ -204,7 +204,7 @@ def test_funder_html_has_every_area_and_outcome_and_no_ids(run, study):
     result = run[0]
     html = result.html.read_text(encoding="utf-8")
     for area in AREA_KEYS:
-        assert f"<h2" in html and get_area(area).title in html
+        assert "<h2" in html and get_area(area).title in html
     for outcome in [*STAFF_OUTCOMES, "separation_rate", "absence_rate"]:
         assert report.outcome_label(outcome) in html, outcome
     for area in AREA_KEYS:
@@ -227,7 +227,7 @@ def pdf_pages(data: bytes) -> int:
     """Count page objects, looking inside compressed object streams too (PDF 1.5+)."""
     import zlib
     chunks = [data]
-    for m in re.finditer(rb"stream\r?\n(.*?)endstream", data, re.S):
+    for m in re.finditer(rb"stream\r?\n(.*?)endstream", data, re.DOTALL):
         try:
             chunks.append(zlib.decompress(m.group(1)))
         except zlib.error:

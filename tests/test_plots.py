@@ -6,13 +6,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
 
-from stseval import plots  # noqa: E402
-from stseval.errors import UsageError  # noqa: E402
+from stseval import plots
+from stseval.errors import UsageError
 
 
 @pytest.fixture(autouse=True)
@@ -31,8 +31,8 @@ def _summary():
     for out in ("stss_total", "proqol_cs"):
         for arm in ("intervention", "comparison"):
             for wave, m in (("pre", 40.0), ("post", 36.0 if arm == "intervention" else 40.0)):
-                rows.append(dict(outcome=out, arm=arm, wave=wave, workers=30, mean=m,
-                                 ci_low=m - 2, ci_high=m + 2, suppressed=False))
+                rows.append({"outcome": out, "arm": arm, "wave": wave, "workers": 30, "mean": m,
+                                 "ci_low": m - 2, "ci_high": m + 2, "suppressed": False})
     t = pd.DataFrame(rows)
     t["wave"] = pd.Categorical(t["wave"], ["pre", "post"], ordered=True)
     return t
@@ -90,7 +90,7 @@ def test_forest_flips_lower_is_better_so_right_is_improvement():
 
 
 def test_indicator_series_two_panels_in_percent():
-    rows = [dict(arm=a, rel_month=m, indicator=i, value=0.02)
+    rows = [{"arm": a, "rel_month": m, "indicator": i, "value": 0.02}
             for a in ("intervention", "comparison") for m in range(-3, 3)
             for i in ("separation_rate", "absence_rate")]
     fig = plots.indicator_series(pd.DataFrame(rows))
@@ -108,7 +108,7 @@ def test_profile_marks_the_organization_and_hides_small_groups():
                          "others_p75": [3.3, 3.4]})
     fig = plots.profile(prof)
     ax = fig.axes[0]
-    own = [c for c in ax.collections if c.get_label() == "this organization"][0]
+    own = next(c for c in ax.collections if c.get_label() == "this organization")
     assert own.get_offsets().shape[0] == 1
     assert plots.SUPPRESSED_NOTE in [t.get_text() for t in ax.texts]
 

@@ -222,9 +222,9 @@ def test_missing_item_rules_state_the_rule(study):
 
 # -- words -------------------------------------------------------------------------------
 def _row(**kw):
-    base = dict(area="supervision", outcome="stss_total", estimator="ancova", estimate=-3.1,
-                ci_low=-5.0, ci_high=-1.2, p_value=0.01, p_adjusted=0.02, note="", n_workers=80,
-                n_orgs=6)
+    base = {"area": "supervision", "outcome": "stss_total", "estimator": "ancova",
+            "estimate": -3.1, "ci_low": -5.0, "ci_high": -1.2, "p_value": 0.01,
+            "p_adjusted": 0.02, "note": "", "n_workers": 80, "n_orgs": 6}
     base.update(kw)
     return base
 
