@@ -360,3 +360,42 @@ def test_export_html_refuses_a_report_with_an_id(tmp_path, study):
     with pytest.raises(PrivacyLeakError, match="not safe to share"):
         pipeline.export_html(path, tmp_path / "leak.html", ids=report.study_ids(study))
     assert not (tmp_path / "leak.html").exists()
+
+
+def test_kernel_start_failure_is_retried_once(tmp_path, monkeypatch):
+    import papermill
+
+    calls = []
+
+    def flaky(*args, **kwargs):
+        calls.append(kwargs["parameters"]["area"])
+        if len(calls) == 1:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        Path(args[1]).write_text("{}")
+
+    monkeypatch.setattr(papermill, "execute_notebook", flaky)
+    monkeypatch.setattr(pipeline.time, "sleep", lambda s: None)
+    nb = NOTEBOOKS / "area_evaluation.ipynb"
+    seconds = pipeline.run_notebook(nb, tmp_path / "o.ipynb", {"area": "training"})
+    assert calls == ["training", "training"] and seconds >= 0
+
+    def dead(*args, **kwargs):
+        raise RuntimeError("Kernel died before replying to kernel_info")
+
+    monkeypatch.setattr(papermill, "execute_notebook", dead)
+    with pytest.raises(stseval.NotebookRunError, match="the kernel could not run the notebook"):
+        pipeline.run_notebook(nb, tmp_path / "p.ipynb", {"area": "training"}, label="x")
+
+
+def test_demo_simulates_a_missing_study_then_reports(tmp_path, monkeypatch, capsys):
+    from stseval.synthetic import StudyDesign
+    monkeypatch.setattr(StudyDesign, "default", classmethod(lambda cls: cls.small()))
+    study, out = tmp_path / "default", tmp_path / "demo"
+    code = cli.main(["demo", "--study", str(study), "--out", str(out), "--areas",
+                     "supervision", "--jobs", "1", "--quiet"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert (study / "study.yaml").is_file() and (study / "README.md").is_file()
+    assert f"Funder report: {out / 'funder_report.html'}" in printed
+    assert f"PDF:           {out / 'funder_report.pdf'}" in printed
+    assert (out / "funder_report.pdf").read_bytes()[:5] == b"%PDF-"
