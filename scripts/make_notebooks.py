@@ -140,7 +140,10 @@ everywhere.
 estimates = stseval.evaluate_area(study, area, confidence=confidence, min_cell=min_cell)
 report.save_estimates(estimates, out / "estimates.csv")
 display(report.html_table(report.estimates_table(estimates), digits=3,
-                          caption="All estimates (raw score units; rates as proportions)"))
+                          columns=["measure", "estimator", "estimate", "interval", "p_adjusted",
+                                   "effect_size", "workers", "orgs", "note"],
+                          caption="All estimates (score points; turnover and absence in "
+                                  "percentage points)"))
 """),
     md("### In plain words"),
     code("""

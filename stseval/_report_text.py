@@ -53,6 +53,8 @@ HEADERS = {
     "ceiling_share": "ceiling share", "org_mean": "your mean", "others_orgs": "other orgs",
     "others_p25": "others: 25th pct", "others_median": "others: median",
     "others_p75": "others: 75th pct", "percentile": "percentile (%)",
+    "orgs_per_arm": "organizations per arm", "workers_per_arm": "workers per arm",
+    "paired_workers": "workers, one group before/after",
 }
 
 
@@ -78,6 +80,9 @@ def _cap(text: str) -> str:
 
 
 def _num(x, digits=1) -> str:
+    """Round for a sentence; a non-zero value that would print as 0 gets more digits."""
+    while x != 0 and round(abs(x), digits) == 0 and digits < 4:
+        digits += 1
     s = f"{abs(x):.{digits}f}"
     return ("−" + s) if x < 0 and float(s) != 0 else s
 

@@ -244,6 +244,12 @@ def test_sentence_worse_and_unclear():
     assert "cannot tell it apart from no difference" in s
 
 
+def test_sentence_bound_near_zero_is_not_printed_as_zero():
+    s = report.describe_estimate(_row(outcome="proqol_bo", estimate=-1.0, ci_low=-1.9,
+                                      ci_high=-0.03))
+    assert "95% CI −1.9 to −0.03" in s
+
+
 def test_sentence_significant_only_before_adjustment():
     s = report.describe_estimate(_row(p_adjusted=0.2))
     assert "suggestive" in s
