@@ -273,7 +273,10 @@ of monthly rates. Mixed models, difference-in-differences and reliable-change sh
 reported as checks in each area's estimates file. p-values are adjusted for the number of
 outcomes within an area (Holm) and across areas (Benjamini-Hochberg, in `estimates.csv`).
 
-**Limitations.** Few organizations per area make intervals wide. Outcomes are self-reported.
+**Limitations.** Few organizations per area make intervals wide. Every area is compared with
+the same comparison organizations, so a chance difference among them moves every area's estimate
+the same way: results that agree across areas are less independent than they look. Outcomes are
+self-reported.
 Staff who left between the surveys are missing from the comparison; the area notebooks report
 attrition and a multiple-imputation check. The Organizational Guidance Inventory was written for
 this kit and is not yet validated.
