@@ -294,6 +294,19 @@ display(report.html_table(report.estimates_table(estimates, primary_only=True),
                           columns=["area", "outcome", "estimator", "estimate", "interval",
                                    "p_adjusted", "workers", "orgs"], digits=3))
 """),
+    code("""
+check = report.truth_check(estimates, study)
+covered = int((check["covered"] == "yes").sum())
+if len(check):
+    display(Markdown("## Appendix: estimates against the known truth (synthetic data)"))
+    display(Markdown(
+        "The simulator knows the true effect of every change (the average, over the staff of "
+        "the organizations that changed, of their score with minus without the change). "
+        f"Here **{covered} of {len(check)}** intervals contain the truth; "
+        f"with {confidence:.0%} intervals about {confidence:.0%} should, and because every "
+        "area shares one comparison group, the misses tend to come together."))
+    display(report.html_table(check, digits=3, caption="Main estimates and the truth"))
+"""),
 ]
 
 # -----------------------------------------------------------------------------------

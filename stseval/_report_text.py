@@ -35,6 +35,7 @@ __all__ = [
     "profile_reading",
     "study_overview",
     "summary_bullets",
+    "truth_check",
 ]
 
 
@@ -490,3 +491,26 @@ def instrument_heading(inst) -> str:
         text += ("\n\n> **Kit-authored inventory, not yet validated.** "
                  + (inst.validation_note or "Check its reliability and structure on your data."))
     return text
+
+
+def truth_check(estimates: pd.DataFrame, study) -> pd.DataFrame:
+    """Synthetic studies only: each main estimate beside the simulator's known truth.
+
+    One row per area and outcome (the :func:`primary_estimates`), with columns
+    ``area, outcome, estimator, estimate, ci_low, ci_high, truth, covered``;
+    ``truth`` is the ATT on the observed score scale from ``truth.csv``; ``covered`` is
+    "yes" when the interval contains it.
+    An empty table for a study without a truth (real data).
+    """
+    columns = ["area", "outcome", "estimator", "estimate", "ci_low", "ci_high", "truth",
+               "covered"]
+    truth = getattr(study, "truth", None)
+    if truth is None or not len(truth) or not len(estimates):
+        return pd.DataFrame(columns=columns)
+    att = truth[truth["estimand"] == "att"][["area", "outcome", "value"]]
+    main = primary_estimates(estimates).merge(att, on=["area", "outcome"], how="inner")
+    main = main.rename(columns={"value": "truth"})
+    inside = (main["ci_low"] <= main["truth"]) & (main["truth"] <= main["ci_high"])
+    main["covered"] = np.where(inside, "yes", "no")
+    return main[columns].reset_index(drop=True)
+

@@ -347,3 +347,20 @@ def test_design_inputs_and_sample_sizes(study):
     grid = report.power_grid([0.3], [k - 1, k], cluster_size=20, icc=0.05, r_prepost=0.5)
     assert grid["power"].iloc[0] < 0.8 <= grid["power"].iloc[1]
     assert "SD" in report.mde_text(8, cluster_size=20, icc=0.05)
+
+
+def test_truth_check_sets_main_estimates_beside_the_truth():
+    import stseval
+    study = stseval.Study.from_dir(report.resolve_path("data/synthetic/small"))
+    est = stseval.evaluate_area(study, "supervision", estimators=["ancova", "org_practice"])
+    check = report.truth_check(est, study)
+    assert list(check.columns) == ["area", "outcome", "estimator", "estimate", "ci_low",
+                                   "ci_high", "truth", "covered"]
+    truth = study.truth.query("area == 'supervision' and estimand == 'att'")
+    row = check[check["outcome"] == "stss_total"].iloc[0]
+    assert row["estimator"] == "ancova"
+    assert row["truth"] == truth.set_index("outcome").loc["stss_total", "value"]
+    assert row["covered"] == ("yes" if row["ci_low"] <= row["truth"] <= row["ci_high"] else "no")
+    no_truth = study.__class__.from_dir(report.resolve_path("data/synthetic/small"))
+    no_truth.truth = None
+    assert report.truth_check(est, no_truth).empty
