@@ -7,7 +7,7 @@ STUDY ?= data/synthetic/default
 OUT ?= reports/demo
 JOBS ?=
 
-.PHONY: venv report test lab bench validate clean
+.PHONY: venv report test lab bench validate clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,14 @@ venv: $(STAMP)
 report: $(STAMP)
 	$(BIN)/stseval demo --study $(STUDY) --out $(OUT) $(if $(JOBS),--jobs $(JOBS))
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+# The browser test renders the funder report in Debian's chromium (driven by playwright).
+browser:
+	@command -v chromium >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1 || \
+	  { SUDO=$$( [ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && echo sudo ); \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium > /dev/null; }
+
+test: $(STAMP) browser
+	$(BIN)/python -m pytest -n 2
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
