@@ -101,6 +101,15 @@ def _need(table, columns, name):
         raise UsageError(f"{name} lacks column(s) {missing}; it has {list(table.columns)}")
 
 
+def _finish(fig, ax, title, *, left_spine: bool = True):
+    """Common last steps of an axes figure: title, despine, tight layout."""
+    if title:
+        ax.set_title(title)
+    sns.despine(fig=fig, left=not left_spine)
+    fig.tight_layout()
+    return fig
+
+
 def _label(outcome):
     from .report import outcome_label
     return outcome_label(outcome)
@@ -251,11 +260,7 @@ def forest(estimates: pd.DataFrame, *, estimator: str = "ancova", outcomes=None,
     ax.set_xlabel("standardized effect (SD units); right of 0 = improvement")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8,
               title="outcome")
-    if title:
-        ax.set_title(title)
-    sns.despine(fig=fig, left=True)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, title, left_spine=False)
 
 
 # -- monthly indicators -------------------------------------------------------------
@@ -320,11 +325,7 @@ def profile(profile_table: pd.DataFrame, *, title: str | None = None):
     if not own.all():
         ax.text(0.01, -0.2, SUPPRESSED_NOTE, transform=ax.transAxes, fontsize=8, color="0.3")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3, frameon=False, fontsize=8)
-    if title:
-        ax.set_title(title)
-    sns.despine(fig=fig, left=True)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, title, left_spine=False)
 
 
 def org_trend(table: pd.DataFrame, *, col_wrap: int = 4, title: str | None = None):
@@ -402,11 +403,7 @@ def power_curve(table: pd.DataFrame, *, x: str = "orgs_per_arm", hue: str = "eff
     ax.axhline(target, color="0.4", ls="--", lw=1)
     ax.set_ylim(0, 1.02)
     ax.set_xlabel(x.replace("_", " "))
-    if title:
-        ax.set_title(title)
-    sns.despine(fig=fig)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, title)
 
 
 def truth_check(table: pd.DataFrame, *, title: str | None = None):
@@ -426,11 +423,7 @@ def truth_check(table: pd.DataFrame, *, title: str | None = None):
     ax.invert_yaxis()
     ax.set_xlabel("effect (score points)")
     ax.legend(loc="best", fontsize=8)
-    if title:
-        ax.set_title(title)
-    sns.despine(fig=fig, left=True)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, title, left_spine=False)
 
 
 def coverage(reps: pd.DataFrame, *, title: str | None = None):
@@ -450,8 +443,4 @@ def coverage(reps: pd.DataFrame, *, title: str | None = None):
     ax.set_yticks(range(len(r)), [f"seed {s}" for s in r["replication"]], fontsize=8)
     ax.set_xlabel(f"estimate and interval: {int(hit.sum())} of {len(r)} cover the truth")
     ax.legend(loc="best", fontsize=8)
-    if title:
-        ax.set_title(title)
-    sns.despine(fig=fig, left=True)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, title, left_spine=False)

@@ -454,3 +454,17 @@ def test_check_study_reports_all_failures(tmp_path):
     problems = " | ".join(result.failures["problem"])
     assert "unknown wave(s) mid" in problems and "orgs.csv is required" in problems
     assert "not allowed (e.g. 9" in problems
+
+
+def test_shipped_exports_do_not_drift_from_the_code(tmp_path):
+    """The committed exports are what scripts/make_exports.py writes from the small study."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "make_exports", Path(__file__).resolve().parents[1] / "scripts" / "make_exports.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    written = module.make_exports(SHIPPED.parent / "small", tmp_path)
+    assert {p.name for p in written} == {p.name for p in SHIPPED.iterdir()}
+    for path in written:
+        assert path.read_bytes() == (SHIPPED / path.name).read_bytes(), (
+            f"{path.name} differs: run `python scripts/make_exports.py` and commit the result")

@@ -306,15 +306,9 @@ def export_redcap(study, out_dir, *, layout: str = "longitudinal", labels: bool 
         "identifiers": ["first_name", "last_name", "email"],
         "items": {inst.key: {"prefix": f"{inst.key}_"} for inst in insts},
         "missing_codes": {int(MISSING_CODE): "declined"},
-        "orgs_file": "orgs.csv", "interventions_file": "interventions.csv",
-        "org_metrics_file": "org_metrics.csv",
-        "min_cell": study.min_cell,
-        "keep_org_names": True,
+        **_side_file_entries(study),
     }
-    paths["mapping"] = out_dir / f"{prefix}_mapping.yaml"
-    paths["mapping"].write_text(
-        "# Mapping for stseval import (see `stseval import --help`). Synthetic data.\n"
-        + yaml.safe_dump(mapping, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    paths["mapping"] = _write_mapping(mapping, out_dir / f"{prefix}_mapping.yaml")
     return paths
 
 
@@ -497,13 +491,22 @@ def export_qualtrics(study, out_dir, *, choice_text: bool = False, seed: int = 0
                         "IPAddress", "LocationLatitude", "LocationLongitude",
                         "ExternalReference"],
         "items": items_map,
-        "orgs_file": "orgs.csv", "interventions_file": "interventions.csv",
-        "org_metrics_file": "org_metrics.csv",
-        "min_cell": study.min_cell,
-        "keep_org_names": True,
+        **_side_file_entries(study),
     }
-    paths["mapping"] = out_dir / f"{prefix}_mapping.yaml"
-    paths["mapping"].write_text(
-        "# Mapping for stseval import (see `stseval import --help`). Synthetic data.\n"
-        + yaml.safe_dump(mapping, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    paths["mapping"] = _write_mapping(mapping, out_dir / f"{prefix}_mapping.yaml")
     return paths
+
+
+def _side_file_entries(study) -> dict:
+    """Mapping entries shared by every export: side files written by write_side_files."""
+    return {"orgs_file": "orgs.csv", "interventions_file": "interventions.csv",
+            "org_metrics_file": "org_metrics.csv", "min_cell": study.min_cell,
+            "keep_org_names": True}
+
+
+def _write_mapping(mapping: dict, path: Path) -> Path:
+    path.write_text("# Mapping for stseval import (see `stseval import --help`). Synthetic data.\n"
+                    + yaml.safe_dump(mapping, sort_keys=False, allow_unicode=True),
+                    encoding="utf-8")
+    return path
+
