@@ -264,7 +264,8 @@ def cluster_mde(*, n_clusters_per_arm, cluster_size, icc, power=0.8, r_prepost=0
 def _one_rep(simulate, evaluate_area, design, area, outcome, seed):
     """One replication: (p_value, estimate) of the ancova row for ``outcome``, NaN if absent."""
     study = simulate(design, seed=seed)
-    table = evaluate_area(study, area)
+    # Only the primary estimate is needed: skip the other estimators and outcomes.
+    table = evaluate_area(study, area, outcomes=[outcome], estimators=["ancova"])
     rows = table[(table["estimator"] == "ancova") & (table["outcome"] == outcome)]
     if rows.empty:
         return float("nan"), float("nan")

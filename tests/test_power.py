@@ -117,7 +117,7 @@ def fake_simulate(design, seed):
     return {"seed": seed, "kind": design["kind"]}
 
 
-def fake_evaluate_area(study, area):
+def fake_evaluate_area(study, area, **kwargs):
     seed = study["seed"]
     if study["kind"] == "every_fourth":
         # significant exactly when seed % 4 == 0; seed % 10 == 9 has no ancova row
@@ -177,3 +177,19 @@ def test_simulate_power_under_null_is_near_alpha(fakes):
     lo, hi = stats.binom.ppf([0.001, 0.999], 400, 0.05)
     assert lo <= out["n_significant"].iloc[0] <= hi
     assert out["ci_low"].iloc[0] < 0.05 < out["ci_high"].iloc[0]
+
+
+def test_simulate_power_with_the_real_simulator_matches_direct_calls():
+    """Integration: simulate_power repeats simulate + evaluate_area with seeds seed + i."""
+    import warnings
+    design = stseval.StudyDesign.small()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = power.simulate_power(design, area="training", n_reps=3, jobs=1, seed=40,
+                                   progress=False).iloc[0]
+        direct = [stseval.evaluate_area(stseval.simulate(design, seed=40 + i), "training",
+                                        outcomes=["stss_total"], estimators=["ancova"]).iloc[0]
+                  for i in range(3)]
+    assert res["n_valid"] == 3
+    assert res["mean_estimate"] == pytest.approx(np.mean([d["estimate"] for d in direct]))
+    assert res["n_significant"] == sum(d["p_value"] < 0.05 for d in direct)
