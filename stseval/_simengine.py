@@ -321,7 +321,7 @@ def run(design, seed: int):
     width_o = max(2, len(str(n_org)))
     org_ids = np.array([f"O{i + 1:0{width_o}d}" for i in range(n_org)], dtype=object)
     team_no = np.arange(len(team_org)) - np.repeat(np.cumsum(n_teams) - n_teams, n_teams) + 1
-    team_ids = np.array([f"{org_ids[o]}-T{t}" for o, t in zip(team_org, team_no)], dtype=object)
+    team_ids = np.array([f"{org_ids[o]}-T{t}" for o, t in zip(team_org, team_no, strict=False)], dtype=object)
     width_w = max(5, len(str(n)))
     worker_ids = np.array([f"W{i + 1:0{width_w}d}" for i in range(n)], dtype=object)
     first_in_team = np.zeros(n, dtype=bool)

@@ -14,8 +14,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._columns import (INTERVENTION_COLUMNS, ORG_COLUMNS, ORG_METRIC_COLUMNS,
-                       RESPONSE_ID_COLUMNS, TRUTH_COLUMNS, WORKER_COLUMNS)
+from ._columns import (
+    INTERVENTION_COLUMNS,
+    ORG_COLUMNS,
+    ORG_METRIC_COLUMNS,
+    RESPONSE_ID_COLUMNS,
+    TRUTH_COLUMNS,
+    WORKER_COLUMNS,
+)
 from .areas import AREA_KEYS
 from .errors import DataValidationError, StsevalError, format_rows
 

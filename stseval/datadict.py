@@ -198,7 +198,7 @@ def _item_section(frame: pd.DataFrame, insts) -> list[str]:
         for name, sc in inst.scales.items():
             for i in sc.items:
                 member.setdefault(i, []).append(name)
-        for item, col in zip(inst.items, inst.item_columns):
+        for item, col in zip(inst.items, inst.item_columns, strict=False):
             if col not in frame.columns:
                 continue
             values = frame[col]
@@ -206,8 +206,8 @@ def _item_section(frame: pd.DataFrame, insts) -> list[str]:
                          ", ".join(member.get(item.number, [])) or "-",
                          "yes" if item.reverse else "", f"{r.min} to {r.max}",
                          _observed(values, "whole number"), _missing(values)))
-    return _table(["column", "instrument", "item (short label)", "scales", "reverse",
-                   "allowed", "observed", "missing"], rows) + [""]
+    return lines + _table(["column", "instrument", "item (short label)", "scales", "reverse",
+                           "allowed", "observed", "missing"], rows) + [""]
 
 
 def write_data_dictionary(study, path: str | Path) -> Path:

@@ -11,10 +11,10 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 
 __all__ = [
-    "StsevalError",
-    "InstrumentDefinitionError",
     "DataValidationError",
+    "InstrumentDefinitionError",
     "NotebookRunError",
+    "StsevalError",
     "UsageError",
 ]
 
@@ -102,3 +102,13 @@ def format_rows(index: Iterable, *, limit: int = 5) -> str:
     shown = ", ".join(str(r) for r in rows[:limit])
     more = len(rows) - limit
     return shown + (f" and {more} more" if more > 0 else "")
+
+
+def format_counts(values, *, limit: int = 6) -> str:
+    """Render the most common values with their counts: ``'x' x3, 'y' x1 and 2 more``."""
+    from collections import Counter
+    counts = Counter(str(v) for v in values)
+    parts = [f"{v!r} x{n}" for v, n in counts.most_common(limit)]
+    more = len(counts) - limit
+    return ", ".join(parts) + (f" and {more} more" if more > 0 else "")
+

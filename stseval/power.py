@@ -313,9 +313,10 @@ def simulate_power(design, *, area, outcome="stss_total", n_reps=100, confidence
         ``proportion_confint``), ``mean_estimate`` (mean ANCOVA estimate over valid
         replications).
     """
-    import stseval
     from statsmodels.stats.proportion import proportion_confint
     from tqdm.auto import tqdm
+
+    import stseval
 
     n_reps = _whole(n_reps, "n_reps", 1)
     alpha = 1 - _open_unit(confidence, "confidence")

@@ -666,7 +666,7 @@ def _scan_free_text(plain_words: list[str], free_text: Any) -> list[LeakFinding]
     for k in (1, 2, 3):
         grams = {w[i:i + k] for w in answers if len(w) >= k and (k == 3 or len(w) == k)
                  for i in range(len(w) - k + 1)}
-        seen[k] = grams.intersection(zip(*(hw[i:] for i in range(k)))) if grams else set()
+        seen[k] = grams.intersection(zip(*(hw[i:] for i in range(k)), strict=False)) if grams else set()
     joined = None
     findings = []
     for words, original in answers.items():

@@ -95,7 +95,8 @@ def _check_confidence(confidence) -> float:
     try:
         c = float(confidence)
     except (TypeError, ValueError):
-        raise UsageError(f"confidence must be a number between 0 and 1; got {confidence!r}")
+        raise UsageError(f"confidence must be a number between 0 and 1; got {confidence!r}"
+                         ) from None
     if not 0 < c < 1:
         raise UsageError(f"confidence must be between 0 and 1 (e.g. 0.95); got {confidence!r}")
     return c

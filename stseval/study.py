@@ -543,7 +543,7 @@ class Study:
         month = m["month"].dt.to_period("M")
         valid = start_month.notna() & month.notna()
         rel = np.full(len(m), np.nan)
-        rel[valid.to_numpy()] = [(a - b).n for a, b in zip(month[valid], start_month[valid])]
+        rel[valid.to_numpy()] = [(a - b).n for a, b in zip(month[valid], start_month[valid], strict=False)]
         m["rel_month"] = pd.array(rel, dtype="Float64").astype("Int64")
         m["post"] = (m["rel_month"] >= 0).astype("Int64")
         head = m["headcount"].astype("float64")

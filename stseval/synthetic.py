@@ -81,8 +81,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, \
-    model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .areas import AREA_KEYS
 from .errors import UsageError

@@ -129,5 +129,6 @@ def test_not_yaml_and_unknown_key(tmp_path):
 
 def test_instrument_objects_are_frozen():
     inst = load_instrument("stss")
-    with pytest.raises(Exception):
+    from pydantic import ValidationError
+    with pytest.raises(ValidationError, match="frozen"):
         inst.key = "other"

@@ -231,7 +231,7 @@ def test_arms_follow_the_definition(tiny):
     study = Study.from_dir(tiny)
     arms = study.arms("policies")
     assert list(arms.columns) == ["org_id", "arm", "start_date"]
-    assert dict(zip(arms["org_id"], arms["arm"])) == {
+    assert dict(zip(arms["org_id"], arms["arm"], strict=False)) == {
         "007": "intervention", "C": "comparison", "D": "comparison", "E": "intervention"}
     # B changed training only: in neither arm of policies. Comparison reference date:
     # lower median of the intervention starts (2024-05-01, 2024-07-01) -> 2024-05-01.

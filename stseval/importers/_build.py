@@ -11,7 +11,6 @@ naming the source file, column and line numbers.
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import pandas as pd
 
 from .. import __version__
 from .._columns import INTERVENTION_COLUMNS, ORG_COLUMNS, ORG_METRIC_COLUMNS
-from ..errors import DataValidationError, format_rows
+from ..errors import DataValidationError, format_counts, format_rows
 from ..privacy import neutralize_formulas, pseudonymize
 from ._mapping import Mapping, close_matches, resolve_items
 from ._redcap import event_slug, form_status
@@ -36,13 +35,6 @@ _ROLES = {"org_id": "organization", "team_id": "team", "role": "role",
 
 def _fail(file, column, rows, problem) -> dict:
     return {"file": str(file), "column": column, "rows": rows, "problem": problem}
-
-
-def _show_counts(values: pd.Series, limit: int = 6) -> str:
-    counts = Counter(values.astype("str"))
-    parts = [f"{v!r} x{n}" for v, n in counts.most_common(limit)]
-    more = len(counts) - limit
-    return ", ".join(parts) + (f" and {more} more" if more > 0 else "")
 
 
 class _Builder:
@@ -230,7 +222,7 @@ class _Builder:
                         else f"expected one of {', '.join(self.map.waves)}, or add "
                              f"wave.values to the mapping")
             self.fail(self.wave_col, format_rows(idx[unk]),
-                      f"unknown wave value(s) {_show_counts(raw)} on rows with {what}; {expected}")
+                      f"unknown wave value(s) {format_counts(raw)} on rows with {what}; {expected}")
         blank_wave = candidates & wave.isna().to_numpy() & ~self.unknown_wave
         if blank_wave.any() and self.wave_col:
             self.fail(self.wave_col, format_rows(idx[blank_wave]),

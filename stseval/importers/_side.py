@@ -16,19 +16,11 @@ import pandas as pd
 from .._columns import INTERVENTION_COLUMNS, ORG_METRIC_COLUMNS
 from .._io import read_table
 from ..areas import AREA_KEYS
-from ..errors import StsevalError, format_rows
+from ..errors import StsevalError, format_counts, format_rows
 from ._mapping import Mapping, close_matches
 from ._values import is_blank, parse_dates
 
 __all__ = ["read_side_files"]
-
-
-def _show_counts(values: pd.Series, limit: int = 6) -> str:
-    from collections import Counter
-    counts = Counter(values.astype("str"))
-    parts = [f"{v!r} x{n}" for v, n in counts.most_common(limit)]
-    more = len(counts) - limit
-    return ", ".join(parts) + (f" and {more} more" if more > 0 else "")
 
 
 class _Side:
@@ -100,7 +92,7 @@ class _Side:
             bad = ~inter["area"].isin(AREA_KEYS)
             if bad.any():
                 self.fail("area", format_rows(inter.index[bad]),
-                          f"unknown area(s) {_show_counts(inter.loc[bad, 'area'].fillna(''))}; "
+                          f"unknown area(s) {format_counts(inter.loc[bad, 'area'].fillna(''))}; "
                           f"valid areas are {', '.join(AREA_KEYS)}", file=m.interventions_file)
             parsed, badd = parse_dates(inter["start_date"], None)
             badd |= inter["start_date"].isna().to_numpy()
