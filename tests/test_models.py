@@ -10,7 +10,7 @@ import pytest
 import statsmodels.formula.api as smf
 from scipy import linalg, stats
 
-from stseval import _cluster
+from stseval import _cluster, missing_data
 from stseval import models as m
 from stseval.errors import UsageError
 
@@ -474,15 +474,15 @@ def test_baseline_equivalence_hand():
     assert out.classification[0] == "does not satisfy"
     allb = m.baseline_equivalence(wide, analytic=False)
     assert allb.n_comparison[0] == 4
-    assert m._equivalence_class(0.05) == "satisfies"
-    assert m._equivalence_class(-0.0501) == "requires statistical adjustment"
-    assert m._equivalence_class(0.25) == "requires statistical adjustment"
-    assert m._equivalence_class(0.2501) == "does not satisfy"
+    assert missing_data._equivalence_class(0.05) == "satisfies"
+    assert missing_data._equivalence_class(-0.0501) == "requires statistical adjustment"
+    assert missing_data._equivalence_class(0.25) == "requires statistical adjustment"
+    assert missing_data._equivalence_class(0.2501) == "does not satisfy"
 
 
 def test_rubin_rules_hand():
     # Q = 1, 2, 3 (B = 1), U = 0.5 each (W = 0.5): T = 0.5 + 4/3 = 11/6.
-    q, t, df = m._rubin([1.0, 2.0, 3.0], [0.5, 0.5, 0.5], 19)
+    q, t, df = missing_data._rubin([1.0, 2.0, 3.0], [0.5, 0.5, 0.5], 19)
     assert q == 2.0 and t == pytest.approx(11 / 6)
     lam = (4 / 3) / (11 / 6)
     nu_old = 2 / lam ** 2
