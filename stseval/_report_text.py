@@ -167,7 +167,10 @@ def describe_estimate(row, *, confidence: float = 0.95, short: bool = False) -> 
         lead = (f"Staff in organizations that changed {what} reported {label} {size} than "
                 "expected from comparison organizations")
     direction = "lower" if outcome_direction(outcome) == "lower" else "higher"
-    return f"{lead} ({ci}). {direction.capitalize()} is better, so this is {verdict}; {sure}."
+    clear = lo > 0 or hi < 0
+    # Only an interval that excludes zero is called an improvement; otherwise it is a direction.
+    reading = f"this is {verdict}" if clear else f"the estimate points to {verdict}"
+    return f"{lead} ({ci}). {direction.capitalize()} is better, so {reading}; {sure}."
 
 
 def executive_summary(estimates: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:

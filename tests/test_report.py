@@ -364,3 +364,16 @@ def test_truth_check_sets_main_estimates_beside_the_truth():
     no_truth = study.__class__.from_dir(report.resolve_path("data/synthetic/small"))
     no_truth.truth = None
     assert report.truth_check(est, no_truth).empty
+
+
+@pytest.mark.parametrize("lo,hi,expected", [(-6.2, -3.2, "so this is an improvement"),
+                                            (-2.6, 1.2, "the estimate points to an improvement"),
+                                            (1.0, 2.0, "so this is a change for the worse")])
+def test_only_an_interval_excluding_zero_is_called_an_improvement(lo, hi, expected):
+    est = -0.7 if expected.endswith("improvement") else 1.5
+    row = {"area": "leadership", "outcome": "stss_total", "estimator": "ancova",
+           "estimate": est, "ci_low": lo, "ci_high": hi, "p_adjusted": 0.01, "note": ""}
+    if expected.startswith("so this is an improvement"):
+        row["estimate"] = -4.7
+    text = report.describe_estimate(row)
+    assert expected in text
