@@ -62,6 +62,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from ._args import real_number, whole_number
 from ._columns import EFFECT_SIZE_COLUMNS
 from .errors import UsageError
 
@@ -98,24 +99,12 @@ def _check_confidence(confidence) -> float:
     return float(confidence)
 
 
-def _check_number(value, name: str, *, positive: bool = False) -> float:
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
-        raise UsageError(f"{name} must be a finite number, got {value!r}")
-    if positive and value <= 0:
-        raise UsageError(f"{name} must be greater than 0, got {value!r}")
-    return float(value)
 
 
-def _check_n(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != int(value):
-        raise UsageError(f"{name} must be a whole number, got {value!r}")
-    if value < minimum:
-        raise UsageError(f"{name} must be at least {minimum}, got {value!r}")
-    return int(value)
 
 
 def _check_r(r, name: str = "r") -> float:
-    r = _check_number(r, name)
+    r = real_number(r, name)
     if not -1 < r < 1:
         raise UsageError(f"{name} (pre/post correlation) must be strictly between -1 and 1, "
                          f"got {r!r}")
@@ -319,10 +308,10 @@ def paired_from_summary(m_pre, sd_pre, m_post, sd_post, n, r, *, confidence=0.95
     :func:`paired`.
     """
     confidence = _check_confidence(confidence)
-    m_pre, m_post = _check_number(m_pre, "m_pre"), _check_number(m_post, "m_post")
-    sd_pre = _check_number(sd_pre, "sd_pre", positive=True)
-    sd_post = _check_number(sd_post, "sd_post", positive=True)
-    n = _check_n(n, "n", _PAIRED_MIN_N)
+    m_pre, m_post = real_number(m_pre, "m_pre"), real_number(m_post, "m_post")
+    sd_pre = real_number(sd_pre, "sd_pre", positive=True)
+    sd_post = real_number(sd_post, "sd_post", positive=True)
+    n = whole_number(n, "n", _PAIRED_MIN_N)
     r = _check_r(r)
     var_diff = sd_pre ** 2 + sd_post ** 2 - 2 * r * sd_pre * sd_post
     if var_diff <= 0:
@@ -346,9 +335,9 @@ def hedges_g_from_summary(m1, sd1, n1, m2, sd2, n2, *, confidence=0.95) -> pd.Da
         method, n`` (n1 + n2), ``description, n1, n2, mean_difference, sd_pooled, se``.
     """
     confidence = _check_confidence(confidence)
-    m1, m2 = _check_number(m1, "m1"), _check_number(m2, "m2")
-    sd1, sd2 = _check_number(sd1, "sd1", positive=True), _check_number(sd2, "sd2", positive=True)
-    n1, n2 = _check_n(n1, "n1", 2), _check_n(n2, "n2", 2)
+    m1, m2 = real_number(m1, "m1"), real_number(m2, "m2")
+    sd1, sd2 = real_number(sd1, "sd1", positive=True), real_number(sd2, "sd2", positive=True)
+    n1, n2 = whole_number(n1, "n1", 2), whole_number(n2, "n2", 2)
     df = n1 + n2 - 2
     sd_pooled = math.sqrt(((n1 - 1) * sd1 ** 2 + (n2 - 1) * sd2 ** 2) / df)
     g = _hedges_j(df) * (m1 - m2) / sd_pooled
@@ -407,11 +396,11 @@ def ppc_from_summary(n_t, m_pre_t, m_post_t, sd_pre_t, n_c, m_pre_c, m_post_c, s
         sd_pre_pooled, r, se``.
     """
     confidence = _check_confidence(confidence)
-    n_t, n_c = _check_n(n_t, "n_t", 2), _check_n(n_c, "n_c", 2)
-    vals = {k: _check_number(v, k) for k, v in (("m_pre_t", m_pre_t), ("m_post_t", m_post_t),
+    n_t, n_c = whole_number(n_t, "n_t", 2), whole_number(n_c, "n_c", 2)
+    vals = {k: real_number(v, k) for k, v in (("m_pre_t", m_pre_t), ("m_post_t", m_post_t),
                                                 ("m_pre_c", m_pre_c), ("m_post_c", m_post_c))}
-    sd_t = _check_number(sd_pre_t, "sd_pre_t", positive=True)
-    sd_c = _check_number(sd_pre_c, "sd_pre_c", positive=True)
+    sd_t = real_number(sd_pre_t, "sd_pre_t", positive=True)
+    sd_c = real_number(sd_pre_c, "sd_pre_c", positive=True)
     if r is not None:
         r = _check_r(r)
     big_n = n_t + n_c
@@ -477,9 +466,9 @@ def jacobson_truax_cutoff_c(m_dys, sd_dys, m_func, sd_func) -> float:
     ``c = (sd_func * m_dys + sd_dys * m_func) / (sd_func + sd_dys)``: the point
     equally many SDs from both means.
     """
-    m_dys, m_func = _check_number(m_dys, "m_dys"), _check_number(m_func, "m_func")
-    sd_dys = _check_number(sd_dys, "sd_dys", positive=True)
-    sd_func = _check_number(sd_func, "sd_func", positive=True)
+    m_dys, m_func = real_number(m_dys, "m_dys"), real_number(m_func, "m_func")
+    sd_dys = real_number(sd_dys, "sd_dys", positive=True)
+    sd_func = real_number(sd_func, "sd_func", positive=True)
     return (sd_func * m_dys + sd_dys * m_func) / (sd_func + sd_dys)
 
 
@@ -520,7 +509,7 @@ def reliable_change(pre, post, *, reliability, sd_pre=None, cutoff=None, lower_i
     """
     if method not in RC_METHODS:
         raise UsageError(f"method must be one of {RC_METHODS}, got {method!r}")
-    rel = _check_number(reliability, "reliability")
+    rel = real_number(reliability, "reliability")
     if not 0 < rel < 1:
         raise UsageError(f"reliability must be strictly between 0 and 1, got {reliability!r}")
     if not isinstance(lower_is_better, (bool, np.bool_)):
@@ -537,7 +526,7 @@ def reliable_change(pre, post, *, reliability, sd_pre=None, cutoff=None, lower_i
         if sd == 0:
             raise UsageError("pre scores have no variance; pass sd_pre from a reference sample")
     else:
-        sd = _check_number(sd_pre, "sd_pre", positive=True)
+        sd = real_number(sd_pre, "sd_pre", positive=True)
     se_measurement = sd * math.sqrt(1 - rel)
     denominator = se_measurement * (math.sqrt(2) if method == "jacobson_truax_1991" else 1.0)
     change = y - x
@@ -557,7 +546,7 @@ def reliable_change(pre, post, *, reliability, sd_pre=None, cutoff=None, lower_i
         out["crossed_cutoff"] = pd.array([pd.NA] * len(out), dtype="boolean")
         out["recovered"] = pd.array([pd.NA] * len(out), dtype="boolean")
     else:
-        c = _check_number(cutoff, "cutoff")
+        c = real_number(cutoff, "cutoff")
         functional = (lambda v: v < c) if lower_is_better else (lambda v: v > c)
         crossed = pd.array(~functional(x) & functional(y), dtype="boolean")
         crossed[missing] = pd.NA

@@ -49,7 +49,6 @@ formula with an independent-samples t test on effective sizes, and
 from __future__ import annotations
 
 import math
-import numbers
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -57,6 +56,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from ._args import real_number, whole_number
 from .errors import UsageError
 
 __all__ = [
@@ -77,32 +77,22 @@ SIMULATED_POWER_COLUMNS = ["area", "outcome", "estimator", "n_reps", "n_valid",
 
 
 # ----------------------------------------------------------------------------- checks
-def _real(value, name: str) -> float:
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
-        raise UsageError(f"{name} must be a finite number, got {value!r}")
-    return float(value)
 
 
 def _open_unit(value, name: str) -> float:
-    value = _real(value, name)
+    value = real_number(value, name)
     if not 0 < value < 1:
         raise UsageError(f"{name} must be strictly between 0 and 1, got {value!r}")
     return value
 
 
 def _effect(d) -> float:
-    d = _real(d, "d")
+    d = real_number(d, "d")
     if d == 0:
         raise UsageError("d must not be 0 (no sample size detects a zero effect)")
     return abs(d)
 
 
-def _whole(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != int(value):
-        raise UsageError(f"{name} must be a whole number, got {value!r}")
-    if value < minimum:
-        raise UsageError(f"{name} must be at least {minimum}, got {value!r}")
-    return int(value)
 
 
 # ----------------------------------------------------------------------------- paired t
@@ -112,7 +102,7 @@ def paired_power(d, n, *, confidence=0.95) -> float:
     Uses ``TTestPower().power`` (noncentral t, df = n - 1, alpha = 1 - confidence).
     """
     d = _effect(d)
-    n = _whole(n, "n", 2)
+    n = whole_number(n, "n", 2)
     alpha = 1 - _open_unit(confidence, "confidence")
     from statsmodels.stats.power import TTestPower
     return float(TTestPower().power(effect_size=d, nobs=n, alpha=alpha, alternative="two-sided"))
@@ -140,7 +130,7 @@ def paired_n(d, *, power=0.8, confidence=0.95) -> int:
 
 def paired_mde(n, *, power=0.8, confidence=0.95) -> float:
     """Smallest d_z the two-sided paired t test with ``n`` pairs detects with ``power``."""
-    n = _whole(n, "n", 2)
+    n = whole_number(n, "n", 2)
     power = _open_unit(power, "power")
     alpha = 1 - _open_unit(confidence, "confidence")
     if power <= alpha:
@@ -166,13 +156,13 @@ def cluster_design_effect(icc, cluster_size, *, cv=0.0) -> float:
         Coefficient of variation (SD / mean) of the cluster sizes; the formula with
         ``cv`` is from Eldridge et al. (2006), for analyses weighting people equally.
     """
-    icc = _real(icc, "icc")
+    icc = real_number(icc, "icc")
     if not 0 <= icc <= 1:
         raise UsageError(f"icc must be between 0 and 1, got {icc!r}")
-    m = _real(cluster_size, "cluster_size")
+    m = real_number(cluster_size, "cluster_size")
     if m < 1:
         raise UsageError(f"cluster_size must be at least 1, got {cluster_size!r}")
-    cv = _real(cv, "cv")
+    cv = real_number(cv, "cv")
     if cv < 0:
         raise UsageError(f"cv must be 0 or more, got {cv!r}")
     return 1 + ((cv ** 2 + 1) * m - 1) * icc
@@ -188,7 +178,7 @@ def _cluster_power(d, k, m, icc, r, cv, alpha) -> float:
 
 def _cluster_args(cluster_size, icc, r_prepost, cv, confidence):
     cluster_design_effect(icc, cluster_size, cv=cv)  # validates icc, cluster_size, cv
-    r = _real(r_prepost, "r_prepost")
+    r = real_number(r_prepost, "r_prepost")
     if not -1 < r < 1:
         raise UsageError(f"r_prepost must be strictly between -1 and 1, got {r_prepost!r}")
     return float(cluster_size), float(icc), r, float(cv), 1 - _open_unit(confidence, "confidence")
@@ -215,7 +205,7 @@ def cluster_power(d, *, n_clusters_per_arm, cluster_size, icc, r_prepost=0.0, cv
     (formula in the module docstring).
     """
     d = _effect(d)
-    k = _whole(n_clusters_per_arm, "n_clusters_per_arm", 2)
+    k = whole_number(n_clusters_per_arm, "n_clusters_per_arm", 2)
     m, icc, r, cv, alpha = _cluster_args(cluster_size, icc, r_prepost, cv, confidence)
     return _cluster_power(d, k, m, icc, r, cv, alpha)
 
@@ -248,7 +238,7 @@ def cluster_n_clusters(d, *, cluster_size, icc, power=0.8, r_prepost=0.0, cv=0.0
 def cluster_mde(*, n_clusters_per_arm, cluster_size, icc, power=0.8, r_prepost=0.0, cv=0.0,
                 confidence=0.95) -> float:
     """Smallest ``d`` (total-SD units) detected with ``power`` by a two-arm cluster design."""
-    k = _whole(n_clusters_per_arm, "n_clusters_per_arm", 2)
+    k = whole_number(n_clusters_per_arm, "n_clusters_per_arm", 2)
     target = _open_unit(power, "power")
     m, icc, r, cv, alpha = _cluster_args(cluster_size, icc, r_prepost, cv, confidence)
     if target <= alpha:
@@ -318,12 +308,12 @@ def simulate_power(design, *, area, outcome="stss_total", n_reps=100, confidence
 
     import stseval
 
-    n_reps = _whole(n_reps, "n_reps", 1)
+    n_reps = whole_number(n_reps, "n_reps", 1)
     alpha = 1 - _open_unit(confidence, "confidence")
-    seed = _whole(seed, "seed", 0)
+    seed = whole_number(seed, "seed", 0)
     if jobs is None:
         jobs = min(os.cpu_count() or 1, n_reps)
-    jobs = _whole(jobs, "jobs", 1)
+    jobs = whole_number(jobs, "jobs", 1)
     if not isinstance(area, str):
         raise UsageError(f"area must be an area key (a string), got {area!r}")
     # Resolved here, in the parent, so that the same callables run in every worker.
