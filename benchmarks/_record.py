@@ -14,8 +14,10 @@ RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
 def machine() -> str:
-    return (f"{platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
-            f"{date.today().isoformat()}")
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+        f"{date.today().isoformat()}"
+    )
 
 
 def peak_rss_mb() -> float:
@@ -25,8 +27,12 @@ def peak_rss_mb() -> float:
 
 def record(heading: str, body: str) -> None:
     """Replace (or append) the section ``## heading`` of RESULTS.md with ``body``."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\nFigures from " \
+    text = (
+        RESULTS.read_text()
+        if RESULTS.exists()
+        else "# Benchmark results\n\nFigures from "
         "`make bench` on the project's 2-core machine. Each script rewrites its own section.\n"
+    )
     section = f"## {heading}\n\n{body.strip()}\n"
     pattern = re.compile(rf"^## {re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(text):

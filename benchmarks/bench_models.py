@@ -38,9 +38,17 @@ def mixed_data(n_workers: int = 50_000, n_orgs: int = 200, seed: int = 0) -> pd.
     rows = []
     for w, wave in enumerate(["pre", "post"]):
         y = u_org + u_w + 0.2 * treated * w + rng.normal(0, 0.6, n_workers)
-        rows.append(pd.DataFrame({"worker_id": np.arange(n_workers).astype(str),
-                                  "org_id": org.astype(str), "treated": treated,
-                                  "wave": wave, "y": y}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "worker_id": np.arange(n_workers).astype(str),
+                    "org_id": org.astype(str),
+                    "treated": treated,
+                    "wave": wave,
+                    "y": y,
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -64,7 +72,7 @@ def main() -> None:
     n_workers = study.workers["worker_id"].nunique()
     body = f"""
 Machine: {machine()}. `python benchmarks/bench_models.py` on the default synthetic study
-({study.orgs['org_id'].nunique()} organizations, {n_workers:,} workers; scores cached once).
+({study.orgs["org_id"].nunique()} organizations, {n_workers:,} workers; scores cached once).
 
 | measure | value |
 |---|---|

@@ -47,8 +47,9 @@ def rowwise(frame: pd.DataFrame) -> pd.DataFrame:
                     if not np.isnan(v):
                         vals.append(lo + hi - v if inst.items[i - 1].reverse else v)
                 need = inst.scale_rule(name).required(len(scale.items))
-                out[f"{inst.key}_{name}"] = (sum(vals) / len(vals) * len(scale.items)
-                                             if len(vals) >= need else np.nan)
+                out[f"{inst.key}_{name}"] = (
+                    sum(vals) / len(vals) * len(scale.items) if len(vals) >= need else np.nan
+                )
         return pd.Series(out)
 
     return frame.apply(one, axis=1)

@@ -29,8 +29,9 @@ def design_for(n_workers: int) -> StudyDesign:
     """The default design with enough orgs for about ``n_workers`` workers (47.25 per org)."""
     n_orgs = round(n_workers / (4.5 * 10.5))
     per_area = int(n_orgs * 0.9 / 7)
-    return StudyDesign.default().with_overrides({
-        "name": "benchmark", "orgs_per_area": per_area, "comparison_orgs": n_orgs - 7 * per_area})
+    return StudyDesign.default().with_overrides(
+        {"name": "benchmark", "orgs_per_area": per_area, "comparison_orgs": n_orgs - 7 * per_area}
+    )
 
 
 def main(argv=None) -> int:

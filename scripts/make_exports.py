@@ -70,8 +70,9 @@ def make_exports(study_dir: Path, out: Path) -> list[Path]:
     written: list[Path] = []
     written += export_redcap(study, out, seed=11).values()
     written.append(export_redcap(study, out, labels=True, seed=11)["records"])
-    written += export_redcap(study, out, layout="repeating", seed=12,
-                             prefix="redcap_repeating").values()
+    written += export_redcap(
+        study, out, layout="repeating", seed=12, prefix="redcap_repeating"
+    ).values()
     written += export_qualtrics(study, out, seed=13).values()
     written.append(export_qualtrics(study, out, choice_text=True, seed=13)["responses"])
     (out / "README.md").write_text(README, encoding="utf-8")

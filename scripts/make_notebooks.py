@@ -39,8 +39,9 @@ def code(text: str, *, tags=()):
 def params(text: str):
     for line in text.strip().splitlines():
         if not line.startswith("#") and line.count("=") != 1:
-            raise ValueError(f"papermill cannot parse a parameter line with more than one '=': "
-                             f"{line!r}")
+            raise ValueError(
+                f"papermill cannot parse a parameter line with more than one '=': {line!r}"
+            )
     return code(text, tags=["parameters"])
 
 
@@ -382,9 +383,12 @@ area = "supervision"  # area whose effect you set
 replications = 3  # simulated studies per setting (more: slower, steadier coverage)
 seed = 1  # seed of the first simulated study
 """),
-    code(SETUP + """
+    code(
+        SETUP
+        + """
 import ipywidgets as widgets
-"""),
+"""
+    ),
     md("""
 ## A first run with the default settings
 
@@ -547,8 +551,9 @@ def render(cells) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true",
-                        help="do not write; exit 1 if a committed notebook differs")
+    parser.add_argument(
+        "--check", action="store_true", help="do not write; exit 1 if a committed notebook differs"
+    )
     args = parser.parse_args(argv)
     stale = []
     for name, cells in NOTEBOOK_CELLS.items():
@@ -561,8 +566,12 @@ def main(argv=None) -> int:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
     if stale:
-        print("notebooks differ from scripts/make_notebooks.py: " + ", ".join(stale)
-              + " (run: python scripts/make_notebooks.py)", file=sys.stderr)
+        print(
+            "notebooks differ from scripts/make_notebooks.py: "
+            + ", ".join(stale)
+            + " (run: python scripts/make_notebooks.py)",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -42,10 +42,14 @@ def make(name: str, out_root: str | Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("names", nargs="*", choices=[[], *PRESETS], default=[],
-                        help="which studies (default: all)")
-    parser.add_argument("--out", default=str(ROOT / "data" / "synthetic"),
-                        help="parent folder (default: the repository's data/synthetic)")
+    parser.add_argument(
+        "names", nargs="*", choices=[[], *PRESETS], default=[], help="which studies (default: all)"
+    )
+    parser.add_argument(
+        "--out",
+        default=str(ROOT / "data" / "synthetic"),
+        help="parent folder (default: the repository's data/synthetic)",
+    )
     args = parser.parse_args(argv)
     for name in args.names or list(PRESETS):
         folder = make(name, args.out)

@@ -32,9 +32,28 @@ _EXPORTS = {
 }
 
 #: Submodules reachable as attributes (``stseval.reliability.alpha``) without an import.
-_SUBMODULES = {"areas", "instruments", "scoring", "reliability", "study", "synthetic",
-               "importers", "effects", "models", "missing_data", "evaluate", "power", "privacy", "plots",
-               "report", "pipeline", "datadict", "checks", "cli", "errors"}
+_SUBMODULES = {
+    "areas",
+    "instruments",
+    "scoring",
+    "reliability",
+    "study",
+    "synthetic",
+    "importers",
+    "effects",
+    "models",
+    "missing_data",
+    "evaluate",
+    "power",
+    "privacy",
+    "plots",
+    "report",
+    "pipeline",
+    "datadict",
+    "checks",
+    "cli",
+    "errors",
+}
 
 __all__ = ["__version__", *_EXPORTS]
 

@@ -12,10 +12,20 @@ def _simulate_args(p):
     p.add_argument("--out", "-o", required=True, help="study folder to write")
     p.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
     p.add_argument("--design", help="design YAML file (default: the built-in default design)")
-    p.add_argument("--preset", choices=["default", "small", "null"], default=None,
-                   help="start from a built-in design instead of --design")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a design field, e.g. --set orgs_per_area=12 (repeatable)")
+    p.add_argument(
+        "--preset",
+        choices=["default", "small", "null"],
+        default=None,
+        help="start from a built-in design instead of --design",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a design field, e.g. --set orgs_per_area=12 (repeatable)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing study folder")
 
 
@@ -24,6 +34,7 @@ def _simulate_args(p):
 def _simulate(args) -> int:
     from .datadict import write_data_dictionary
     from .synthetic import StudyDesign, simulate
+
     if args.design and args.preset:
         raise UsageError("give either --design or --preset, not both")
     if args.design:
@@ -43,6 +54,8 @@ def _simulate(args) -> int:
     study.to_dir(out, overwrite=args.overwrite)
     write_data_dictionary(study, out / "README.md")
     n_workers = study.workers["worker_id"].nunique()
-    print(f"Simulated {study.orgs['org_id'].nunique()} organizations, {n_workers} workers, "
-          f"{len(study.responses)} survey responses (seed {args.seed}) -> {out}")
+    print(
+        f"Simulated {study.orgs['org_id'].nunique()} organizations, {n_workers} workers, "
+        f"{len(study.responses)} survey responses (seed {args.seed}) -> {out}"
+    )
     return 0

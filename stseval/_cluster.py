@@ -72,8 +72,8 @@ class OLSFit:
     y: np.ndarray
     beta: np.ndarray
     resid: np.ndarray
-    bread: np.ndarray          # (X'X)^-1
-    groups: list[np.ndarray]   # row indices of each cluster
+    bread: np.ndarray  # (X'X)^-1
+    groups: list[np.ndarray]  # row indices of each cluster
 
     @property
     def n(self) -> int:
@@ -212,8 +212,16 @@ def _draw_weights(rng: np.random.Generator, kind: str, size) -> np.ndarray:
     return rng.choice(vals, size=size)
 
 
-def wild_cluster_bootstrap_p(X: np.ndarray, y: np.ndarray, codes: np.ndarray, col: int, *,
-                             n_boot: int, weights: str, rng: np.random.Generator) -> float:
+def wild_cluster_bootstrap_p(
+    X: np.ndarray,
+    y: np.ndarray,
+    codes: np.ndarray,
+    col: int,
+    *,
+    n_boot: int,
+    weights: str,
+    rng: np.random.Generator,
+) -> float:
     """Symmetric WCR bootstrap p-value for H0: beta[col] = 0, studentized with CR1.
 
     The null is imposed: the restricted model (column ``col`` dropped) gives
@@ -230,7 +238,7 @@ def wild_cluster_bootstrap_p(X: np.ndarray, y: np.ndarray, codes: np.ndarray, co
         codes_int[idx] = j
     onehot = np.zeros((G, fit.n))
     onehot[codes_int, np.arange(fit.n)] = 1.0
-    r = fit.X @ fit.bread[:, col]                     # beta[col] = r' y
+    r = fit.X @ fit.bread[:, col]  # beta[col] = r' y
     factor = _cr1_factor(fit)
 
     def tstats(Y: np.ndarray, null_value: float) -> np.ndarray:
@@ -261,6 +269,7 @@ def wild_cluster_bootstrap_p(X: np.ndarray, y: np.ndarray, codes: np.ndarray, co
 
 # --------------------------------------------------------------------------- nested REML
 
+
 @dataclass
 class NestedREML:
     """REML fit of y = X b + org + org-by-wave + worker + e (variance components)."""
@@ -273,8 +282,9 @@ class NestedREML:
 
 
 def _bincols(codes: np.ndarray, n: int, M: np.ndarray) -> np.ndarray:
-    return np.column_stack([np.bincount(codes, weights=M[:, j], minlength=n)
-                            for j in range(M.shape[1])])
+    return np.column_stack(
+        [np.bincount(codes, weights=M[:, j], minlength=n) for j in range(M.shape[1])]
+    )
 
 
 def nested_reml(y, X, org, wave, worker, *, org_wave=True, worker_effect=True) -> NestedREML:
@@ -304,32 +314,34 @@ def nested_reml(y, X, org, wave, worker, *, org_wave=True, worker_effect=True) -
     M = np.column_stack([X, y])
     n_j = np.bincount(wk, minlength=Wn).astype(float)
     cell = org * 2 + wave
-    n_jt = np.column_stack([np.bincount(wk, weights=(wave == t).astype(float), minlength=Wn)
-                            for t in (0, 1)])
+    n_jt = np.column_stack(
+        [np.bincount(wk, weights=(wave == t).astype(float), minlength=Wn) for t in (0, 1)]
+    )
     worker_org = np.zeros(Wn, dtype=int)
     worker_org[wk] = org
     n_cell = np.bincount(cell, minlength=2 * G).reshape(G, 2)
-    Mw = _bincols(wk, Wn, M)                                   # per-worker sums of M
+    Mw = _bincols(wk, Wn, M)  # per-worker sums of M
     MtM = M.T @ M
     names = ["org"] + (["org_wave"] if org_wave else []) + (["worker"] if worker_effect else [])
 
-    Mcell = _bincols(cell, 2 * G, M).reshape(G, 2, p + 1)     # cell sums of M
+    Mcell = _bincols(cell, 2 * G, M).reshape(G, 2, p + 1)  # cell sums of M
     wa, wb = n_jt[:, 0], n_jt[:, 1]
 
     def pieces(theta):
         g = dict(zip(names, np.exp(theta), strict=True))
         ga, gb, gw = g["org"], g.get("org_wave", 0.0), g.get("worker", 0.0)
-        c = gw / (1.0 + n_j * gw)                              # V_w*^-1 = I - c_j J per worker
-        UVU = MtM - Mw.T @ (c[:, None] * Mw)                   # M' V_w*^-1 M
+        c = gw / (1.0 + n_j * gw)  # V_w*^-1 = I - c_j J per worker
+        UVU = MtM - Mw.T @ (c[:, None] * Mw)  # M' V_w*^-1 M
         # E' V_w*^-1 M per org and wave cell, and K = E' V_w*^-1 E per org (2 x 2)
-        S = Mcell - np.stack([_bincols(worker_org, G, (c * wt)[:, None] * Mw)
-                              for wt in (wa, wb)], axis=1)
+        S = Mcell - np.stack(
+            [_bincols(worker_org, G, (c * wt)[:, None] * Mw) for wt in (wa, wb)], axis=1
+        )
         K = np.zeros((G, 2, 2))
         K[:, 0, 0] = n_cell[:, 0] - np.bincount(worker_org, c * wa * wa, G)
         K[:, 1, 1] = n_cell[:, 1] - np.bincount(worker_org, c * wb * wb, G)
         K[:, 0, 1] = K[:, 1, 0] = -np.bincount(worker_org, c * wa * wb, G)
         sig = np.array([[ga + gb, ga], [ga, ga + gb]])
-        A = np.eye(2)[None] + sig[None] @ K                    # I + Sigma K
+        A = np.eye(2)[None] + sig[None] @ K  # I + Sigma K
         mid = np.linalg.solve(A, np.broadcast_to(sig, (G, 2, 2)))
         UVU = UVU - np.einsum("gik,gij,gjl->kl", S, mid, S)
         logdet = np.sum(np.log1p(n_j * gw)) + np.sum(np.linalg.slogdet(A)[1])
@@ -347,9 +359,14 @@ def nested_reml(y, X, org, wave, worker, *, org_wave=True, worker_effect=True) -
 
     lo, hi = np.log(1e-8), np.log(1e4)
     best = None
-    for start in (np.log(0.1), np.log(1.0)):                   # second start only if needed
-        res = minimize(objective, np.full(len(names), start), method="L-BFGS-B",
-                       bounds=[(lo, hi)] * len(names), options={"ftol": 1e-13, "gtol": 1e-7})
+    for start in (np.log(0.1), np.log(1.0)):  # second start only if needed
+        res = minimize(
+            objective,
+            np.full(len(names), start),
+            method="L-BFGS-B",
+            bounds=[(lo, hi)] * len(names),
+            options={"ftol": 1e-13, "gtol": 1e-7},
+        )
         if best is None or res.fun < best.fun - 1e-9:
             best = res
         if best.success:
@@ -361,5 +378,5 @@ def nested_reml(y, X, org, wave, worker, *, org_wave=True, worker_effect=True) -
     s2 = float((yvy - xvy @ beta) / (N - p))
     ratios = dict(zip(names, np.exp(best.x), strict=True))
     variances = {"residual": s2, **{k: v * s2 for k, v in ratios.items()}}
-    at_zero = [k for k, r in ratios.items() if r < 1e-3]       # < 0.1% of residual variance
+    at_zero = [k for k, r in ratios.items() if r < 1e-3]  # < 0.1% of residual variance
     return NestedREML(beta, s2 * xvx_inv, variances, bool(best.success), at_zero)

@@ -22,17 +22,30 @@ __all__ = [
 
 #: The estimates table (DESIGN.md, "The estimates table").
 ESTIMATE_COLUMNS = [
-    "area", "outcome", "estimator", "estimate", "se", "ci_low", "ci_high", "p_value",
-    "p_adjusted", "effect_size", "es_type", "es_ci_low", "es_ci_high", "n_workers",
-    "n_orgs", "note",
+    "area",
+    "outcome",
+    "estimator",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "p_adjusted",
+    "effect_size",
+    "es_type",
+    "es_ci_low",
+    "es_ci_high",
+    "n_workers",
+    "n_orgs",
+    "note",
 ]
 
 #: Estimator names used in the `estimator` column.
 ESTIMATORS = ["paired_change", "ancova", "did", "mixed", "org_practice", "its", "rci"]
 
 # Study-folder tables (DESIGN.md, "Study folder").
-WORKER_COLUMNS = ["worker_id", "org_id", "team_id"]          # optional: role, tenure
-RESPONSE_ID_COLUMNS = ["worker_id", "wave", "date"]          # then <instrument>_<NN> items
+WORKER_COLUMNS = ["worker_id", "org_id", "team_id"]  # optional: role, tenure
+RESPONSE_ID_COLUMNS = ["worker_id", "wave", "date"]  # then <instrument>_<NN> items
 ORG_COLUMNS = ["org_id", "name", "size"]
 INTERVENTION_COLUMNS = ["org_id", "area", "start_date"]
 ORG_METRIC_COLUMNS = ["org_id", "month", "headcount", "separations", "absence_days"]

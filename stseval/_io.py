@@ -49,27 +49,52 @@ def read_table(path: str | Path, *, dtype=str, sheet: str | int | None = 0) -> p
         try:
             frame = pd.read_excel(path, dtype=dtype, sheet_name=sheet)
         except Exception as exc:  # openpyxl raises many kinds
-            raise DataValidationError([{"file": str(path), "column": "", "rows": "",
-                                        "problem": f"could not read the Excel file: {exc}"}]) from None
+            raise DataValidationError(
+                [
+                    {
+                        "file": str(path),
+                        "column": "",
+                        "rows": "",
+                        "problem": f"could not read the Excel file: {exc}",
+                    }
+                ]
+            ) from None
     elif suffix in {".csv", ".tsv", ".txt", ""}:
         raw = path.read_bytes()
         if not raw.strip():
-            raise DataValidationError([{"file": str(path), "column": "", "rows": "",
-                                        "problem": "the file is empty"}])
+            raise DataValidationError(
+                [{"file": str(path), "column": "", "rows": "", "problem": "the file is empty"}]
+            )
         if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with a byte-order mark
-            try:                                           # (Excel "Unicode text")
+            try:  # (Excel "Unicode text")
                 text = raw.decode("utf-16")
             except UnicodeDecodeError:
-                raise DataValidationError([{"file": str(path), "column": "", "rows": "",
-                                            "problem": "the file starts like UTF-16 text but "
-                                                       "cannot be decoded; save it as CSV "
-                                                       "UTF-8"}]) from None
+                raise DataValidationError(
+                    [
+                        {
+                            "file": str(path),
+                            "column": "",
+                            "rows": "",
+                            "problem": "the file starts like UTF-16 text but "
+                            "cannot be decoded; save it as CSV "
+                            "UTF-8",
+                        }
+                    ]
+                ) from None
         elif b"\x00" in raw[:4096]:
-            raise DataValidationError([{"file": str(path), "column": "", "rows": "",
-                                        "problem": "the file holds NUL bytes, so it is not a "
-                                                   "plain-text table (UTF-16 without a byte-order "
-                                                   "mark, or a binary file?); save it as CSV "
-                                                   "UTF-8"}])
+            raise DataValidationError(
+                [
+                    {
+                        "file": str(path),
+                        "column": "",
+                        "rows": "",
+                        "problem": "the file holds NUL bytes, so it is not a "
+                        "plain-text table (UTF-16 without a byte-order "
+                        "mark, or a binary file?); save it as CSV "
+                        "UTF-8",
+                    }
+                ]
+            )
         else:
             for enc in _ENCODINGS:
                 try:
@@ -80,18 +105,37 @@ def read_table(path: str | Path, *, dtype=str, sheet: str | int | None = 0) -> p
         delimiter = _sniff_delimiter(text[:4096], path)
         try:
             from io import StringIO
-            frame = pd.read_csv(StringIO(text), dtype=dtype, sep=delimiter, keep_default_na=False,
-                                na_values=[""])
+
+            frame = pd.read_csv(
+                StringIO(text), dtype=dtype, sep=delimiter, keep_default_na=False, na_values=[""]
+            )
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise DataValidationError([{"file": str(path), "column": "", "rows": "",
-                                        "problem": f"could not parse as a delimited table: {exc}"}]
-                                      ) from None
+            raise DataValidationError(
+                [
+                    {
+                        "file": str(path),
+                        "column": "",
+                        "rows": "",
+                        "problem": f"could not parse as a delimited table: {exc}",
+                    }
+                ]
+            ) from None
     else:
-        raise UsageError(f"unsupported file type {path.suffix!r} for {path}; use .csv, .tsv or .xlsx")
+        raise UsageError(
+            f"unsupported file type {path.suffix!r} for {path}; use .csv, .tsv or .xlsx"
+        )
     if frame.shape[1] <= 1 and delimiter_hint(frame):
-        raise DataValidationError([{"file": str(path), "column": str(frame.columns[0]), "rows": "",
-                                    "problem": "only one column was found; the delimiter looks "
-                                               "wrong (expected comma, semicolon or tab)"}])
+        raise DataValidationError(
+            [
+                {
+                    "file": str(path),
+                    "column": str(frame.columns[0]),
+                    "rows": "",
+                    "problem": "only one column was found; the delimiter looks "
+                    "wrong (expected comma, semicolon or tab)",
+                }
+            ]
+        )
     frame.columns = [str(c).strip() for c in frame.columns]
     frame.index = line_numbers(len(frame))
     return frame

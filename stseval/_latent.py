@@ -33,8 +33,14 @@ import numpy as np
 from scipy.optimize import brentq, least_squares
 from scipy.special import expit
 
-__all__ = ["ItemModel", "calibrate_scale", "latent_correlation", "draw_items",
-           "NOISE_SCALE", "STEPS"]
+__all__ = [
+    "ItemModel",
+    "calibrate_scale",
+    "latent_correlation",
+    "draw_items",
+    "NOISE_SCALE",
+    "STEPS",
+]
 
 #: Threshold offsets of the four category boundaries of a 5-point item, in units of ``spread``.
 STEPS = np.array([-1.5, -0.5, 0.5, 1.5])
@@ -61,18 +67,20 @@ class ItemModel:
 
     @property
     def noise_sd(self) -> float:
-        return math.sqrt(1.0 - self.loading ** 2)
+        return math.sqrt(1.0 - self.loading**2)
 
     def thresholds(self) -> np.ndarray:
         """Array (n_items, 4) of ordered thresholds on the ``y*`` scale."""
-        return (self.location + difficulty_pattern(self.n_items)[:, None]
-                + self.spread * STEPS[None, :])
+        return (
+            self.location + difficulty_pattern(self.n_items)[:, None] + self.spread * STEPS[None, :]
+        )
 
     def exceed_probs(self, eta: np.ndarray) -> np.ndarray:
         """P(answer > k | eta), array (len(eta), n_items, 4)."""
         tau = self.thresholds()
         z = (self.loading * np.asarray(eta)[:, None, None] - tau[None]) / (
-            self.noise_sd * NOISE_SCALE)
+            self.noise_sd * NOISE_SCALE
+        )
         return expit(z)
 
     def conditional(self, eta: np.ndarray):
@@ -88,16 +96,17 @@ class ItemModel:
         m, v = self.conditional(_NODES)
         w = _WEIGHTS
         sum_mean = float(w @ m.sum(axis=1))
-        sum_var = float(w @ (v.sum(axis=1) + m.sum(axis=1) ** 2)) - sum_mean ** 2
-        item_var = (w @ (v + m ** 2)) - (w @ m) ** 2
+        sum_var = float(w @ (v.sum(axis=1) + m.sum(axis=1) ** 2)) - sum_mean**2
+        item_var = (w @ (v + m**2)) - (w @ m) ** 2
         k = self.n_items
         alpha = k / (k - 1) * (1.0 - item_var.sum() / sum_var) if k > 1 else float("nan")
         return sum_mean, math.sqrt(sum_var), float(alpha)
 
 
 @lru_cache(maxsize=256)
-def calibrate_scale(n_items: int, mean: float, sd: float, alpha: float,
-                    method: str = "sum") -> ItemModel:
+def calibrate_scale(
+    n_items: int, mean: float, sd: float, alpha: float, method: str = "sum"
+) -> ItemModel:
     """Item parameters whose sum (or mean) score has the target mean, SD and alpha.
 
     Parameters
@@ -124,11 +133,19 @@ def calibrate_scale(n_items: int, mean: float, sd: float, alpha: float,
         return [(m - t_mean) / t_sd, (s - t_sd) / t_sd, 4.0 * (a - alpha)]
 
     start = [0.7, -1.2 * (t_mean / n_items - 3.0), 1.0]
-    fit = least_squares(resid, start, bounds=([0.2, -4.0, 0.15], [0.97, 4.0, 3.0]),
-                        xtol=1e-12, ftol=1e-12, gtol=1e-12)
+    fit = least_squares(
+        resid,
+        start,
+        bounds=([0.2, -4.0, 0.15], [0.97, 4.0, 3.0]),
+        xtol=1e-12,
+        ftol=1e-12,
+        gtol=1e-12,
+    )
     if max(abs(r) for r in fit.fun) > 1e-3:
-        raise ValueError(f"cannot reach mean {mean}, SD {sd}, alpha {alpha} with {n_items} "
-                         f"five-point items (closest: {ItemModel(n_items, *fit.x).moments()})")
+        raise ValueError(
+            f"cannot reach mean {mean}, SD {sd}, alpha {alpha} with {n_items} "
+            f"five-point items (closest: {ItemModel(n_items, *fit.x).moments()})"
+        )
     return ItemModel(n_items, *(round(float(v), 10) for v in fit.x))
 
 
@@ -157,16 +174,24 @@ def latent_correlation(a: ItemModel, b: ItemModel, target: float) -> float:
         return 0.0
     hi = _observed_corr(a, b, 0.999 if target > 0 else -0.999)
     if abs(target) >= abs(hi):
-        raise ValueError(f"an observed correlation of {target} is beyond the reach of these "
-                         f"scales' reliabilities (at most {hi:.3f})")
+        raise ValueError(
+            f"an observed correlation of {target} is beyond the reach of these "
+            f"scales' reliabilities (at most {hi:.3f})"
+        )
     lo, up = (0.0, 0.999) if target > 0 else (-0.999, 0.0)
-    return round(float(brentq(lambda r: _observed_corr(a, b, r) - target, lo, up,
-                              xtol=1e-10)), 8)
+    return round(float(brentq(lambda r: _observed_corr(a, b, r) - target, lo, up, xtol=1e-10)), 8)
 
 
-def draw_items(eta: np.ndarray, model: ItemModel, rng: np.random.Generator, out: np.ndarray,
-               *, eta0: np.ndarray | None = None, rows0: np.ndarray | None = None,
-               out0: np.ndarray | None = None) -> None:
+def draw_items(
+    eta: np.ndarray,
+    model: ItemModel,
+    rng: np.random.Generator,
+    out: np.ndarray,
+    *,
+    eta0: np.ndarray | None = None,
+    rows0: np.ndarray | None = None,
+    out0: np.ndarray | None = None,
+) -> None:
     """Draw one scale's item answers into ``out`` (int8, shape (n_items, len(eta))).
 
     With ``eta0``/``rows0``/``out0`` the same noise draws also give the

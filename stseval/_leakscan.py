@@ -22,8 +22,13 @@ import pandas as pd
 
 from stseval.errors import StsevalError, UsageError
 
-__all__ = ["PrivacyLeakError", "LeakFinding", "FREE_TEXT_MIN_CHARS", "scan_for_leaks",
-           "assert_no_leaks"]
+__all__ = [
+    "PrivacyLeakError",
+    "LeakFinding",
+    "FREE_TEXT_MIN_CHARS",
+    "scan_for_leaks",
+    "assert_no_leaks",
+]
 
 FREE_TEXT_MIN_CHARS = 12
 
@@ -72,6 +77,7 @@ class LeakFinding:
         detail = f": {self.detail}" if self.detail else ""
         return f"{self.kind} {self.shown}{where}{times}{detail}"
 
+
 def _id_str(value: Any) -> str | None:
     """Canonical text of an ID: stripped, integral floats without '.0', None if missing."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
@@ -100,14 +106,18 @@ _TAG = re.compile(r"<[A-Za-z!/?][^>]*>")
 _TABLE = re.compile(r"<table\b.*?</table\s*>", re.I | re.S)
 _TR = re.compile(r"<tr\b", re.I)
 _CELL = re.compile(r"<(t[hd])\b[^>]*>(.*?)</t[hd]\s*>", re.I | re.S)
-_MD_TABLE = re.compile(r"^([^\n|]*\|[^\n]*)\n"                     # header line
-                       r"[ \t]*\|?[ \t]*:?-{3,}[-|: \t]*\n"            # |---|:--:|
-                       r"((?:[^\n|]*\|[^\n]*(?:\n|$))*)", re.M)          # body lines
+_MD_TABLE = re.compile(
+    r"^([^\n|]*\|[^\n]*)\n"  # header line
+    r"[ \t]*\|?[ \t]*:?-{3,}[-|: \t]*\n"  # |---|:--:|
+    r"((?:[^\n|]*\|[^\n]*(?:\n|$))*)",
+    re.M,
+)  # body lines
 _IDENT_COL = re.compile(
     r"(?:worker|respondent|participant|employee|staff|person|user|subject|member)"
     r"(?:_?(?:id|code|no|number|key|name|email))|worker|respondent|participant|employee"
     r"|(?:full_?|first_?|last_?|given_?|family_?|sur)?name|e_?mail(?:_?address)?"
-    r"|id|uid|pid|ssn|national_id|phone(?:_?number)?")
+    r"|id|uid|pid|ssn|national_id|phone(?:_?number)?"
+)
 _IDLIKE = re.compile(r"[A-Za-z]{1,3}-[0-9a-f]{8,64}|[A-Za-z]{1,4}[-_]?\d{3,}")
 _PATH_SUFFIXES = (".html", ".htm", ".md", ".csv", ".tsv", ".txt", ".ipynb", ".json")
 
@@ -121,12 +131,17 @@ def _read(text_or_path: Any) -> tuple[str, str]:
         path = Path(text_or_path)
     elif isinstance(text_or_path, str):
         s = text_or_path
-        if "\n" not in s and "<" not in s and len(s) < 4096 and (
-                s.lower().endswith(_PATH_SUFFIXES) or Path(s).is_file()):
+        if (
+            "\n" not in s
+            and "<" not in s
+            and len(s) < 4096
+            and (s.lower().endswith(_PATH_SUFFIXES) or Path(s).is_file())
+        ):
             path = Path(s)
     else:
-        raise UsageError("text_or_path must be text, bytes or a path, got "
-                         f"{type(text_or_path).__name__}")
+        raise UsageError(
+            f"text_or_path must be text, bytes or a path, got {type(text_or_path).__name__}"
+        )
     if path is None:
         return text_or_path, "text"
     if not path.is_file():
@@ -137,8 +152,10 @@ def _read(text_or_path: Any) -> tuple[str, str]:
 
 def _strip_blobs(text: str) -> str:
     """Remove data: URIs and long base64 runs, keeping line numbers."""
+
     def blank(m: re.Match) -> str:
         return " " + "\n" * m.group().count("\n")
+
     return _BASE64_RUN.sub(blank, _DATA_URI.sub(blank, text))
 
 
@@ -166,8 +183,10 @@ def _scan_ids(text: str, ids: Any, min_id_length: int) -> tuple[list[LeakFinding
             continue
         wanted[s.lower()] = s
     if short:
-        warnings.warn(f"{short} ID(s) shorter than min_id_length={min_id_length} were not "
-                      "scanned for", stacklevel=3)
+        warnings.warn(
+            f"{short} ID(s) shorter than min_id_length={min_id_length} were not scanned for",
+            stacklevel=3,
+        )
     if not wanted:
         return [], set()
     token_ids = {k for k in wanted if _TOKEN.fullmatch(k) and k.strip(".@-") == k}
@@ -186,7 +205,7 @@ def _scan_ids(text: str, ids: Any, min_id_length: int) -> tuple[list[LeakFinding
         for i in range(len(cuts) - 1):
             start = cuts[i] + (i > 0)
             for j in range(i + 1, min(i + max_parts, len(cuts) - 1) + 1):
-                piece = t[start:cuts[j]]
+                piece = t[start : cuts[j]]
                 if piece in token_ids:
                     hits.add(piece)
     for k in other_ids:
@@ -196,8 +215,16 @@ def _scan_ids(text: str, ids: Any, min_id_length: int) -> tuple[list[LeakFinding
     for k in sorted(hits):
         matches = list(re.finditer(rf"(?<!\w){re.escape(k)}(?!\w)", text, re.I))
         line = _line_of(text, matches[0].start()) if matches else None
-        findings.append(LeakFinding("id", _mask(wanted[k]), line, max(len(matches), 1),
-                                    "worker ID appears in the text", wanted[k]))
+        findings.append(
+            LeakFinding(
+                "id",
+                _mask(wanted[k]),
+                line,
+                max(len(matches), 1),
+                "worker ID appears in the text",
+                wanted[k],
+            )
+        )
     return findings, set(wanted)
 
 
@@ -219,39 +246,65 @@ def _scan_free_text(plain_words: list[str], free_text: Any) -> list[LeakFinding]
     hw = plain_words
     seen: dict[int, set] = {}
     for k in (1, 2, 3):
-        grams = {w[i:i + k] for w in answers if len(w) >= k and (k == 3 or len(w) == k)
-                 for i in range(len(w) - k + 1)}
-        seen[k] = grams.intersection(zip(*(hw[i:] for i in range(k)), strict=False)) if grams else set()
+        grams = {
+            w[i : i + k]
+            for w in answers
+            if len(w) >= k and (k == 3 or len(w) == k)
+            for i in range(len(w) - k + 1)
+        }
+        seen[k] = (
+            grams.intersection(zip(*(hw[i:] for i in range(k)), strict=False)) if grams else set()
+        )
     joined = None
     findings = []
     for words, original in answers.items():
         k = min(len(words), 3)
-        if any(words[i:i + k] not in seen[k] for i in range(len(words) - k + 1)):
+        if any(words[i : i + k] not in seen[k] for i in range(len(words) - k + 1)):
             continue
         if joined is None:
             joined = " " + " ".join(hw) + " "
         count = joined.count(" " + " ".join(words) + " ")
         if count:
-            findings.append(LeakFinding("free_text", _mask(original), None, count,
-                                        "free-text answer quoted in the text", original))
+            findings.append(
+                LeakFinding(
+                    "free_text",
+                    _mask(original),
+                    None,
+                    count,
+                    "free-text answer quoted in the text",
+                    original,
+                )
+            )
     return findings
 
 
-def _check_table(header: list[str], rows: list[list[str]], label: str, line: int,
-                 ids: set[str], max_rows: int) -> list[LeakFinding]:
+def _check_table(
+    header: list[str], rows: list[list[str]], label: str, line: int, ids: set[str], max_rows: int
+) -> list[LeakFinding]:
     findings = []
     for h in header:
         norm = re.sub(r"[\s.\-]+", "_", h.strip().lower()).strip("_")
         if norm and _IDENT_COL.fullmatch(norm):
-            findings.append(LeakFinding("identifier_column", f"{label}: column {h.strip()!r}",
-                                        line, detail="looks like a row-level table of people"))
+            findings.append(
+                LeakFinding(
+                    "identifier_column",
+                    f"{label}: column {h.strip()!r}",
+                    line,
+                    detail="looks like a row-level table of people",
+                )
+            )
     if len(rows) > max_rows:
         keyed = sum(any(_IDLIKE.fullmatch(c) or c.lower() in ids for c in row) for row in rows)
         if keyed > len(rows) / 2:
-            findings.append(LeakFinding(
-                "row_level_table", label, line,
-                detail=f"{len(rows)} rows, {keyed} of them keyed by ID-like values "
-                       f"(more than max_rows={max_rows})"))
+            findings.append(
+                LeakFinding(
+                    "row_level_table",
+                    label,
+                    line,
+                    detail=f"{len(rows)} rows, {keyed} of them keyed by ID-like values "
+                    f"(more than max_rows={max_rows})",
+                )
+            )
     return findings
 
 
@@ -267,27 +320,41 @@ def _scan_tables(text: str, kind: str, ids: set[str], max_rows: int) -> list[Lea
                 rows.append(texts)
             else:
                 header += texts
-        findings += _check_table(header, rows, f"HTML table {t}", _line_of(text, m.start()),
-                                 ids, max_rows)
+        findings += _check_table(
+            header, rows, f"HTML table {t}", _line_of(text, m.start()), ids, max_rows
+        )
     for t, m in enumerate(_MD_TABLE.finditer(text), start=1):
+
         def split(line: str) -> list[str]:
             return [_plain(c) for c in line.strip().strip("|").split("|")]
+
         rows = [split(r) for r in m.group(2).splitlines() if r.strip()]
-        findings += _check_table(split(m.group(1)), rows, f"markdown table {t}",
-                                 _line_of(text, m.start()), ids, max_rows)
+        findings += _check_table(
+            split(m.group(1)), rows, f"markdown table {t}", _line_of(text, m.start()), ids, max_rows
+        )
     first, _, rest = text.lstrip().partition("\n")
     delim = max(",\t;", key=first.count)
-    if kind == "csv" or ("<" not in first and first.count(delim) >= 1
-                         and rest.partition("\n")[0].count(delim) == first.count(delim)):
+    if kind == "csv" or (
+        "<" not in first
+        and first.count(delim) >= 1
+        and rest.partition("\n")[0].count(delim) == first.count(delim)
+    ):
         reader = list(csv.reader(io.StringIO(text.lstrip()), delimiter=delim))
         if reader:
-            findings += _check_table(reader[0], [r for r in reader[1:] if r], "CSV", 1,
-                                     ids, max_rows)
+            findings += _check_table(
+                reader[0], [r for r in reader[1:] if r], "CSV", 1, ids, max_rows
+            )
     return findings
 
 
-def scan_for_leaks(text_or_path: Any, *, ids: Any = (), free_text: Any = (),
-                   min_id_length: int = 4, max_rows: int = 20) -> list[LeakFinding]:
+def scan_for_leaks(
+    text_or_path: Any,
+    *,
+    ids: Any = (),
+    free_text: Any = (),
+    min_id_length: int = 4,
+    max_rows: int = 20,
+) -> list[LeakFinding]:
     """Look for identifying content in a report (HTML, markdown, CSV, notebook, text).
 
     Parameters
@@ -340,8 +407,9 @@ def scan_for_leaks(text_or_path: Any, *, ids: Any = (), free_text: Any = (),
     return findings
 
 
-def assert_no_leaks(text_or_path: Any, *, ids: Any, free_text: Any = (),
-                    source: str = "report", **scan_kwargs: Any) -> None:
+def assert_no_leaks(
+    text_or_path: Any, *, ids: Any, free_text: Any = (), source: str = "report", **scan_kwargs: Any
+) -> None:
     """Raise :class:`PrivacyLeakError` if :func:`scan_for_leaks` finds anything.
 
     ``ids`` is required (pass every raw and pseudonymous worker ID of the study).

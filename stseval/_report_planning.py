@@ -36,32 +36,59 @@ def design_inputs(study, outcome: str | None = None) -> dict:
     the first wave and the coefficient of variation of that number.
     """
     from .reliability import icc
+
     outcome = outcome or _primary_outcome(study)
     scored = study.scored()
     pre = scored[scored["wave"] == study.waves[0]].dropna(subset=[outcome])
     post = scored[scored["wave"] == study.waves[1]].dropna(subset=[outcome])
     both = pre[["worker_id", outcome]].merge(post[["worker_id", outcome]], on="worker_id")
     sizes = pre.groupby("org_id")["worker_id"].nunique()
-    return {"outcome": outcome,
-            "icc": max(float(icc(pre[outcome], pre["org_id"])["icc1"].iloc[0]), 0.0),
-            "r_prepost": float(np.corrcoef(both[f"{outcome}_x"], both[f"{outcome}_y"])[0, 1]),
-            "cluster_size": float(sizes.mean()), "cv": float(sizes.std(ddof=0) / sizes.mean()),
-            "orgs": len(sizes)}
+    return {
+        "outcome": outcome,
+        "icc": max(float(icc(pre[outcome], pre["org_id"])["icc1"].iloc[0]), 0.0),
+        "r_prepost": float(np.corrcoef(both[f"{outcome}_x"], both[f"{outcome}_y"])[0, 1]),
+        "cluster_size": float(sizes.mean()),
+        "cv": float(sizes.std(ddof=0) / sizes.mean()),
+        "orgs": len(sizes),
+    }
 
 
-def power_grid(effect_sizes, orgs_per_arm, *, cluster_size, icc, r_prepost=0.0, cv=0.0,
-               confidence: float = 0.95) -> pd.DataFrame:
+def power_grid(
+    effect_sizes,
+    orgs_per_arm,
+    *,
+    cluster_size,
+    icc,
+    r_prepost=0.0,
+    cv=0.0,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
     """:func:`stseval.power.cluster_power` over a grid: ``effect_size, orgs_per_arm, power``."""
     from .power import cluster_power
-    rows = [{"effect_size": d, "orgs_per_arm": k,
-             "power": cluster_power(d, n_clusters_per_arm=k, cluster_size=cluster_size, icc=icc,
-                                    r_prepost=r_prepost, cv=cv, confidence=confidence)}
-            for d in effect_sizes for k in orgs_per_arm]
+
+    rows = [
+        {
+            "effect_size": d,
+            "orgs_per_arm": k,
+            "power": cluster_power(
+                d,
+                n_clusters_per_arm=k,
+                cluster_size=cluster_size,
+                icc=icc,
+                r_prepost=r_prepost,
+                cv=cv,
+                confidence=confidence,
+            ),
+        }
+        for d in effect_sizes
+        for k in orgs_per_arm
+    ]
     return pd.DataFrame(rows)
 
 
-def sample_sizes(effect_sizes, *, cluster_size, icc, r_prepost=0.0, cv=0.0, power=0.8,
-                 confidence: float = 0.95) -> pd.DataFrame:
+def sample_sizes(
+    effect_sizes, *, cluster_size, icc, r_prepost=0.0, cv=0.0, power=0.8, confidence: float = 0.95
+) -> pd.DataFrame:
     """Organizations per arm (and workers) needed per effect size, and the paired-only n.
 
     Returns ``effect_size, orgs_per_arm, workers_per_arm, paired_workers`` where
@@ -69,18 +96,32 @@ def sample_sizes(effect_sizes, *, cluster_size, icc, r_prepost=0.0, cv=0.0, powe
     the effect size (no comparison group, see :func:`stseval.power.paired_n`).
     """
     from .power import cluster_n_clusters, paired_n
+
     rows = []
     for d in effect_sizes:
-        k = cluster_n_clusters(d, cluster_size=cluster_size, icc=icc, power=power,
-                               r_prepost=r_prepost, cv=cv, confidence=confidence)
-        rows.append({"effect_size": d, "orgs_per_arm": k,
-                     "workers_per_arm": math.ceil(k * cluster_size),
-                     "paired_workers": paired_n(d, power=power, confidence=confidence)})
+        k = cluster_n_clusters(
+            d,
+            cluster_size=cluster_size,
+            icc=icc,
+            power=power,
+            r_prepost=r_prepost,
+            cv=cv,
+            confidence=confidence,
+        )
+        rows.append(
+            {
+                "effect_size": d,
+                "orgs_per_arm": k,
+                "workers_per_arm": math.ceil(k * cluster_size),
+                "paired_workers": paired_n(d, power=power, confidence=confidence),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def simulation_check(design, *, area: str, outcome: str = "stss_total", seeds=(1,),
-                     confidence: float = 0.95) -> pd.DataFrame:
+def simulation_check(
+    design, *, area: str, outcome: str = "stss_total", seeds=(1,), confidence: float = 0.95
+) -> pd.DataFrame:
     """Simulate with each seed, estimate ``outcome`` in ``area`` and set it beside the truth.
 
     Returns one row per seed and worker-level estimator: ``replication,
@@ -89,6 +130,7 @@ def simulation_check(design, *, area: str, outcome: str = "stss_total", seeds=(1
     """
     from .evaluate import evaluate_area
     from .synthetic import simulate
+
     rows = []
     for seed in seeds:
         study = simulate(design, seed=int(seed))
@@ -99,17 +141,33 @@ def simulation_check(design, *, area: str, outcome: str = "stss_total", seeds=(1
         truth = t[(t["area"] == area) & (t["outcome"] == outcome) & (t["estimand"] == "att")]
         value = float(truth["value"].iloc[0]) if len(truth) else np.nan
         for r in est[est["estimator"] != "rci"].to_dict("records"):
-            rows.append({"replication": int(seed), "estimator": r["estimator"],
-                         "label": f"{r['estimator']}", "estimate": r["estimate"],
-                         "ci_low": r["ci_low"], "ci_high": r["ci_high"], "truth": value,
-                         "covered": bool(r["ci_low"] <= value <= r["ci_high"])
-                         if np.isfinite(r["ci_low"]) else False})
+            rows.append(
+                {
+                    "replication": int(seed),
+                    "estimator": r["estimator"],
+                    "label": f"{r['estimator']}",
+                    "estimate": r["estimate"],
+                    "ci_low": r["ci_low"],
+                    "ci_high": r["ci_high"],
+                    "truth": value,
+                    "covered": bool(r["ci_low"] <= value <= r["ci_high"])
+                    if np.isfinite(r["ci_low"])
+                    else False,
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def explore(area: str = "supervision", effect: float = -0.3, icc: float = 0.05,
-            orgs_per_area: int = 4, attrition: float = 0.15, missingness: float = 0.02,
-            replications: int = 3, seed: int = 1) -> None:
+def explore(
+    area: str = "supervision",
+    effect: float = -0.3,
+    icc: float = 0.05,
+    orgs_per_area: int = 4,
+    attrition: float = 0.15,
+    missingness: float = 0.02,
+    replications: int = 3,
+    seed: int = 1,
+) -> None:
     """Re-simulate a small design and show estimates against the truth, coverage and power.
 
     Made for :func:`ipywidgets.interactive_output` in ``explore_synthetic.ipynb``:
@@ -120,45 +178,86 @@ def explore(area: str = "supervision", effect: float = -0.3, icc: float = 0.05,
 
     from . import plots
     from .synthetic import StudyDesign
-    design = StudyDesign.small().with_overrides({
-        f"effects.{area}.sts": effect, "icc_org": icc, "orgs_per_area": orgs_per_area,
-        "attrition": attrition, "item_nonresponse": missingness, "areas": [area]})
+
+    design = StudyDesign.small().with_overrides(
+        {
+            f"effects.{area}.sts": effect,
+            "icc_org": icc,
+            "orgs_per_area": orgs_per_area,
+            "attrition": attrition,
+            "item_nonresponse": missingness,
+            "areas": [area],
+        }
+    )
     reps = simulation_check(design, area=area, seeds=range(seed, seed + replications))
     first = reps[reps["replication"] == seed]
-    plots.show(plots.truth_check(first, title=f"One simulated study (seed {seed}): estimates "
-                                              "of the effect on STS (STSS total) and the truth"))
+    plots.show(
+        plots.truth_check(
+            first,
+            title=f"One simulated study (seed {seed}): estimates "
+            "of the effect on STS (STSS total) and the truth",
+        )
+    )
     ancova = reps[reps["estimator"] == "ancova"]
     plots.show(plots.coverage(ancova, title="ANCOVA interval in each replication"))
-    study_inputs = {"cluster_size": float(np.mean(design.teams_per_org))
-                    * float(np.mean(design.workers_per_team)) * 0.8,
-                    "icc": icc + design.icc_team / 2, "r_prepost": 0.6}
+    study_inputs = {
+        "cluster_size": float(np.mean(design.teams_per_org))
+        * float(np.mean(design.workers_per_team))
+        * 0.8,
+        "icc": icc + design.icc_team / 2,
+        "r_prepost": 0.6,
+    }
     d = abs(effect) * 0.9
     from .power import cluster_power
+
     pw = cluster_power(max(d, 1e-6), n_clusters_per_arm=orgs_per_area, **study_inputs)
-    display(Markdown(
-        f"The ANCOVA interval covered the truth in **{int(ancova['covered'].sum())} of "
-        f"{len(ancova)}** replications (a 95% interval should miss about 1 in 20). With "
-        f"{orgs_per_area} organizations per arm and an effect of about {d:.2f} SD on the "
-        f"observed score, the analytic power of the ANCOVA comparison is about **{pw:.0%}** "
-        "(stseval.power.cluster_power, organizations of the small design's size)."))
+    display(
+        Markdown(
+            f"The ANCOVA interval covered the truth in **{int(ancova['covered'].sum())} of "
+            f"{len(ancova)}** replications (a 95% interval should miss about 1 in 20). With "
+            f"{orgs_per_area} organizations per arm and an effect of about {d:.2f} SD on the "
+            f"observed score, the analytic power of the ANCOVA comparison is about **{pw:.0%}** "
+            "(stseval.power.cluster_power, organizations of the small design's size)."
+        )
+    )
 
 
 def design_inputs_text(inputs: dict, *, icc: float, cluster_size: float) -> str:
     """Markdown stating the design values a power calculation uses."""
-    return (f"Design values for **{outcome_label(inputs['outcome'])}**: between-organization ICC "
-            f"{icc:.3f} (study estimate {inputs['icc']:.3f}), pre/post correlation "
-            f"{inputs['r_prepost']:.2f}, {cluster_size:.1f} respondents per organization "
-            f"(coefficient of variation of size {inputs['cv']:.2f}), from {inputs['orgs']} "
-            "organizations at the first wave.")
+    return (
+        f"Design values for **{outcome_label(inputs['outcome'])}**: between-organization ICC "
+        f"{icc:.3f} (study estimate {inputs['icc']:.3f}), pre/post correlation "
+        f"{inputs['r_prepost']:.2f}, {cluster_size:.1f} respondents per organization "
+        f"(coefficient of variation of size {inputs['cv']:.2f}), from {inputs['orgs']} "
+        "organizations at the first wave."
+    )
 
 
-def mde_text(orgs_per_arm: int, *, cluster_size, icc, r_prepost=0.0, cv=0.0, power=0.8,
-             confidence: float = 0.95) -> str:
+def mde_text(
+    orgs_per_arm: int,
+    *,
+    cluster_size,
+    icc,
+    r_prepost=0.0,
+    cv=0.0,
+    power=0.8,
+    confidence: float = 0.95,
+) -> str:
     """Markdown: the minimum detectable effect of a design (:func:`stseval.power.cluster_mde`)."""
     from .power import cluster_mde
-    mde = cluster_mde(n_clusters_per_arm=orgs_per_arm, cluster_size=cluster_size, icc=icc,
-                      power=power, r_prepost=r_prepost, cv=cv, confidence=confidence)
-    return (f"With **{orgs_per_arm} organizations per arm** of about {cluster_size:.0f} "
-            f"respondents, the smallest effect detected with power {power:.0%} is **{mde:.2f} "
-            f"SD**. Programs that protect staff from STS have shown effects of about 0.2 to 0.3 SD "
-            "when they worked, so a design that cannot detect 0.3 SD risks missing a real effect.")
+
+    mde = cluster_mde(
+        n_clusters_per_arm=orgs_per_arm,
+        cluster_size=cluster_size,
+        icc=icc,
+        power=power,
+        r_prepost=r_prepost,
+        cv=cv,
+        confidence=confidence,
+    )
+    return (
+        f"With **{orgs_per_arm} organizations per arm** of about {cluster_size:.0f} "
+        f"respondents, the smallest effect detected with power {power:.0%} is **{mde:.2f} "
+        f"SD**. Programs that protect staff from STS have shown effects of about 0.2 to 0.3 SD "
+        "when they worked, so a design that cannot detect 0.3 SD risks missing a real effect."
+    )

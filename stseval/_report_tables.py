@@ -64,8 +64,18 @@ FLOW_COLUMNS = ["stage", "arm", "orgs", "workers", "pct_of_invited", "suppressed
 
 
 #: Columns of :func:`outcome_summary`.
-SUMMARY_COLUMNS = ["outcome", "arm", "wave", "workers", "mean", "sd", "ci_low", "ci_high",
-                   "suppressed", "note"]
+SUMMARY_COLUMNS = [
+    "outcome",
+    "arm",
+    "wave",
+    "workers",
+    "mean",
+    "sd",
+    "ci_low",
+    "ci_high",
+    "suppressed",
+    "note",
+]
 
 
 _RATES = ("separation_rate", "absence_rate")
@@ -93,19 +103,29 @@ def _primary_outcome(study) -> str:
     for out in STAFF_OUTCOMES:
         if out in cols:
             return out
-    raise UsageError("the study measures none of the staff outcomes "
-                     f"({', '.join(STAFF_OUTCOMES)}); cannot count who was analysed")
+    raise UsageError(
+        "the study measures none of the staff outcomes "
+        f"({', '.join(STAFF_OUTCOMES)}); cannot count who was analysed"
+    )
 
 
 def _suppress(table, count_col, min_cell, group_cols, value_cols, name):
     from .privacy import suppress
-    out, _audit = suppress(table, count_col=count_col, min_cell=min_cell, group_cols=group_cols,
-                           value_cols=value_cols, name=name)
+
+    out, _audit = suppress(
+        table,
+        count_col=count_col,
+        min_cell=min_cell,
+        group_cols=group_cols,
+        value_cols=value_cols,
+        name=name,
+    )
     return out
 
 
-def participant_flow(study, area: str | None = None, *, outcome: str | None = None,
-                     min_cell: int | None = None) -> pd.DataFrame:
+def participant_flow(
+    study, area: str | None = None, *, outcome: str | None = None, min_cell: int | None = None
+) -> pd.DataFrame:
     """Participant flow (CONSORT-style counts) by arm.
 
     Parameters
@@ -150,15 +170,23 @@ def participant_flow(study, area: str | None = None, *, outcome: str | None = No
             sub = people[(people["arm"] == arm) & people["worker_id"].isin(ids)]
             n = int(sub["worker_id"].nunique())
             base = int(invited.get(arm, 0))
-            rows.append({"stage": stage, "arm": arm, "orgs": int(sub["org_id"].nunique()),
-                         "workers": n, "pct_of_invited": 100 * n / base if base else np.nan})
+            rows.append(
+                {
+                    "stage": stage,
+                    "arm": arm,
+                    "orgs": int(sub["org_id"].nunique()),
+                    "workers": n,
+                    "pct_of_invited": 100 * n / base if base else np.nan,
+                }
+            )
     table = pd.DataFrame(rows)
     out = _suppress(table, "workers", min_cell, [["stage"]], ["pct_of_invited"], "flow")
     return out[FLOW_COLUMNS]
 
 
-def outcome_summary(study, area: str, outcomes=None, *, confidence: float = 0.95,
-                    min_cell: int | None = None) -> pd.DataFrame:
+def outcome_summary(
+    study, area: str, outcomes=None, *, confidence: float = 0.95, min_cell: int | None = None
+) -> pd.DataFrame:
     """Mean score by arm and wave for each outcome of an area, small cells suppressed.
 
     Returns
@@ -172,6 +200,7 @@ def outcome_summary(study, area: str, outcomes=None, *, confidence: float = 0.95
     min_cell = _min_cell(study, min_cell)
     if outcomes is None:
         from .evaluate import area_outcomes
+
         outcomes = [o for o in area_outcomes(study, area) if o not in _RATES]
     arms = study.arms(area)[["org_id", "arm"]]
     scored = study.scored().merge(arms, on="org_id", how="inner")
@@ -184,14 +213,32 @@ def outcome_summary(study, area: str, outcomes=None, *, confidence: float = 0.95
                 n = len(y)
                 mean = float(y.mean()) if n else np.nan
                 sd = float(y.std(ddof=1)) if n > 1 else np.nan
-                half = (stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n)
-                        if n > 1 else np.nan)
-                rows.append({"outcome": out, "arm": arm, "wave": wave, "workers": n,
-                             "mean": mean, "sd": sd, "ci_low": mean - half,
-                             "ci_high": mean + half})
+                half = (
+                    stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n)
+                    if n > 1
+                    else np.nan
+                )
+                rows.append(
+                    {
+                        "outcome": out,
+                        "arm": arm,
+                        "wave": wave,
+                        "workers": n,
+                        "mean": mean,
+                        "sd": sd,
+                        "ci_low": mean - half,
+                        "ci_high": mean + half,
+                    }
+                )
     table = pd.DataFrame(rows)
-    out = _suppress(table, "workers", min_cell, [["outcome", "wave"]],
-                    ["mean", "sd", "ci_low", "ci_high"], "summary")
+    out = _suppress(
+        table,
+        "workers",
+        min_cell,
+        [["outcome", "wave"]],
+        ["mean", "sd", "ci_low", "ci_high"],
+        "summary",
+    )
     out["wave"] = pd.Categorical(out["wave"], categories=study.waves, ordered=True)
     return out[SUMMARY_COLUMNS]
 
@@ -221,17 +268,26 @@ def indicator_summary(study, area: str | None = None, *, pooled: bool = False) -
     cols = ["area", "arm", "rel_month", "indicator", "value", "orgs"]
     if study.org_metrics is None or not len(study.org_metrics):
         return pd.DataFrame(columns=cols)
-    areas = [area] if area is not None else [
-        a for a in AREA_KEYS if (study.interventions["area"] == a).any()]
+    areas = (
+        [area]
+        if area is not None
+        else [a for a in AREA_KEYS if (study.interventions["area"] == a).any()]
+    )
     frames = []
     for a in areas:
         m = study.org_months(a)
         m = m.assign(arm=np.where(m["treated"] == 1, "intervention", "comparison"))
-        long = m.melt(id_vars=["org_id", "arm", "rel_month"], value_vars=list(_RATES),
-                      var_name="indicator", value_name="rate")
-        g = long.dropna(subset=["rel_month", "rate"]).groupby(
-            ["arm", "rel_month", "indicator"], as_index=False).agg(
-            value=("rate", "mean"), orgs=("org_id", "nunique"))
+        long = m.melt(
+            id_vars=["org_id", "arm", "rel_month"],
+            value_vars=list(_RATES),
+            var_name="indicator",
+            value_name="rate",
+        )
+        g = (
+            long.dropna(subset=["rel_month", "rate"])
+            .groupby(["arm", "rel_month", "indicator"], as_index=False)
+            .agg(value=("rate", "mean"), orgs=("org_id", "nunique"))
+        )
         frames.append(g.assign(area=a))
     if not frames:
         return pd.DataFrame(columns=cols)
@@ -240,16 +296,17 @@ def indicator_summary(study, area: str | None = None, *, pooled: bool = False) -
     if pooled and area is None:
         out["_w"] = out["value"] * out["orgs"]
         g = out.groupby(["arm", "rel_month", "indicator"], as_index=False).agg(
-            _w=("_w", "sum"), n=("orgs", "sum"), orgs_sum=("orgs", "sum"),
-            orgs_max=("orgs", "max"))
+            _w=("_w", "sum"), n=("orgs", "sum"), orgs_sum=("orgs", "sum"), orgs_max=("orgs", "max")
+        )
         g["value"] = g["_w"] / g["n"]
         g["orgs"] = np.where(g["arm"] == "comparison", g["orgs_max"], g["orgs_sum"])
         out = g.assign(area="all")
     return out[cols].reset_index(drop=True)
 
 
-def reliability_table(study, *, wave: str | None = None, confidence: float = 0.95,
-                      n_boot: int = 0, seed: int = 0) -> pd.DataFrame:
+def reliability_table(
+    study, *, wave: str | None = None, confidence: float = 0.95, n_boot: int = 0, seed: int = 0
+) -> pd.DataFrame:
     """Cronbach's alpha and McDonald's omega of every scale of the study's instruments.
 
     One response per worker (the first wave unless ``wave`` is given), items
@@ -265,6 +322,7 @@ def reliability_table(study, *, wave: str | None = None, confidence: float = 0.9
     """
     from .reliability import alpha, omega
     from .scoring import item_matrix
+
     wave = wave or study.waves[0]
     resp = study.responses[study.responses["wave"] == wave]
     rows = []
@@ -274,23 +332,48 @@ def reliability_table(study, *, wave: str | None = None, confidence: float = 0.9
         items = item_matrix(resp, inst)
         for name, scale in inst.scales.items():
             cols = [inst.item_columns[i - 1] for i in scale.items]
-            row = {"instrument": inst.short_name, "scale": scale.label,
-                   "column": f"{inst.key}_{name}", "k": len(cols), "n": np.nan,
-                   "alpha_published": inst.published_reliability(name),
-                   "kit_authored": inst.kit_authored}
+            row = {
+                "instrument": inst.short_name,
+                "scale": scale.label,
+                "column": f"{inst.key}_{name}",
+                "k": len(cols),
+                "n": np.nan,
+                "alpha_published": inst.published_reliability(name),
+                "kit_authored": inst.kit_authored,
+            }
             block = items[cols].dropna()
             if len(cols) >= 3 and len(block) >= 10:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     a = alpha(block, confidence=confidence).iloc[0]
-                    o = omega(block, n_boot=n_boot, confidence=confidence,
-                              random_state=seed).iloc[0]
-                row.update(n=int(a["n"]), alpha=a["estimate"], alpha_ci_low=a["ci_low"],
-                           alpha_ci_high=a["ci_high"], omega=o["estimate"],
-                           omega_ci_low=o["ci_low"], omega_ci_high=o["ci_high"])
+                    o = omega(block, n_boot=n_boot, confidence=confidence, random_state=seed).iloc[
+                        0
+                    ]
+                row.update(
+                    n=int(a["n"]),
+                    alpha=a["estimate"],
+                    alpha_ci_low=a["ci_low"],
+                    alpha_ci_high=a["ci_high"],
+                    omega=o["estimate"],
+                    omega_ci_low=o["ci_low"],
+                    omega_ci_high=o["ci_high"],
+                )
             rows.append(row)
-    cols = ["instrument", "scale", "column", "k", "n", "alpha", "alpha_ci_low", "alpha_ci_high",
-            "omega", "omega_ci_low", "omega_ci_high", "alpha_published", "kit_authored"]
+    cols = [
+        "instrument",
+        "scale",
+        "column",
+        "k",
+        "n",
+        "alpha",
+        "alpha_ci_low",
+        "alpha_ci_high",
+        "omega",
+        "omega_ci_low",
+        "omega_ci_high",
+        "alpha_published",
+        "kit_authored",
+    ]
     return pd.DataFrame(rows).reindex(columns=cols)
 
 
@@ -303,8 +386,9 @@ def _org_means(study, columns, wave, min_cell):
     return means[counts >= min_cell], counts
 
 
-def practice_profile(study, org_id: str, *, wave: str | None = None,
-                     min_cell: int | None = None) -> pd.DataFrame:
+def practice_profile(
+    study, org_id: str, *, wave: str | None = None, min_cell: int | None = None
+) -> pd.DataFrame:
     """One organization's practice scores in the seven areas against all other organizations.
 
     Parameters
@@ -327,14 +411,18 @@ def practice_profile(study, org_id: str, *, wave: str | None = None,
     min_cell = _min_cell(study, min_cell)
     org_id = str(org_id)
     if org_id not in set(study.orgs["org_id"]):
-        raise UsageError(f"org_id {org_id!r} is not an organization of this study "
-                         f"({len(study.orgs)} organizations in orgs.csv)")
+        raise UsageError(
+            f"org_id {org_id!r} is not an organization of this study "
+            f"({len(study.orgs)} organizations in orgs.csv)"
+        )
     wave = wave or study.waves[-1]
     cols = [f"org_guidance_{a}" for a in AREA_KEYS]
     present = [c for c in cols if c in set(study.score_columns())]
     if not present:
-        raise UsageError("the study has no Organizational Guidance Inventory scores "
-                         "(instrument org_guidance); no practice profile can be drawn")
+        raise UsageError(
+            "the study has no Organizational Guidance Inventory scores "
+            "(instrument org_guidance); no practice profile can be drawn"
+        )
     means, counts = _org_means(study, present, wave, min_cell)
     n_org = int(counts.get(org_id, 0))
     rows = []
@@ -342,16 +430,25 @@ def practice_profile(study, org_id: str, *, wave: str | None = None,
         area = col.removeprefix("org_guidance_")
         others = means.drop(index=org_id, errors="ignore")[col].dropna()
         own = means[col].get(org_id, np.nan) if n_org >= min_cell else np.nan
-        rows.append({"area": area, "title": get_area(area).title, "column": col,
-                     "org_mean": own, "workers": n_org if n_org >= min_cell else np.nan,
-                     "others_orgs": len(others),
-                     "others_p25": others.quantile(0.25) if len(others) else np.nan,
-                     "others_median": others.median() if len(others) else np.nan,
-                     "others_p75": others.quantile(0.75) if len(others) else np.nan,
-                     "percentile": 100 * float((others < own).mean())
-                     if len(others) and np.isfinite(own) else np.nan,
-                     "note": "" if n_org >= min_cell else
-                     f"suppressed: fewer than {min_cell} respondents in wave {wave}"})
+        rows.append(
+            {
+                "area": area,
+                "title": get_area(area).title,
+                "column": col,
+                "org_mean": own,
+                "workers": n_org if n_org >= min_cell else np.nan,
+                "others_orgs": len(others),
+                "others_p25": others.quantile(0.25) if len(others) else np.nan,
+                "others_median": others.median() if len(others) else np.nan,
+                "others_p75": others.quantile(0.75) if len(others) else np.nan,
+                "percentile": 100 * float((others < own).mean())
+                if len(others) and np.isfinite(own)
+                else np.nan,
+                "note": ""
+                if n_org >= min_cell
+                else f"suppressed: fewer than {min_cell} respondents in wave {wave}",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -378,13 +475,26 @@ def org_outcomes(study, org_id: str, outcomes=None, *, min_cell: int | None = No
             mine = w.loc[w["org_id"] == org_id, out].dropna()
             rest = w[out].dropna()
             small = 0 < len(mine) < min_cell or len(mine) == 0
-            rows.append({"outcome": outcome_label(out), "wave": wave, "group": "this organization",
-                         "workers": np.nan if small else len(mine),
-                         "mean": np.nan if small else float(mine.mean()),
-                         "note": f"suppressed: fewer than {min_cell} respondents" if small else ""})
-            rows.append({"outcome": outcome_label(out), "wave": wave, "group": "all organizations",
-                         "workers": len(rest), "mean": float(rest.mean()) if len(rest) else np.nan,
-                         "note": ""})
+            rows.append(
+                {
+                    "outcome": outcome_label(out),
+                    "wave": wave,
+                    "group": "this organization",
+                    "workers": np.nan if small else len(mine),
+                    "mean": np.nan if small else float(mine.mean()),
+                    "note": f"suppressed: fewer than {min_cell} respondents" if small else "",
+                }
+            )
+            rows.append(
+                {
+                    "outcome": outcome_label(out),
+                    "wave": wave,
+                    "group": "all organizations",
+                    "workers": len(rest),
+                    "mean": float(rest.mean()) if len(rest) else np.nan,
+                    "note": "",
+                }
+            )
     out = pd.DataFrame(rows)
     out["wave"] = pd.Categorical(out["wave"], categories=study.waves, ordered=True)
     return out
@@ -398,12 +508,23 @@ def missing_item_rules(study) -> pd.DataFrame:
             rule = inst.scale_rule(name)
             k = len(scale.items)
             need = rule.required(k)
-            text = ("every item must be answered" if rule.rule == "complete" or need == k else
-                    f"at least {need} of {k} items answered; the score is prorated"
-                    if scale.method == "sum" else
-                    f"at least {need} of {k} items answered; mean of the answered items")
-            rows.append({"instrument": inst.short_name, "scale": scale.label, "items": k,
-                         "needs": need, "rule": text, "source": rule.source})
+            text = (
+                "every item must be answered"
+                if rule.rule == "complete" or need == k
+                else f"at least {need} of {k} items answered; the score is prorated"
+                if scale.method == "sum"
+                else f"at least {need} of {k} items answered; mean of the answered items"
+            )
+            rows.append(
+                {
+                    "instrument": inst.short_name,
+                    "scale": scale.label,
+                    "items": k,
+                    "needs": need,
+                    "rule": text,
+                    "source": rule.source,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -415,6 +536,7 @@ def item_table(answers: pd.DataFrame, inst) -> pd.DataFrame:
     """
     from .reliability import item_stats
     from .scoring import item_matrix
+
     items = item_matrix(answers, inst)
     frames = []
     for scale in inst.scales.values():
@@ -423,10 +545,11 @@ def item_table(answers: pd.DataFrame, inst) -> pd.DataFrame:
         cols = [inst.item_columns[i - 1] for i in scale.items]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            st = item_stats(items[cols], min_value=inst.response.min,
-                            max_value=inst.response.max)
-        labels = {inst.item_columns[i.number - 1]: i.label + (" (R)" if i.reverse else "")
-                  for i in inst.items}
+            st = item_stats(items[cols], min_value=inst.response.min, max_value=inst.response.max)
+        labels = {
+            inst.item_columns[i.number - 1]: i.label + (" (R)" if i.reverse else "")
+            for i in inst.items
+        }
         st.insert(0, "scale", scale.label)
         st.insert(2, "label", st["item"].map(labels))
         frames.append(st)
@@ -444,6 +567,7 @@ def study_ids(study, *, keep_org: str | None = None, key: bytes | None = None) -
     organization's own ID and name out (its own feedback report names it).
     """
     from .privacy import DEFAULT_PSEUDONYM_COLUMNS, pseudonymize
+
     ids: set[str] = set()
     w = study.workers
     cols = [c for c in w.columns if c.endswith("_id") or "pseudonym" in c]
@@ -455,8 +579,9 @@ def study_ids(study, *, keep_org: str | None = None, key: bytes | None = None) -
     if key is not None:
         for col, prefix in DEFAULT_PSEUDONYM_COLUMNS.items():
             source = study.orgs if col == "org_id" else w
-            ids |= set(pseudonymize(source[col].dropna().astype(str), key, prefix=prefix)
-                       .astype(str))
+            ids |= set(
+                pseudonymize(source[col].dropna().astype(str), key, prefix=prefix).astype(str)
+            )
     if keep_org is not None:
         own = study.orgs[study.orgs["org_id"].astype(str) == str(keep_org)]
         ids -= set(own["org_id"].astype(str)) | set(own["name"].astype(str))

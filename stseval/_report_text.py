@@ -41,20 +41,38 @@ __all__ = [
 
 #: Column headers shown in report tables (other columns keep their names).
 HEADERS = {
-    "pct_of_invited": "% of invited", "p_adjusted": "p (adjusted)", "p_value": "p",
-    "effect_size": "effect size", "orgs": "organizations", "n_orgs": "organizations",
-    "n_workers": "workers", "ci_low": "CI low", "ci_high": "CI high",
-    "workers_baseline": "workers at baseline", "workers_followed": "workers followed up",
-    "attrition_pct": "attrition %", "pre_mean_completers": "baseline mean: stayed",
-    "pre_mean_dropouts": "baseline mean: left", "alpha_ci_low": "alpha CI low",
-    "alpha_ci_high": "alpha CI high", "omega_ci_low": "omega CI low",
-    "omega_ci_high": "omega CI high", "alpha_published": "published alpha",
-    "kit_authored": "kit-authored", "item_total_r": "item-total r",
-    "alpha_if_deleted": "alpha if deleted", "floor_share": "floor share",
-    "ceiling_share": "ceiling share", "org_mean": "your mean", "others_orgs": "other orgs",
-    "others_p25": "others: 25th pct", "others_median": "others: median",
-    "others_p75": "others: 75th pct", "percentile": "percentile (%)",
-    "orgs_per_arm": "organizations per arm", "workers_per_arm": "workers per arm",
+    "pct_of_invited": "% of invited",
+    "p_adjusted": "p (adjusted)",
+    "p_value": "p",
+    "effect_size": "effect size",
+    "orgs": "organizations",
+    "n_orgs": "organizations",
+    "n_workers": "workers",
+    "ci_low": "CI low",
+    "ci_high": "CI high",
+    "workers_baseline": "workers at baseline",
+    "workers_followed": "workers followed up",
+    "attrition_pct": "attrition %",
+    "pre_mean_completers": "baseline mean: stayed",
+    "pre_mean_dropouts": "baseline mean: left",
+    "alpha_ci_low": "alpha CI low",
+    "alpha_ci_high": "alpha CI high",
+    "omega_ci_low": "omega CI low",
+    "omega_ci_high": "omega CI high",
+    "alpha_published": "published alpha",
+    "kit_authored": "kit-authored",
+    "item_total_r": "item-total r",
+    "alpha_if_deleted": "alpha if deleted",
+    "floor_share": "floor share",
+    "ceiling_share": "ceiling share",
+    "org_mean": "your mean",
+    "others_orgs": "other orgs",
+    "others_p25": "others: 25th pct",
+    "others_median": "others: median",
+    "others_p75": "others: 75th pct",
+    "percentile": "percentile (%)",
+    "orgs_per_arm": "organizations per arm",
+    "workers_per_arm": "workers per arm",
     "paired_workers": "workers, one group before/after",
 }
 
@@ -71,8 +89,12 @@ def primary_estimator(outcome: str, area: str | None = None) -> str:
 
 def primary_estimates(estimates: pd.DataFrame) -> pd.DataFrame:
     """The rows chosen by :func:`primary_estimator`: one per area and outcome."""
-    keep = [primary_estimator(o, a) == e for o, a, e in
-            zip(estimates["outcome"], estimates["area"], estimates["estimator"], strict=True)]
+    keep = [
+        primary_estimator(o, a) == e
+        for o, a, e in zip(
+            estimates["outcome"], estimates["area"], estimates["estimator"], strict=True
+        )
+    ]
     return estimates[keep].reset_index(drop=True)
 
 
@@ -103,8 +125,10 @@ def certainty(row, *, confidence: float = 0.95) -> str:
     if lo > 0 or hi < 0:
         p_adj = row.get("p_adjusted")
         if p_adj is not None and np.isfinite(p_adj) and p_adj >= 1 - confidence:
-            return ("the interval excludes zero, but not once we allow for the number of "
-                    "outcomes tested, so treat it as suggestive")
+            return (
+                "the interval excludes zero, but not once we allow for the number of "
+                "outcomes tested, so treat it as suggestive"
+            )
         return "the interval excludes zero, so a real difference is likely"
     return "the interval includes zero, so we cannot tell it apart from no difference"
 
@@ -140,32 +164,45 @@ def describe_estimate(row, *, confidence: float = 0.95, short: bool = False) -> 
     if short:
         clear = lo > 0 or hi < 0
         tail = f"clearly {verdict}" if clear else f"{verdict}, but the interval includes zero"
-        versus = {"org_practice": "than comparison organizations moved",
-                  "its": "than the comparison trend after the start",
-                  "paired_change": "at the second survey (no comparison group)"}.get(
-            est_name, "than in comparison organizations")
+        versus = {
+            "org_practice": "than comparison organizations moved",
+            "its": "than the comparison trend after the start",
+            "paired_change": "at the second survey (no comparison group)",
+        }.get(est_name, "than in comparison organizations")
         return f"**{_cap(label)}**: {size} {versus} ({ci}): {tail}."
     if est_name == "org_practice":
-        lead = (f"Organizations that changed {what} moved their staff-rated practice score "
-                f"{_num(abs(e), digits)} {unit} {'higher' if e > 0 else 'lower'} than comparison "
-                f"organizations did")
+        lead = (
+            f"Organizations that changed {what} moved their staff-rated practice score "
+            f"{_num(abs(e), digits)} {unit} {'higher' if e > 0 else 'lower'} than comparison "
+            f"organizations did"
+        )
     elif est_name == "its":
-        lead = (f"After the change, {label} in organizations that changed {what} shifted "
-                f"{size} than the comparison organizations' trend predicted")
+        lead = (
+            f"After the change, {label} in organizations that changed {what} shifted "
+            f"{size} than the comparison organizations' trend predicted"
+        )
     elif est_name == "paired_change":
-        lead = (f"Within organizations that changed {what}, {label} was {size} at the second "
-                "survey than at the first (no comparison group)")
+        lead = (
+            f"Within organizations that changed {what}, {label} was {size} at the second "
+            "survey than at the first (no comparison group)"
+        )
     elif est_name == "rci":
-        lead = (f"The share of staff with a reliable improvement in {label} was "
-                f"{_num(abs(e) * 100, 0)} percentage points {word} in organizations that changed "
-                f"{what}")
-        ci = (f"{round(confidence * 100):g}% CI {_num(row['ci_low'] * 100, 0)} to "
-              f"{_num(row['ci_high'] * 100, 0)}")
+        lead = (
+            f"The share of staff with a reliable improvement in {label} was "
+            f"{_num(abs(e) * 100, 0)} percentage points {word} in organizations that changed "
+            f"{what}"
+        )
+        ci = (
+            f"{round(confidence * 100):g}% CI {_num(row['ci_low'] * 100, 0)} to "
+            f"{_num(row['ci_high'] * 100, 0)}"
+        )
         verdict = "in favour of the change" if e > 0 else "against the change"
         return f"{lead} ({ci}), {verdict}; {sure}."
     else:
-        lead = (f"Staff in organizations that changed {what} reported {label} {size} than "
-                "expected from comparison organizations")
+        lead = (
+            f"Staff in organizations that changed {what} reported {label} {size} than "
+            "expected from comparison organizations"
+        )
     direction = "lower" if outcome_direction(outcome) == "lower" else "higher"
     clear = lo > 0 or hi < 0
     # Only an interval that excludes zero is called an improvement; otherwise it is a direction.
@@ -192,22 +229,34 @@ def executive_summary(estimates: pd.DataFrame, *, confidence: float = 0.95) -> p
         staff = sub[sub["outcome"].isin(STAFF_OUTCOMES)]
         est = staff.dropna(subset=["estimate"])
         good = ((est["ci_high"] < 0) & est["outcome"].isin(LOWER_IS_BETTER)) | (
-            (est["ci_low"] > 0) & ~est["outcome"].isin(LOWER_IS_BETTER))
-        rows.append({
-            "area": area, "title": get_area(area).title,
-            "practice": describe_estimate(practice.iloc[0], confidence=confidence)
-            if len(practice) else "Practice in this area was not measured.",
-            "staff": describe_estimate(staff.iloc[0], confidence=confidence)
-            if len(staff) else "No staff outcome was measured.",
-            "improved": int(good.sum()), "outcomes": len(est),
-        })
-    return pd.DataFrame(rows, columns=["area", "title", "practice", "staff", "improved",
-                                       "outcomes"])
+            (est["ci_low"] > 0) & ~est["outcome"].isin(LOWER_IS_BETTER)
+        )
+        rows.append(
+            {
+                "area": area,
+                "title": get_area(area).title,
+                "practice": describe_estimate(practice.iloc[0], confidence=confidence)
+                if len(practice)
+                else "Practice in this area was not measured.",
+                "staff": describe_estimate(staff.iloc[0], confidence=confidence)
+                if len(staff)
+                else "No staff outcome was measured.",
+                "improved": int(good.sum()),
+                "outcomes": len(est),
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["area", "title", "practice", "staff", "improved", "outcomes"]
+    )
 
 
 def _fmt(value, digits):
-    if value is None or value is pd.NA or value is pd.NaT or (
-            isinstance(value, float | np.floating) and not np.isfinite(value)):
+    if (
+        value is None
+        or value is pd.NA
+        or value is pd.NaT
+        or (isinstance(value, float | np.floating) and not np.isfinite(value))
+    ):
         return ""
     if isinstance(value, bool | np.bool_):
         return "yes" if value else ""
@@ -220,8 +269,15 @@ def _fmt(value, digits):
     return str(value)
 
 
-def html_table(table: pd.DataFrame, *, digits: int | dict = 2, columns=None, rename=None,
-               caption: str | None = None, count_cols=("workers",)):
+def html_table(
+    table: pd.DataFrame,
+    *,
+    digits: int | dict = 2,
+    columns=None,
+    rename=None,
+    caption: str | None = None,
+    count_cols=("workers",),
+):
     """An HTML table for a report: rounded, blanks for missing, suppressed cells marked.
 
     On rows with ``suppressed`` True, the empty ``count_cols`` and value cells
@@ -232,9 +288,13 @@ def html_table(table: pd.DataFrame, *, digits: int | dict = 2, columns=None, ren
     from html import escape
 
     from IPython.display import HTML
+
     df = table.copy()
-    hidden = df["suppressed"].astype(bool).to_numpy() if "suppressed" in df else \
-        np.zeros(len(df), dtype=bool)
+    hidden = (
+        df["suppressed"].astype(bool).to_numpy()
+        if "suppressed" in df
+        else np.zeros(len(df), dtype=bool)
+    )
     cols = list(columns) if columns is not None else [c for c in df.columns if c != "suppressed"]
     digits_for = (lambda c: digits.get(c, 2)) if isinstance(digits, dict) else (lambda c: digits)
     names = {**HEADERS, **(rename or {})}
@@ -250,8 +310,10 @@ def html_table(table: pd.DataFrame, *, digits: int | dict = 2, columns=None, ren
             cells.append(f"<td{cls}>{escape(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     cap = f"<caption>{escape(caption)}</caption>" if caption else ""
-    return HTML(f'<table class="stseval">{cap}<thead><tr>{head}</tr></thead>'
-                f"<tbody>{''.join(body)}</tbody></table>")
+    return HTML(
+        f'<table class="stseval">{cap}<thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
 
 
 def study_overview(study, area: str | None = None, *, min_cell: int | None = None) -> str:
@@ -260,30 +322,38 @@ def study_overview(study, area: str | None = None, *, min_cell: int | None = Non
     lines = []
     if study.is_synthetic:
         seed = study.provenance.get("seed")
-        lines.append("> **Synthetic data.** Every organization and worker in this study was "
-                     "simulated by stseval" + (f" (seed {seed})" if seed is not None else "")
-                     + "; no real person is described. The numbers show how the kit works and "
-                     "are not evidence about any real program.")
+        lines.append(
+            "> **Synthetic data.** Every organization and worker in this study was "
+            "simulated by stseval"
+            + (f" (seed {seed})" if seed is not None else "")
+            + "; no real person is described. The numbers show how the kit works and "
+            "are not evidence about any real program."
+        )
         lines.append("")
-    lines.append(f"**Study:** {study.name}: {study.orgs['org_id'].nunique()} organizations, "
-                 f"{study.workers['worker_id'].nunique():,} workers invited, survey waves "
-                 f"{' → '.join(study.waves)}; minimum cell size {min_cell} (smaller groups are "
-                 "not shown).")
+    lines.append(
+        f"**Study:** {study.name}: {study.orgs['org_id'].nunique()} organizations, "
+        f"{study.workers['worker_id'].nunique():,} workers invited, survey waves "
+        f"{' → '.join(study.waves)}; minimum cell size {min_cell} (smaller groups are "
+        "not shown)."
+    )
     if area is not None:
         spec = get_area(area)
         arms = study.arms(area)["arm"].value_counts()
         lines.append("")
         lines.append(f"**Area:** {spec.title}. *What the guidance asks:* {spec.target}")
         lines.append("")
-        lines.append(f"**Compared:** {int(arms.get('intervention', 0))} organizations that changed "
-                     f"practice in this area against {int(arms.get('comparison', 0))} "
-                     "organizations that changed nothing. Organizations that changed another "
-                     "area are left out of this comparison.")
+        lines.append(
+            f"**Compared:** {int(arms.get('intervention', 0))} organizations that changed "
+            f"practice in this area against {int(arms.get('comparison', 0))} "
+            "organizations that changed nothing. Organizations that changed another "
+            "area are left out of this comparison."
+        )
     return "\n".join(lines)
 
 
-def attrition_summary(study, area: str, outcome: str | None = None, *,
-                      min_cell: int | None = None) -> tuple[pd.DataFrame, str]:
+def attrition_summary(
+    study, area: str, outcome: str | None = None, *, min_cell: int | None = None
+) -> tuple[pd.DataFrame, str]:
     """Attrition by arm and the What Works Clearinghouse ratings, small groups suppressed.
 
     Returns
@@ -297,6 +367,7 @@ def attrition_summary(study, area: str, outcome: str | None = None, *,
         baseline-equivalence classification (:func:`stseval.evaluate.missing_data_report`).
     """
     from . import models
+
     min_cell = _min_cell(study, min_cell)
     outcome = outcome or _primary_outcome(study)
     wide = study.wide(outcome, area)
@@ -305,30 +376,40 @@ def attrition_summary(study, area: str, outcome: str | None = None, *,
     for arm, key in (("intervention", "treated"), ("comparison", "comparison")):
         r = att.loc[key]
         dropped = int(r["n_dropped"])
-        rows.append({"arm": arm, "workers_baseline": int(r["n_baseline"]),
-                     "workers_followed": int(r["n_followed"]),
-                     "attrition_pct": 100 * float(r["attrition"]),
-                     "pre_mean_completers": float(r["pre_mean_completers"]),
-                     "pre_mean_dropouts": float(r["pre_mean_dropouts"])
-                     if dropped >= min_cell else np.nan,
-                     "suppressed": False,
-                     "note": "" if dropped >= min_cell or dropped == 0 else
-                     f"dropouts' mean suppressed: fewer than {min_cell} dropped out"})
+        rows.append(
+            {
+                "arm": arm,
+                "workers_baseline": int(r["n_baseline"]),
+                "workers_followed": int(r["n_followed"]),
+                "attrition_pct": 100 * float(r["attrition"]),
+                "pre_mean_completers": float(r["pre_mean_completers"]),
+                "pre_mean_dropouts": float(r["pre_mean_dropouts"])
+                if dropped >= min_cell
+                else np.nan,
+                "suppressed": False,
+                "note": ""
+                if dropped >= min_cell or dropped == 0
+                else f"dropouts' mean suppressed: fewer than {min_cell} dropped out",
+            }
+        )
     table = pd.DataFrame(rows)
     overall = float(att.loc["overall", "attrition"])
     diff = float(att.loc["overall", "differential_attrition"])
     wwc = models.wwc_attrition(overall, diff).iloc[0]
     try:
         base = models.baseline_equivalence(wide).iloc[0]
-        base_text = (f"At baseline the analysed workers of the two arms differed by g = "
-                     f"{base['effect_size']:.2f} on {outcome_label(outcome)}: the WWC "
-                     f"classification is *{base['classification']}*.")
+        base_text = (
+            f"At baseline the analysed workers of the two arms differed by g = "
+            f"{base['effect_size']:.2f} on {outcome_label(outcome)}: the WWC "
+            f"classification is *{base['classification']}*."
+        )
     except Exception:  # noqa: BLE001 - too few workers for a baseline comparison
         base_text = "Baseline equivalence could not be assessed (too few workers)."
-    text = (f"Overall attrition {100 * overall:.0f}%, differential attrition "
-            f"{100 * diff:.0f} percentage points: {wwc['cautious']} attrition by the What Works "
-            f"Clearinghouse cautious boundary ({wwc['optimistic']} by the optimistic one). "
-            + base_text)
+    text = (
+        f"Overall attrition {100 * overall:.0f}%, differential attrition "
+        f"{100 * diff:.0f} percentage points: {wwc['cautious']} attrition by the What Works "
+        f"Clearinghouse cautious boundary ({wwc['optimistic']} by the optimistic one). " + base_text
+    )
     return table, text
 
 
@@ -342,34 +423,49 @@ def estimates_table(estimates: pd.DataFrame, *, primary_only: bool = False) -> p
     est = primary_estimates(estimates) if primary_only else estimates
     mult = np.where(est["outcome"].isin(_RATES) & (est["estimator"] != "rci"), 100.0, 1.0)
     lows, highs = est["ci_low"].astype(float) * mult, est["ci_high"].astype(float) * mult
-    out = pd.DataFrame({
-        "area": est["area"].map(lambda a: get_area(a).title),
-        "outcome": est["outcome"],
-        "measure": [outcome_label(o) + (" (percentage points)" if m == 100 else "")
-                    for o, m in zip(est["outcome"], mult, strict=True)],
-        "estimator": est["estimator"],
-        "estimate": est["estimate"].astype(float) * mult,
-        "interval": [f"{lo:.2f} to {hi:.2f}" if np.isfinite(lo) and np.isfinite(hi) else ""
-                     for lo, hi in zip(lows, highs, strict=True)],
-        "p_adjusted": est["p_adjusted"],
-        "effect_size": est["effect_size"],
-        "workers": est["n_workers"],
-        "orgs": est["n_orgs"],
-        "note": est["note"].fillna("").astype(str).str.slice(0, 90),
-    })
+    out = pd.DataFrame(
+        {
+            "area": est["area"].map(lambda a: get_area(a).title),
+            "outcome": est["outcome"],
+            "measure": [
+                outcome_label(o) + (" (percentage points)" if m == 100 else "")
+                for o, m in zip(est["outcome"], mult, strict=True)
+            ],
+            "estimator": est["estimator"],
+            "estimate": est["estimate"].astype(float) * mult,
+            "interval": [
+                f"{lo:.2f} to {hi:.2f}" if np.isfinite(lo) and np.isfinite(hi) else ""
+                for lo, hi in zip(lows, highs, strict=True)
+            ],
+            "p_adjusted": est["p_adjusted"],
+            "effect_size": est["effect_size"],
+            "workers": est["n_workers"],
+            "orgs": est["n_orgs"],
+            "note": est["note"].fillna("").astype(str).str.slice(0, 90),
+        }
+    )
     return out.reset_index(drop=True)
 
 
-def plain_language(estimates: pd.DataFrame, *, confidence: float = 0.95,
-                   short: bool = False) -> str:
+def plain_language(
+    estimates: pd.DataFrame, *, confidence: float = 0.95, short: bool = False
+) -> str:
     """Markdown bullet list: :func:`describe_estimate` for each primary estimate."""
     prim = primary_estimates(estimates)
-    return "\n".join(f"- {describe_estimate(r, confidence=confidence, short=short)}"
-                     for r in prim.to_dict("records"))
+    return "\n".join(
+        f"- {describe_estimate(r, confidence=confidence, short=short)}"
+        for r in prim.to_dict("records")
+    )
 
 
-def area_section(estimates: pd.DataFrame, area: str, study=None, *,
-                 confidence: float = 0.95, min_cell: int | None = None) -> str:
+def area_section(
+    estimates: pd.DataFrame,
+    area: str,
+    study=None,
+    *,
+    confidence: float = 0.95,
+    min_cell: int | None = None,
+) -> str:
     """Markdown section of the funder report for one area.
 
     What the guidance asks, who changed, what changed (:func:`describe_estimate`,
@@ -385,17 +481,29 @@ def area_section(estimates: pd.DataFrame, area: str, study=None, *,
     lines = [f"## {spec.title}", "", f"**What the guidance asks.** {spec.target}", ""]
     if study is not None:
         arms = study.arms(area)["arm"].value_counts()
-        lines += [(f"**Who changed.** {int(arms.get('intervention', 0))} organizations changed "
-                   f"practice in this area; {int(arms.get('comparison', 0))} organizations that "
-                   "changed nothing are the comparison."), ""]
+        lines += [
+            (
+                f"**Who changed.** {int(arms.get('intervention', 0))} organizations changed "
+                f"practice in this area; {int(arms.get('comparison', 0))} organizations that "
+                "changed nothing are the comparison."
+            ),
+            "",
+        ]
     lines += ["**What changed.**", "", plain_language(est, confidence=confidence, short=True), ""]
     orgs = staff["n_orgs"].dropna()
-    few = f" The comparison rests on {int(orgs.max())} organizations, so intervals are wide." \
-        if len(orgs) and int(orgs.max()) < 20 else ""
-    lines += [(f"**How sure we are.** {improved} of {n_staff} staff outcomes improved with an "
-               f"interval that excludes zero.{few} These organizations chose to change, so "
-               "other differences between them and the comparison organizations may explain "
-               "part of any difference (see Methods and limitations).")]
+    few = (
+        f" The comparison rests on {int(orgs.max())} organizations, so intervals are wide."
+        if len(orgs) and int(orgs.max()) < 20
+        else ""
+    )
+    lines += [
+        (
+            f"**How sure we are.** {improved} of {n_staff} staff outcomes improved with an "
+            f"interval that excludes zero.{few} These organizations chose to change, so "
+            "other differences between them and the comparison organizations may explain "
+            "part of any difference (see Methods and limitations)."
+        )
+    ]
     return "\n".join(lines)
 
 
@@ -404,24 +512,31 @@ def summary_bullets(estimates: pd.DataFrame, *, confidence: float = 0.95) -> str
     summ = executive_summary(estimates, confidence=confidence)
     lines = []
     for r in summ.to_dict("records"):
-        lines.append(f"- **{r['title']}**: {r['improved']} of {r['outcomes']} staff outcomes "
-                     f"improved clearly. {r['staff']}")
+        lines.append(
+            f"- **{r['title']}**: {r['improved']} of {r['outcomes']} staff outcomes "
+            f"improved clearly. {r['staff']}"
+        )
     return "\n".join(lines)
 
 
 def its_table(estimates: pd.DataFrame) -> pd.DataFrame:
     """The interrupted-time-series rows (turnover, absence) in percentage points per month."""
     its = estimates[estimates["estimator"] == "its"]
-    return pd.DataFrame({
-        "area": its["area"].map(lambda a: get_area(a).title),
-        "indicator": its["outcome"].map(outcome_label),
-        "level change (pp)": its["estimate"] * 100,
-        "interval (pp)": [f"{lo * 100:.2f} to {hi * 100:.2f}" if np.isfinite(lo) else ""
-                          for lo, hi in zip(its["ci_low"].astype(float),
-                                            its["ci_high"].astype(float), strict=True)],
-        "p_adjusted": its["p_adjusted"],
-        "orgs": its["n_orgs"],
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "area": its["area"].map(lambda a: get_area(a).title),
+            "indicator": its["outcome"].map(outcome_label),
+            "level change (pp)": its["estimate"] * 100,
+            "interval (pp)": [
+                f"{lo * 100:.2f} to {hi * 100:.2f}" if np.isfinite(lo) else ""
+                for lo, hi in zip(
+                    its["ci_low"].astype(float), its["ci_high"].astype(float), strict=True
+                )
+            ],
+            "p_adjusted": its["p_adjusted"],
+            "orgs": its["n_orgs"],
+        }
+    ).reset_index(drop=True)
 
 
 def areas_in(estimates: pd.DataFrame) -> list[str]:
@@ -434,9 +549,12 @@ def funder_title(study, estimates: pd.DataFrame, *, min_cell: int | None = None)
     """Markdown for the first page of the funder report (says so when the data are synthetic)."""
     areas = areas_in(estimates)
     head = ["# Protecting staff from secondary traumatic stress: what changed?", ""]
-    head.append(f"Evaluation of {len(areas)} area{'s' if len(areas) != 1 else ''} of the "
-                "Secondary Traumatic Stress Consortium's organizational guidance (2021): "
-                + ", ".join(get_area(a).title.lower() for a in areas) + ".")
+    head.append(
+        f"Evaluation of {len(areas)} area{'s' if len(areas) != 1 else ''} of the "
+        "Secondary Traumatic Stress Consortium's organizational guidance (2021): "
+        + ", ".join(get_area(a).title.lower() for a in areas)
+        + "."
+    )
     head.append("")
     return "\n".join(head) + "\n" + study_overview(study, min_cell=min_cell)
 
@@ -447,14 +565,19 @@ def methods_facts(study, *, min_cell: int | None = None, confidence: float = 0.9
     rules = missing_item_rules(study)
     prorated = rules[rules["rule"].str.contains("prorated")]
     share = round(100 * (prorated["needs"] / prorated["items"]).min()) if len(prorated) else 100
-    rule = (f"a scale score needs at least {share}"
-            "% of the scale's items answered (the instrument's own rule where it has one); a "
-            "sum score is then prorated from the answered items, otherwise it is missing"
-            if len(prorated) else "a scale score needs every item answered")
-    return (f"**Rules in force.** Minimum cell size: **{min_cell}** workers; any group smaller "
-            "than that, and any count that would reveal one, is not shown (marked *suppressed*). "
-            f"Missing items: {rule}; the table below gives the rule of each scale. Intervals are "
-            f"{round(confidence * 100):g}% confidence intervals.")
+    rule = (
+        f"a scale score needs at least {share}"
+        "% of the scale's items answered (the instrument's own rule where it has one); a "
+        "sum score is then prorated from the answered items, otherwise it is missing"
+        if len(prorated)
+        else "a scale score needs every item answered"
+    )
+    return (
+        f"**Rules in force.** Minimum cell size: **{min_cell}** workers; any group smaller "
+        "than that, and any count that would reveal one, is not shown (marked *suppressed*). "
+        f"Missing items: {rule}; the table below gives the rule of each scale. Intervals are "
+        f"{round(confidence * 100):g}% confidence intervals."
+    )
 
 
 def org_title(study, org_id: str, *, min_cell: int | None = None) -> str:
@@ -465,34 +588,44 @@ def org_title(study, org_id: str, *, min_cell: int | None = None) -> str:
         raise UsageError(f"org_id {org_id!r} is not an organization of this study")
     name = str(orgs["name"].iloc[0])
     changed = study.interventions.loc[study.interventions["org_id"] == org_id, "area"]
-    what = (", ".join(get_area(a).title.lower() for a in changed)
-            if len(changed) else "no area (a comparison organization)")
+    what = (
+        ", ".join(get_area(a).title.lower() for a in changed)
+        if len(changed)
+        else "no area (a comparison organization)"
+    )
     staff = int((study.workers["org_id"] == org_id).sum())
-    return (f"# Practice profile: {name}\n\nFeedback for one organization ({org_id}): "
-            f"{staff} staff invited; changed practice in {what}.\n\n"
-            + study_overview(study, min_cell=min_cell))
+    return (
+        f"# Practice profile: {name}\n\nFeedback for one organization ({org_id}): "
+        f"{staff} staff invited; changed practice in {what}.\n\n"
+        + study_overview(study, min_cell=min_cell)
+    )
 
 
 def profile_reading(profile_table: pd.DataFrame) -> str:
     """Markdown: the organization's strongest and weakest areas relative to the others."""
     t = profile_table.dropna(subset=["percentile"])
     if t.empty:
-        return ("Too few of your staff answered to show your profile (fewer than the minimum "
-                "cell size).")
+        return (
+            "Too few of your staff answered to show your profile (fewer than the minimum "
+            "cell size)."
+        )
     top = t.sort_values("percentile", ascending=False).iloc[0]
     low = t.sort_values("percentile").iloc[0]
-    return (f"Relative to the other organizations, your staff rate **{top['title'].lower()}** "
-            f"highest (above {top['percentile']:.0f}% of organizations) and "
-            f"**{low['title'].lower()}** lowest (above {low['percentile']:.0f}%). "
-            f"What the guidance asks in that area: {get_area(low['area']).target}")
+    return (
+        f"Relative to the other organizations, your staff rate **{top['title'].lower()}** "
+        f"highest (above {top['percentile']:.0f}% of organizations) and "
+        f"**{low['title'].lower()}** lowest (above {low['percentile']:.0f}%). "
+        f"What the guidance asks in that area: {get_area(low['area']).target}"
+    )
 
 
 def instrument_heading(inst) -> str:
     """Markdown heading for one instrument, flagging kit-authored, unvalidated inventories."""
     text = f"## {inst.name} ({inst.short_name})\n\n{inst.citation}"
     if inst.kit_authored:
-        text += ("\n\n> **Kit-authored inventory, not yet validated.** "
-                 + (inst.validation_note or "Check its reliability and structure on your data."))
+        text += "\n\n> **Kit-authored inventory, not yet validated.** " + (
+            inst.validation_note or "Check its reliability and structure on your data."
+        )
     return text
 
 
@@ -505,8 +638,7 @@ def truth_check(estimates: pd.DataFrame, study) -> pd.DataFrame:
     "yes" when the interval contains it.
     An empty table for a study without a truth (real data).
     """
-    columns = ["area", "outcome", "estimator", "estimate", "ci_low", "ci_high", "truth",
-               "covered"]
+    columns = ["area", "outcome", "estimator", "estimate", "ci_low", "ci_high", "truth", "covered"]
     truth = getattr(study, "truth", None)
     if truth is None or not len(truth) or not len(estimates):
         return pd.DataFrame(columns=columns)
@@ -516,4 +648,3 @@ def truth_check(estimates: pd.DataFrame, study) -> pd.DataFrame:
     inside = (main["ci_low"] <= main["truth"]) & (main["truth"] <= main["ci_high"])
     main["covered"] = np.where(inside, "yes", "no")
     return main[columns].reset_index(drop=True)
-

@@ -16,12 +16,23 @@ from . import _cluster
 from .errors import UsageError
 
 #: Columns of every estimate table returned here (in this order).
-RESULT_COLUMNS = ["term", "estimate", "se", "statistic", "df", "ci_low", "ci_high", "p_value",
-                  "n_workers", "n_orgs", "method", "note"]
+RESULT_COLUMNS = [
+    "term",
+    "estimate",
+    "se",
+    "statistic",
+    "df",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "n_workers",
+    "n_orgs",
+    "method",
+    "note",
+]
 
 #: Extra columns of :func:`org_practice`.
 ES_COLUMNS = ["effect_size", "es_type", "es_ci_low", "es_ci_high"]
-
 
 
 def _check_confidence(confidence) -> float:
@@ -30,8 +41,9 @@ def _check_confidence(confidence) -> float:
     except (TypeError, ValueError):
         c = np.nan
     if not 0 < c < 1:
-        raise UsageError("confidence must be a number between 0 and 1 (e.g. 0.95); "
-                         f"got {confidence!r}")
+        raise UsageError(
+            f"confidence must be a number between 0 and 1 (e.g. 0.95); got {confidence!r}"
+        )
     return c
 
 
@@ -39,11 +51,14 @@ def _check_frame(data, what: str, columns: dict[str, str]) -> pd.DataFrame:
     """Return a copy of the needed columns; ``columns`` maps parameter name -> column."""
     if not isinstance(data, pd.DataFrame):
         raise UsageError(f"{what} must be a pandas DataFrame; got {type(data).__name__}")
-    missing = [f"{col!r} (parameter {param})" for param, col in columns.items()
-               if col not in data.columns]
+    missing = [
+        f"{col!r} (parameter {param})" for param, col in columns.items() if col not in data.columns
+    ]
     if missing:
-        raise UsageError(f"{what} has no column {', '.join(missing)}; "
-                         f"its columns are {', '.join(map(str, data.columns))}")
+        raise UsageError(
+            f"{what} has no column {', '.join(missing)}; "
+            f"its columns are {', '.join(map(str, data.columns))}"
+        )
     cols = list(dict.fromkeys(columns.values()))
     return data.loc[:, cols].copy()
 
@@ -86,8 +101,20 @@ def _t_interval(est, se, df, confidence):
 
 
 def _row(term, est, se, stat, df, lo, hi, p, n_workers, n_orgs, method, note="") -> dict:
-    return dict(term=term, estimate=est, se=se, statistic=stat, df=df, ci_low=lo, ci_high=hi,
-                p_value=p, n_workers=n_workers, n_orgs=n_orgs, method=method, note=note)
+    return dict(
+        term=term,
+        estimate=est,
+        se=se,
+        statistic=stat,
+        df=df,
+        ci_low=lo,
+        ci_high=hi,
+        p_value=p,
+        n_workers=n_workers,
+        n_orgs=n_orgs,
+        method=method,
+        note=note,
+    )
 
 
 def _frame(rows: list[dict], extra: Sequence[str] = ()) -> pd.DataFrame:
@@ -95,8 +122,9 @@ def _frame(rows: list[dict], extra: Sequence[str] = ()) -> pd.DataFrame:
     for col in RESULT_COLUMNS + list(extra):
         vals = [r.get(col) for r in rows]
         if col in ("n_workers", "n_orgs"):
-            data[col] = pd.array([None if v is None or v is pd.NA else int(v) for v in vals],
-                                 dtype="Int64")
+            data[col] = pd.array(
+                [None if v is None or v is pd.NA else int(v) for v in vals], dtype="Int64"
+            )
         elif col in ("term", "method", "note", "es_type"):
             data[col] = [("" if v is None else str(v)) for v in vals]
         else:
@@ -115,5 +143,16 @@ def _cluster_row(fit, col, term, *, se_type, df_method, confidence, n_workers, n
     est, se, stat, df = _cluster.coef_test(fit, col, se_type=se_type, df_method=df_method)
     lo, hi, p = _t_interval(est, se, df, confidence)
     dflabel = "t(G-1)" if df_method == "G-1" else "t(Satterthwaite)"
-    return _row(term, est, se, stat, df, lo, hi, p, n_workers, n_orgs,
-                f"{method}; {se_type} cluster-robust SE by organization, {dflabel}")
+    return _row(
+        term,
+        est,
+        se,
+        stat,
+        df,
+        lo,
+        hi,
+        p,
+        n_workers,
+        n_orgs,
+        f"{method}; {se_type} cluster-robust SE by organization, {dflabel}",
+    )

@@ -35,27 +35,58 @@ __all__ = ["run", "INSTRUMENTS", "fast_scale_scores"]
 #: Instruments a synthetic study holds, in column order.
 INSTRUMENTS = ("stss", "proqol", "org_guidance")
 _K = {"sts": 0, "bo": 1, "cs": 2}
-_TREES = ["Alder", "Birch", "Cedar", "Elm", "Hazel", "Juniper", "Laurel", "Linden", "Maple",
-          "Oak", "Pine", "Rowan", "Spruce", "Willow", "Ash", "Beech", "Cypress", "Fir",
-          "Hawthorn", "Holly", "Larch", "Poplar", "Sycamore", "Yew"]
-_KINDS = ["Family Services", "Counseling Center", "Children's Services", "Health Unit",
-          "Community Care", "Youth Services"]
+_TREES = [
+    "Alder",
+    "Birch",
+    "Cedar",
+    "Elm",
+    "Hazel",
+    "Juniper",
+    "Laurel",
+    "Linden",
+    "Maple",
+    "Oak",
+    "Pine",
+    "Rowan",
+    "Spruce",
+    "Willow",
+    "Ash",
+    "Beech",
+    "Cypress",
+    "Fir",
+    "Hawthorn",
+    "Holly",
+    "Larch",
+    "Poplar",
+    "Sycamore",
+    "Yew",
+]
+_KINDS = [
+    "Family Services",
+    "Counseling Center",
+    "Children's Services",
+    "Health Unit",
+    "Community Care",
+    "Youth Services",
+]
 _TRUTH_NOTE = (
     "att: mean over all workers of the area's intervention orgs (attrition included) of the "
     "post-wave score with minus without the intervention (same item-noise draws, same item "
     "non-response); att_sd: att / pooled within-arm SD of the observed baseline scores of the "
     "area's intervention and comparison workers; separation_rate and absence_rate att: mean over "
     "the intervention orgs' first months from their start (metrics_months) of the expected "
-    "monthly rate with minus without the intervention.")
+    "monthly rate with minus without the intervention."
+)
 
 
 def _scale_plan():
     """(instrument, scale, latent, target key) of every generated scale."""
-    return ([("stss", "total", "sts", "stss_total"),
-             ("proqol", "cs", "cs", "proqol_cs"),
-             ("proqol", "bo", "bo", "proqol_bo"),
-             ("proqol", "sts", "sts", "proqol_sts")]
-            + [("org_guidance", a, f"practice:{a}", "org_guidance") for a in AREA_KEYS])
+    return [
+        ("stss", "total", "sts", "stss_total"),
+        ("proqol", "cs", "cs", "proqol_cs"),
+        ("proqol", "bo", "bo", "proqol_bo"),
+        ("proqol", "sts", "sts", "proqol_sts"),
+    ] + [("org_guidance", a, f"practice:{a}", "org_guidance") for a in AREA_KEYS]
 
 
 def _models(design, insts: dict[str, Instrument]):
@@ -65,8 +96,7 @@ def _models(design, insts: dict[str, Instrument]):
         sc = inst.scales[scale]
         t = design.targets[target]
         try:
-            models[(key, scale)] = calibrate_scale(len(sc.items), t.mean, t.sd, t.alpha,
-                                                   sc.method)
+            models[(key, scale)] = calibrate_scale(len(sc.items), t.mean, t.sd, t.alpha, sc.method)
         except ValueError as exc:
             raise UsageError(f"design target {target}: {exc}") from None
     return models
@@ -88,8 +118,10 @@ def _cholesky(matrix, what):
     try:
         return np.linalg.cholesky(matrix)
     except np.linalg.LinAlgError:
-        raise UsageError(f"the design's {what} do not form a valid correlation matrix "
-                         f"(not positive definite): {np.round(matrix, 3).tolist()}") from None
+        raise UsageError(
+            f"the design's {what} do not form a valid correlation matrix "
+            f"(not positive definite): {np.round(matrix, 3).tolist()}"
+        ) from None
 
 
 def _correlate(z: np.ndarray, chol: np.ndarray) -> np.ndarray:
@@ -101,8 +133,9 @@ def _correlate(z: np.ndarray, chol: np.ndarray) -> np.ndarray:
     return out
 
 
-def fast_scale_scores(block: np.ndarray, inst: Instrument, scale: str,
-                      offset: int = 0, cols: np.ndarray | None = None) -> np.ndarray:
+def fast_scale_scores(
+    block: np.ndarray, inst: Instrument, scale: str, offset: int = 0, cols: np.ndarray | None = None
+) -> np.ndarray:
     """Score one scale from raw int8 answers (0 = missing), items in rows.
 
     Same rules as :func:`stseval.score` (reverse keys, prorating above the
@@ -174,15 +207,19 @@ def run(design, seed: int):
     # 1. structure -----------------------------------------------------------------
     n_org = design.n_orgs
     n_area = len(AREA_KEYS)
-    codes = np.array([AREA_KEYS.index(a) for a in design.areas for _ in range(design.orgs_per_area)]
-                     + [-1] * design.comparison_orgs, dtype=np.int64)
+    codes = np.array(
+        [AREA_KEYS.index(a) for a in design.areas for _ in range(design.orgs_per_area)]
+        + [-1] * design.comparison_orgs,
+        dtype=np.int64,
+    )
     org_area = np.empty(n_org, dtype=np.int64)
     org_area[rng.permutation(n_org)] = codes
     start_offset = rng.integers(0, design.start_spread_months + 1, n_org)
     n_teams = rng.integers(design.teams_per_org[0], design.teams_per_org[1] + 1, n_org)
     team_org = np.repeat(np.arange(n_org), n_teams)
-    team_size = rng.integers(design.workers_per_team[0], design.workers_per_team[1] + 1,
-                             len(team_org))
+    team_size = rng.integers(
+        design.workers_per_team[0], design.workers_per_team[1] + 1, len(team_org)
+    )
     worker_team = np.repeat(np.arange(len(team_org)), team_size)
     worker_org = team_org[worker_team]
     n = len(worker_team)
@@ -196,7 +233,8 @@ def run(design, seed: int):
     u_org = _correlate(rng.standard_normal((n_org, 4)), chol4)
     rho_a = design.practice_area_corr
     p_org = math.sqrt(rho_a) * u_org[:, 3:4] + math.sqrt(1 - rho_a) * rng.standard_normal(
-        (n_org, n_area))
+        (n_org, n_area)
+    )
     u_team = _correlate(rng.standard_normal((len(team_org), 3)), chol3)
     p_team = rng.standard_normal((len(team_org), n_area))
     person = _correlate(rng.standard_normal((n, 3)), chol3)
@@ -214,8 +252,12 @@ def run(design, seed: int):
     w_occ = math.sqrt(1.0 - design.prepost_r)
     stable = w_org * u_org[worker_org, :3] + w_team * u_team[worker_team]
     stable += w_person * person
-    pv = [design.practice_icc_org, design.practice_icc_team, design.practice_rater_stable,
-          design.practice_rater_wave]
+    pv = [
+        design.practice_icc_org,
+        design.practice_icc_team,
+        design.practice_rater_stable,
+        design.practice_rater_wave,
+    ]
     pw = [math.sqrt(v) for v in pv] + [math.sqrt(1.0 - sum(pv))]
     p_stable = pw[0] * p_org[worker_org] + pw[1] * p_team[worker_team]
     p_stable += pw[2] * rater[:, None]
@@ -261,8 +303,15 @@ def run(design, seed: int):
             tmp = np.empty((len(idx), n), dtype=np.int8)
             if w == 1:
                 tmp0 = np.empty((len(idx), len(treated_rows)), dtype=np.int8)
-                draw_items(col, models[(key, scale)], rng, tmp, eta0=col0[treated_rows],
-                           rows0=treated_rows, out0=tmp0)
+                draw_items(
+                    col,
+                    models[(key, scale)],
+                    rng,
+                    tmp,
+                    eta0=col0[treated_rows],
+                    rows0=treated_rows,
+                    out0=tmp0,
+                )
                 y0[idx] = tmp0
             else:
                 draw_items(col, models[(key, scale)], rng, tmp)
@@ -285,11 +334,14 @@ def run(design, seed: int):
     present = np.ones((n, len(waves)), dtype=bool)
     u_att = rng.random(n)
     if len(waves) > 1:
-        present[:, 1] = u_att >= expit(_attrition_intercept(design.attrition, slope) + slope * z_pre)
+        present[:, 1] = u_att >= expit(
+            _attrition_intercept(design.attrition, slope) + slope * z_pre
+        )
     if len(waves) > 2:
         u_fu = rng.random(n)
         present[:, 2] = present[:, 1] & (
-            u_fu >= expit(_attrition_intercept(design.follow_up_attrition, slope) + slope * z_pre))
+            u_fu >= expit(_attrition_intercept(design.follow_up_attrition, slope) + slope * z_pre)
+        )
     diffs = {}
     for w in range(len(waves)):
         blanks = _nonresponse(rng, items[w], design.item_nonresponse)
@@ -300,28 +352,33 @@ def run(design, seed: int):
             j, col = np.divmod(blanks, n)
             hit = where[col] >= 0
             y0[j[hit], where[col[hit]]] = 0
-            diffs = _potential_differences(insts, offsets, items[1], y0, treated_rows,
-                                           org_area[worker_org][treated_rows])
+            diffs = _potential_differences(
+                insts, offsets, items[1], y0, treated_rows, org_area[worker_org][treated_rows]
+            )
         skip = rng.random((len(INSTRUMENTS), n)) < design.instrument_skip
         for s, key in enumerate(INSTRUMENTS):
             if skip[s].any():
-                block = items[w][offsets[key]:offsets[key] + insts[key].n_items]
+                block = items[w][offsets[key] : offsets[key] + insts[key].n_items]
                 block[:, skip[s]] = 0
 
     # 5. dates ------------------------------------------------------------------------
-    wave_dates = [design.pre_date, design.post_date, design.follow_up_date][:len(waves)]
-    dates = [np.datetime64(d, "D") + rng.integers(0, design.survey_window_days, n)
-             for d in wave_dates]
+    wave_dates = [design.pre_date, design.post_date, design.follow_up_date][: len(waves)]
+    dates = [
+        np.datetime64(d, "D") + rng.integers(0, design.survey_window_days, n) for d in wave_dates
+    ]
 
     # 6. organizational indicators ------------------------------------------------------
-    metrics, indicator_truth = _org_metrics(design, rng, u_org, org_area, start_offset, eff,
-                                            worker_org, coverage)
+    metrics, indicator_truth = _org_metrics(
+        design, rng, u_org, org_area, start_offset, eff, worker_org, coverage
+    )
 
     # -- tables -------------------------------------------------------------------------
     width_o = max(2, len(str(n_org)))
     org_ids = np.array([f"O{i + 1:0{width_o}d}" for i in range(n_org)], dtype=object)
     team_no = np.arange(len(team_org)) - np.repeat(np.cumsum(n_teams) - n_teams, n_teams) + 1
-    team_ids = np.array([f"{org_ids[o]}-T{t}" for o, t in zip(team_org, team_no, strict=False)], dtype=object)
+    team_ids = np.array(
+        [f"{org_ids[o]}-T{t}" for o, t in zip(team_org, team_no, strict=False)], dtype=object
+    )
     width_w = max(5, len(str(n)))
     worker_ids = np.array([f"W{i + 1:0{width_w}d}" for i in range(n)], dtype=object)
     first_in_team = np.zeros(n, dtype=bool)
@@ -333,37 +390,65 @@ def run(design, seed: int):
         tenure = tenure + 4.0 * first_in_team
     tenure = np.round(np.clip(tenure, 0.1, 35.0), 1)
     wid, oid, tid = (pd.array(x, dtype="str") for x in (worker_ids, org_ids, team_ids))
-    workers = pd.DataFrame({"worker_id": wid, "org_id": oid.take(worker_org),
-                            "team_id": tid.take(worker_team),
-                            "role": pd.array(roles + ["supervisor"], dtype="str").take(role_code),
-                            "tenure_years": tenure})
+    workers = pd.DataFrame(
+        {
+            "worker_id": wid,
+            "org_id": oid.take(worker_org),
+            "team_id": tid.take(worker_team),
+            "role": pd.array(roles + ["supervisor"], dtype="str").take(role_code),
+            "tenure_years": tenure,
+        }
+    )
     counts = np.bincount(worker_org, minlength=n_org)
     names = [_org_name(i) for i in range(n_org)]
-    orgs = pd.DataFrame({"org_id": oid, "name": pd.array(names, dtype="str"),
-                         "size": np.ceil(counts / coverage).astype(np.int64)})
+    orgs = pd.DataFrame(
+        {
+            "org_id": oid,
+            "name": pd.array(names, dtype="str"),
+            "size": np.ceil(counts / coverage).astype(np.int64),
+        }
+    )
     treated_orgs = np.flatnonzero(org_area >= 0)
     starts = np.array([_add_months(design.start_date, int(k)) for k in start_offset])
-    interventions = pd.DataFrame({
-        "org_id": oid.take(treated_orgs),
-        "area": pd.array([AREA_KEYS[org_area[o]] for o in treated_orgs], dtype="str"),
-        "start_date": starts[treated_orgs].astype("datetime64[D]").astype("datetime64[ns]")})
+    interventions = pd.DataFrame(
+        {
+            "org_id": oid.take(treated_orgs),
+            "area": pd.array([AREA_KEYS[org_area[o]] for o in treated_orgs], dtype="str"),
+            "start_date": starts[treated_orgs].astype("datetime64[D]").astype("datetime64[ns]"),
+        }
+    )
     responses = _responses(wid, waves, dates, items, present, insts)
     metrics.insert(0, "org_id", oid.take(metrics.pop("_org").to_numpy()))
-    truth = _truth(design, insts, offsets, org_area, worker_org, treated_rows, diffs,
-                   items[0], indicator_truth)
+    truth = _truth(
+        design, insts, offsets, org_area, worker_org, treated_rows, diffs, items[0], indicator_truth
+    )
     meta = {
         "name": design.name,
-        "description": ("Synthetic study simulated by stseval: not real data. The truth of "
-                        "every effect is in truth.csv."),
+        "description": (
+            "Synthetic study simulated by stseval: not real data. The truth of "
+            "every effect is in truth.csv."
+        ),
         "waves": list(waves),
         "instruments": list(INSTRUMENTS),
         "min_cell": design.min_cell,
-        "provenance": {"synthetic": True, "generator": "stseval.synthetic.simulate",
-                       "stseval_version": __version__, "seed": int(seed),
-                       "design": design.to_dict(), "truth_definition": _TRUTH_NOTE},
+        "provenance": {
+            "synthetic": True,
+            "generator": "stseval.synthetic.simulate",
+            "stseval_version": __version__,
+            "seed": int(seed),
+            "design": design.to_dict(),
+            "truth_definition": _TRUTH_NOTE,
+        },
     }
-    study = Study(meta=meta, workers=workers, responses=responses, orgs=orgs,
-                  interventions=interventions, org_metrics=metrics, truth=truth)
+    study = Study(
+        meta=meta,
+        workers=workers,
+        responses=responses,
+        orgs=orgs,
+        interventions=interventions,
+        org_metrics=metrics,
+        truth=truth,
+    )
     study._normalize()
     return study
 
@@ -378,8 +463,10 @@ def _responses(worker_ids, waves, dates, items, present, insts) -> pd.DataFrame:
     n, n_w = present.shape
     keep = present.reshape(-1)
     rows = np.flatnonzero(keep)
-    cols = {"worker_id": worker_ids.take(rows // n_w),
-            "wave": pd.array(list(waves), dtype="str").take(rows % n_w)}
+    cols = {
+        "worker_id": worker_ids.take(rows // n_w),
+        "wave": pd.array(list(waves), dtype="str").take(rows % n_w),
+    }
     when = np.empty(n * n_w, dtype="datetime64[D]")
     for w in range(n_w):
         when[w::n_w] = dates[w]
@@ -403,8 +490,11 @@ def _org_metrics(design, rng, u_org, org_area, start_offset, eff, worker_org, co
     k_pre = int((_add_months(design.pre_date, 0) - first).astype(int))
     k_start = k_before + start_offset
     treated = org_area >= 0
-    annual = np.clip(design.turnover_annual_mean + design.turnover_annual_sd
-                     * rng.standard_normal(n_org), 0.05, 0.65)
+    annual = np.clip(
+        design.turnover_annual_mean + design.turnover_annual_sd * rng.standard_normal(n_org),
+        0.05,
+        0.65,
+    )
     h_base = annual / 12.0  # turnover = separations / average headcount (hires replace leavers)
     b_org = math.sqrt(design.icc_org) * u_org[:, 1]
     hr, rr = design.turnover_hr_per_sd_burnout, design.absence_rr_per_sd_burnout
@@ -412,7 +502,7 @@ def _org_metrics(design, rng, u_org, org_area, start_offset, eff, worker_org, co
     shape = design.absence_overdispersion
     size = np.ceil(np.bincount(worker_org, minlength=n_org) / coverage).astype(np.int64)
     head = size.copy()
-    hires_rate = size * h_base * hr ** b_org
+    hires_rate = size * h_base * hr**b_org
     rec = {"_org": [], "month": [], "headcount": [], "separations": [], "absence_days": []}
     diff_sep = np.zeros((n_org, n_months))
     diff_abs = np.zeros((n_org, n_months))
@@ -420,14 +510,14 @@ def _org_metrics(design, rng, u_org, org_area, start_offset, eff, worker_org, co
         b0 = b_org + design.trend.get("bo", 0.0) * (k - k_pre) / 12.0
         on = treated & (k >= k_start)
         b1 = b0 + on * eff[:, 1]
-        hz1 = np.minimum(h_base * hr ** b1, 0.5)
-        hz0 = np.minimum(h_base * hr ** b0, 0.5)
+        hz1 = np.minimum(h_base * hr**b1, 0.5)
+        hz0 = np.minimum(h_base * hr**b0, 0.5)
         diff_sep[:, k] = np.where(on, hz1 - hz0, np.nan)
-        diff_abs[:, k] = np.where(on, d_pm * (rr ** b1 - rr ** b0) / 21.0, np.nan)
+        diff_abs[:, k] = np.where(on, d_pm * (rr**b1 - rr**b0) / 21.0, np.nan)
         seps = rng.binomial(head, hz1)
         hires = rng.poisson(hires_rate)
         gamma = rng.gamma(shape, 1.0 / shape, n_org)
-        absence = rng.poisson(head * d_pm * rr ** b1 * gamma)
+        absence = rng.poisson(head * d_pm * rr**b1 * gamma)
         rec["_org"].append(np.arange(n_org))
         rec["month"].append(np.repeat(months[k], n_org))
         rec["headcount"].append(head.copy())
@@ -439,7 +529,8 @@ def _org_metrics(design, rng, u_org, org_area, start_offset, eff, worker_org, co
     frame = frame.sort_values(["_org", "month"], kind="mergesort").reset_index(drop=True)
     # Truth window: each intervention org's first metrics_months months from its start.
     window = (np.arange(n_months)[None, :] >= k_start[:, None]) & (
-        np.arange(n_months)[None, :] < (k_start + k_before)[:, None])
+        np.arange(n_months)[None, :] < (k_start + k_before)[:, None]
+    )
     truth = {}
     for a in range(len(AREA_KEYS)):
         sel = org_area == a
@@ -457,20 +548,22 @@ def _potential_differences(insts, offsets, y1_all, y0, treated_rows, area_of_row
     diffs = {}
     for key, scale in _OUTCOMES:
         inst = insts[key]
-        diffs[(key, scale)] = (fast_scale_scores(y1_all, inst, scale, offsets[key], treated_rows)
-                               - fast_scale_scores(y0, inst, scale, offsets[key]))
+        diffs[(key, scale)] = fast_scale_scores(
+            y1_all, inst, scale, offsets[key], treated_rows
+        ) - fast_scale_scores(y0, inst, scale, offsets[key])
     for a, area in enumerate(AREA_KEYS):
         sel = np.flatnonzero(area_of_row == a)
         if len(sel):
             inst = insts["org_guidance"]
-            diffs[("org_guidance", area)] = (
-                fast_scale_scores(y1_all, inst, area, offsets["org_guidance"], treated_rows[sel])
-                - fast_scale_scores(y0, inst, area, offsets["org_guidance"], sel))
+            diffs[("org_guidance", area)] = fast_scale_scores(
+                y1_all, inst, area, offsets["org_guidance"], treated_rows[sel]
+            ) - fast_scale_scores(y0, inst, area, offsets["org_guidance"], sel)
     return diffs
 
 
-def _truth(design, insts, offsets, org_area, worker_org, treated_rows, diffs, pre_items,
-           indicator_truth) -> pd.DataFrame:
+def _truth(
+    design, insts, offsets, org_area, worker_org, treated_rows, diffs, pre_items, indicator_truth
+) -> pd.DataFrame:
     rows = []
     area_of_row = org_area[worker_org][treated_rows]
     area_of_worker = org_area[worker_org]
@@ -499,7 +592,8 @@ def _truth(design, insts, offsets, org_area, worker_org, treated_rows, diffs, pr
         rows.append((area, "absence_rate", "att", absn))
     truth = pd.DataFrame(rows, columns=["area", "outcome", "estimand", "value"])
     return truth.sort_values(["area", "outcome", "estimand"], kind="mergesort").reset_index(
-        drop=True)
+        drop=True
+    )
 
 
 def _pooled_sd(a: np.ndarray, b: np.ndarray) -> float:

@@ -66,21 +66,34 @@ class _Checker:
         waves = meta.get("waves")
         if waves is None:
             self.warnings.append("study.yaml lists no waves; assuming pre, post")
-        elif (not isinstance(waves, list) or not waves
-              or not all(isinstance(w, (str, int)) and str(w).strip() for w in waves)):
-            self.fail("study.yaml", "waves", "", f"waves must be a list of wave names in order "
-                      f"(e.g. [pre, post]); got {waves!r}")
+        elif (
+            not isinstance(waves, list)
+            or not waves
+            or not all(isinstance(w, (str, int)) and str(w).strip() for w in waves)
+        ):
+            self.fail(
+                "study.yaml",
+                "waves",
+                "",
+                f"waves must be a list of wave names in order (e.g. [pre, post]); got {waves!r}",
+            )
         elif len({str(w) for w in waves}) != len(waves):
             self.fail("study.yaml", "waves", "", f"waves are listed twice: {waves}")
         elif len(waves) < 2:
-            self.warnings.append(f"study.yaml lists one wave ({waves[0]}); change over time "
-                                 "cannot be estimated")
+            self.warnings.append(
+                f"study.yaml lists one wave ({waves[0]}); change over time cannot be estimated"
+            )
         insts = meta.get("instruments")
         if insts is None or insts == []:
             self.warnings.append("study.yaml lists no instruments; nothing will be scored")
         elif not isinstance(insts, list):
-            self.fail("study.yaml", "instruments", "", f"instruments must be a list of instrument "
-                      f"keys (e.g. [stss, proqol]); got {insts!r}")
+            self.fail(
+                "study.yaml",
+                "instruments",
+                "",
+                f"instruments must be a list of instrument "
+                f"keys (e.g. [stss, proqol]); got {insts!r}",
+            )
         else:
             for key in insts:
                 try:
@@ -88,10 +101,15 @@ class _Checker:
                 except StsevalError as exc:
                     self.fail("study.yaml", "instruments", "", str(exc))
         min_cell = meta.get("min_cell")
-        if min_cell is not None and (isinstance(min_cell, bool) or not isinstance(min_cell, int)
-                                     or min_cell < 1):
-            self.fail("study.yaml", "min_cell", "", f"min_cell must be a whole number of at "
-                      f"least 1; got {min_cell!r}")
+        if min_cell is not None and (
+            isinstance(min_cell, bool) or not isinstance(min_cell, int) or min_cell < 1
+        ):
+            self.fail(
+                "study.yaml",
+                "min_cell",
+                "",
+                f"min_cell must be a whole number of at least 1; got {min_cell!r}",
+            )
 
     # -- tables ----------------------------------------------------------------
     def columns(self, key, file, required) -> bool:
@@ -102,16 +120,25 @@ class _Checker:
             return False
         absent = [c for c in required if c not in frame.columns]
         for col in absent:
-            self.fail(file, col, "", f"missing column {col} (the table needs "
-                      f"{', '.join(required)}; found {', '.join(map(str, frame.columns)) or 'none'})")
+            self.fail(
+                file,
+                col,
+                "",
+                f"missing column {col} (the table needs "
+                f"{', '.join(required)}; found {', '.join(map(str, frame.columns)) or 'none'})",
+            )
         return not absent
 
     def ids(self, frame, file, cols):
         for col in cols:
             blank = _blank(frame[col])
             if blank.any():
-                self.fail(file, col, blank, f"{int(blank.sum())} blank {col} value(s); every row "
-                          f"needs one")
+                self.fail(
+                    file,
+                    col,
+                    blank,
+                    f"{int(blank.sum())} blank {col} value(s); every row needs one",
+                )
 
     def unique(self, frame, file, cols, what):
         dup = frame.duplicated(cols, keep=False).to_numpy()
@@ -123,8 +150,12 @@ class _Checker:
         values = frame[col]
         bad = (~values.isin(known) & ~pd.Series(_blank(values), index=values.index)).to_numpy()
         if bad.any():
-            self.fail(file, col, bad, f"{int(bad.sum())} row(s) name {what} not in {target}: "
-                      f"{_show(values[bad])}")
+            self.fail(
+                file,
+                col,
+                bad,
+                f"{int(bad.sum())} row(s) name {what} not in {target}: {_show(values[bad])}",
+            )
 
     def dates(self, frame, file, col, *, allow_blank, what="date", fmt="YYYY-MM-DD"):
         values = frame[col]
@@ -136,14 +167,23 @@ class _Checker:
             parsed = pd.to_datetime(text.where(~blank), format="ISO8601", errors="coerce")
             bad = parsed.isna().to_numpy() & ~blank
         if bad.any():
-            self.fail(file, col, bad, f"{int(bad.sum())} {what}(s) could not be read (e.g. "
-                      f"{_show(values[bad], 3)}); write them as {fmt}")
+            self.fail(
+                file,
+                col,
+                bad,
+                f"{int(bad.sum())} {what}(s) could not be read (e.g. "
+                f"{_show(values[bad], 3)}); write them as {fmt}",
+            )
         if blank.any():
             if allow_blank:
                 self.warnings.append(f"{file}: {int(blank.sum())} blank {col} value(s)")
             else:
-                self.fail(file, col, blank, f"{int(blank.sum())} blank {col} value(s); every row "
-                          f"needs one ({fmt})")
+                self.fail(
+                    file,
+                    col,
+                    blank,
+                    f"{int(blank.sum())} blank {col} value(s); every row needs one ({fmt})",
+                )
 
     def numbers(self, frame, file, col, *, whole, signed=False):
         values = frame[col]
@@ -151,14 +191,21 @@ class _Checker:
         num = pd.to_numeric(values, errors="coerce")
         notnum = num.isna().to_numpy() & ~blank
         if notnum.any():
-            self.fail(file, col, notnum, f"{int(notnum.sum())} value(s) are not numbers (e.g. "
-                      f"{_show(values[notnum], 3)})")
+            self.fail(
+                file,
+                col,
+                notnum,
+                f"{int(notnum.sum())} value(s) are not numbers (e.g. {_show(values[notnum], 3)})",
+            )
         with np.errstate(invalid="ignore"):
             neg = ~signed & (num < 0).to_numpy(dtype=bool, na_value=False)
-            frac = whole & (num.notna() & (num != np.round(num))).to_numpy(dtype=bool,
-                                                                             na_value=False)
+            frac = whole & (num.notna() & (num != np.round(num))).to_numpy(
+                dtype=bool, na_value=False
+            )
         if neg.any():
-            self.fail(file, col, neg, f"{int(neg.sum())} negative value(s); {col} cannot be below 0")
+            self.fail(
+                file, col, neg, f"{int(neg.sum())} negative value(s); {col} cannot be below 0"
+            )
         if frac.any():
             self.fail(file, col, frac, f"{int(frac.sum())} value(s) are not whole numbers")
         return num
@@ -166,21 +213,24 @@ class _Checker:
     def run(self):
         s = self.study
         self.meta()
-        waves = [str(w) for w in (s.meta or {}).get("waves") or ["pre", "post"]] \
-            if isinstance((s.meta or {}).get("waves", []), list) else []
+        waves = (
+            [str(w) for w in (s.meta or {}).get("waves") or ["pre", "post"]]
+            if isinstance((s.meta or {}).get("waves", []), list)
+            else []
+        )
         ok = {
             "workers": self.columns("workers", "workers.csv", WORKER_COLUMNS),
             "responses": self.columns("responses", "responses.csv", list(RESPONSE_ID_COLUMNS)),
             "orgs": self.columns("orgs", "orgs.csv", ORG_COLUMNS),
-            "interventions": self.columns("interventions", "interventions.csv",
-                                          INTERVENTION_COLUMNS),
+            "interventions": self.columns(
+                "interventions", "interventions.csv", INTERVENTION_COLUMNS
+            ),
         }
         if s.org_metrics is None:
             self.warnings.append("no org_metrics.csv: turnover and absence cannot be analysed")
             ok["org_metrics"] = False
         else:
-            ok["org_metrics"] = self.columns("org_metrics", "org_metrics.csv",
-                                             ORG_METRIC_COLUMNS)
+            ok["org_metrics"] = self.columns("org_metrics", "org_metrics.csv", ORG_METRIC_COLUMNS)
         ok["truth"] = s.truth is not None and self.columns("truth", "truth.csv", TRUTH_COLUMNS)
 
         org_ids = worker_ids = None
@@ -200,9 +250,14 @@ class _Checker:
             shared = teams[teams > 1].index
             if len(shared):
                 mask = w["team_id"].isin(shared).to_numpy()
-                self.fail("workers.csv", "team_id", mask, f"team ID(s) used in more than one "
-                          f"organization: {_show(shared)}; team IDs must be unique across the "
-                          "study (e.g. prefix the org: O01-T1)")
+                self.fail(
+                    "workers.csv",
+                    "team_id",
+                    mask,
+                    f"team ID(s) used in more than one "
+                    f"organization: {_show(shared)}; team IDs must be unique across the "
+                    "study (e.g. prefix the org: O01-T1)",
+                )
             if "tenure_years" in w.columns:
                 self.numbers(w, "workers.csv", "tenure_years", whole=False)
             worker_ids = set(w["worker_id"].dropna())
@@ -213,23 +268,31 @@ class _Checker:
                     self.warnings.append(
                         f"{len(small)} organization(s) have fewer than min_cell={s.min_cell} "
                         f"workers: {_show(f'{k} ({v})' for k, v in small.items())}; their "
-                        "results will be suppressed in shared reports")
+                        "results will be suppressed in shared reports"
+                    )
                 empty = sorted(org_ids - set(counts.index))
                 if empty:
-                    self.warnings.append(f"{len(empty)} organization(s) have no workers: "
-                                         f"{_show(empty)}")
+                    self.warnings.append(
+                        f"{len(empty)} organization(s) have no workers: {_show(empty)}"
+                    )
         if ok["responses"]:
             r = s.responses
             self.ids(r, "responses.csv", ["worker_id", "wave"])
             self.unique(r, "responses.csv", ["worker_id", "wave"], "worker x wave")
             if waves:
                 wave_col = r["wave"].astype("str")
-                bad = (~wave_col.isin(waves) & ~pd.Series(_blank(r["wave"]),
-                                                          index=r.index)).to_numpy()
+                bad = (
+                    ~wave_col.isin(waves) & ~pd.Series(_blank(r["wave"]), index=r.index)
+                ).to_numpy()
                 if bad.any():
-                    self.fail("responses.csv", "wave", bad, f"unknown wave(s) "
-                              f"{_show(r['wave'][bad])}; study.yaml lists waves "
-                              f"{', '.join(waves)}")
+                    self.fail(
+                        "responses.csv",
+                        "wave",
+                        bad,
+                        f"unknown wave(s) "
+                        f"{_show(r['wave'][bad])}; study.yaml lists waves "
+                        f"{', '.join(waves)}",
+                    )
                 seen = set(wave_col)
                 unanswered = [w for w in waves if w not in seen]
                 if unanswered:
@@ -238,28 +301,35 @@ class _Checker:
                 self.refers(r, "responses.csv", "worker_id", worker_ids, "workers.csv", "workers")
                 silent = worker_ids - set(r["worker_id"].dropna())
                 if silent:
-                    self.warnings.append(f"{len(silent)} worker(s) have no survey response: "
-                                         f"{_show(sorted(silent))}")
+                    self.warnings.append(
+                        f"{len(silent)} worker(s) have no survey response: {_show(sorted(silent))}"
+                    )
             self.dates(r, "responses.csv", "date", allow_blank=True)
             self.items(r)
         if ok["interventions"]:
             i = s.interventions
             self.ids(i, "interventions.csv", ["org_id", "area"])
             self.unique(i, "interventions.csv", ["org_id", "area"], "org x area")
-            bad = (~i["area"].isin(AREA_KEYS) & ~pd.Series(_blank(i["area"]),
-                                                          index=i.index)).to_numpy()
+            bad = (
+                ~i["area"].isin(AREA_KEYS) & ~pd.Series(_blank(i["area"]), index=i.index)
+            ).to_numpy()
             if bad.any():
-                self.fail("interventions.csv", "area", bad, f"unknown area(s) "
-                          f"{_show(i['area'][bad])}; valid areas are {', '.join(AREA_KEYS)}")
+                self.fail(
+                    "interventions.csv",
+                    "area",
+                    bad,
+                    f"unknown area(s) "
+                    f"{_show(i['area'][bad])}; valid areas are {', '.join(AREA_KEYS)}",
+                )
             if org_ids is not None:
-                self.refers(i, "interventions.csv", "org_id", org_ids, "orgs.csv",
-                            "organizations")
+                self.refers(i, "interventions.csv", "org_id", org_ids, "orgs.csv", "organizations")
             self.dates(i, "interventions.csv", "start_date", allow_blank=False)
         if ok["org_metrics"]:
             m = s.org_metrics
             self.ids(m, "org_metrics.csv", ["org_id", "month"])
-            self.dates(m, "org_metrics.csv", "month", allow_blank=False, what="month",
-                       fmt="YYYY-MM")
+            self.dates(
+                m, "org_metrics.csv", "month", allow_blank=False, what="month", fmt="YYYY-MM"
+            )
             if org_ids is not None:
                 self.refers(m, "org_metrics.csv", "org_id", org_ids, "orgs.csv", "organizations")
             head = self.numbers(m, "org_metrics.csv", "headcount", whole=True)
@@ -267,11 +337,14 @@ class _Checker:
             self.numbers(m, "org_metrics.csv", "absence_days", whole=True)
             over = (seps > head).to_numpy(dtype=bool, na_value=False)
             if over.any():
-                self.warnings.append(f"org_metrics.csv: {int(over.sum())} month(s) with more "
-                                     f"separations than headcount ({_lines(over)})")
+                self.warnings.append(
+                    f"org_metrics.csv: {int(over.sum())} month(s) with more "
+                    f"separations than headcount ({_lines(over)})"
+                )
             if not pd.api.types.is_datetime64_any_dtype(m["month"]):
-                month = pd.to_datetime(m["month"].astype("str").str.strip(), format="ISO8601",
-                                       errors="coerce").dt.to_period("M")
+                month = pd.to_datetime(
+                    m["month"].astype("str").str.strip(), format="ISO8601", errors="coerce"
+                ).dt.to_period("M")
             else:
                 month = m["month"].dt.to_period("M")
             keyed = pd.DataFrame({"org_id": m["org_id"], "month": month.astype("str")})
@@ -282,6 +355,7 @@ class _Checker:
 
     def items(self, r: pd.DataFrame):
         from .scoring import score
+
         insts = []
         for key in (self.study.meta or {}).get("instruments") or []:
             try:
@@ -292,9 +366,11 @@ class _Checker:
         stray = [c for c in r.columns if c not in listed and c not in RESPONSE_ID_COLUMNS]
         item_like = [c for c in stray if _ITEM_LIKE.match(str(c))]
         if item_like:
-            self.warnings.append(f"responses.csv: {len(item_like)} item column(s) belong to no "
-                                 f"instrument listed in study.yaml and are ignored: "
-                                 f"{_show(item_like)}")
+            self.warnings.append(
+                f"responses.csv: {len(item_like)} item column(s) belong to no "
+                f"instrument listed in study.yaml and are ignored: "
+                f"{_show(item_like)}"
+            )
         for inst in insts:
             cols = [c for c in inst.item_columns if c in r.columns]
             frame = r[cols].copy()
@@ -304,20 +380,27 @@ class _Checker:
             except DataValidationError as exc:
                 for rec in exc.failures.to_dict("records"):
                     rows = rec.get("rows") or ""
-                    self.errors.append({"file": "responses.csv", "column": rec.get("column"),
-                                        "rows": f"line {rows}" if rows else "",
-                                        "problem": rec.get("problem")})
+                    self.errors.append(
+                        {
+                            "file": "responses.csv",
+                            "column": rec.get("column"),
+                            "rows": f"line {rows}" if rows else "",
+                            "problem": rec.get("problem"),
+                        }
+                    )
 
 
 def _load(key: str, base: Path | None):
     from .instruments import load_instrument
+
     if base is not None and key.endswith((".yaml", ".yml")) and (Path(base) / key).is_file():
         return load_instrument(Path(base) / key)
     return load_instrument(key)
 
 
-def check_study(study, *, base: Path | None = None,
-                report_missing: bool = False) -> tuple[list[dict], list[str]]:
+def check_study(
+    study, *, base: Path | None = None, report_missing: bool = False
+) -> tuple[list[dict], list[str]]:
     """All errors (failure records) and warnings of a study's tables."""
     checker = _Checker(study, base, report_missing).run()
     return checker.errors, checker.warnings

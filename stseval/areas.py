@@ -30,12 +30,23 @@ __all__ = [
 STAFF_OUTCOMES = ("stss_total", "proqol_sts", "proqol_bo", "proqol_cs")
 
 #: Score columns where a lower score is an improvement.
-LOWER_IS_BETTER = frozenset({
-    "stss_total", "stss_intrusion", "stss_avoidance", "stss_arousal",
-    "proqol_sts", "proqol_bo", "pcl5_total", "pss10_total",
-    "cbi_personal", "cbi_work", "cbi_client",
-    "separation_rate", "absence_rate",
-})
+LOWER_IS_BETTER = frozenset(
+    {
+        "stss_total",
+        "stss_intrusion",
+        "stss_avoidance",
+        "stss_arousal",
+        "proqol_sts",
+        "proqol_bo",
+        "pcl5_total",
+        "pss10_total",
+        "cbi_personal",
+        "cbi_work",
+        "cbi_client",
+        "separation_rate",
+        "absence_rate",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -76,79 +87,189 @@ def _org(key, title, target, elements):
 
 
 def _ind(key, title, target, elements):
-    return Area(key, title, target, tuple(elements), "individual", f"ind_guidance_{key}",
-                outcomes=STAFF_OUTCOMES, indicators=())
+    return Area(
+        key,
+        title,
+        target,
+        tuple(elements),
+        "individual",
+        f"ind_guidance_{key}",
+        outcomes=STAFF_OUTCOMES,
+        indicators=(),
+    )
 
 
-ORG_AREAS: dict[str, Area] = {a.key: a for a in [
-    _org("policies", "Policies, protocols and practices",
-         "Written policies and day-to-day practices show a commitment to staff well-being: "
-         "work is organized to limit exposure to traumatic material, and resilience, "
-         "stabilization and recovery are actively supported.",
-         ["written well-being policy", "workflow limits exposure", "resilience strategies in use",
-          "recovery after incidents", "policies known to staff"]),
-    _org("training", "Training",
-         "Ongoing, culturally responsive, evidence-informed STS training and consultation "
-         "for every level of staff, with extra preparation for leaders and supervisors.",
-         ["ongoing for all staff", "normalizes reactions", "shared view of risks",
-          "stress psychobiology covered", "concrete coping strategies",
-          "extra training for supervisors", "culturally responsive tools"]),
-    _org("workforce_support", "Workforce support",
-         "Workloads are arranged to limit exposure, with protected time for supervision, "
-         "peer processing, wellness and training.",
-         ["protected schedule time", "time to process with peers", "wellness encouraged",
-          "staff asked what helps", "STS-aware assistance program", "team building"]),
-    _org("culture", "Organizational culture",
-         "A psychologically safe culture that names the hazards of the work and fosters "
-         "mutual support and healthy boundaries.",
-         ["physical safety", "psychological safety", "hazards acknowledged",
-          "identity and equity addressed", "mutual support", "clear role boundaries"]),
-    _org("supervision", "Supervision",
-         "Time and support for qualified, STS-informed supervision: supervisors spot and "
-         "respond to STS in supervisees and themselves and refer on when needed.",
-         ["supervisors spot signs", "space to process", "supervisors self-aware",
-          "STS-informed tools", "referral when needed"]),
-    _org("leadership", "Practices of leaders",
-         "Leaders model STS-informed behaviour and build a supportive, resilient workplace, "
-         "applying trauma-informed principles to staff as well as clients.",
-         ["leaders model self-care", "leaders promote wellness", "leaders build awareness",
-          "trauma-informed toward staff", "leaders invite input"]),
-    _org("monitoring", "Organizational assessment and monitoring",
-         "Workforce wellness is measured continuously with defined measures, kept "
-         "confidential, reported prominently and acted on.",
-         ["wellness measures chosen", "turnover and absence tracked", "results reported",
-          "results acted on", "privacy protected"]),
-]}
+ORG_AREAS: dict[str, Area] = {
+    a.key: a
+    for a in [
+        _org(
+            "policies",
+            "Policies, protocols and practices",
+            "Written policies and day-to-day practices show a commitment to staff well-being: "
+            "work is organized to limit exposure to traumatic material, and resilience, "
+            "stabilization and recovery are actively supported.",
+            [
+                "written well-being policy",
+                "workflow limits exposure",
+                "resilience strategies in use",
+                "recovery after incidents",
+                "policies known to staff",
+            ],
+        ),
+        _org(
+            "training",
+            "Training",
+            "Ongoing, culturally responsive, evidence-informed STS training and consultation "
+            "for every level of staff, with extra preparation for leaders and supervisors.",
+            [
+                "ongoing for all staff",
+                "normalizes reactions",
+                "shared view of risks",
+                "stress psychobiology covered",
+                "concrete coping strategies",
+                "extra training for supervisors",
+                "culturally responsive tools",
+            ],
+        ),
+        _org(
+            "workforce_support",
+            "Workforce support",
+            "Workloads are arranged to limit exposure, with protected time for supervision, "
+            "peer processing, wellness and training.",
+            [
+                "protected schedule time",
+                "time to process with peers",
+                "wellness encouraged",
+                "staff asked what helps",
+                "STS-aware assistance program",
+                "team building",
+            ],
+        ),
+        _org(
+            "culture",
+            "Organizational culture",
+            "A psychologically safe culture that names the hazards of the work and fosters "
+            "mutual support and healthy boundaries.",
+            [
+                "physical safety",
+                "psychological safety",
+                "hazards acknowledged",
+                "identity and equity addressed",
+                "mutual support",
+                "clear role boundaries",
+            ],
+        ),
+        _org(
+            "supervision",
+            "Supervision",
+            "Time and support for qualified, STS-informed supervision: supervisors spot and "
+            "respond to STS in supervisees and themselves and refer on when needed.",
+            [
+                "supervisors spot signs",
+                "space to process",
+                "supervisors self-aware",
+                "STS-informed tools",
+                "referral when needed",
+            ],
+        ),
+        _org(
+            "leadership",
+            "Practices of leaders",
+            "Leaders model STS-informed behaviour and build a supportive, resilient workplace, "
+            "applying trauma-informed principles to staff as well as clients.",
+            [
+                "leaders model self-care",
+                "leaders promote wellness",
+                "leaders build awareness",
+                "trauma-informed toward staff",
+                "leaders invite input",
+            ],
+        ),
+        _org(
+            "monitoring",
+            "Organizational assessment and monitoring",
+            "Workforce wellness is measured continuously with defined measures, kept "
+            "confidential, reported prominently and acted on.",
+            [
+                "wellness measures chosen",
+                "turnover and absence tracked",
+                "results reported",
+                "results acted on",
+                "privacy protected",
+            ],
+        ),
+    ]
+}
 
-IND_STATEMENTS: dict[str, Area] = {a.key: a for a in [
-    _ind("education", "Education",
-         "Knows the evidence on STS risks and how to reduce them, and keeps learning.",
-         ["knows STS risks", "knows risk reduction", "keeps learning", "anticipates exposure"]),
-    _ind("skills", "Skill development",
-         "Stays within a tolerable zone during exposure and recovers after strong reactions.",
-         ["checks for signs", "regulates during exposure", "recovers after intensity",
-          "talks experiences through"]),
-    _ind("beliefs", "Beliefs, attitudes and values",
-         "Holds beliefs that protect well-being: meaning, purpose, compassion, gratitude, "
-         "optimism and acceptance of the role's limits.",
-         ["finds meaning", "knows own purpose", "compassion for self", "accepts limits"]),
-    _ind("self_awareness", "Reflection and self-awareness",
-         "Knows own strengths and vulnerabilities and uses that profile to self-monitor.",
-         ["knows own strengths", "knows own vulnerabilities", "reflects on reactions",
-          "profile guides monitoring"]),
-    _ind("team_support", "Team support",
-         "Shares reactions with trusted colleagues, without needless graphic detail, and "
-         "sustains reciprocal support.",
-         ["trusted colleagues", "shares reactions", "limits graphic detail", "supports others"]),
-    _ind("self_monitoring", "Oversight of well-being",
-         "Monitors own well-being and responds when distress occurs.",
-         ["knows when to check", "names exposure effects", "responds to distress",
-          "uses regulation strategies"]),
-    _ind("external_support", "External professional support",
-         "Recognizes when outside help is needed and knows how to get it.",
-         ["recognizes need", "knows where to go", "willing to seek help",
-          "cultural or spiritual support"]),
-]}
+IND_STATEMENTS: dict[str, Area] = {
+    a.key: a
+    for a in [
+        _ind(
+            "education",
+            "Education",
+            "Knows the evidence on STS risks and how to reduce them, and keeps learning.",
+            ["knows STS risks", "knows risk reduction", "keeps learning", "anticipates exposure"],
+        ),
+        _ind(
+            "skills",
+            "Skill development",
+            "Stays within a tolerable zone during exposure and recovers after strong reactions.",
+            [
+                "checks for signs",
+                "regulates during exposure",
+                "recovers after intensity",
+                "talks experiences through",
+            ],
+        ),
+        _ind(
+            "beliefs",
+            "Beliefs, attitudes and values",
+            "Holds beliefs that protect well-being: meaning, purpose, compassion, gratitude, "
+            "optimism and acceptance of the role's limits.",
+            ["finds meaning", "knows own purpose", "compassion for self", "accepts limits"],
+        ),
+        _ind(
+            "self_awareness",
+            "Reflection and self-awareness",
+            "Knows own strengths and vulnerabilities and uses that profile to self-monitor.",
+            [
+                "knows own strengths",
+                "knows own vulnerabilities",
+                "reflects on reactions",
+                "profile guides monitoring",
+            ],
+        ),
+        _ind(
+            "team_support",
+            "Team support",
+            "Shares reactions with trusted colleagues, without needless graphic detail, and "
+            "sustains reciprocal support.",
+            ["trusted colleagues", "shares reactions", "limits graphic detail", "supports others"],
+        ),
+        _ind(
+            "self_monitoring",
+            "Oversight of well-being",
+            "Monitors own well-being and responds when distress occurs.",
+            [
+                "knows when to check",
+                "names exposure effects",
+                "responds to distress",
+                "uses regulation strategies",
+            ],
+        ),
+        _ind(
+            "external_support",
+            "External professional support",
+            "Recognizes when outside help is needed and knows how to get it.",
+            [
+                "recognizes need",
+                "knows where to go",
+                "willing to seek help",
+                "cultural or spiritual support",
+            ],
+        ),
+    ]
+}
 
 AREA_KEYS: tuple[str, ...] = tuple(ORG_AREAS)
 STATEMENT_KEYS: tuple[str, ...] = tuple(IND_STATEMENTS)

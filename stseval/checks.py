@@ -53,13 +53,17 @@ class StudyCheck:
         """Raise one :class:`DataValidationError` listing every failure, if any."""
         if not self.ok:
             raise DataValidationError(
-                self.failures, title=f"study folder {self.path} did not pass the checks (rows "
-                                     "are line numbers in the file; the header is line 1)")
+                self.failures,
+                title=f"study folder {self.path} did not pass the checks (rows "
+                "are line numbers in the file; the header is line 1)",
+            )
 
     def report(self) -> str:
         """A plain-text summary: tables, waves, instruments, counts per arm x wave, warnings."""
-        lines = [f"Study folder {self.path}: " + ("valid" if self.ok else
-                                                  f"{len(self.failures)} problem(s)")]
+        lines = [
+            f"Study folder {self.path}: "
+            + ("valid" if self.ok else f"{len(self.failures)} problem(s)")
+        ]
         s = self.study
         if s is not None:
             lines.append(f"Name: {s.name}")
@@ -101,9 +105,11 @@ def check_study(path, *, min_cell: int | None = None) -> StudyCheck:
         ``path`` is not a folder, or ``min_cell`` is not a positive integer.
     """
     from .study import Study
+
     path = Path(path)
-    if min_cell is not None and (isinstance(min_cell, bool) or not isinstance(min_cell, int)
-                                 or min_cell < 1):
+    if min_cell is not None and (
+        isinstance(min_cell, bool) or not isinstance(min_cell, int) or min_cell < 1
+    ):
         raise UsageError(f"min_cell must be a positive whole number, got {min_cell!r}")
     if not path.is_dir():
         raise UsageError(f"study folder {path} does not exist or is not a folder")
@@ -116,9 +122,12 @@ def check_study(path, *, min_cell: int | None = None) -> StudyCheck:
     prefix = f"{path}: "
     found = [str(w.message).removeprefix(prefix) for w in caught]
     found += study_warnings(study, min_cell or study.min_cell)
-    return StudyCheck(path=path, study=study,
-                      failures=pd.DataFrame(columns=DataValidationError.columns),
-                      warnings=list(dict.fromkeys(found)))
+    return StudyCheck(
+        path=path,
+        study=study,
+        failures=pd.DataFrame(columns=DataValidationError.columns),
+        warnings=list(dict.fromkeys(found)),
+    )
 
 
 def study_warnings(study, min_cell: int) -> list[str]:
@@ -138,23 +147,34 @@ def study_warnings(study, min_cell: int) -> list[str]:
         a, b = who.get(first, set()), who.get(second, set())
         only_a, only_b = sorted(a - b), sorted(b - a)
         if only_a or only_b:
-            out.append(f"unmatched workers: {len(only_a)} answered {first} but not {second}, "
-                       f"{len(only_b)} answered {second} but not {first} (paired estimates use "
-                       f"the {len(a & b)} who answered both)")
+            out.append(
+                f"unmatched workers: {len(only_a)} answered {first} but not {second}, "
+                f"{len(only_b)} answered {second} but not {first} (paired estimates use "
+                f"the {len(a & b)} who answered both)"
+            )
     if len(resp) and "org_id" in study.workers.columns:
         orgs = study.workers.set_index("worker_id")["org_id"]
-        per = (resp.assign(org_id=resp["worker_id"].map(orgs))
-               .groupby(["org_id", "wave"])["worker_id"].nunique())
+        per = (
+            resp.assign(org_id=resp["worker_id"].map(orgs))
+            .groupby(["org_id", "wave"])["worker_id"]
+            .nunique()
+        )
         grid = per.unstack("wave").reindex(columns=[w for w in waves if w in set(resp["wave"])])
         grid = grid.fillna(0).astype(int)
-        small = [(o, w, int(grid.loc[o, w])) for o in grid.index for w in grid.columns
-                 if grid.loc[o, w] < min_cell]
+        small = [
+            (o, w, int(grid.loc[o, w]))
+            for o in grid.index
+            for w in grid.columns
+            if grid.loc[o, w] < min_cell
+        ]
         if small:
             shown = ", ".join(f"{o} at {w} ({n})" for o, w, n in small[:5])
             more = len(small) - 5
-            out.append(f"{len(small)} organization x wave group(s) have fewer than min_cell="
-                       f"{min_cell} respondents: {shown}{f' and {more} more' if more > 0 else ''}"
-                       "; their results are suppressed in shared reports")
+            out.append(
+                f"{len(small)} organization x wave group(s) have fewer than min_cell="
+                f"{min_cell} respondents: {shown}{f' and {more} more' if more > 0 else ''}"
+                "; their results are suppressed in shared reports"
+            )
     return out
 
 
@@ -185,8 +205,10 @@ def arm_wave_counts(study) -> pd.DataFrame:
     org_of = workers.set_index("worker_id")["org_id"]
     r = resp.assign(org_id=resp["worker_id"].map(org_of))
     changed = set(study.interventions["org_id"])
-    arms = [("(all)", "intervention", sorted(changed)),
-            ("(all)", "comparison", sorted(set(study.orgs["org_id"]) - changed))]
+    arms = [
+        ("(all)", "intervention", sorted(changed)),
+        ("(all)", "comparison", sorted(set(study.orgs["org_id"]) - changed)),
+    ]
     for area in sorted(set(study.interventions["area"].dropna())):
         try:
             table = study.arms(area)
@@ -198,6 +220,12 @@ def arm_wave_counts(study) -> pd.DataFrame:
     for area, arm, orgs in arms:
         sub = r[r["org_id"].isin(orgs)]
         n = sub.groupby("wave")["worker_id"].nunique()
-        rows.append({"area": area, "arm": arm, "orgs": len(orgs),
-                     **{w: int(n.get(w, 0)) for w in study.waves}})
+        rows.append(
+            {
+                "area": area,
+                "arm": arm,
+                "orgs": len(orgs),
+                **{w: int(n.get(w, 0)) for w in study.waves},
+            }
+        )
     return pd.DataFrame(rows)

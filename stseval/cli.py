@@ -24,9 +24,11 @@ _COMMANDS: dict[str, tuple[str, Callable, Callable]] = {}
 
 def command(name: str, help: str):
     """Register a sub-command: decorate ``run(args)``; ``run.arguments(parser)`` adds options."""
+
     def wrap(run):
         _COMMANDS[name] = (help, getattr(run, "arguments", lambda p: None), run)
         return run
+
     return wrap
 
 
@@ -34,13 +36,23 @@ def _arguments(fn):
     def attach(run):
         run.arguments = fn
         return run
+
     return attach
 
 
 def _print_table(frame, *, file=None) -> None:
     import pandas as pd
-    with pd.option_context("display.max_rows", 500, "display.max_columns", 50,
-                           "display.width", 160, "display.max_colwidth", 60):
+
+    with pd.option_context(
+        "display.max_rows",
+        500,
+        "display.max_columns",
+        50,
+        "display.width",
+        160,
+        "display.max_colwidth",
+        60,
+    ):
         print(frame.to_string(index=False), file=file or sys.stdout)
 
 
@@ -54,45 +66,74 @@ def _instruments_args(p):
 @_arguments(_instruments_args)
 def _instruments(args) -> int:
     from .instruments import list_instruments, load_instrument
+
     if args.action == "list":
-        _print_table(list_instruments()[["key", "short_name", "n_items", "response", "scales",
-                                         "licence", "validated"]])
+        _print_table(
+            list_instruments()[
+                ["key", "short_name", "n_items", "response", "scales", "licence", "validated"]
+            ]
+        )
         return 0
     if not args.key:
         raise UsageError("say which instrument: stseval instruments show KEY")
     inst = load_instrument(args.key)
     print(f"{inst.name} ({inst.short_name}) [{inst.key}]  {inst.version}")
     print(f"Citation: {inst.citation}" + (f" doi:{inst.doi}" if inst.doi else ""))
-    print(f"Licence: {inst.licence.status}: {inst.licence.summary}"
-          + ("" if inst.licence.confirmed else " (terms not confirmed)"))
+    print(
+        f"Licence: {inst.licence.status}: {inst.licence.summary}"
+        + ("" if inst.licence.confirmed else " (terms not confirmed)")
+    )
     if inst.kit_authored:
         print(f"NOTE: {inst.validation_note}")
     anchors = ", ".join(f"{k} {v}" for k, v in inst.response.anchors.items())
-    print(f"Responses: {anchors}" + (f"; {inst.response.not_applicable} = not applicable"
-                                     if inst.response.not_applicable is not None else ""))
+    print(
+        f"Responses: {anchors}"
+        + (
+            f"; {inst.response.not_applicable} = not applicable"
+            if inst.response.not_applicable is not None
+            else ""
+        )
+    )
     print(f"Item columns: {inst.item_columns[0]} ... {inst.item_columns[-1]}")
     print()
     _print_table(inst.summary())
     for name, bset in inst.band_sets.items():
         bands = "; ".join(f"{b.label} >= {b.lower:g}" for b in bset.bands)
-        print(f"\nBands '{name}'{' (default)' if bset.default else ''} on {', '.join(bset.scales)}: "
-              f"{bands}\n  Source: {bset.source}")
+        print(
+            f"\nBands '{name}'{' (default)' if bset.default else ''} on {', '.join(bset.scales)}: "
+            f"{bands}\n  Source: {bset.source}"
+        )
     for rel in inst.reliability:
-        print(f"Reliability {rel.scale} {rel.statistic} = {rel.value}: {rel.source}"
-              + ("" if rel.confirmed else " (unconfirmed)"))
+        print(
+            f"Reliability {rel.scale} {rel.statistic} = {rel.value}: {rel.source}"
+            + ("" if rel.confirmed else " (unconfirmed)")
+        )
     return 0
 
 
 # -- score --------------------------------------------------------------------------
 def _score_args(p):
     p.add_argument("input", help="CSV, TSV or Excel file with item columns <key>_<NN>")
-    p.add_argument("--instrument", "-i", action="append", required=True,
-                   help="built-in key or path to your own instrument YAML (repeatable)")
+    p.add_argument(
+        "--instrument",
+        "-i",
+        action="append",
+        required=True,
+        help="built-in key or path to your own instrument YAML (repeatable)",
+    )
     p.add_argument("--out", "-o", required=True, help="where to write the scores (CSV)")
-    p.add_argument("--min-answered", type=float, default=None,
-                   help="override the missing-item rule: fraction (<1) or count (>=1) of items")
-    p.add_argument("--invalid", choices=["raise", "missing"], default="raise",
-                   help="out-of-range answers: stop with an error (default) or treat as missing")
+    p.add_argument(
+        "--min-answered",
+        type=float,
+        default=None,
+        help="override the missing-item rule: fraction (<1) or count (>=1) of items",
+    )
+    p.add_argument(
+        "--invalid",
+        choices=["raise", "missing"],
+        default="raise",
+        help="out-of-range answers: stop with an error (default) or treat as missing",
+    )
 
 
 @command("score", "score instrument responses from a table")
@@ -103,14 +144,20 @@ def _score(args) -> int:
     from ._io import read_table
     from .privacy import safe_csv
     from .scoring import score
+
     out = Path(args.out)
     if out.resolve() == Path(args.input).resolve():
         raise UsageError("--out must not be the input file (inputs are never modified)")
     frame = read_table(args.input)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        scores = score(frame, args.instrument, min_answered=args.min_answered,
-                       invalid=args.invalid, source=str(args.input))
+        scores = score(
+            frame,
+            args.instrument,
+            min_answered=args.min_answered,
+            invalid=args.invalid,
+            source=str(args.input),
+        )
     for w in caught:
         print(f"stseval: warning: {w.message}", file=sys.stderr)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -128,7 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     _load_commands()
     parser = argparse.ArgumentParser(
         prog="stseval",
-        description="Evaluate programs that protect staff from secondary traumatic stress.")
+        description="Evaluate programs that protect staff from secondary traumatic stress.",
+    )
     parser.add_argument("--version", action="version", version=f"stseval {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (help_text, add_args, run) in _COMMANDS.items():
@@ -141,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _load_commands() -> None:
     """Import modules that register further commands (simulate, check, import, report)."""
     from importlib import import_module
+
     for module in ("stseval._cli_study", "stseval._cli_import", "stseval._cli_report"):
         try:
             import_module(module)

@@ -86,28 +86,29 @@ RC_CATEGORIES = ["reliably improved", "no reliable change", "reliably deteriorat
 #: Names accepted by ``reliable_change(method=...)``.
 RC_METHODS = ["jacobson_truax_1991", "jacobson_follette_revenstorf_1984"]
 
-_PAIRED_MIN_N = 4   # the Morris & DeShon (2002) variance has n - 3 in a denominator
+_PAIRED_MIN_N = 4  # the Morris & DeShon (2002) variance has n - 3 in a denominator
 _RCI_CRITICAL = 1.96  # Jacobson & Truax (1991): |RCI| > 1.96
 
 
 # ----------------------------------------------------------------------------- checks
 def _check_confidence(confidence) -> float:
-    if (not isinstance(confidence, numbers.Real) or isinstance(confidence, bool)
-            or not 0 < confidence < 1):
-        raise UsageError(f"confidence must be a number between 0 and 1 (e.g. 0.95), "
-                         f"got {confidence!r}")
+    if (
+        not isinstance(confidence, numbers.Real)
+        or isinstance(confidence, bool)
+        or not 0 < confidence < 1
+    ):
+        raise UsageError(
+            f"confidence must be a number between 0 and 1 (e.g. 0.95), got {confidence!r}"
+        )
     return float(confidence)
-
-
-
-
 
 
 def _check_r(r, name: str = "r") -> float:
     r = real_number(r, name)
     if not -1 < r < 1:
-        raise UsageError(f"{name} (pre/post correlation) must be strictly between -1 and 1, "
-                         f"got {r!r}")
+        raise UsageError(
+            f"{name} (pre/post correlation) must be strictly between -1 and 1, got {r!r}"
+        )
     return r
 
 
@@ -127,12 +128,20 @@ def _as_numeric(x, name: str) -> pd.Series:
     if pd.api.types.is_numeric_dtype(s):
         out = s.astype("Float64").astype(float)
     else:
-        bad = [v for v in s if not (v is None or v is pd.NA
-                                    or (isinstance(v, numbers.Real) and not isinstance(v, bool)))]
+        bad = [
+            v
+            for v in s
+            if not (
+                v is None or v is pd.NA or (isinstance(v, numbers.Real) and not isinstance(v, bool))
+            )
+        ]
         if bad:
             raise UsageError(f"{name} must be numeric; got non-numeric value(s) such as {bad[0]!r}")
-        out = pd.Series([np.nan if (v is None or v is pd.NA) else float(v) for v in s],
-                        index=s.index, dtype=float)
+        out = pd.Series(
+            [np.nan if (v is None or v is pd.NA) else float(v) for v in s],
+            index=s.index,
+            dtype=float,
+        )
     if np.isinf(out.to_numpy()).any():
         raise UsageError(f"{name} contains infinite values")
     return out
@@ -141,8 +150,10 @@ def _as_numeric(x, name: str) -> pd.Series:
 def _pair_up(a, b, name_a: str, name_b: str) -> tuple[pd.Series, pd.Series]:
     sa, sb = _as_numeric(a, name_a), _as_numeric(b, name_b)
     if len(sa) != len(sb):
-        raise UsageError(f"{name_a} and {name_b} must have the same length (one value per "
-                         f"person, matched by position), got {len(sa)} and {len(sb)}")
+        raise UsageError(
+            f"{name_a} and {name_b} must have the same length (one value per "
+            f"person, matched by position), got {len(sa)} and {len(sb)}"
+        )
     return sa, sb
 
 
@@ -179,9 +190,9 @@ _PAIRED_DESCRIPTIONS = {
 _PAIRED_METHODS = {
     "z": "noncentral t inversion (Steiger & Fouladi 1997); interval for delta_z",
     "rm": "normal approx., Morris & DeShon (2002) raw-score variance evaluated at g_rm, "
-          "centred at d_rm (r treated as known)",
+    "centred at d_rm (r treated as known)",
     "av": "normal approx., Bonett (2008) delta-method variance adapted to the mean-of-SDs "
-          "standardizer, centred at d_av",
+    "standardizer, centred at d_av",
     "b": "normal approx., Bonett (2008) single-SD standardizer variance, centred at d_b",
 }
 
@@ -193,7 +204,7 @@ def _paired_table(n, m_pre, sd_pre, m_post, sd_post, r, sd_diff, confidence) -> 
     tq = stats.t.ppf(1 - (1 - confidence) / 2, df)
     change = m_post - m_pre
     se_change = sd_diff / math.sqrt(n)
-    var_pre, var_post, var_diff = sd_pre ** 2, sd_post ** 2, sd_diff ** 2
+    var_pre, var_post, var_diff = sd_pre**2, sd_post**2, sd_diff**2
 
     d = {}
     # d_z: exact interval by inverting the noncentral t of the paired t statistic.
@@ -204,22 +215,21 @@ def _paired_table(n, m_pre, sd_pre, m_post, sd_post, r, sd_diff, confidence) -> 
     # metric), evaluated at the unbiased estimate g_rm.
     d["rm"] = d["z"] * math.sqrt(2 * (1 - r))
     g_rm = j * d["rm"]
-    v_rm = ((2 * (1 - r) / n) * (df / (df - 2)) * (1 + n * g_rm ** 2 / (2 * (1 - r)))
-            - g_rm ** 2 / j ** 2)
+    v_rm = (2 * (1 - r) / n) * (df / (df - 2)) * (1 + n * g_rm**2 / (2 * (1 - r))) - g_rm**2 / j**2
     # d_av (Lakens 2013, eq. 10): delta-method variance of mean change / ((s1 + s2) / 2)
     # with Bonett's (2008) n - 1 divisors.
     s_av = (sd_pre + sd_post) / 2
     d["av"] = change / s_av
-    v_av = (d["av"] ** 2 * (var_pre + var_post + 2 * r ** 2 * sd_pre * sd_post)
-            / (8 * df * s_av ** 2) + var_diff / (df * s_av ** 2))
+    v_av = d["av"] ** 2 * (var_pre + var_post + 2 * r**2 * sd_pre * sd_post) / (
+        8 * df * s_av**2
+    ) + var_diff / (df * s_av**2)
     # d_b (Becker 1988): Bonett (2008) single-measurement standardizer.
     d["b"] = change / sd_pre
     v_b = d["b"] ** 2 / (2 * df) + var_diff / (df * var_pre)
     for key, v in (("rm", v_rm), ("av", v_av), ("b", v_b)):
         half = z * math.sqrt(max(v, 0.0))
         ci[key] = (d[key] - half, d[key] + half)
-    standardizer = {"z": sd_diff, "rm": sd_diff / math.sqrt(2 * (1 - r)), "av": s_av,
-                    "b": sd_pre}
+    standardizer = {"z": sd_diff, "rm": sd_diff / math.sqrt(2 * (1 - r)), "av": s_av, "b": sd_pre}
 
     rows = []
     for prefix, factor in (("d", 1.0), ("g", j)):
@@ -228,19 +238,37 @@ def _paired_table(n, m_pre, sd_pre, m_post, sd_post, r, sd_diff, confidence) -> 
             desc = _PAIRED_DESCRIPTIONS[f"d_{key}"].replace("d_", f"{prefix}_", 1)
             if prefix == "g":
                 desc += ", " + _J_TEXT
-            rows.append({
-                "es_type": es_type, "effect_size": factor * d[key],
-                "ci_low": ci[key][0], "ci_high": ci[key][1],
-                "method": _PAIRED_METHODS[key] + ("; same interval as d_" + key
-                                                  if prefix == "g" else ""),
-                "n": int(n), "description": desc, "standardizer": standardizer[key],
-                "mean_change": change, "se_change": se_change,
-                "change_ci_low": change - tq * se_change, "change_ci_high": change + tq * se_change,
-                "r": r,
-            })
-    return pd.DataFrame(rows, columns=[*EFFECT_SIZE_COLUMNS, "description", "standardizer",
-                                       "mean_change", "se_change", "change_ci_low",
-                                       "change_ci_high", "r"])
+            rows.append(
+                {
+                    "es_type": es_type,
+                    "effect_size": factor * d[key],
+                    "ci_low": ci[key][0],
+                    "ci_high": ci[key][1],
+                    "method": _PAIRED_METHODS[key]
+                    + ("; same interval as d_" + key if prefix == "g" else ""),
+                    "n": int(n),
+                    "description": desc,
+                    "standardizer": standardizer[key],
+                    "mean_change": change,
+                    "se_change": se_change,
+                    "change_ci_low": change - tq * se_change,
+                    "change_ci_high": change + tq * se_change,
+                    "r": r,
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            *EFFECT_SIZE_COLUMNS,
+            "description",
+            "standardizer",
+            "mean_change",
+            "se_change",
+            "change_ci_low",
+            "change_ci_high",
+            "r",
+        ],
+    )
 
 
 def paired(pre, post, *, confidence=0.95) -> pd.DataFrame:
@@ -284,18 +312,23 @@ def paired(pre, post, *, confidence=0.95) -> pd.DataFrame:
     x, y = a.to_numpy()[keep], b.to_numpy()[keep]
     n = len(x)
     if n < _PAIRED_MIN_N:
-        raise UsageError(f"pre/post need at least {_PAIRED_MIN_N} complete pairs, got {n} "
-                         "(pairs with a missing value are dropped)")
+        raise UsageError(
+            f"pre/post need at least {_PAIRED_MIN_N} complete pairs, got {n} "
+            "(pairs with a missing value are dropped)"
+        )
     sd_pre, sd_post = float(np.std(x, ddof=1)), float(np.std(y, ddof=1))
     if sd_pre == 0 or sd_post == 0:
-        raise UsageError(f"{'pre' if sd_pre == 0 else 'post'} scores have no variance "
-                         "(all equal); standardized effect sizes are undefined")
+        raise UsageError(
+            f"{'pre' if sd_pre == 0 else 'post'} scores have no variance "
+            "(all equal); standardized effect sizes are undefined"
+        )
     sd_diff = float(np.std(y - x, ddof=1))
     if sd_diff == 0:
         raise UsageError("post - pre is the same for every pair; standardized change is undefined")
     r = float(np.corrcoef(x, y)[0, 1])
-    return _paired_table(n, float(x.mean()), sd_pre, float(y.mean()), sd_post, r, sd_diff,
-                         confidence)
+    return _paired_table(
+        n, float(x.mean()), sd_pre, float(y.mean()), sd_post, r, sd_diff, confidence
+    )
 
 
 def paired_from_summary(m_pre, sd_pre, m_post, sd_post, n, r, *, confidence=0.95) -> pd.DataFrame:
@@ -313,7 +346,7 @@ def paired_from_summary(m_pre, sd_pre, m_post, sd_post, n, r, *, confidence=0.95
     sd_post = real_number(sd_post, "sd_post", positive=True)
     n = whole_number(n, "n", _PAIRED_MIN_N)
     r = _check_r(r)
-    var_diff = sd_pre ** 2 + sd_post ** 2 - 2 * r * sd_pre * sd_post
+    var_diff = sd_pre**2 + sd_post**2 - 2 * r * sd_pre * sd_post
     if var_diff <= 0:
         raise UsageError("sd_pre, sd_post and r imply changes with no variance; check r")
     return _paired_table(n, m_pre, sd_pre, m_post, sd_post, r, math.sqrt(var_diff), confidence)
@@ -339,18 +372,29 @@ def hedges_g_from_summary(m1, sd1, n1, m2, sd2, n2, *, confidence=0.95) -> pd.Da
     sd1, sd2 = real_number(sd1, "sd1", positive=True), real_number(sd2, "sd2", positive=True)
     n1, n2 = whole_number(n1, "n1", 2), whole_number(n2, "n2", 2)
     df = n1 + n2 - 2
-    sd_pooled = math.sqrt(((n1 - 1) * sd1 ** 2 + (n2 - 1) * sd2 ** 2) / df)
+    sd_pooled = math.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / df)
     g = _hedges_j(df) * (m1 - m2) / sd_pooled
-    se = math.sqrt((n1 + n2) / (n1 * n2) + g ** 2 / (2 * (n1 + n2)))
+    se = math.sqrt((n1 + n2) / (n1 * n2) + g**2 / (2 * (n1 + n2)))
     z = stats.norm.ppf(1 - (1 - confidence) / 2)
-    return pd.DataFrame([{
-        "es_type": "g", "effect_size": g, "ci_low": g - z * se, "ci_high": g + z * se,
-        "method": "normal approx., Hedges & Olkin (1985) large-sample variance",
-        "n": n1 + n2,
-        "description": "g: (mean 1 - mean 2) / pooled SD, Hedges-corrected "
-                       "(J = 1 - 3/(4(n1 + n2 - 2) - 1))",
-        "n1": n1, "n2": n2, "mean_difference": m1 - m2, "sd_pooled": sd_pooled, "se": se,
-    }])
+    return pd.DataFrame(
+        [
+            {
+                "es_type": "g",
+                "effect_size": g,
+                "ci_low": g - z * se,
+                "ci_high": g + z * se,
+                "method": "normal approx., Hedges & Olkin (1985) large-sample variance",
+                "n": n1 + n2,
+                "description": "g: (mean 1 - mean 2) / pooled SD, Hedges-corrected "
+                "(J = 1 - 3/(4(n1 + n2 - 2) - 1))",
+                "n1": n1,
+                "n2": n2,
+                "mean_difference": m1 - m2,
+                "sd_pooled": sd_pooled,
+                "se": se,
+            }
+        ]
+    )
 
 
 def hedges_g(x, y, *, confidence=0.95) -> pd.DataFrame:
@@ -367,14 +411,16 @@ def hedges_g(x, y, *, confidence=0.95) -> pd.DataFrame:
     if sd1 == 0 and sd2 == 0:
         raise UsageError("x and y both have no variance; g is undefined")
     df = len(a) + len(b) - 2
-    pooled = math.sqrt(((len(a) - 1) * sd1 ** 2 + (len(b) - 1) * sd2 ** 2) / df)
+    pooled = math.sqrt(((len(a) - 1) * sd1**2 + (len(b) - 1) * sd2**2) / df)
     # Pass the pooled SD for both groups so a zero-SD group is allowed here.
-    return hedges_g_from_summary(float(a.mean()), pooled, len(a), float(b.mean()), pooled,
-                                 len(b), confidence=confidence)
+    return hedges_g_from_summary(
+        float(a.mean()), pooled, len(a), float(b.mean()), pooled, len(b), confidence=confidence
+    )
 
 
-def ppc_from_summary(n_t, m_pre_t, m_post_t, sd_pre_t, n_c, m_pre_c, m_post_c, sd_pre_c, *,
-                     confidence=0.95, r=None) -> pd.DataFrame:
+def ppc_from_summary(
+    n_t, m_pre_t, m_post_t, sd_pre_t, n_c, m_pre_c, m_post_c, sd_pre_c, *, confidence=0.95, r=None
+) -> pd.DataFrame:
     """Morris (2008) d_ppc2: difference in pre/post change, over the pooled pre-test SD.
 
     ``d_ppc2 = c_p [(M_post,T - M_pre,T) - (M_post,C - M_pre,C)] / SD_pre`` with
@@ -397,8 +443,15 @@ def ppc_from_summary(n_t, m_pre_t, m_post_t, sd_pre_t, n_c, m_pre_c, m_post_c, s
     """
     confidence = _check_confidence(confidence)
     n_t, n_c = whole_number(n_t, "n_t", 2), whole_number(n_c, "n_c", 2)
-    vals = {k: real_number(v, k) for k, v in (("m_pre_t", m_pre_t), ("m_post_t", m_post_t),
-                                                ("m_pre_c", m_pre_c), ("m_post_c", m_post_c))}
+    vals = {
+        k: real_number(v, k)
+        for k, v in (
+            ("m_pre_t", m_pre_t),
+            ("m_post_t", m_post_t),
+            ("m_pre_c", m_pre_c),
+            ("m_post_c", m_post_c),
+        )
+    }
     sd_t = real_number(sd_pre_t, "sd_pre_t", positive=True)
     sd_c = real_number(sd_pre_c, "sd_pre_c", positive=True)
     if r is not None:
@@ -406,7 +459,7 @@ def ppc_from_summary(n_t, m_pre_t, m_post_t, sd_pre_t, n_c, m_pre_c, m_post_c, s
     big_n = n_t + n_c
     if big_n < 5:
         raise UsageError(f"n_t + n_c must be at least 5 (Morris's variance has N - 4), got {big_n}")
-    sd_pool = math.sqrt(((n_t - 1) * sd_t ** 2 + (n_c - 1) * sd_c ** 2) / (big_n - 2))
+    sd_pool = math.sqrt(((n_t - 1) * sd_t**2 + (n_c - 1) * sd_c**2) / (big_n - 2))
     c_p = _hedges_j(big_n - 2)
     change_t = vals["m_post_t"] - vals["m_pre_t"]
     change_c = vals["m_post_c"] - vals["m_pre_c"]
@@ -416,20 +469,35 @@ def ppc_from_summary(n_t, m_pre_t, m_post_t, sd_pre_t, n_c, m_pre_c, m_post_c, s
         method = "no interval: give r (pre/post correlation) for Morris (2008) eq. 25"
     else:
         k = big_n / (n_t * n_c)
-        v = (2 * c_p ** 2 * (1 - r) * k * (big_n - 2) / (big_n - 4)
-             * (1 + d ** 2 / (2 * (1 - r) * k)) - d ** 2)
+        v = (
+            2 * c_p**2 * (1 - r) * k * (big_n - 2) / (big_n - 4) * (1 + d**2 / (2 * (1 - r) * k))
+            - d**2
+        )
         se = math.sqrt(max(v, 0.0))
         z = stats.norm.ppf(1 - (1 - confidence) / 2)
         lo, hi = d - z * se, d + z * se
         method = "normal approx., Morris (2008) eq. 25 variance evaluated at d_ppc2"
-    return pd.DataFrame([{
-        "es_type": "d_ppc2", "effect_size": d, "ci_low": lo, "ci_high": hi, "method": method,
-        "n": big_n,
-        "description": "d_ppc2: (treatment change - control change) / pooled pre SD, "
-                       "bias-corrected (c_p = 1 - 3/(4(n_t + n_c - 2) - 1))",
-        "n_t": n_t, "n_c": n_c, "change_t": change_t, "change_c": change_c,
-        "sd_pre_pooled": sd_pool, "r": r if r is not None else float("nan"), "se": se,
-    }])
+    return pd.DataFrame(
+        [
+            {
+                "es_type": "d_ppc2",
+                "effect_size": d,
+                "ci_low": lo,
+                "ci_high": hi,
+                "method": method,
+                "n": big_n,
+                "description": "d_ppc2: (treatment change - control change) / pooled pre SD, "
+                "bias-corrected (c_p = 1 - 3/(4(n_t + n_c - 2) - 1))",
+                "n_t": n_t,
+                "n_c": n_c,
+                "change_t": change_t,
+                "change_c": change_c,
+                "sd_pre_pooled": sd_pool,
+                "r": r if r is not None else float("nan"),
+                "se": se,
+            }
+        ]
+    )
 
 
 def ppc(pre_t, post_t, pre_c, post_c, *, confidence=0.95) -> pd.DataFrame:
@@ -454,9 +522,18 @@ def ppc(pre_t, post_t, pre_c, post_c, *, confidence=0.95) -> pd.DataFrame:
         raise UsageError("pre or post scores have no within-group variance; d_ppc2 is undefined")
     r = float(sxy / math.sqrt(ssx * ssy))
     (xt, yt), (xc, yc) = groups["t"], groups["c"]
-    return ppc_from_summary(len(xt), float(xt.mean()), float(yt.mean()), float(xt.std(ddof=1)),
-                            len(xc), float(xc.mean()), float(yc.mean()), float(xc.std(ddof=1)),
-                            confidence=confidence, r=min(max(r, -0.999999), 0.999999))
+    return ppc_from_summary(
+        len(xt),
+        float(xt.mean()),
+        float(yt.mean()),
+        float(xt.std(ddof=1)),
+        len(xc),
+        float(xc.mean()),
+        float(yc.mean()),
+        float(xc.std(ddof=1)),
+        confidence=confidence,
+        r=min(max(r, -0.999999), 0.999999),
+    )
 
 
 # ----------------------------------------------------------------------------- reliable change
@@ -472,8 +549,16 @@ def jacobson_truax_cutoff_c(m_dys, sd_dys, m_func, sd_func) -> float:
     return (sd_func * m_dys + sd_dys * m_func) / (sd_func + sd_dys)
 
 
-def reliable_change(pre, post, *, reliability, sd_pre=None, cutoff=None, lower_is_better=True,
-                    method="jacobson_truax_1991") -> pd.DataFrame:
+def reliable_change(
+    pre,
+    post,
+    *,
+    reliability,
+    sd_pre=None,
+    cutoff=None,
+    lower_is_better=True,
+    method="jacobson_truax_1991",
+) -> pd.DataFrame:
     """Reliable change index per person, with improvement categories and recovery.
 
     Parameters
@@ -520,8 +605,9 @@ def reliable_change(pre, post, *, reliability, sd_pre=None, cutoff=None, lower_i
     if sd_pre is None:
         observed = x[~np.isnan(x)]
         if len(observed) < 2:
-            raise UsageError("pre needs at least 2 non-missing scores to estimate sd_pre; "
-                             "or pass sd_pre")
+            raise UsageError(
+                "pre needs at least 2 non-missing scores to estimate sd_pre; or pass sd_pre"
+            )
         sd = float(np.std(observed, ddof=1))
         if sd == 0:
             raise UsageError("pre scores have no variance; pass sd_pre from a reference sample")
@@ -536,12 +622,21 @@ def reliable_change(pre, post, *, reliability, sd_pre=None, cutoff=None, lower_i
     reliable[missing] = pd.NA
     improved = (rci < -_RCI_CRITICAL) if lower_is_better else (rci > _RCI_CRITICAL)
     worse = (rci > _RCI_CRITICAL) if lower_is_better else (rci < -_RCI_CRITICAL)
-    category = np.where(improved, RC_CATEGORIES[0],
-                        np.where(worse, RC_CATEGORIES[2], RC_CATEGORIES[1])).astype(object)
+    category = np.where(
+        improved, RC_CATEGORIES[0], np.where(worse, RC_CATEGORIES[2], RC_CATEGORIES[1])
+    ).astype(object)
     category[missing] = None
-    out = pd.DataFrame({"pre": x, "post": y, "change": change, "rci": rci,
-                        "reliable": reliable,
-                        "category": pd.array(category, dtype="string")}, index=index)
+    out = pd.DataFrame(
+        {
+            "pre": x,
+            "post": y,
+            "change": change,
+            "rci": rci,
+            "reliable": reliable,
+            "category": pd.array(category, dtype="string"),
+        },
+        index=index,
+    )
     if cutoff is None:
         out["crossed_cutoff"] = pd.array([pd.NA] * len(out), dtype="boolean")
         out["recovered"] = pd.array([pd.NA] * len(out), dtype="boolean")
@@ -551,8 +646,9 @@ def reliable_change(pre, post, *, reliability, sd_pre=None, cutoff=None, lower_i
         crossed = pd.array(~functional(x) & functional(y), dtype="boolean")
         crossed[missing] = pd.NA
         out["crossed_cutoff"] = crossed
-        recovered = pd.array(improved & np.asarray(crossed.fillna(False), dtype=bool),
-                             dtype="boolean")
+        recovered = pd.array(
+            improved & np.asarray(crossed.fillna(False), dtype=bool), dtype="boolean"
+        )
         recovered[missing] = pd.NA
         out["recovered"] = recovered
     return out
@@ -596,8 +692,9 @@ def reliable_change_summary(categories, groups=None, *, confidence=0.95) -> pd.D
             raise UsageError("groups must be a sequence of group labels, one per person")
         grp = pd.Series(np.asarray(groups, dtype=object))
         if len(grp) != len(cats):
-            raise UsageError(f"groups and categories must have the same length, got "
-                             f"{len(grp)} and {len(cats)}")
+            raise UsageError(
+                f"groups and categories must have the same length, got {len(grp)} and {len(cats)}"
+            )
     keep = cats.notna() & grp.notna()
     cats, grp = cats[keep], grp[keep]
     labels = RC_CATEGORIES + sorted({str(c) for c in cats} - set(RC_CATEGORIES))
@@ -608,7 +705,17 @@ def reliable_change_summary(categories, groups=None, *, confidence=0.95) -> pd.D
         for label in labels:
             k = int((in_group == label).sum())
             lo, hi = proportion_confint(k, n, alpha=1 - confidence, method="wilson")
-            rows.append({"group": g, "category": label, "count": k, "n": n,
-                         "proportion": k / n, "ci_low": float(lo), "ci_high": float(hi)})
-    return pd.DataFrame(rows, columns=["group", "category", "count", "n", "proportion",
-                                       "ci_low", "ci_high"])
+            rows.append(
+                {
+                    "group": g,
+                    "category": label,
+                    "count": k,
+                    "n": n,
+                    "proportion": k / n,
+                    "ci_low": float(lo),
+                    "ci_high": float(hi),
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["group", "category", "count", "n", "proportion", "ci_low", "ci_high"]
+    )

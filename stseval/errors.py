@@ -57,8 +57,10 @@ class DataValidationError(StsevalError, ValueError):
     columns = ["file", "column", "rows", "problem"]
 
     def __init__(self, failures: pd.DataFrame | Iterable[dict], *, title: str | None = None):
-        self.failures = pd.DataFrame(list(failures) if not isinstance(failures, pd.DataFrame)
-                                     else failures, columns=self.columns)
+        self.failures = pd.DataFrame(
+            list(failures) if not isinstance(failures, pd.DataFrame) else failures,
+            columns=self.columns,
+        )
         self.title = title or "the data did not pass validation"
         super().__init__(self._render())
 
@@ -66,11 +68,13 @@ class DataValidationError(StsevalError, ValueError):
         lines = [f"{self.title} ({len(self.failures)} problem(s)):"]
         for rec in self.failures.itertuples(index=False):
             where = ", ".join(
-                part for part in (
+                part
+                for part in (
                     f"file {rec.file}" if rec.file else "",
                     f"column {rec.column}" if rec.column else "",
                     f"rows {rec.rows}" if rec.rows not in (None, "") else "",
-                ) if part
+                )
+                if part
             )
             lines.append(f"  - {where + ': ' if where else ''}{rec.problem}")
         return "\n".join(lines)
@@ -84,8 +88,15 @@ class NotebookRunError(StsevalError, RuntimeError):
     notebook, cell_index, parameters, output_path, detail
     """
 
-    def __init__(self, notebook: str, *, detail: str, cell_index: int | None = None,
-                 parameters: dict | None = None, output_path: str | None = None):
+    def __init__(
+        self,
+        notebook: str,
+        *,
+        detail: str,
+        cell_index: int | None = None,
+        parameters: dict | None = None,
+        output_path: str | None = None,
+    ):
         self.notebook = notebook
         self.cell_index = cell_index
         self.parameters = parameters or {}
@@ -107,8 +118,8 @@ def format_rows(index: Iterable, *, limit: int = 5) -> str:
 def format_counts(values, *, limit: int = 6) -> str:
     """Render the most common values with their counts: ``'x' x3, 'y' x1 and 2 more``."""
     from collections import Counter
+
     counts = Counter(str(v) for v in values)
     parts = [f"{v!r} x{n}" for v, n in counts.most_common(limit)]
     more = len(counts) - limit
     return ", ".join(parts) + (f" and {more} more" if more > 0 else "")
-

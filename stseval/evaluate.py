@@ -61,8 +61,14 @@ from .areas import AREA_KEYS, ORG_AREAS, get_area, outcome_direction
 from .errors import StsevalError, UsageError
 from .instruments import load_instrument
 
-__all__ = ["evaluate_area", "evaluate_all", "add_fdr", "area_outcomes", "missing_data_report",
-           "EXTRA_COLUMNS"]
+__all__ = [
+    "evaluate_area",
+    "evaluate_all",
+    "add_fdr",
+    "area_outcomes",
+    "missing_data_report",
+    "EXTRA_COLUMNS",
+]
 
 #: Columns added around the contract columns.
 EXTRA_COLUMNS = ["p_fdr_all_areas", "direction", "icc_org", "method"]
@@ -87,9 +93,17 @@ def area_outcomes(study, area: str) -> list[str]:
     return out
 
 
-def evaluate_area(study, area: str, *, outcomes=None, confidence: float = 0.95,
-                  comparison: str = "no_intervention", min_cell: int = 5,
-                  se_type: str = "CR3", estimators=None) -> pd.DataFrame:
+def evaluate_area(
+    study,
+    area: str,
+    *,
+    outcomes=None,
+    confidence: float = 0.95,
+    comparison: str = "no_intervention",
+    min_cell: int = 5,
+    se_type: str = "CR3",
+    estimators=None,
+) -> pd.DataFrame:
     """Estimates for one organizational guidance area.
 
     Parameters
@@ -130,8 +144,10 @@ def evaluate_area(study, area: str, *, outcomes=None, confidence: float = 0.95,
     """
     if area not in ORG_AREAS:
         get_area(area)  # raises for unknown keys with the list of valid ones
-        raise UsageError(f"{area!r} is an individual guidance statement; evaluate_area takes an "
-                         f"organizational area: {', '.join(AREA_KEYS)}")
+        raise UsageError(
+            f"{area!r} is an individual guidance statement; evaluate_area takes an "
+            f"organizational area: {', '.join(AREA_KEYS)}"
+        )
     if comparison != "no_intervention":
         raise UsageError(f"comparison must be 'no_intervention', got {comparison!r}")
     if not 0 < confidence < 1:
@@ -142,17 +158,23 @@ def evaluate_area(study, area: str, *, outcomes=None, confidence: float = 0.95,
     n_int = int((arms["arm"] == "intervention").sum())
     n_cmp = int((arms["arm"] == "comparison").sum())
     if n_int == 0:
-        raise UsageError(f"no organization changed practice in area {area!r}: interventions.csv "
-                         "has no row for it, so there is nothing to evaluate")
+        raise UsageError(
+            f"no organization changed practice in area {area!r}: interventions.csv "
+            "has no row for it, so there is nothing to evaluate"
+        )
     if n_cmp == 0:
-        raise UsageError(f"area {area!r} has no comparison organizations (organizations with no "
-                         "row in interventions.csv)")
+        raise UsageError(
+            f"area {area!r} has no comparison organizations (organizations with no "
+            "row in interventions.csv)"
+        )
     available = area_outcomes(study, area)
     outcomes = list(outcomes) if outcomes is not None else available
     unknown = [o for o in outcomes if o not in available]
     if unknown:
-        raise UsageError(f"outcome(s) {unknown} cannot be evaluated for {area!r} in this study; "
-                         f"available: {', '.join(available)}")
+        raise UsageError(
+            f"outcome(s) {unknown} cannot be evaluated for {area!r} in this study; "
+            f"available: {', '.join(available)}"
+        )
     wanted = set(ESTIMATORS if estimators is None else estimators)
     bad = sorted(wanted - set(ESTIMATORS))
     if bad:
@@ -163,8 +185,7 @@ def evaluate_area(study, area: str, *, outcomes=None, confidence: float = 0.95,
             if "its" in wanted:
                 rows += _indicator_rows(study, area, outcome, confidence)
         else:
-            rows += _worker_rows(study, area, outcome, confidence, int(min_cell), se_type,
-                                 wanted)
+            rows += _worker_rows(study, area, outcome, confidence, int(min_cell), se_type, wanted)
     if not rows:
         raise UsageError("the chosen estimators do not apply to the chosen outcomes")
     table = pd.DataFrame(rows)
@@ -181,8 +202,9 @@ def evaluate_area(study, area: str, *, outcomes=None, confidence: float = 0.95,
         table[col] = pd.to_numeric(table[col], errors="coerce").astype("Int64")
     table["p_adjusted"] = np.nan
     for _, idx in table.groupby("estimator", sort=False).groups.items():
-        table.loc[idx, "p_adjusted"] = np.asarray(models.adjust_p(table.loc[idx, "p_value"],
-                                                                  method="holm"))
+        table.loc[idx, "p_adjusted"] = np.asarray(
+            models.adjust_p(table.loc[idx, "p_value"], method="holm")
+        )
     return table.reset_index(drop=True)
 
 
@@ -196,6 +218,7 @@ def evaluate_all(study, *, areas=None, progress: bool = False, **kwargs) -> pd.D
     iterator = areas
     if progress:
         from tqdm.auto import tqdm
+
         iterator = tqdm(areas, desc="areas")
     for area in iterator:
         try:
@@ -215,21 +238,36 @@ def add_fdr(estimates: pd.DataFrame) -> pd.DataFrame:
     out["p_fdr_all_areas"] = np.nan
     for _, idx in out.groupby("estimator", sort=False).groups.items():
         out.loc[idx, "p_fdr_all_areas"] = np.asarray(
-            models.adjust_p(out.loc[idx, "p_value"], method="fdr_bh"))
+            models.adjust_p(out.loc[idx, "p_value"], method="fdr_bh")
+        )
     return out
 
 
 # -- pieces -------------------------------------------------------------------------
 def _blank(outcome, estimator, note, n_workers=np.nan, n_orgs=np.nan) -> dict:
-    return {"outcome": outcome, "estimator": estimator, "note": note,
-            "n_workers": n_workers, "n_orgs": n_orgs}
+    return {
+        "outcome": outcome,
+        "estimator": estimator,
+        "note": note,
+        "n_workers": n_workers,
+        "n_orgs": n_orgs,
+    }
 
 
 def _from_model(outcome, estimator, res: pd.DataFrame, term=None) -> dict:
     r = res.iloc[0] if term is None else res.loc[res["term"] == term].iloc[0]
     row = {"outcome": outcome, "estimator": estimator}
-    for col in ("estimate", "se", "ci_low", "ci_high", "p_value", "n_workers", "n_orgs",
-                "method", "note"):
+    for col in (
+        "estimate",
+        "se",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "n_workers",
+        "n_orgs",
+        "method",
+        "note",
+    ):
         row[col] = r.get(col)
     for col in ("effect_size", "es_type", "es_ci_low", "es_ci_high"):
         if col in r:
@@ -266,17 +304,29 @@ def _worker_rows(study, area, outcome, confidence, min_cell, se_type, wanted) ->
     icc = _icc(wide)
     counts = _arm_counts(wide)
     practice = outcome == get_area(area).practice_scale
-    estimators = [e for e in (_PRACTICE_ESTIMATORS if practice else _WORKER_ESTIMATORS)
-                  if e in wanted]
+    estimators = [
+        e for e in (_PRACTICE_ESTIMATORS if practice else _WORKER_ESTIMATORS) if e in wanted
+    ]
     rows = []
     small = counts.min() < min_cell
     for est in estimators:
         if small and est != "org_practice":
-            rows.append(_blank(outcome, est, f"suppressed: fewer than {min_cell} workers with "
-                                             "pre and post scores in an arm"))
+            rows.append(
+                _blank(
+                    outcome,
+                    est,
+                    f"suppressed: fewer than {min_cell} workers with pre and post scores in an arm",
+                )
+            )
             continue
-        fn = {"paired_change": _paired_row, "ancova": _ancova_row, "did": _did_row,
-              "mixed": _mixed_row, "rci": _rci_row, "org_practice": _org_practice_row}[est]
+        fn = {
+            "paired_change": _paired_row,
+            "ancova": _ancova_row,
+            "did": _did_row,
+            "mixed": _mixed_row,
+            "rci": _rci_row,
+            "org_practice": _org_practice_row,
+        }[est]
         rows.append(_safe(fn, outcome, est, outcome, wide, long, confidence, min_cell, se_type))
     for r in rows:
         r["icc_org"] = icc
@@ -306,10 +356,16 @@ def _paired_row(outcome, wide, long, confidence, min_cell, se_type) -> dict:
     row = _from_model(outcome, "paired_change", res)
     es = effects.paired(arm["pre"], arm["post"], confidence=confidence)
     g = es.loc[es["es_type"] == "g_av"].iloc[0]
-    row.update(effect_size=g["effect_size"], es_ci_low=g["ci_low"], es_ci_high=g["ci_high"],
-               es_type=g["description"])
-    row["note"] = ((row.get("note") or "") + " intervention arm only, no comparison: includes "
-                   "any change that happened everywhere").strip()
+    row.update(
+        effect_size=g["effect_size"],
+        es_ci_low=g["ci_low"],
+        es_ci_high=g["ci_high"],
+        es_type=g["description"],
+    )
+    row["note"] = (
+        (row.get("note") or "") + " intervention arm only, no comparison: includes "
+        "any change that happened everywhere"
+    ).strip()
     return row
 
 
@@ -326,9 +382,13 @@ def _did_row(outcome, wide, long, confidence, min_cell, se_type) -> dict:
     if len(t) >= 4 and len(c) >= 4:
         es = effects.ppc(t["pre"], t["post"], c["pre"], c["post"], confidence=confidence)
         e = es.iloc[0]
-        row.update(effect_size=e["effect_size"], es_ci_low=e["ci_low"], es_ci_high=e["ci_high"],
-                   es_type="d_ppc2 (Morris 2008): difference in mean change / pooled pre-test SD, "
-                           "bias-corrected; completers")
+        row.update(
+            effect_size=e["effect_size"],
+            es_ci_low=e["ci_low"],
+            es_ci_high=e["ci_high"],
+            es_type="d_ppc2 (Morris 2008): difference in mean change / pooled pre-test SD, "
+            "bias-corrected; completers",
+        )
     return row
 
 
@@ -345,8 +405,10 @@ def _org_practice_row(outcome, wide, long, confidence, min_cell, se_type) -> dic
     res = models.org_practice(data, confidence=confidence)
     row = _from_model(outcome, "org_practice", res)
     if len(small):
-        row["note"] = ((row.get("note") or "") + f" {len(small)} organization(s) with fewer than "
-                       f"{min_cell} respondents in a wave left out").strip()
+        row["note"] = (
+            (row.get("note") or "") + f" {len(small)} organization(s) with fewer than "
+            f"{min_cell} respondents in a wave left out"
+        ).strip()
     return row
 
 
@@ -358,8 +420,13 @@ def _rci_row(outcome, wide, long, confidence, min_cell, se_type) -> dict:
         return _blank(outcome, "rci", f"not estimated: no published reliability for {outcome}")
     complete = wide.dropna(subset=["pre", "post"])
     sd = _pooled_pre_sd(wide)
-    rc = effects.reliable_change(complete["pre"], complete["post"], reliability=rel, sd_pre=sd,
-                                 lower_is_better=outcome_direction(outcome) == "lower")
+    rc = effects.reliable_change(
+        complete["pre"],
+        complete["post"],
+        reliability=rel,
+        sd_pre=sd,
+        lower_is_better=outcome_direction(outcome) == "lower",
+    )
     improved = (rc["category"] == "reliably improved").to_numpy()
     treated = complete["treated"].to_numpy() == 1
     p1, p0 = improved[treated].mean(), improved[~treated].mean()
@@ -368,14 +435,22 @@ def _rci_row(outcome, wide, long, confidence, min_cell, se_type) -> dict:
     se = float(np.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0))
     z = stats.norm.ppf(0.5 + confidence / 2)
     p = float(2 * stats.norm.sf(abs(est / se))) if se > 0 else np.nan
-    return {"outcome": outcome, "estimator": "rci", "estimate": est, "se": se,
-            "ci_low": est - z * se, "ci_high": est + z * se, "p_value": p,
-            "effect_size": p1, "es_type": f"share reliably improved in the intervention arm "
-                                          f"(comparison {p0:.3f})",
-            "n_workers": int(n1 + n0), "n_orgs": complete["org_id"].nunique(),
-            "method": f"Jacobson & Truax (1991) RCI, reliability {rel} (published), pooled "
-                      f"pre-test SD {sd:.2f}; difference in proportions, Wald interval",
-            "note": "not adjusted for clustering by organization"}
+    return {
+        "outcome": outcome,
+        "estimator": "rci",
+        "estimate": est,
+        "se": se,
+        "ci_low": est - z * se,
+        "ci_high": est + z * se,
+        "p_value": p,
+        "effect_size": p1,
+        "es_type": f"share reliably improved in the intervention arm (comparison {p0:.3f})",
+        "n_workers": int(n1 + n0),
+        "n_orgs": complete["org_id"].nunique(),
+        "method": f"Jacobson & Truax (1991) RCI, reliability {rel} (published), pooled "
+        f"pre-test SD {sd:.2f}; difference in proportions, Wald interval",
+        "note": "not adjusted for clustering by organization",
+    }
 
 
 def _indicator_rows(study, area, indicator, confidence) -> list[dict]:
@@ -389,8 +464,15 @@ def _indicator_rows(study, area, indicator, confidence) -> list[dict]:
     return [row]
 
 
-def missing_data_report(study, area: str, outcome: str = "stss_total", *,
-                        confidence: float = 0.95, n_imputations: int = 20, seed: int = 0) -> dict:
+def missing_data_report(
+    study,
+    area: str,
+    outcome: str = "stss_total",
+    *,
+    confidence: float = 0.95,
+    n_imputations: int = 20,
+    seed: int = 0,
+) -> dict:
     """Attrition by arm, WWC attrition and baseline-equivalence ratings, and an MI sensitivity.
 
     Returns a dict of DataFrames: ``attrition``, ``wwc``, ``baseline``, ``mi``.
@@ -407,6 +489,5 @@ def missing_data_report(study, area: str, outcome: str = "stss_total", *,
         "attrition": attr,
         "wwc": models.wwc_attrition(overall, differential),
         "baseline": models.baseline_equivalence(wide),
-        "mi": models.ancova_mi(wide, n_imputations=n_imputations, seed=seed,
-                               confidence=confidence),
+        "mi": models.ancova_mi(wide, n_imputations=n_imputations, seed=seed, confidence=confidence),
     }

@@ -89,7 +89,9 @@ class Item(_Frozen):
     @model_validator(mode="after")
     def _short_label(self) -> Item:
         if len(self.label.split()) > 5:
-            raise ValueError("label must be a short paraphrase (at most 5 words), never item wording")
+            raise ValueError(
+                "label must be a short paraphrase (at most 5 words), never item wording"
+            )
         return self
 
 
@@ -195,8 +197,10 @@ class Instrument(_Frozen):
         known_sets = set(self.response.anchor_sets)
         for item in self.items:
             if item.anchor_set is not None and item.anchor_set not in known_sets:
-                raise ValueError(f"item {item.number}: anchor_set {item.anchor_set!r} is not in "
-                                 f"response.anchor_sets ({sorted(known_sets) or 'none defined'})")
+                raise ValueError(
+                    f"item {item.number}: anchor_set {item.anchor_set!r} is not in "
+                    f"response.anchor_sets ({sorted(known_sets) or 'none defined'})"
+                )
         for name, scale in self.scales.items():
             bad = sorted(set(scale.items) - set(numbers))
             if bad:
@@ -205,7 +209,9 @@ class Instrument(_Frozen):
                 raise ValueError(f"scale {name!r} lists an item twice")
         defaults = [n for n, b in self.band_sets.items() if b.default]
         if self.band_sets and len(defaults) != 1:
-            raise ValueError(f"exactly one band set must have default: true; got {defaults or 'none'}")
+            raise ValueError(
+                f"exactly one band set must have default: true; got {defaults or 'none'}"
+            )
         for name, bset in self.band_sets.items():
             unknown = [s for s in bset.scales if s not in self.scales]
             if unknown:
@@ -269,15 +275,24 @@ class Instrument(_Frozen):
             rule = self.scale_rule(name)
             lo, hi = self.score_range(name)
             bands = [n for n, b in self.band_sets.items() if name in b.scales]
-            rows.append({
-                "column": f"{self.key}_{name}", "scale": s.label, "n_items": len(s.items),
-                "items": ", ".join(map(str, s.items)), "method": s.method,
-                "min": lo, "max": hi,
-                "reverse_items": ", ".join(str(i) for i in s.items if self.items[i - 1].reverse),
-                "min_answered": rule.required(len(s.items)), "rule_source": rule.source,
-                "band_sets": ", ".join(bands),
-                "alpha_published": self.published_reliability(name),
-            })
+            rows.append(
+                {
+                    "column": f"{self.key}_{name}",
+                    "scale": s.label,
+                    "n_items": len(s.items),
+                    "items": ", ".join(map(str, s.items)),
+                    "method": s.method,
+                    "min": lo,
+                    "max": hi,
+                    "reverse_items": ", ".join(
+                        str(i) for i in s.items if self.items[i - 1].reverse
+                    ),
+                    "min_answered": rule.required(len(s.items)),
+                    "rule_source": rule.source,
+                    "band_sets": ", ".join(bands),
+                    "alpha_published": self.published_reliability(name),
+                }
+            )
         return pd.DataFrame(rows)
 
 
@@ -356,8 +371,10 @@ def load_instrument(key_or_path: str | Path | Instrument) -> Instrument:
         if not path.is_file():
             raise UsageError(f"instrument file {path} does not exist")
         return _parse(path.read_text(encoding="utf-8"), str(path))
-    raise UsageError(f"unknown instrument {text!r}; built-in keys are {', '.join(builtin_keys())} "
-                     "(or give the path of your own .yaml file)")
+    raise UsageError(
+        f"unknown instrument {text!r}; built-in keys are {', '.join(builtin_keys())} "
+        "(or give the path of your own .yaml file)"
+    )
 
 
 def list_instruments() -> pd.DataFrame:
@@ -365,11 +382,18 @@ def list_instruments() -> pd.DataFrame:
     rows = []
     for key in builtin_keys():
         inst = _load_builtin(key)
-        rows.append({
-            "key": key, "name": inst.name, "short_name": inst.short_name, "n_items": inst.n_items,
-            "response": f"{inst.response.min}-{inst.response.max}",
-            "scales": ", ".join(inst.scales), "licence": inst.licence.status,
-            "kit_authored": inst.kit_authored, "validated": inst.validated,
-            "citation": inst.citation,
-        })
+        rows.append(
+            {
+                "key": key,
+                "name": inst.name,
+                "short_name": inst.short_name,
+                "n_items": inst.n_items,
+                "response": f"{inst.response.min}-{inst.response.max}",
+                "scales": ", ".join(inst.scales),
+                "licence": inst.licence.status,
+                "kit_authored": inst.kit_authored,
+                "validated": inst.validated,
+                "citation": inst.citation,
+            }
+        )
     return pd.DataFrame(rows)

@@ -24,8 +24,13 @@ from ._results import (
 )
 from .errors import UsageError
 
-__all__ = ["attrition_table", "wwc_max_differential", "wwc_attrition", "baseline_equivalence",
-           "ancova_mi"]
+__all__ = [
+    "attrition_table",
+    "wwc_max_differential",
+    "wwc_attrition",
+    "baseline_equivalence",
+    "ancova_mi",
+]
 
 
 def _wide(wide, pre, post, treat, extra=None) -> pd.DataFrame:
@@ -38,8 +43,9 @@ def _wide(wide, pre, post, treat, extra=None) -> pd.DataFrame:
     return df.dropna(subset=[treat])
 
 
-def attrition_table(wide, *, pre="pre", post="post", treat="treated",
-                    cluster="org_id") -> pd.DataFrame:
+def attrition_table(
+    wide, *, pre="pre", post="post", treat="treated", cluster="org_id"
+) -> pd.DataFrame:
     """Attrition by arm: who had a baseline score, who was followed up, and how they differed.
 
     The baseline sample is the workers with a ``pre`` score; a worker is
@@ -61,20 +67,30 @@ def attrition_table(wide, *, pre="pre", post="post", treat="treated",
     df = _wide(wide, pre, post, treat, {"cluster": cluster} if has_cluster else None)
     base = df[df[pre].notna()]
     rows = []
-    for arm, part in (("treated", base[base[treat] == 1]), ("comparison", base[base[treat] == 0]),
-                      ("overall", base)):
+    for arm, part in (
+        ("treated", base[base[treat] == 1]),
+        ("comparison", base[base[treat] == 0]),
+        ("overall", base),
+    ):
         followed = part[post].notna()
         comp, drop = part.loc[followed, pre], part.loc[~followed, pre]
         n = len(part)
-        rows.append(dict(
-            arm=arm, n_baseline=n, n_followed=int(followed.sum()), n_dropped=int((~followed).sum()),
-            attrition=(~followed).sum() / n if n else np.nan, differential_attrition=np.nan,
-            n_orgs_baseline=part[cluster].nunique() if has_cluster else pd.NA,
-            n_orgs_followed=part.loc[followed, cluster].nunique() if has_cluster else pd.NA,
-            pre_mean_completers=comp.mean() if len(comp) else np.nan,
-            pre_sd_completers=comp.std(ddof=1) if len(comp) > 1 else np.nan,
-            pre_mean_dropouts=drop.mean() if len(drop) else np.nan,
-            pre_sd_dropouts=drop.std(ddof=1) if len(drop) > 1 else np.nan))
+        rows.append(
+            dict(
+                arm=arm,
+                n_baseline=n,
+                n_followed=int(followed.sum()),
+                n_dropped=int((~followed).sum()),
+                attrition=(~followed).sum() / n if n else np.nan,
+                differential_attrition=np.nan,
+                n_orgs_baseline=part[cluster].nunique() if has_cluster else pd.NA,
+                n_orgs_followed=part.loc[followed, cluster].nunique() if has_cluster else pd.NA,
+                pre_mean_completers=comp.mean() if len(comp) else np.nan,
+                pre_sd_completers=comp.std(ddof=1) if len(comp) > 1 else np.nan,
+                pre_mean_dropouts=drop.mean() if len(drop) else np.nan,
+                pre_sd_dropouts=drop.std(ddof=1) if len(drop) > 1 else np.nan,
+            )
+        )
     out = pd.DataFrame(rows)
     out.loc[2, "differential_attrition"] = abs(out.loc[0, "attrition"] - out.loc[1, "attrition"])
     return out.astype({"n_orgs_baseline": "Int64", "n_orgs_followed": "Int64"})
@@ -86,15 +102,133 @@ def attrition_table(wide, *, pre="pre", post="post", treat="treated",
 # agrees with a second, independent transcription (of Handbook v4.0), the
 # optimistic column differs from it by <= 0.3 points between 13% and 57% overall.
 _WWC_CAUTIOUS = [
-    5.7, 5.8, 5.9, 5.9, 6.0, 6.1, 6.2, 6.3, 6.3, 6.3, 6.3, 6.2, 6.2, 6.1, 6.0, 5.9, 5.9, 5.8,
-    5.7, 5.5, 5.4, 5.3, 5.2, 5.1, 4.9, 4.8, 4.7, 4.5, 4.4, 4.3, 4.1, 4.0, 3.8, 3.6, 3.5, 3.3,
-    3.2, 3.1, 2.9, 2.8, 2.6, 2.5, 2.3, 2.1, 2.0, 1.8, 1.6, 1.5, 1.3, 1.2, 1.0, 0.9, 0.7, 0.6,
-    0.4, 0.3, 0.2, 0.0] + [np.nan] * 8
+    5.7,
+    5.8,
+    5.9,
+    5.9,
+    6.0,
+    6.1,
+    6.2,
+    6.3,
+    6.3,
+    6.3,
+    6.3,
+    6.2,
+    6.2,
+    6.1,
+    6.0,
+    5.9,
+    5.9,
+    5.8,
+    5.7,
+    5.5,
+    5.4,
+    5.3,
+    5.2,
+    5.1,
+    4.9,
+    4.8,
+    4.7,
+    4.5,
+    4.4,
+    4.3,
+    4.1,
+    4.0,
+    3.8,
+    3.6,
+    3.5,
+    3.3,
+    3.2,
+    3.1,
+    2.9,
+    2.8,
+    2.6,
+    2.5,
+    2.3,
+    2.1,
+    2.0,
+    1.8,
+    1.6,
+    1.5,
+    1.3,
+    1.2,
+    1.0,
+    0.9,
+    0.7,
+    0.6,
+    0.4,
+    0.3,
+    0.2,
+    0.0,
+] + [np.nan] * 8
 _WWC_OPTIMISTIC = [
-    10.0, 10.1, 10.2, 10.3, 10.4, 10.5, 10.7, 10.8, 10.9, 10.9, 10.9, 10.9, 10.9, 10.8, 10.8,
-    10.7, 10.6, 10.5, 10.3, 10.2, 10.0, 9.9, 9.7, 9.5, 9.4, 9.2, 9.0, 8.8, 8.6, 8.4, 8.2, 8.0,
-    7.8, 7.6, 7.4, 7.2, 7.0, 6.7, 6.5, 6.3, 6.0, 5.8, 5.6, 5.3, 5.1, 4.9, 4.6, 4.4, 4.2, 3.9,
-    3.7, 3.5, 3.2, 3.0, 2.8, 2.6, 2.3, 2.1, 1.9, 1.6, 1.4, 1.1, 0.9, 0.7, 0.5, 0.3]
+    10.0,
+    10.1,
+    10.2,
+    10.3,
+    10.4,
+    10.5,
+    10.7,
+    10.8,
+    10.9,
+    10.9,
+    10.9,
+    10.9,
+    10.9,
+    10.8,
+    10.8,
+    10.7,
+    10.6,
+    10.5,
+    10.3,
+    10.2,
+    10.0,
+    9.9,
+    9.7,
+    9.5,
+    9.4,
+    9.2,
+    9.0,
+    8.8,
+    8.6,
+    8.4,
+    8.2,
+    8.0,
+    7.8,
+    7.6,
+    7.4,
+    7.2,
+    7.0,
+    6.7,
+    6.5,
+    6.3,
+    6.0,
+    5.8,
+    5.6,
+    5.3,
+    5.1,
+    4.9,
+    4.6,
+    4.4,
+    4.2,
+    3.9,
+    3.7,
+    3.5,
+    3.2,
+    3.0,
+    2.8,
+    2.6,
+    2.3,
+    2.1,
+    1.9,
+    1.6,
+    1.4,
+    1.1,
+    0.9,
+    0.7,
+    0.5,
+    0.3,
+]
 
 
 def wwc_max_differential(overall, boundary="cautious") -> float:
@@ -148,8 +282,9 @@ def wwc_attrition(overall, differential) -> pd.DataFrame:
     """
     d = float(differential)
     if not 0 <= d <= 1:
-        raise UsageError(f"differential attrition must be a proportion between 0 and 1; "
-                         f"got {differential!r}")
+        raise UsageError(
+            f"differential attrition must be a proportion between 0 and 1; got {differential!r}"
+        )
     row = {"overall": float(overall), "differential": d}
     for b in ("cautious", "optimistic"):
         m = wwc_max_differential(overall, b)
@@ -171,8 +306,9 @@ def _equivalence_class(g: float) -> str:
     return "does not satisfy"
 
 
-def baseline_equivalence(wide, *, pre="pre", post="post", treat="treated",
-                         analytic=True) -> pd.DataFrame:
+def baseline_equivalence(
+    wide, *, pre="pre", post="post", treat="treated", analytic=True
+) -> pd.DataFrame:
     """Standardized baseline difference (Hedges' g) and its WWC classification.
 
     g = omega (mean_T - mean_C) / s_pooled with s_pooled the n - 1 weighted
@@ -198,14 +334,27 @@ def baseline_equivalence(wide, *, pre="pre", post="post", treat="treated",
     a, b = df.loc[df[treat] == 1, pre], df.loc[df[treat] == 0, pre]
     n1, n0 = len(a), len(b)
     if n1 < 2 or n0 < 2:
-        raise UsageError(f"baseline equivalence needs at least 2 workers per arm with {pre!r}"
-                         f"{' and ' + repr(post) if analytic else ''}; got {n1} treated and "
-                         f"{n0} comparison")
+        raise UsageError(
+            f"baseline equivalence needs at least 2 workers per arm with {pre!r}"
+            f"{' and ' + repr(post) if analytic else ''}; got {n1} treated and "
+            f"{n0} comparison"
+        )
     sp = float(np.sqrt(((n1 - 1) * a.var(ddof=1) + (n0 - 1) * b.var(ddof=1)) / (n1 + n0 - 2)))
     g = (1 - 3 / (4 * (n1 + n0) - 9)) * (a.mean() - b.mean()) / sp if sp > 0 else np.nan
-    return pd.DataFrame([dict(effect_size=g, es_type="hedges_g", mean_treated=a.mean(),
-                              mean_comparison=b.mean(), sd_pooled=sp, n_treated=n1,
-                              n_comparison=n0, classification=_equivalence_class(g))])
+    return pd.DataFrame(
+        [
+            dict(
+                effect_size=g,
+                es_type="hedges_g",
+                mean_treated=a.mean(),
+                mean_comparison=b.mean(),
+                sd_pooled=sp,
+                n_treated=n1,
+                n_comparison=n0,
+                classification=_equivalence_class(g),
+            )
+        ]
+    )
 
 
 def _rubin(estimates, variances, df_complete):
@@ -220,12 +369,22 @@ def _rubin(estimates, variances, df_complete):
     nu_obs = (df_complete + 1) / (df_complete + 3) * df_complete * (1 - lam)
     if b <= 0:
         return qbar, t, nu_obs
-    nu_old = (m - 1) / lam ** 2
+    nu_old = (m - 1) / lam**2
     return qbar, t, 1 / (1 / nu_old + 1 / nu_obs)
 
 
-def ancova_mi(data, *, pre="pre", post="post", treat="treated", cluster="org_id",
-              n_imputations=20, seed=0, confidence=0.95, se_type="CR3") -> pd.DataFrame:
+def ancova_mi(
+    data,
+    *,
+    pre="pre",
+    post="post",
+    treat="treated",
+    cluster="org_id",
+    n_imputations=20,
+    seed=0,
+    confidence=0.95,
+    se_type="CR3",
+) -> pd.DataFrame:
     """ANCOVA with missing follow-up scores multiply imputed (sensitivity analysis).
 
     The analysis sample is every worker with a baseline score (``pre``,
@@ -303,6 +462,22 @@ def ancova_mi(data, *, pre="pre", post="post", treat="treated", cluster="org_id"
         note = "no post score missing: equals the complete-case ANCOVA"
     se = float(np.sqrt(var))
     lo, hi, p = _t_interval(est, se, dfree, confidence)
-    return _frame([_row("treated", float(est), se, est / se, dfree, lo, hi, p, len(df), G,
-                        f"ANCOVA with multiple imputation (m={m}, regression imputation, Rubin's "
-                        f"rules); {se_type} cluster-robust SE by organization", note)])
+    return _frame(
+        [
+            _row(
+                "treated",
+                float(est),
+                se,
+                est / se,
+                dfree,
+                lo,
+                hi,
+                p,
+                len(df),
+                G,
+                f"ANCOVA with multiple imputation (m={m}, regression imputation, Rubin's "
+                f"rules); {se_type} cluster-robust SE by organization",
+                note,
+            )
+        ]
+    )

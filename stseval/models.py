@@ -102,6 +102,7 @@ __all__ = [
 
 # --------------------------------------------------------------------------- paired
 
+
 def _pairs(pre, post):
     a = pd.to_numeric(pd.Series(np.asarray(pre, dtype=object).ravel()), errors="coerce")
     b = pd.to_numeric(pd.Series(np.asarray(post, dtype=object).ravel()), errors="coerce")
@@ -119,8 +120,9 @@ def _count_orgs(orgs, keep):
         return pd.NA
     o = np.asarray(orgs, dtype=object).ravel()
     if len(o) != len(keep):
-        raise UsageError(f"orgs must have the same length as pre/post; "
-                         f"got {len(o)} and {len(keep)}")
+        raise UsageError(
+            f"orgs must have the same length as pre/post; got {len(o)} and {len(keep)}"
+        )
     return int(pd.Series(o[keep]).nunique())
 
 
@@ -150,8 +152,24 @@ def paired_test(pre, post, *, orgs=None, confidence=0.95) -> pd.DataFrame:
     se = float(d.std(ddof=1) / np.sqrt(n))
     lo, hi, p = _t_interval(est, se, n - 1, confidence)
     note = "" if se > 0 else "all changes are identical; no test possible"
-    return _frame([_row("change", est, se, est / se if se > 0 else np.nan, n - 1, lo, hi, p, n,
-                        _count_orgs(orgs, keep), "paired t-test", note)])
+    return _frame(
+        [
+            _row(
+                "change",
+                est,
+                se,
+                est / se if se > 0 else np.nan,
+                n - 1,
+                lo,
+                hi,
+                p,
+                n,
+                _count_orgs(orgs, keep),
+                "paired t-test",
+                note,
+            )
+        ]
+    )
 
 
 def _signrank_quantile(n: int, prob: float) -> int:
@@ -161,7 +179,7 @@ def _signrank_quantile(n: int, prob: float) -> int:
     counts[0] = 1.0
     for k in range(1, n + 1):
         counts[k:] = counts[k:] + counts[:-k].copy()
-    cdf = np.cumsum(counts) / 2.0 ** n
+    cdf = np.cumsum(counts) / 2.0**n
     return int(np.searchsorted(cdf, prob - 1e-12))
 
 
@@ -210,12 +228,28 @@ def wilcoxon_test(pre, post, *, orgs=None, confidence=0.95) -> pd.DataFrame:
         sd_v = np.sqrt(n_pairs * (n_pairs + 1) * (2 * n_pairs + 1) / 24)
         q = max(int(np.floor(m / 2 - z * sd_v)), 1)
     lo, hi = float(walsh[q - 1]), float(walsh[m - q])
-    return _frame([_row("change", est, np.nan, stat, np.nan, lo, hi, p, n_pairs,
-                        _count_orgs(orgs, keep), "Wilcoxon signed-rank, Hodges-Lehmann estimate",
-                        note)])
+    return _frame(
+        [
+            _row(
+                "change",
+                est,
+                np.nan,
+                stat,
+                np.nan,
+                lo,
+                hi,
+                p,
+                n_pairs,
+                _count_orgs(orgs, keep),
+                "Wilcoxon signed-rank, Hodges-Lehmann estimate",
+                note,
+            )
+        ]
+    )
 
 
 # --------------------------------------------------------------------------- ANCOVA
+
 
 def _ancova_design(data, pre, post, treat, cluster, covariates):
     cols = {"post": post, "treat": treat, "pre": pre, "cluster": cluster}
@@ -231,9 +265,18 @@ def _ancova_design(data, pre, post, treat, cluster, covariates):
     return df, X, df[post].to_numpy(float), df[cluster].to_numpy(), names
 
 
-def ancova(data, *, pre="pre", post="post", treat="treated", cluster="org_id",
-           covariates: Sequence[str] = (), confidence=0.95, se_type="CR3",
-           df_method="G-1") -> pd.DataFrame:
+def ancova(
+    data,
+    *,
+    pre="pre",
+    post="post",
+    treat="treated",
+    cluster="org_id",
+    covariates: Sequence[str] = (),
+    confidence=0.95,
+    se_type="CR3",
+    df_method="G-1",
+) -> pd.DataFrame:
     """ANCOVA: OLS ``post ~ treat + pre (+ covariates)``, cluster-robust by organization.
 
     Parameters
@@ -268,15 +311,32 @@ def ancova(data, *, pre="pre", post="post", treat="treated", cluster="org_id",
     se_type = _se_type(se_type)
     df, X, y, codes, names = _ancova_design(data, pre, post, treat, cluster, covariates)
     fit = _cluster.ols(X, y, codes, names=names)
-    row = _cluster_row(fit, 1, "treated", se_type=se_type, df_method=df_method,
-                       confidence=confidence, n_workers=len(df), n_orgs=df[cluster].nunique(),
-                       method="ANCOVA (OLS post ~ treated + pre)")
+    row = _cluster_row(
+        fit,
+        1,
+        "treated",
+        se_type=se_type,
+        df_method=df_method,
+        confidence=confidence,
+        n_workers=len(df),
+        n_orgs=df[cluster].nunique(),
+        method="ANCOVA (OLS post ~ treated + pre)",
+    )
     return _frame([row])
 
 
-def wild_bootstrap_p(data, *, pre="pre", post="post", treat="treated", cluster="org_id",
-                     covariates: Sequence[str] = (), n_boot=999, weights="webb",
-                     seed=0) -> float:
+def wild_bootstrap_p(
+    data,
+    *,
+    pre="pre",
+    post="post",
+    treat="treated",
+    cluster="org_id",
+    covariates: Sequence[str] = (),
+    n_boot=999,
+    weights="webb",
+    seed=0,
+) -> float:
     """Wild cluster bootstrap p-value (null imposed, WCR) for the ANCOVA treatment effect.
 
     The restricted model ``post ~ pre (+ covariates)`` provides fitted values
@@ -301,22 +361,27 @@ def wild_bootstrap_p(data, *, pre="pre", post="post", treat="treated", cluster="
         raise UsageError(f"n_boot must be at least 99; got {n_boot!r}")
     _, X, y, codes, _ = _ancova_design(data, pre, post, treat, cluster, covariates)
     rng = np.random.default_rng(seed)
-    return _cluster.wild_cluster_bootstrap_p(X, y, codes, 1, n_boot=int(n_boot),
-                                             weights=str(weights).lower(), rng=rng)
+    return _cluster.wild_cluster_bootstrap_p(
+        X, y, codes, 1, n_boot=int(n_boot), weights=str(weights).lower(), rng=rng
+    )
 
 
 # --------------------------------------------------------------------------- long form
 
+
 def _long_frame(long, y, wave, treat, cluster, worker, waves):
     if len(waves) != 2 or waves[0] == waves[1]:
         raise UsageError(f"waves must name two different waves (before, after); got {waves!r}")
-    df = _check_frame(long, "long", {"y": y, "wave": wave, "treat": treat,
-                                     "cluster": cluster, "worker": worker})
+    df = _check_frame(
+        long, "long", {"y": y, "wave": wave, "treat": treat, "cluster": cluster, "worker": worker}
+    )
     present = set(pd.unique(df[wave]))
     absent = [w for w in waves if w not in present]
     if absent:
-        raise UsageError(f"column {wave!r} has no rows for wave(s) {', '.join(map(repr, absent))}; "
-                         f"found {', '.join(map(repr, sorted(map(str, present))))}")
+        raise UsageError(
+            f"column {wave!r} has no rows for wave(s) {', '.join(map(repr, absent))}; "
+            f"found {', '.join(map(repr, sorted(map(str, present))))}"
+        )
     df = df[df[wave].isin(waves)].copy()
     df[treat] = _binary(df[treat], treat)
     df[y] = _numeric(df[y], y)
@@ -326,8 +391,19 @@ def _long_frame(long, y, wave, treat, cluster, worker, waves):
     return df
 
 
-def did(long, *, y="y", wave="wave", treat="treated", cluster="org_id", worker="worker_id",
-        waves=("pre", "post"), confidence=0.95, se_type="CR3", df_method="G-1") -> pd.DataFrame:
+def did(
+    long,
+    *,
+    y="y",
+    wave="wave",
+    treat="treated",
+    cluster="org_id",
+    worker="worker_id",
+    waves=("pre", "post"),
+    confidence=0.95,
+    se_type="CR3",
+    df_method="G-1",
+) -> pd.DataFrame:
     """Difference-in-differences: OLS ``y ~ treat * post_wave``, cluster-robust by organization.
 
     Uses every available observation of the two ``waves`` (workers seen only
@@ -346,18 +422,39 @@ def did(long, *, y="y", wave="wave", treat="treated", cluster="org_id", worker="
     df = _long_frame(long, y, wave, treat, cluster, worker, waves)
     _check_arms(df, treat, cluster, "the difference-in-differences")
     X = np.column_stack([np.ones(len(df)), df[treat], df["_post"], df["_txp"]])
-    fit = _cluster.ols(X, df[y].to_numpy(float), df[cluster].to_numpy(),
-                       names=["intercept", treat, "post", "treated:post"])
-    row = _cluster_row(fit, 3, "treated:post", se_type=se_type, df_method=df_method,
-                       confidence=confidence, n_workers=df[worker].nunique(),
-                       n_orgs=df[cluster].nunique(),
-                       method="difference-in-differences (OLS y ~ treated * post)")
+    fit = _cluster.ols(
+        X,
+        df[y].to_numpy(float),
+        df[cluster].to_numpy(),
+        names=["intercept", treat, "post", "treated:post"],
+    )
+    row = _cluster_row(
+        fit,
+        3,
+        "treated:post",
+        se_type=se_type,
+        df_method=df_method,
+        confidence=confidence,
+        n_workers=df[worker].nunique(),
+        n_orgs=df[cluster].nunique(),
+        method="difference-in-differences (OLS y ~ treated * post)",
+    )
     return _frame([row])
 
 
-def mixed(long, *, y="y", wave="wave", treat="treated", cluster="org_id", worker="worker_id",
-          waves=("pre", "post"), confidence=0.95, org_wave_effect=True,
-          engine="fast") -> pd.DataFrame:
+def mixed(
+    long,
+    *,
+    y="y",
+    wave="wave",
+    treat="treated",
+    cluster="org_id",
+    worker="worker_id",
+    waves=("pre", "post"),
+    confidence=0.95,
+    org_wave_effect=True,
+    engine="fast",
+) -> pd.DataFrame:
     """Linear mixed model: ``y ~ treat * post`` with organization and worker random effects.
 
     Random effects: an organization intercept, a worker intercept nested in
@@ -403,10 +500,15 @@ def mixed(long, *, y="y", wave="wave", treat="treated", cluster="org_id", worker
         raise UsageError(f"engine must be 'fast' or 'statsmodels'; got {engine!r}")
     df = _long_frame(long, y, wave, treat, cluster, worker, waves)
     _check_arms(df, treat, cluster, "the mixed model")
-    d = pd.DataFrame({"y": df[y].to_numpy(float), "treated": df[treat].to_numpy(float),
-                      "post": df["_post"].to_numpy(float),
-                      "org": pd.factorize(df[cluster])[0],
-                      "worker": df.groupby([cluster, worker], sort=False).ngroup().to_numpy()})
+    d = pd.DataFrame(
+        {
+            "y": df[y].to_numpy(float),
+            "treated": df[treat].to_numpy(float),
+            "post": df["_post"].to_numpy(float),
+            "org": pd.factorize(df[cluster])[0],
+            "worker": df.groupby([cluster, worker], sort=False).ngroup().to_numpy(),
+        }
+    )
     notes = []
     if d["worker"].max() + 1 > df[worker].nunique():
         notes.append("workers seen in more than one organization count once per organization")
@@ -442,17 +544,38 @@ def mixed(long, *, y="y", wave="wave", treat="treated", cluster="org_id", worker
     method = f"linear mixed model (REML; random: {random}), t(G-2)"
     dfree = float(G - 2)
     lo, hi, p = _t_interval(est, se, dfree, confidence)
-    return _frame([_row("treated:post", est, se, est / se if se > 0 else np.nan, dfree, lo, hi,
-                        p, df[worker].nunique(), G, method, "; ".join(dict.fromkeys(notes)))])
+    return _frame(
+        [
+            _row(
+                "treated:post",
+                est,
+                se,
+                est / se if se > 0 else np.nan,
+                dfree,
+                lo,
+                hi,
+                p,
+                df[worker].nunique(),
+                G,
+                method,
+                "; ".join(dict.fromkeys(notes)),
+            )
+        ]
+    )
 
 
 def _mixed_fast(d: pd.DataFrame, comps):
     X = np.column_stack([np.ones(len(d)), d["treated"], d["post"], d["treated"] * d["post"]])
-    fit = _cluster.nested_reml(d["y"].to_numpy(), X, d["org"].to_numpy(),
-                               d["post"].to_numpy().astype(int), d["worker"].to_numpy(),
-                               org_wave="org_wave" in comps, worker_effect="worker" in comps)
-    return (float(fit.beta[3]), float(np.sqrt(fit.cov_beta[3, 3])), fit.converged,
-            fit.at_zero)
+    fit = _cluster.nested_reml(
+        d["y"].to_numpy(),
+        X,
+        d["org"].to_numpy(),
+        d["post"].to_numpy().astype(int),
+        d["worker"].to_numpy(),
+        org_wave="org_wave" in comps,
+        worker_effect="worker" in comps,
+    )
+    return (float(fit.beta[3]), float(np.sqrt(fit.cov_beta[3, 3])), fit.converged, fit.at_zero)
 
 
 def _mixed_statsmodels(d: pd.DataFrame, comps):
@@ -461,18 +584,35 @@ def _mixed_statsmodels(d: pd.DataFrame, comps):
     vc = {k: {"worker": "0 + C(worker)", "org_wave": "0 + C(post)"}[k] for k in comps}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = smf.mixedlm("y ~ treated * post", d, groups="org", re_formula="1",
-                            **({"vc_formula": vc} if vc else {}))
+        model = smf.mixedlm(
+            "y ~ treated * post",
+            d,
+            groups="org",
+            re_formula="1",
+            **({"vc_formula": vc} if vc else {}),
+        )
         res = model.fit(reml=True, method=["lbfgs", "bfgs", "cg"])
         est = float(res.fe_params["treated:post"])
         se = float(res.bse_fe["treated:post"])
-    zero = ["a variance component"] if any("Hessian" in str(w.message) or "boundary" in
-                                           str(w.message) for w in caught) else []
+    zero = (
+        ["a variance component"]
+        if any("Hessian" in str(w.message) or "boundary" in str(w.message) for w in caught)
+        else []
+    )
     return est, se, bool(res.converged), zero
 
 
-def org_practice(long, *, y="y", wave="wave", treat="treated", cluster="org_id",
-                 worker="worker_id", waves=("pre", "post"), confidence=0.95) -> pd.DataFrame:
+def org_practice(
+    long,
+    *,
+    y="y",
+    wave="wave",
+    treat="treated",
+    cluster="org_id",
+    worker="worker_id",
+    waves=("pre", "post"),
+    confidence=0.95,
+) -> pd.DataFrame:
     """Organization-level practice change: Welch t-test of org mean change by arm.
 
     The practice score (an organizational guidance inventory scale) is
@@ -498,8 +638,10 @@ def org_practice(long, *, y="y", wave="wave", treat="treated", cluster="org_id",
     arm = df.groupby(cluster)[treat].agg(["min", "max"])
     if (arm["min"] != arm["max"]).any():
         bad = ", ".join(map(str, arm.index[arm["min"] != arm["max"]][:5]))
-        raise UsageError(f"column {treat!r} must be constant within each organization for "
-                         f"org_practice; it varies in {bad}")
+        raise UsageError(
+            f"column {treat!r} must be constant within each organization for "
+            f"org_practice; it varies in {bad}"
+        )
     means = means.reindex(columns=[0.0, 1.0]).dropna()
     change = (means[1.0] - means[0.0]).rename("change").to_frame()
     change["arm"] = arm.loc[change.index, "min"]
@@ -510,17 +652,32 @@ def org_practice(long, *, y="y", wave="wave", treat="treated", cluster="org_id",
     v1, v0 = a.var(ddof=1) / n1, b.var(ddof=1) / n0
     est = float(a.mean() - b.mean())
     se = float(np.sqrt(v1 + v0))
-    dfree = float((v1 + v0) ** 2 / (v1 ** 2 / (n1 - 1) + v0 ** 2 / (n0 - 1))) if se > 0 else np.nan
+    dfree = float((v1 + v0) ** 2 / (v1**2 / (n1 - 1) + v0**2 / (n0 - 1))) if se > 0 else np.nan
     lo, hi, p = _t_interval(est, se, dfree, confidence)
     sp = np.sqrt(((n1 - 1) * a.var(ddof=1) + (n0 - 1) * b.var(ddof=1)) / (n1 + n0 - 2))
     g = (1 - 3 / (4 * (n1 + n0) - 9)) * est / sp if sp > 0 else np.nan
-    vg = (n1 + n0) / (n1 * n0) + g ** 2 / (2 * (n1 + n0))
+    vg = (n1 + n0) / (n1 * n0) + g**2 / (2 * (n1 + n0))
     zq = stats.norm.ppf(0.5 + confidence / 2)
     n_w = df.loc[df[cluster].isin(change.index), worker].nunique()
-    row = _row("treated - comparison", est, se, est / se if se > 0 else np.nan, dfree, lo, hi, p,
-               n_w, n1 + n0, "Welch t-test of organization mean change (post - pre)")
-    row.update(effect_size=g, es_type="hedges_g_org_change",
-               es_ci_low=g - zq * np.sqrt(vg), es_ci_high=g + zq * np.sqrt(vg))
+    row = _row(
+        "treated - comparison",
+        est,
+        se,
+        est / se if se > 0 else np.nan,
+        dfree,
+        lo,
+        hi,
+        p,
+        n_w,
+        n1 + n0,
+        "Welch t-test of organization mean change (post - pre)",
+    )
+    row.update(
+        effect_size=g,
+        es_type="hedges_g_org_change",
+        es_ci_low=g - zq * np.sqrt(vg),
+        es_ci_high=g + zq * np.sqrt(vg),
+    )
     return _frame([row], extra=ES_COLUMNS)
 
 
@@ -529,9 +686,18 @@ def org_practice(long, *, y="y", wave="wave", treat="treated", cluster="org_id",
 _ITS_RATES = {"separation_rate": "separations", "absence_rate": "absence_days"}
 
 
-def its(org_months, *, indicator="separation_rate", org="org_id", month="month",
-        treat="treated", start="start_date", working_days=21.0, confidence=0.95,
-        se_type="CR3") -> pd.DataFrame:
+def its(
+    org_months,
+    *,
+    indicator="separation_rate",
+    org="org_id",
+    month="month",
+    treat="treated",
+    start="start_date",
+    working_days=21.0,
+    confidence=0.95,
+    se_type="CR3",
+) -> pd.DataFrame:
     """Comparative interrupted time series of a monthly organizational indicator.
 
     Indicator: ``separation_rate`` = separations / headcount, ``absence_rate``
@@ -577,11 +743,17 @@ def its(org_months, *, indicator="separation_rate", org="org_id", month="month",
     se_type = _se_type(se_type)
     cols = {"org": org, "month": month, "treat": treat, "start": start}
     if indicator in _ITS_RATES:
-        cols.update({f"indicator={indicator!r}, denominator": "headcount",
-                     f"indicator={indicator!r}, numerator": _ITS_RATES[indicator]})
+        cols.update(
+            {
+                f"indicator={indicator!r}, denominator": "headcount",
+                f"indicator={indicator!r}, numerator": _ITS_RATES[indicator],
+            }
+        )
     elif not (isinstance(org_months, pd.DataFrame) and indicator in org_months.columns):
-        raise UsageError(f"indicator must be one of {', '.join(_ITS_RATES)} or a column of "
-                         f"org_months; got {indicator!r}")
+        raise UsageError(
+            f"indicator must be one of {', '.join(_ITS_RATES)} or a column of "
+            f"org_months; got {indicator!r}"
+        )
     else:
         cols["indicator"] = indicator
     df = _check_frame(org_months, "org_months", cols)
@@ -604,17 +776,23 @@ def its(org_months, *, indicator="separation_rate", org="org_id", month="month",
     treated_orgs = per_org.index[per_org["t_min"] == 1]
     no_start = per_org.loc[treated_orgs, "s"].isna()
     if no_start.any():
-        raise UsageError(f"treated organizations need a {start!r}; missing for "
-                         f"{', '.join(map(str, treated_orgs[no_start][:5]))}")
+        raise UsageError(
+            f"treated organizations need a {start!r}; missing for "
+            f"{', '.join(map(str, treated_orgs[no_start][:5]))}"
+        )
     comp_orgs = per_org.index[per_org["t_min"] == 0]
     if len(treated_orgs) < 2:
-        raise UsageError(f"the interrupted time series needs at least 2 treated organizations "
-                         f"with monthly data; got {len(treated_orgs)}")
+        raise UsageError(
+            f"the interrupted time series needs at least 2 treated organizations "
+            f"with monthly data; got {len(treated_orgs)}"
+        )
     note = ""
     comparative = len(comp_orgs) >= 2
     if not comparative:
-        note = (f"only {len(comp_orgs)} comparison organization(s): single-group ITS of the "
-                "treated organizations")
+        note = (
+            f"only {len(comp_orgs)} comparison organization(s): single-group ITS of the "
+            "treated organizations"
+        )
         df = df[df[org].isin(treated_orgs)]
     ref = per_org["s"].copy()
     ref.loc[comp_orgs] = np.floor(per_org.loc[treated_orgs, "s"].median())
@@ -622,8 +800,10 @@ def its(org_months, *, indicator="separation_rate", org="org_id", month="month",
     post = (rel >= 0).astype(float)
     since = rel.clip(lower=0)
     if not ((rel < 0) & (df[treat] == 1)).any() or not ((rel >= 0) & (df[treat] == 1)).any():
-        raise UsageError("the treated organizations need months both before and after their "
-                         f"{start!r} for an interrupted time series")
+        raise UsageError(
+            "the treated organizations need months both before and after their "
+            f"{start!r} for an interrupted time series"
+        )
     codes, uniq = pd.factorize(df[org])
     fe = np.eye(len(uniq))[codes]
     cols_x = [rel.to_numpy(float), post.to_numpy(float), since.to_numpy(float)]
@@ -631,23 +811,36 @@ def its(org_months, *, indicator="separation_rate", org="org_id", month="month",
         t = df[treat].to_numpy(float)
         cols_x += [t * c for c in cols_x]
     X = np.column_stack([fe, *cols_x])
-    fit = _cluster.ols(X, df["_rate"].to_numpy(float), codes,
-                       names=[*map(str, uniq), "rel", "post", "since"]
-                       + (["treated:rel", "treated:post", "treated:since"] if comparative else []))
+    fit = _cluster.ols(
+        X,
+        df["_rate"].to_numpy(float),
+        codes,
+        names=[*map(str, uniq), "rel", "post", "since"]
+        + (["treated:rel", "treated:post", "treated:since"] if comparative else []),
+    )
     base = len(uniq) + (3 if comparative else 0)
     label = "comparative" if comparative else "single-group"
     rows = []
     for term, col in (("level_change", base + 1), ("slope_change", base + 2)):
-        r = _cluster_row(fit, col, term, se_type=se_type, df_method="G-1", confidence=confidence,
-                         n_workers=pd.NA, n_orgs=len(uniq),
-                         method=f"{label} interrupted time series of {indicator} "
-                                "(OLS, organization fixed effects)")
+        r = _cluster_row(
+            fit,
+            col,
+            term,
+            se_type=se_type,
+            df_method="G-1",
+            confidence=confidence,
+            n_workers=pd.NA,
+            n_orgs=len(uniq),
+            method=f"{label} interrupted time series of {indicator} "
+            "(OLS, organization fixed effects)",
+        )
         r["note"] = note
         rows.append(r)
     return _frame(rows)
 
 
 # --------------------------------------------------------------------------- multiplicity
+
 
 def adjust_p(p, method="holm"):
     """Adjust p-values for multiple comparisons, ignoring NaNs.
@@ -709,10 +902,12 @@ def icc_by_org(values, orgs) -> float:
     n_g = v.groupby(o).size()
     G, N = len(n_g), int(n_g.sum())
     if G < 2 or N <= G:
-        raise UsageError(f"ICC needs at least 2 organizations and more values than organizations; "
-                         f"got {G} organizations and {N} values")
+        raise UsageError(
+            f"ICC needs at least 2 organizations and more values than organizations; "
+            f"got {G} organizations and {N} values"
+        )
     means = v.groupby(o).transform("mean")
     msb = float(((means - v.mean()) ** 2).sum() / (G - 1))
     msw = float(((v - means) ** 2).sum() / (N - G))
-    n0 = (N - float((n_g ** 2).sum()) / N) / (G - 1)
+    n0 = (N - float((n_g**2).sum()) / N) / (G - 1)
     return (msb - msw) / (msb + (n0 - 1) * msw)

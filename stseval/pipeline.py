@@ -70,8 +70,11 @@ __all__ = [
 ]
 
 #: The notebooks the pipeline runs.
-NOTEBOOKS = {"area": "area_evaluation.ipynb", "funder": "funder_report.ipynb",
-             "org": "org_feedback.ipynb"}
+NOTEBOOKS = {
+    "area": "area_evaluation.ipynb",
+    "funder": "funder_report.ipynb",
+    "org": "org_feedback.ipynb",
+}
 #: Parameters the pipeline must pass to each notebook.
 REQUIRED_PARAMETERS = {
     "area_evaluation.ipynb": ("study_dir", "area", "out_dir"),
@@ -117,8 +120,10 @@ def notebooks_dir() -> Path:
     """The folder of the kit's notebooks (``notebooks/`` beside the package)."""
     path = Path(__file__).resolve().parents[1] / "notebooks"
     if not path.is_dir():
-        raise UsageError(f"the notebooks folder {path} does not exist; run from a checkout of "
-                         "the stseval repository or pass notebooks_dir")
+        raise UsageError(
+            f"the notebooks folder {path} does not exist; run from a checkout of "
+            "the stseval repository or pass notebooks_dir"
+        )
     return path
 
 
@@ -132,6 +137,7 @@ def notebook_parameters(notebook) -> dict:
     """
     import nbformat
     from papermill.inspection import inspect_notebook
+
     path = Path(notebook)
     nb = nbformat.read(path, as_version=4)
     if not any("parameters" in c.get("metadata", {}).get("tags", []) for c in nb.cells):
@@ -153,15 +159,18 @@ def check_parameters(notebook, parameters: dict, *, required: Sequence[str] | No
     problems = []
     unknown = sorted(set(parameters) - set(declared))
     if unknown:
-        problems.append(f"unknown parameter(s) {', '.join(unknown)} (the notebook declares "
-                        f"{', '.join(declared)})")
+        problems.append(
+            f"unknown parameter(s) {', '.join(unknown)} (the notebook declares "
+            f"{', '.join(declared)})"
+        )
     missing = [p for p in required if p not in parameters]
     if missing:
         problems.append(f"missing required parameter(s) {', '.join(missing)}")
     undeclared = [p for p in required if p not in declared]
     if undeclared:
-        problems.append(f"the notebook does not declare required parameter(s) "
-                        f"{', '.join(undeclared)}")
+        problems.append(
+            f"the notebook does not declare required parameter(s) {', '.join(undeclared)}"
+        )
     if problems:
         raise UsageError(f"notebook {path.name}: " + "; ".join(problems))
 
@@ -183,9 +192,18 @@ class _Starter:
             self.last = time.monotonic()
 
 
-def run_notebook(notebook, output, parameters: dict, *, label: str | None = None,
-                 cwd=None, kernel_name: str = _KERNEL, retries: int = 1,
-                 start_timeout: int = 120, starter: _Starter | None = None) -> float:
+def run_notebook(
+    notebook,
+    output,
+    parameters: dict,
+    *,
+    label: str | None = None,
+    cwd=None,
+    kernel_name: str = _KERNEL,
+    retries: int = 1,
+    start_timeout: int = 120,
+    starter: _Starter | None = None,
+) -> float:
     """Execute ``notebook`` with papermill into ``output``; return the seconds it took.
 
     The notebook runs with ``cwd`` (default: its own folder) as the working
@@ -200,6 +218,7 @@ def run_notebook(notebook, output, parameters: dict, *, label: str | None = None
     """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
+
     notebook, output = Path(notebook), Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     label = label or notebook.stem
@@ -210,22 +229,35 @@ def run_notebook(notebook, output, parameters: dict, *, label: str | None = None
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                pm.execute_notebook(str(notebook), str(output), parameters=parameters,
-                                    kernel_name=kernel_name, progress_bar=False,
-                                    log_output=False, cwd=str(cwd or notebook.parent),
-                                    start_timeout=start_timeout,
-                                    extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+                pm.execute_notebook(
+                    str(notebook),
+                    str(output),
+                    parameters=parameters,
+                    kernel_name=kernel_name,
+                    progress_bar=False,
+                    log_output=False,
+                    cwd=str(cwd or notebook.parent),
+                    start_timeout=start_timeout,
+                    extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+                )
             return time.monotonic() - start
         except PapermillExecutionError as exc:
             detail = f"{exc.ename}: {exc.evalue}".strip()
-            raise NotebookRunError(label, detail=detail, cell_index=exc.cell_index,
-                                   parameters=parameters, output_path=str(output)) from None
+            raise NotebookRunError(
+                label,
+                detail=detail,
+                cell_index=exc.cell_index,
+                parameters=parameters,
+                output_path=str(output),
+            ) from None
         except Exception as exc:  # noqa: BLE001 - kernel start-up trouble: retry once
             if attempt >= retries:
                 raise NotebookRunError(
-                    label, detail=f"the kernel could not run the notebook ({type(exc).__name__}: "
-                                  f"{exc})", parameters=parameters,
-                    output_path=str(output) if output.exists() else None) from None
+                    label,
+                    detail=f"the kernel could not run the notebook ({type(exc).__name__}: {exc})",
+                    parameters=parameters,
+                    output_path=str(output) if output.exists() else None,
+                ) from None
             time.sleep(1.0 + attempt)
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -233,9 +265,9 @@ def run_notebook(notebook, output, parameters: dict, *, label: str | None = None
 def _run_all(tasks: list[dict], *, jobs: int, progress: bool, desc: str) -> list[dict]:
     """Run notebook tasks (dicts of run_notebook kwargs) in threads; fill ``seconds``/``error``."""
     from tqdm.auto import tqdm
+
     starter = _Starter(_STAGGER_SECONDS)
-    bar = tqdm(total=len(tasks), desc=desc, unit="notebook", disable=not progress,
-               file=sys.stderr)
+    bar = tqdm(total=len(tasks), desc=desc, unit="notebook", disable=not progress, file=sys.stderr)
     with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(tasks) or 1))) as pool:
         futures = {pool.submit(run_notebook, starter=starter, **t["run"]): t for t in tasks}
         for fut in as_completed(futures):
@@ -247,8 +279,10 @@ def _run_all(tasks: list[dict], *, jobs: int, progress: bool, desc: str) -> list
                 task["seconds"], task["error"] = None, exc
             bar.update()
             if task["error"] is not None:
-                bar.write(f"stseval: {task['run']['label']} failed: {task['error'].detail}",
-                          file=sys.stderr)
+                bar.write(
+                    f"stseval: {task['run']['label']} failed: {task['error'].detail}",
+                    file=sys.stderr,
+                )
     bar.close()
     return tasks
 
@@ -299,8 +333,9 @@ def _strip_for_readers(nb):
     return nb
 
 
-def export_html(notebook, html_path, *, ids: Sequence[str], title: str = "Report",
-                source: str | None = None) -> Path:
+def export_html(
+    notebook, html_path, *, ids: Sequence[str], title: str = "Report", source: str | None = None
+) -> Path:
     """Export an executed notebook to one self-contained HTML file with the code hidden.
 
     nbconvert's ``basic`` template with ``exclude_input``, input and output
@@ -313,20 +348,27 @@ def export_html(notebook, html_path, *, ids: Sequence[str], title: str = "Report
     from nbconvert import HTMLExporter
 
     from .privacy import assert_no_leaks
+
     nb = _strip_for_readers(nbformat.read(str(notebook), as_version=4))
-    exporter = HTMLExporter(template_name="basic", exclude_input=True,
-                            exclude_input_prompt=True, exclude_output_prompt=True,
-                            anchor_link_text="")
+    exporter = HTMLExporter(
+        template_name="basic",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        anchor_link_text="",
+    )
     body, _ = exporter.from_notebook_node(nb)
     from html import escape
-    html = (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n{body}\n"
-            "</body>\n</html>\n")
+
+    html = (
+        f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n{body}\n"
+        "</body>\n</html>\n"
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert_no_leaks(html, ids=list(ids), source=source or Path(html_path).name,
-                        min_id_length=3)
+        assert_no_leaks(html, ids=list(ids), source=source or Path(html_path).name, min_id_length=3)
     html_path = Path(html_path)
     html_path.write_text(html, encoding="utf-8")
     return html_path
@@ -337,6 +379,7 @@ def export_pdf(html_path, pdf_path) -> Path:
     import logging
 
     from weasyprint import HTML
+
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     HTML(filename=str(html_path)).write_pdf(str(pdf_path))
@@ -349,8 +392,10 @@ def _choose_areas(study, areas) -> list[str]:
     if areas is None:
         chosen = [a for a in AREA_KEYS if a in present]
         if not chosen:
-            raise UsageError("no organization changed practice in any area (interventions.csv "
-                             "is empty); there is nothing to evaluate")
+            raise UsageError(
+                "no organization changed practice in any area (interventions.csv "
+                "is empty); there is nothing to evaluate"
+            )
         return chosen
     areas = [a.strip() for a in areas if a and a.strip()]
     if not areas:
@@ -360,8 +405,10 @@ def _choose_areas(study, areas) -> list[str]:
         raise UsageError(f"unknown area(s) {', '.join(unknown)}; areas are {', '.join(AREA_KEYS)}")
     empty = [a for a in areas if a not in present]
     if empty:
-        raise UsageError(f"no organization changed practice in {', '.join(empty)} "
-                         "(interventions.csv has no row for it)")
+        raise UsageError(
+            f"no organization changed practice in {', '.join(empty)} "
+            "(interventions.csv has no row for it)"
+        )
     return list(dict.fromkeys(areas))
 
 
@@ -373,11 +420,20 @@ def _check_out(out: Path, study_dir: Path, nb_dir: Path) -> None:
             raise UsageError(f"--out {out} must not be inside {name} ({inside})")
 
 
-def run_report(study_dir, out_dir, *, areas: Sequence[str] | None = None,
-               jobs: int | None = None, org_reports: bool | Sequence[str] = False,
-               pdf: bool = True, confidence: float = 0.95, min_cell: int | None = None,
-               progress: bool = True, notebooks: str | os.PathLike | None = None,
-               kernel_name: str = _KERNEL) -> ReportRun:
+def run_report(
+    study_dir,
+    out_dir,
+    *,
+    areas: Sequence[str] | None = None,
+    jobs: int | None = None,
+    org_reports: bool | Sequence[str] = False,
+    pdf: bool = True,
+    confidence: float = 0.95,
+    min_cell: int | None = None,
+    progress: bool = True,
+    notebooks: str | os.PathLike | None = None,
+    kernel_name: str = _KERNEL,
+) -> ReportRun:
     """Evaluate every area with the area notebook and build the funder report.
 
     Parameters
@@ -413,6 +469,7 @@ def run_report(study_dir, out_dir, *, areas: Sequence[str] | None = None,
     """
     from .report import study_ids
     from .study import Study
+
     t0 = time.monotonic()
     started = datetime.now(UTC).isoformat(timespec="seconds")
     nb_dir = Path(notebooks).resolve() if notebooks else notebooks_dir()
@@ -437,23 +494,44 @@ def run_report(study_dir, out_dir, *, areas: Sequence[str] | None = None,
         unknown = [o for o in org_ids if o not in known]
         if unknown:
             raise UsageError(f"unknown organization(s) {', '.join(unknown)} for --org-reports")
-    common = {"study_dir": str(study_path), "confidence": float(confidence),
-              "min_cell": None if min_cell is None else int(min_cell)}
+    common = {
+        "study_dir": str(study_path),
+        "confidence": float(confidence),
+        "min_cell": None if min_cell is None else int(min_cell),
+    }
     area_nb, funder_nb, org_nb = (nb_dir / NOTEBOOKS[k] for k in ("area", "funder", "org"))
     for path in [area_nb, funder_nb] + ([org_nb] if org_ids else []):
         if not path.is_file():
             raise UsageError(f"notebook {path} does not exist")
-    area_tasks = [{"area": a, "run": {
-        "notebook": area_nb, "output": out / "areas" / a / area_nb.name,
-        "label": f"{area_nb.name} for area {a!r}",
-        "parameters": {**common, "area": a, "out_dir": str(out / "areas" / a)}}}
-        for a in chosen]
+    area_tasks = [
+        {
+            "area": a,
+            "run": {
+                "notebook": area_nb,
+                "output": out / "areas" / a / area_nb.name,
+                "label": f"{area_nb.name} for area {a!r}",
+                "parameters": {**common, "area": a, "out_dir": str(out / "areas" / a)},
+            },
+        }
+        for a in chosen
+    ]
     funder_params = {**common, "results_dir": str(out), "areas": chosen}
-    org_tasks = [{"org": o, "run": {
-        "notebook": org_nb, "output": out / "orgs" / o / org_nb.name,
-        "label": f"{org_nb.name} for organization {o!r}",
-        "parameters": {"study_dir": str(study_path), "org_id": o,
-                       "min_cell": common["min_cell"]}}} for o in org_ids]
+    org_tasks = [
+        {
+            "org": o,
+            "run": {
+                "notebook": org_nb,
+                "output": out / "orgs" / o / org_nb.name,
+                "label": f"{org_nb.name} for organization {o!r}",
+                "parameters": {
+                    "study_dir": str(study_path),
+                    "org_id": o,
+                    "min_cell": common["min_cell"],
+                },
+            },
+        }
+        for o in org_ids
+    ]
     check_parameters(area_nb, area_tasks[0]["run"]["parameters"])
     check_parameters(funder_nb, funder_params)
     if org_tasks:
@@ -463,8 +541,7 @@ def run_report(study_dir, out_dir, *, areas: Sequence[str] | None = None,
     out.mkdir(parents=True, exist_ok=True)
     for a in chosen:
         shutil.rmtree(out / "areas" / a, ignore_errors=True)
-    for name in ("estimates.csv", "funder_report.html", "funder_report.pdf",
-                 "funder_report.ipynb"):
+    for name in ("estimates.csv", "funder_report.html", "funder_report.pdf", "funder_report.ipynb"):
         (out / name).unlink(missing_ok=True)
     result = ReportRun(out_dir=out)
     _run_all(area_tasks, jobs=jobs, progress=progress, desc="area notebooks")
@@ -475,6 +552,7 @@ def run_report(study_dir, out_dir, *, areas: Sequence[str] | None = None,
     if done:
         from .privacy import safe_csv
         from .report import read_area_estimates
+
         est = read_area_estimates(out)
         est = est[est["area"].isin(done)]
         safe_csv(est, out / "estimates.csv", index=False)
@@ -482,12 +560,21 @@ def run_report(study_dir, out_dir, *, areas: Sequence[str] | None = None,
         funder_params["areas"] = done
         t1 = time.monotonic()
         try:
-            run_notebook(funder_nb, out / funder_nb.name, funder_params, label=funder_nb.name,
-                         kernel_name=kernel_name)
+            run_notebook(
+                funder_nb,
+                out / funder_nb.name,
+                funder_params,
+                label=funder_nb.name,
+                kernel_name=kernel_name,
+            )
             result.timings["funder_report"] = round(time.monotonic() - t1, 2)
             t2 = time.monotonic()
-            result.html = export_html(out / funder_nb.name, out / "funder_report.html", ids=ids,
-                                      title=f"STS guidance evaluation: {study.name}")
+            result.html = export_html(
+                out / funder_nb.name,
+                out / "funder_report.html",
+                ids=ids,
+                title=f"STS guidance evaluation: {study.name}",
+            )
             result.timings["html"] = round(time.monotonic() - t2, 2)
             if pdf:
                 t3 = time.monotonic()
@@ -504,8 +591,11 @@ def run_report(study_dir, out_dir, *, areas: Sequence[str] | None = None,
                 continue
             nb_path = t["run"]["output"]
             result.org_reports[t["org"]] = export_html(
-                nb_path, nb_path.with_suffix(".html"), ids=study_ids(study, keep_org=t["org"]),
-                title=f"Practice profile: organization {t['org']}")
+                nb_path,
+                nb_path.with_suffix(".html"),
+                ids=study_ids(study, keep_org=t["org"]),
+                title=f"Practice profile: organization {t['org']}",
+            )
         result.timings["org_reports"] = round(time.monotonic() - t4, 2)
     result.timings["total"] = round(time.monotonic() - t0, 2)
     _write_run_json(result, study, area_tasks, funder_params, org_tasks, started, jobs)
@@ -519,11 +609,14 @@ def _json_params(params: dict) -> dict:
 def _write_run_json(result, study, area_tasks, funder_params, org_tasks, started, jobs) -> None:
     def status(task):
         err = task.get("error")
-        return {"parameters": _json_params(task["run"]["parameters"]),
-                "notebook": str(Path(task["run"]["output"]).relative_to(result.out_dir)),
-                "seconds": task.get("seconds"),
-                "status": "failed" if err else "ok",
-                "error": None if err is None else {"cell": err.cell_index, "detail": err.detail}}
+        return {
+            "parameters": _json_params(task["run"]["parameters"]),
+            "notebook": str(Path(task["run"]["output"]).relative_to(result.out_dir)),
+            "seconds": task.get("seconds"),
+            "status": "failed" if err else "ok",
+            "error": None if err is None else {"cell": err.cell_index, "detail": err.detail},
+        }
+
     record = {
         "stseval_version": __version__,
         "python": sys.version.split()[0],
@@ -531,17 +624,23 @@ def _write_run_json(result, study, area_tasks, funder_params, org_tasks, started
         "started": started,
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "jobs": jobs,
-        "study": {"name": study.name, "folder": str(study.source),
-                  "synthetic": bool(study.is_synthetic),
-                  "seed": study.provenance.get("seed"),
-                  "design": (study.provenance.get("design") or {}).get("name")},
+        "study": {
+            "name": study.name,
+            "folder": str(study.source),
+            "synthetic": bool(study.is_synthetic),
+            "seed": study.provenance.get("seed"),
+            "design": (study.provenance.get("design") or {}).get("name"),
+        },
         "areas": {t["area"]: status(t) for t in area_tasks},
-        "funder_report": {"parameters": _json_params(funder_params),
-                          "html": result.html.name if result.html else None,
-                          "pdf": result.pdf.name if result.pdf else None},
+        "funder_report": {
+            "parameters": _json_params(funder_params),
+            "html": result.html.name if result.html else None,
+            "pdf": result.pdf.name if result.pdf else None,
+        },
         "org_reports": {t["org"]: status(t) for t in org_tasks},
         "timings_seconds": result.timings,
         "failures": [str(f) for f in result.failures],
     }
-    (result.out_dir / "run.json").write_text(json.dumps(record, indent=2, default=str) + "\n",
-                                             encoding="utf-8")
+    (result.out_dir / "run.json").write_text(
+        json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8"
+    )

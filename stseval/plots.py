@@ -52,18 +52,30 @@ __all__ = [
 ]
 
 #: Colours of the two arms in every figure (seaborn "colorblind" palette).
-ARM_COLORS = {"intervention": sns.color_palette("colorblind")[0],
-              "comparison": sns.color_palette("colorblind")[1]}
+ARM_COLORS = {
+    "intervention": sns.color_palette("colorblind")[0],
+    "comparison": sns.color_palette("colorblind")[1],
+}
 _ARM_NAMES = {"intervention": "changed practice", "comparison": "comparison"}
 SUPPRESSED_NOTE = "some groups not shown: fewer than the minimum cell size"
 
 
 def set_theme(*, dpi: int = 96) -> None:
     """The kit's look: seaborn ``whitegrid``, colour-blind palette, modest resolution."""
-    sns.set_theme(style="whitegrid", palette="colorblind", context="notebook",
-                  rc={"figure.dpi": dpi, "savefig.dpi": dpi, "savefig.bbox": "tight",
-                      "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9,
-                      "legend.title_fontsize": 9})
+    sns.set_theme(
+        style="whitegrid",
+        palette="colorblind",
+        context="notebook",
+        rc={
+            "figure.dpi": dpi,
+            "savefig.dpi": dpi,
+            "savefig.bbox": "tight",
+            "axes.titlesize": 11,
+            "axes.labelsize": 10,
+            "legend.fontsize": 9,
+            "legend.title_fontsize": 9,
+        },
+    )
 
 
 def save(fig, path) -> Path:
@@ -89,6 +101,7 @@ def describe(fig) -> str:
 def show(fig, *, alt: str | None = None) -> None:
     """Display ``fig`` now, with alternative text, and close it (figures keep their place)."""
     from IPython.display import display
+
     display(fig, metadata={"image/png": {"alt": alt or describe(fig)}})
     plt.close(fig)
 
@@ -112,6 +125,7 @@ def _finish(fig, ax, title, *, left_spine: bool = True):
 
 def _label(outcome):
     from .report import outcome_label
+
     return outcome_label(outcome)
 
 
@@ -134,8 +148,11 @@ def arm_wave(summary: pd.DataFrame, *, col_wrap: int = 3, title: str | None = No
     """
     _need(summary, ["outcome", "arm", "wave", "mean", "ci_low", "ci_high"], "summary")
     outcomes = list(dict.fromkeys(summary["outcome"]))
-    waves = (list(summary["wave"].cat.categories) if isinstance(summary["wave"].dtype,
-             pd.CategoricalDtype) else list(dict.fromkeys(summary["wave"])))
+    waves = (
+        list(summary["wave"].cat.categories)
+        if isinstance(summary["wave"].dtype, pd.CategoricalDtype)
+        else list(dict.fromkeys(summary["wave"]))
+    )
     fig, axes = _grid(len(outcomes), col_wrap)
     hidden = summary["suppressed"] if "suppressed" in summary else pd.Series(False, summary.index)
     for ax, out in zip(axes, outcomes, strict=True):
@@ -143,8 +160,15 @@ def arm_wave(summary: pd.DataFrame, *, col_wrap: int = 3, title: str | None = No
         for i, arm in enumerate(("intervention", "comparison")):
             a = sub[(sub["arm"] == arm) & ~hidden[sub.index] & sub["mean"].notna()]
             x = np.array([waves.index(w) for w in a["wave"]]) + (i - 0.5) * 0.08
-            ax.errorbar(x, a["mean"], yerr=[a["mean"] - a["ci_low"], a["ci_high"] - a["mean"]],
-                        marker="o", capsize=3, color=ARM_COLORS[arm], label=_ARM_NAMES[arm])
+            ax.errorbar(
+                x,
+                a["mean"],
+                yerr=[a["mean"] - a["ci_low"], a["ci_high"] - a["mean"]],
+                marker="o",
+                capsize=3,
+                color=ARM_COLORS[arm],
+                label=_ARM_NAMES[arm],
+            )
         ax.set_xticks(range(len(waves)), waves)
         ax.set_xlim(-0.5, len(waves) - 0.5)
         ax.set_title(_label(out), fontsize=10)
@@ -183,8 +207,16 @@ def consort(flow: pd.DataFrame, *, min_cell: int = 5, title: str | None = None):
     ax.axis("off")
     xs = {"intervention": 2.6, "comparison": 7.4}
     for arm, x in xs.items():
-        ax.text(x, len(stages) + 0.05, _ARM_NAMES[arm].capitalize() + " organizations",
-                ha="center", va="bottom", fontsize=11, fontweight="bold", color=ARM_COLORS[arm])
+        ax.text(
+            x,
+            len(stages) + 0.05,
+            _ARM_NAMES[arm].capitalize() + " organizations",
+            ha="center",
+            va="bottom",
+            fontsize=11,
+            fontweight="bold",
+            color=ARM_COLORS[arm],
+        )
         prev = None
         for j, stage in enumerate(stages):
             y = len(stages) - 1 - j + 0.4
@@ -192,16 +224,24 @@ def consort(flow: pd.DataFrame, *, min_cell: int = 5, title: str | None = None):
             if rec.empty:
                 continue
             rec = rec.iloc[0].to_dict()
-            ax.text(x, y, f"{stage.capitalize()}\n{_count_text(rec, min_cell)}", ha="center",
-                    va="center", fontsize=9,
-                    bbox={"boxstyle": "round,pad=0.5", "fc": "white", "ec": ARM_COLORS[arm],
-                          "lw": 1.4})
+            ax.text(
+                x,
+                y,
+                f"{stage.capitalize()}\n{_count_text(rec, min_cell)}",
+                ha="center",
+                va="center",
+                fontsize=9,
+                bbox={"boxstyle": "round,pad=0.5", "fc": "white", "ec": ARM_COLORS[arm], "lw": 1.4},
+            )
             if prev is not None:
-                ax.annotate("", xy=(x, y + 0.28), xytext=(x, y + 0.72),
-                            arrowprops={"arrowstyle": "->", "color": "0.35"})
+                ax.annotate(
+                    "",
+                    xy=(x, y + 0.28),
+                    xytext=(x, y + 0.72),
+                    arrowprops={"arrowstyle": "->", "color": "0.35"},
+                )
                 lost = _loss(prev, rec, min_cell)
-                ax.text(x + 0.15, y + 0.5, lost, ha="left", va="center", fontsize=8,
-                        color="0.3")
+                ax.text(x + 0.15, y + 0.5, lost, ha="left", va="center", fontsize=8, color="0.3")
             prev = rec
     if title:
         ax.set_title(title)
@@ -220,8 +260,9 @@ def _loss(prev, rec, min_cell):
 
 
 # -- effects across areas -----------------------------------------------------------
-def forest(estimates: pd.DataFrame, *, estimator: str = "ancova", outcomes=None,
-           title: str | None = None):
+def forest(
+    estimates: pd.DataFrame, *, estimator: str = "ancova", outcomes=None, title: str | None = None
+):
     """Standardized effects of every area on every outcome, right = improvement.
 
     Uses the ``effect_size`` and ``es_ci_low``/``es_ci_high`` of the rows of
@@ -229,17 +270,20 @@ def forest(estimates: pd.DataFrame, *, estimator: str = "ancova", outcomes=None,
     outcomes where lower is better the sign is flipped, so every point to the
     right of zero is an improvement. Rows without an effect size are left out.
     """
-    _need(estimates, ["area", "outcome", "estimator", "effect_size", "es_ci_low", "es_ci_high"],
-          "estimates")
-    est = estimates[(estimates["estimator"] == estimator)
-                    & estimates["effect_size"].notna()].copy()
+    _need(
+        estimates,
+        ["area", "outcome", "estimator", "effect_size", "es_ci_low", "es_ci_high"],
+        "estimates",
+    )
+    est = estimates[(estimates["estimator"] == estimator) & estimates["effect_size"].notna()].copy()
     if outcomes is not None:
         est = est[est["outcome"].isin(outcomes)]
     if est.empty:
         raise UsageError(f"no {estimator!r} rows with an effect size to plot")
     est["practice"] = est["outcome"].str.startswith("org_guidance_")
-    est["label"] = np.where(est["practice"], "staff-rated practice of the area",
-                            est["outcome"].map(_label))
+    est["label"] = np.where(
+        est["practice"], "staff-rated practice of the area", est["outcome"].map(_label)
+    )
     sign = np.where(est["outcome"].isin(LOWER_IS_BETTER), -1.0, 1.0)
     est["d"] = est["effect_size"] * sign
     lo, hi = est["es_ci_low"] * sign, est["es_ci_high"] * sign
@@ -252,14 +296,23 @@ def forest(estimates: pd.DataFrame, *, estimator: str = "ancova", outcomes=None,
     for k, lab in enumerate(labels):
         sub = est[est["label"] == lab]
         y = np.array([areas.index(a) for a in sub["area"]]) + (k - (len(labels) - 1) / 2) * step
-        ax.errorbar(sub["d"], y, xerr=[sub["d"] - sub["lo"], sub["hi"] - sub["d"]], fmt="o",
-                    ms=4, capsize=2, color=colors[lab], label=lab)
+        ax.errorbar(
+            sub["d"],
+            y,
+            xerr=[sub["d"] - sub["lo"], sub["hi"] - sub["d"]],
+            fmt="o",
+            ms=4,
+            capsize=2,
+            color=colors[lab],
+            label=lab,
+        )
     ax.axvline(0, color="0.4", lw=1)
     ax.set_yticks(range(len(areas)), [get_area(a).title for a in areas])
     ax.invert_yaxis()
     ax.set_xlabel("standardized effect (SD units); right of 0 = improvement")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8,
-              title="outcome")
+    ax.legend(
+        loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8, title="outcome"
+    )
     return _finish(fig, ax, title, left_spine=False)
 
 
@@ -276,13 +329,20 @@ def indicator_series(series: pd.DataFrame, *, title: str | None = None):
     if not inds:
         raise UsageError("series has no separation_rate or absence_rate rows")
     fig, axes = _grid(len(inds), 2, width=4.4, height=3.0)
-    data = series.assign(percent=series["value"] * 100,
-                         organizations=series["arm"].map(_ARM_NAMES))
+    data = series.assign(percent=series["value"] * 100, organizations=series["arm"].map(_ARM_NAMES))
     for ax, ind in zip(axes, inds, strict=True):
-        sns.lineplot(data=data[data["indicator"] == ind], x="rel_month", y="percent",
-                     hue="organizations", hue_order=list(_ARM_NAMES.values()),
-                     palette=[ARM_COLORS["intervention"], ARM_COLORS["comparison"]],
-                     marker="o", markersize=3, ax=ax, errorbar=None)
+        sns.lineplot(
+            data=data[data["indicator"] == ind],
+            x="rel_month",
+            y="percent",
+            hue="organizations",
+            hue_order=list(_ARM_NAMES.values()),
+            palette=[ARM_COLORS["intervention"], ARM_COLORS["comparison"]],
+            marker="o",
+            markersize=3,
+            ax=ax,
+            errorbar=None,
+        )
         ax.axvline(-0.5, color="0.4", ls="--", lw=1)
         ax.set_title(_label(ind))
         ax.set_xlabel("months from the start of the change")
@@ -290,8 +350,9 @@ def indicator_series(series: pd.DataFrame, *, title: str | None = None):
         if ax.get_legend():
             ax.get_legend().remove()
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=2, frameon=False,
-               bbox_to_anchor=(0.5, -0.02))
+    fig.legend(
+        handles, labels, loc="lower center", ncol=2, frameon=False, bbox_to_anchor=(0.5, -0.02)
+    )
     if title:
         fig.suptitle(title)
     sns.despine(fig=fig)
@@ -306,18 +367,35 @@ def profile(profile_table: pd.DataFrame, *, title: str | None = None):
 
     ``profile_table`` is :func:`stseval.report.practice_profile`.
     """
-    _need(profile_table, ["title", "org_mean", "others_p25", "others_median", "others_p75"],
-          "profile_table")
+    _need(
+        profile_table,
+        ["title", "org_mean", "others_p25", "others_median", "others_p75"],
+        "profile_table",
+    )
     t = profile_table.reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(8, 0.5 * len(t) + 1.4))
     y = np.arange(len(t))
-    ax.barh(y, t["others_p75"] - t["others_p25"], left=t["others_p25"], height=0.5,
-            color="0.85", label="other organizations: middle half")
-    ax.scatter(t["others_median"], y, marker="|", s=300, color="0.3",
-               label="other organizations: median")
+    ax.barh(
+        y,
+        t["others_p75"] - t["others_p25"],
+        left=t["others_p25"],
+        height=0.5,
+        color="0.85",
+        label="other organizations: middle half",
+    )
+    ax.scatter(
+        t["others_median"], y, marker="|", s=300, color="0.3", label="other organizations: median"
+    )
     own = t["org_mean"].notna()
-    ax.scatter(t.loc[own, "org_mean"], y[own.to_numpy()], marker="D", s=60,
-               color=ARM_COLORS["intervention"], zorder=3, label="this organization")
+    ax.scatter(
+        t.loc[own, "org_mean"],
+        y[own.to_numpy()],
+        marker="D",
+        s=60,
+        color=ARM_COLORS["intervention"],
+        zorder=3,
+        label="this organization",
+    )
     ax.set_yticks(y, t["title"])
     ax.invert_yaxis()
     ax.set_xlabel("staff-rated practice (1 = not at all ... 5 = completely)")
@@ -340,8 +418,18 @@ def org_trend(table: pd.DataFrame, *, col_wrap: int = 4, title: str | None = Non
     colors = {"this organization": ARM_COLORS["intervention"], "all organizations": "0.5"}
     for ax, out in zip(axes, outcomes, strict=True):
         sub = table[(table["outcome"] == out) & table["mean"].notna()]
-        sns.lineplot(data=sub, x="wave", y="mean", hue="group", palette=colors, marker="o",
-                     ax=ax, errorbar=None, hue_order=list(colors), sort=False)
+        sns.lineplot(
+            data=sub,
+            x="wave",
+            y="mean",
+            hue="group",
+            palette=colors,
+            marker="o",
+            ax=ax,
+            errorbar=None,
+            hue_order=list(colors),
+            sort=False,
+        )
         ax.set_title(out, fontsize=10)
         ax.set_ylabel("mean score")
         if ax is not axes[0] and ax.get_legend():
@@ -364,42 +452,64 @@ def item_distributions(items: pd.DataFrame, instrument, *, title: str | None = N
     labels are the instrument file's short paraphrases, never item wording.
     """
     from .instruments import load_instrument
+
     inst = load_instrument(instrument)
     cols = [c for c in inst.item_columns if c in items.columns]
     if not cols:
-        raise UsageError(f"items has none of the {inst.key} item columns "
-                         f"({inst.item_columns[0]} ...)")
+        raise UsageError(
+            f"items has none of the {inst.key} item columns ({inst.item_columns[0]} ...)"
+        )
     values = inst.response.values
-    shares = pd.DataFrame({v: (items[cols] == v).sum() / items[cols].notna().sum()
-                           for v in values})
-    labels = [f"{i.number}. {i.label}" + (" (R)" if i.reverse else "")
-              for i in inst.items if inst.item_columns[i.number - 1] in cols]
+    shares = pd.DataFrame({v: (items[cols] == v).sum() / items[cols].notna().sum() for v in values})
+    labels = [
+        f"{i.number}. {i.label}" + (" (R)" if i.reverse else "")
+        for i in inst.items
+        if inst.item_columns[i.number - 1] in cols
+    ]
     fig, ax = plt.subplots(figsize=(8.4, 0.24 * len(cols) + 1.5))
     left = np.zeros(len(cols))
     palette = sns.color_palette("RdYlBu_r", len(values))
     for v, color in zip(values, palette, strict=True):
-        ax.barh(range(len(cols)), shares[v].to_numpy(), left=left, color=color,
-                label=f"{v} {inst.response.anchors.get(v, '')}".strip(), height=0.8)
+        ax.barh(
+            range(len(cols)),
+            shares[v].to_numpy(),
+            left=left,
+            color=color,
+            label=f"{v} {inst.response.anchors.get(v, '')}".strip(),
+            height=0.8,
+        )
         left += shares[v].to_numpy()
     ax.set_yticks(range(len(cols)), labels, fontsize=7)
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel("share of answers ((R) = reverse-keyed item)")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.6 / (0.24 * len(cols) + 1.5) - 0.02),
-              ncol=min(len(values), 5), frameon=False, fontsize=7)
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.6 / (0.24 * len(cols) + 1.5) - 0.02),
+        ncol=min(len(values), 5),
+        frameon=False,
+        fontsize=7,
+    )
     ax.set_title(title or f"{inst.short_name}: answers per item")
     fig.tight_layout()
     return fig
 
 
 # -- planning and simulation --------------------------------------------------------
-def power_curve(table: pd.DataFrame, *, x: str = "orgs_per_arm", hue: str = "effect_size",
-                target: float = 0.8, title: str | None = None):
+def power_curve(
+    table: pd.DataFrame,
+    *,
+    x: str = "orgs_per_arm",
+    hue: str = "effect_size",
+    target: float = 0.8,
+    title: str | None = None,
+):
     """Power against ``x`` (one line per ``hue`` value) with the target power marked."""
     _need(table, [x, hue, "power"], "table")
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
-    sns.lineplot(data=table, x=x, y="power", hue=hue, marker="o", ax=ax,
-                 palette="colorblind", errorbar=None)
+    sns.lineplot(
+        data=table, x=x, y="power", hue=hue, marker="o", ax=ax, palette="colorblind", errorbar=None
+    )
     ax.axhline(target, color="0.4", ls="--", lw=1)
     ax.set_ylim(0, 1.02)
     ax.set_xlabel(x.replace("_", " "))
@@ -415,8 +525,14 @@ def truth_check(table: pd.DataFrame, *, title: str | None = None):
     t = table.reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(7.6, 0.42 * len(t) + 1.2))
     y = np.arange(len(t))
-    ax.errorbar(t["estimate"], y, xerr=[t["estimate"] - t["ci_low"], t["ci_high"] - t["estimate"]],
-                fmt="o", capsize=3, label="estimate and interval")
+    ax.errorbar(
+        t["estimate"],
+        y,
+        xerr=[t["estimate"] - t["ci_low"], t["ci_high"] - t["estimate"]],
+        fmt="o",
+        capsize=3,
+        label="estimate and interval",
+    )
     ax.scatter(t["truth"], y, marker="x", s=70, color="crimson", zorder=3, label="truth")
     ax.axvline(0, color="0.6", lw=1)
     ax.set_yticks(y, t["label"])

@@ -72,8 +72,18 @@ __all__ = [
 ]
 
 #: Columns of the one-row table returned by :func:`simulate_power`.
-SIMULATED_POWER_COLUMNS = ["area", "outcome", "estimator", "n_reps", "n_valid",
-                           "n_significant", "power", "ci_low", "ci_high", "mean_estimate"]
+SIMULATED_POWER_COLUMNS = [
+    "area",
+    "outcome",
+    "estimator",
+    "n_reps",
+    "n_valid",
+    "n_significant",
+    "power",
+    "ci_low",
+    "ci_high",
+    "mean_estimate",
+]
 
 
 # ----------------------------------------------------------------------------- checks
@@ -93,8 +103,6 @@ def _effect(d) -> float:
     return abs(d)
 
 
-
-
 # ----------------------------------------------------------------------------- paired t
 def paired_power(d, n, *, confidence=0.95) -> float:
     """Power of the two-sided paired t test with ``n`` pairs at effect ``d`` (= d_z).
@@ -105,6 +113,7 @@ def paired_power(d, n, *, confidence=0.95) -> float:
     n = whole_number(n, "n", 2)
     alpha = 1 - _open_unit(confidence, "confidence")
     from statsmodels.stats.power import TTestPower
+
     return float(TTestPower().power(effect_size=d, nobs=n, alpha=alpha, alternative="two-sided"))
 
 
@@ -119,8 +128,12 @@ def paired_n(d, *, power=0.8, confidence=0.95) -> int:
     power = _open_unit(power, "power")
     alpha = 1 - _open_unit(confidence, "confidence")
     from statsmodels.stats.power import TTestPower
-    n = float(TTestPower().solve_power(effect_size=d, nobs=None, alpha=alpha, power=power,
-                                       alternative="two-sided"))
+
+    n = float(
+        TTestPower().solve_power(
+            effect_size=d, nobs=None, alpha=alpha, power=power, alternative="two-sided"
+        )
+    )
     # tolerate solver noise just above a whole number, then make sure it really is enough
     n_int = max(2, math.ceil(n - 1e-6))
     while paired_power(d, n_int, confidence=1 - alpha) < power:
@@ -136,8 +149,12 @@ def paired_mde(n, *, power=0.8, confidence=0.95) -> float:
     if power <= alpha:
         raise UsageError(f"power must exceed 1 - confidence ({alpha}), got {power}")
     from statsmodels.stats.power import TTestPower
-    return float(TTestPower().solve_power(effect_size=None, nobs=n, alpha=alpha, power=power,
-                                          alternative="two-sided"))
+
+    return float(
+        TTestPower().solve_power(
+            effect_size=None, nobs=n, alpha=alpha, power=power, alternative="two-sided"
+        )
+    )
 
 
 # ----------------------------------------------------------------------------- cluster designs
@@ -165,12 +182,12 @@ def cluster_design_effect(icc, cluster_size, *, cv=0.0) -> float:
     cv = real_number(cv, "cv")
     if cv < 0:
         raise UsageError(f"cv must be 0 or more, got {cv!r}")
-    return 1 + ((cv ** 2 + 1) * m - 1) * icc
+    return 1 + ((cv**2 + 1) * m - 1) * icc
 
 
 def _cluster_power(d, k, m, icc, r, cv, alpha) -> float:
     de = cluster_design_effect(icc, m, cv=cv)
-    ncp = d / math.sqrt(2 * de * (1 - r ** 2) / (k * m))
+    ncp = d / math.sqrt(2 * de * (1 - r**2) / (k * m))
     df = 2 * k - 2
     tcrit = stats.t.ppf(1 - alpha / 2, df)
     return float(stats.nct.sf(tcrit, df, ncp) + stats.nct.cdf(-tcrit, df, ncp))
@@ -184,8 +201,9 @@ def _cluster_args(cluster_size, icc, r_prepost, cv, confidence):
     return float(cluster_size), float(icc), r, float(cv), 1 - _open_unit(confidence, "confidence")
 
 
-def cluster_power(d, *, n_clusters_per_arm, cluster_size, icc, r_prepost=0.0, cv=0.0,
-                  confidence=0.95) -> float:
+def cluster_power(
+    d, *, n_clusters_per_arm, cluster_size, icc, r_prepost=0.0, cv=0.0, confidence=0.95
+) -> float:
     """Power of a two-arm cluster comparison of a pre-test-adjusted staff outcome.
 
     Parameters
@@ -210,8 +228,9 @@ def cluster_power(d, *, n_clusters_per_arm, cluster_size, icc, r_prepost=0.0, cv
     return _cluster_power(d, k, m, icc, r, cv, alpha)
 
 
-def cluster_n_clusters(d, *, cluster_size, icc, power=0.8, r_prepost=0.0, cv=0.0,
-                       confidence=0.95, max_clusters=100_000) -> int:
+def cluster_n_clusters(
+    d, *, cluster_size, icc, power=0.8, r_prepost=0.0, cv=0.0, confidence=0.95, max_clusters=100_000
+) -> int:
     """Smallest number of organizations per arm giving ``power`` (see :func:`cluster_power`).
 
     Raises :class:`~stseval.errors.UsageError` when even ``max_clusters`` per arm is not
@@ -227,16 +246,19 @@ def cluster_n_clusters(d, *, cluster_size, icc, power=0.8, r_prepost=0.0, cv=0.0
     while f(hi) < target:
         lo, hi = hi, hi * 2
         if hi > max_clusters:
-            raise UsageError(f"more than max_clusters={max_clusters} organizations per arm "
-                             f"would be needed for power {target} at d={d}")
+            raise UsageError(
+                f"more than max_clusters={max_clusters} organizations per arm "
+                f"would be needed for power {target} at d={d}"
+            )
     while hi - lo > 1:  # f(lo) < target <= f(hi); power increases with k
         mid = (lo + hi) // 2
         lo, hi = (lo, mid) if f(mid) >= target else (mid, hi)
     return hi
 
 
-def cluster_mde(*, n_clusters_per_arm, cluster_size, icc, power=0.8, r_prepost=0.0, cv=0.0,
-                confidence=0.95) -> float:
+def cluster_mde(
+    *, n_clusters_per_arm, cluster_size, icc, power=0.8, r_prepost=0.0, cv=0.0, confidence=0.95
+) -> float:
     """Smallest ``d`` (total-SD units) detected with ``power`` by a two-arm cluster design."""
     k = whole_number(n_clusters_per_arm, "n_clusters_per_arm", 2)
     target = _open_unit(power, "power")
@@ -263,8 +285,17 @@ def _one_rep(simulate, evaluate_area, design, area, outcome, seed):
     return float(row["p_value"]), float(row["estimate"])
 
 
-def simulate_power(design, *, area, outcome="stss_total", n_reps=100, confidence=0.95,
-                   jobs=None, seed=0, progress=True) -> pd.DataFrame:
+def simulate_power(
+    design,
+    *,
+    area,
+    outcome="stss_total",
+    n_reps=100,
+    confidence=0.95,
+    jobs=None,
+    seed=0,
+    progress=True,
+) -> pd.DataFrame:
     """Power by simulation: share of simulated studies where the ANCOVA estimate is significant.
 
     Replication ``i`` (``i = 0 .. n_reps - 1``) runs
@@ -328,8 +359,12 @@ def simulate_power(design, *, area, outcome="stss_total", n_reps=100, confidence
                 bar.update()
         else:
             with ProcessPoolExecutor(max_workers=jobs) as pool:
-                futures = {pool.submit(_one_rep, simulate, evaluate_area, design, area,
-                                       outcome, seed + i): i for i in range(n_reps)}
+                futures = {
+                    pool.submit(
+                        _one_rep, simulate, evaluate_area, design, area, outcome, seed + i
+                    ): i
+                    for i in range(n_reps)
+                }
                 try:
                     for fut in as_completed(futures):
                         results[futures[fut]] = fut.result()
@@ -352,8 +387,20 @@ def simulate_power(design, *, area, outcome="stss_total", n_reps=100, confidence
         mean_est = float(np.nanmean(est[valid])) if (~np.isnan(est[valid])).any() else float("nan")
     else:
         lo = hi = share = mean_est = float("nan")
-    return pd.DataFrame([{
-        "area": area, "outcome": outcome, "estimator": "ancova", "n_reps": n_reps,
-        "n_valid": n_valid, "n_significant": n_sig, "power": share,
-        "ci_low": float(lo), "ci_high": float(hi), "mean_estimate": mean_est,
-    }], columns=SIMULATED_POWER_COLUMNS)
+    return pd.DataFrame(
+        [
+            {
+                "area": area,
+                "outcome": outcome,
+                "estimator": "ancova",
+                "n_reps": n_reps,
+                "n_valid": n_valid,
+                "n_significant": n_sig,
+                "power": share,
+                "ci_low": float(lo),
+                "ci_high": float(hi),
+                "mean_estimate": mean_est,
+            }
+        ],
+        columns=SIMULATED_POWER_COLUMNS,
+    )

@@ -82,6 +82,7 @@ AUDIT_COLUMNS = ["table", "row", "column", "reason"]
 
 # --------------------------------------------------------------------------- keys, IDs
 
+
 def load_key(*, env_var: str = "STSEVAL_KEY", key_file: str | os.PathLike | None = None) -> bytes:
     """Read the pseudonymization key.
 
@@ -105,26 +106,34 @@ def load_key(*, env_var: str = "STSEVAL_KEY", key_file: str | os.PathLike | None
         The key itself never appears in a message. A key file readable by other
         users only gives a warning.
     """
-    hint = ("create one with `python -c \"import secrets; print(secrets.token_hex(32))\" "
-            "> ~/stseval.key` (outside the study folder) and pass key_file=, or set "
-            f"the environment variable {env_var}")
+    hint = (
+        'create one with `python -c "import secrets; print(secrets.token_hex(32))" '
+        "> ~/stseval.key` (outside the study folder) and pass key_file=, or set "
+        f"the environment variable {env_var}"
+    )
     if key_file is not None:
         path = Path(key_file).expanduser()
         if not path.is_file():
             raise UsageError(f"key_file {str(path)!r} does not exist or is not a file; {hint}")
         if os.name == "posix" and path.stat().st_mode & 0o077:
-            warnings.warn(f"key_file {str(path)!r} is readable by other users; "
-                          f"consider `chmod 600 {path}`", stacklevel=2)
+            warnings.warn(
+                f"key_file {str(path)!r} is readable by other users; consider `chmod 600 {path}`",
+                stacklevel=2,
+            )
         key, origin = path.read_bytes().strip(), f"key_file {str(path)!r}"
     else:
         text = os.environ.get(env_var, "").strip()
         if not text:
-            raise UsageError(f"no pseudonymization key: environment variable {env_var} is "
-                             f"not set and no key_file was given; {hint}")
+            raise UsageError(
+                f"no pseudonymization key: environment variable {env_var} is "
+                f"not set and no key_file was given; {hint}"
+            )
         key, origin = text.encode("utf-8"), f"environment variable {env_var}"
     if len(key) < MIN_KEY_BYTES:
-        raise UsageError(f"the key in {origin} is shorter than {MIN_KEY_BYTES} bytes; "
-                         f"use a longer random key; {hint}")
+        raise UsageError(
+            f"the key in {origin} is shorter than {MIN_KEY_BYTES} bytes; "
+            f"use a longer random key; {hint}"
+        )
     return key
 
 
@@ -136,8 +145,6 @@ def _check_key(key: Any) -> bytes:
     if len(key) < MIN_KEY_BYTES:
         raise UsageError(f"key must be at least {MIN_KEY_BYTES} bytes long (see load_key)")
     return bytes(key)
-
-
 
 
 def pseudonymize(ids: Iterable, key: bytes, *, prefix: str = "W", length: int = 12) -> pd.Series:
@@ -185,12 +192,12 @@ def pseudonymize(ids: Iterable, key: bytes, *, prefix: str = "W", length: int = 
             cache[text] = lead + digest[:length]
         return cache[text]
 
-    return pd.Series([one(v) for v in series], index=series.index, name=series.name,
-                     dtype=object)
+    return pd.Series([one(v) for v in series], index=series.index, name=series.name, dtype=object)
 
 
-def pseudonymize_frame(df: pd.DataFrame, key: bytes, *,
-                       columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+def pseudonymize_frame(
+    df: pd.DataFrame, key: bytes, *, columns: Mapping[str, str] | None = None
+) -> pd.DataFrame:
     """Return a copy of ``df`` with ID columns pseudonymized.
 
     Parameters
@@ -216,8 +223,9 @@ def pseudonymize_frame(df: pd.DataFrame, key: bytes, *,
     return out
 
 
-def drop_identifiers(df: pd.DataFrame, columns: str | Iterable[str], *,
-                     missing: str = "ignore") -> pd.DataFrame:
+def drop_identifiers(
+    df: pd.DataFrame, columns: str | Iterable[str], *, missing: str = "ignore"
+) -> pd.DataFrame:
     """Return a copy of ``df`` without the identifying ``columns``.
 
     ``missing="ignore"`` (default) skips columns ``df`` does not have, so one list
@@ -250,17 +258,25 @@ def _counts(table: pd.DataFrame, count_col: str, name: str) -> np.ndarray:
     if not isinstance(table, pd.DataFrame):
         raise UsageError(f"table must be a pandas DataFrame, got {type(table).__name__}")
     if count_col not in table.columns:
-        raise UsageError(f"count_col {count_col!r} is not a column "
-                         f"(columns: {list(table.columns)})")
+        raise UsageError(
+            f"count_col {count_col!r} is not a column (columns: {list(table.columns)})"
+        )
     raw = table[count_col]
     counts = pd.to_numeric(raw, errors="coerce")
     bad = counts.isna() & raw.notna()
     neg = counts < 0
     if bad.any() or neg.any():
         rows = table.index[bad | neg]
-        raise DataValidationError([{
-            "file": name, "column": count_col, "rows": format_rows(rows),
-            "problem": "counts must be non-negative numbers"}])
+        raise DataValidationError(
+            [
+                {
+                    "file": name,
+                    "column": count_col,
+                    "rows": format_rows(rows),
+                    "problem": "counts must be non-negative numbers",
+                }
+            ]
+        )
     return counts.to_numpy(dtype=float)
 
 
@@ -277,8 +293,9 @@ def _partitions(group_cols: Any, table: pd.DataFrame) -> list[list[str]]:
             parts = [group_cols]
     for col in (c for p in parts for c in p):
         if col not in table.columns:
-            raise UsageError(f"group_cols: {col!r} is not a column "
-                             f"(columns: {list(table.columns)})")
+            raise UsageError(
+                f"group_cols: {col!r} is not a column (columns: {list(table.columns)})"
+            )
     return parts
 
 
@@ -300,10 +317,17 @@ def _total_mask(total_rows: Any, table: pd.DataFrame) -> np.ndarray:
     return np.asarray(table.index.isin(labels), dtype=bool)
 
 
-def suppress(table: pd.DataFrame, *, count_col: str = "n", min_cell: int = 5,
-             value_cols: Sequence[str] | None = None, group_cols: Any = None,
-             total_rows: Any = None, marker: str = "suppressed",
-             name: str = "table") -> tuple[pd.DataFrame, pd.DataFrame]:
+def suppress(
+    table: pd.DataFrame,
+    *,
+    count_col: str = "n",
+    min_cell: int = 5,
+    value_cols: Sequence[str] | None = None,
+    group_cols: Any = None,
+    total_rows: Any = None,
+    marker: str = "suppressed",
+    name: str = "table",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Hide small cells (primary) and the cells that would reveal them (complementary).
 
     Parameters
@@ -366,23 +390,31 @@ def suppress(table: pd.DataFrame, *, count_col: str = "n", min_cell: int = 5,
     parts = _partitions(group_cols, table)
     grouped = {c for p in parts for c in p}
     if value_cols is None:
-        value_cols = [c for c in table.columns
-                      if c not in grouped and c not in (count_col, "suppressed", "note")
-                      and pd.api.types.is_numeric_dtype(table[c])
-                      and not pd.api.types.is_bool_dtype(table[c])]
+        value_cols = [
+            c
+            for c in table.columns
+            if c not in grouped
+            and c not in (count_col, "suppressed", "note")
+            and pd.api.types.is_numeric_dtype(table[c])
+            and not pd.api.types.is_bool_dtype(table[c])
+        ]
     else:
         value_cols = [value_cols] if isinstance(value_cols, str) else list(value_cols)
         bad = [c for c in value_cols if c not in table.columns or c in grouped or c == count_col]
         if bad:
-            raise UsageError(f"value_cols {bad} are missing from the table or are the count "
-                             "or group columns")
+            raise UsageError(
+                f"value_cols {bad} are missing from the table or are the count or group columns"
+            )
     is_total = _total_mask(total_rows, table)
     declared = group_cols is not None
     pct_present = any(_PCT_NAME.search(str(c)) for c in value_cols)
     n = len(table)
     visible_count = ~np.isnan(counts)
-    already = (table["suppressed"].fillna(False).astype(bool).to_numpy()
-               if "suppressed" in table.columns else np.zeros(n, dtype=bool))
+    already = (
+        table["suppressed"].fillna(False).astype(bool).to_numpy()
+        if "suppressed" in table.columns
+        else np.zeros(n, dtype=bool)
+    )
     hidden = already.copy()
     reason: dict[int, str] = {}
     for i in np.flatnonzero(~hidden & visible_count & (counts > 0) & (counts < min_cell)):
@@ -391,9 +423,14 @@ def suppress(table: pd.DataFrame, *, count_col: str = "n", min_cell: int = 5,
     sets = [[np.arange(n)]] if parts == [[]] else []
     for p in parts:
         if p:
-            sets.append([np.asarray(ix) for ix in
-                         table.reset_index(drop=True).groupby(p, dropna=False, sort=False)
-                         .indices.values()])
+            sets.append(
+                [
+                    np.asarray(ix)
+                    for ix in table.reset_index(drop=True)
+                    .groupby(p, dropna=False, sort=False)
+                    .indices.values()
+                ]
+            )
     labels = table.index
     changed = True
     while changed:
@@ -429,16 +466,24 @@ def suppress(table: pd.DataFrame, *, count_col: str = "n", min_cell: int = 5,
             out.iloc[rows, out.columns.get_loc(col)] = np.nan
     notes = [""] * n
     for i, why in reason.items():
-        notes[i] = (f"{marker}: n < {min_cell}" if why.startswith("primary")
-                    else f"{marker}: protects another cell")
+        notes[i] = (
+            f"{marker}: n < {min_cell}"
+            if why.startswith("primary")
+            else f"{marker}: protects another cell"
+        )
     if "note" in table.columns:
         old = table["note"].astype(object).where(table["note"].notna(), "").astype(str).tolist()
         notes = ["; ".join(s for s in (o, m) if s) for o, m in zip(old, notes, strict=True)]
     out["suppressed"] = hidden
     out["note"] = notes
     audit = pd.DataFrame(
-        [{"table": name, "row": labels[i], "column": col, "reason": reason[i]}
-         for i in sorted(reason) for col in blank], columns=AUDIT_COLUMNS)
+        [
+            {"table": name, "row": labels[i], "column": col, "reason": reason[i]}
+            for i in sorted(reason)
+            for col in blank
+        ],
+        columns=AUDIT_COLUMNS,
+    )
     return out, audit
 
 
@@ -461,8 +506,9 @@ def suppress_mask(counts: Any, min_cell: int = 5) -> Any:
     return mask.astype(bool) if isinstance(mask, pd.Series | pd.DataFrame) else np.asarray(mask)
 
 
-def check_min_cell(table: pd.DataFrame, count_col: str = "n", min_cell: int = 5, *,
-                   name: str = "table") -> None:
+def check_min_cell(
+    table: pd.DataFrame, count_col: str = "n", min_cell: int = 5, *, name: str = "table"
+) -> None:
     """Raise :class:`PrivacyLeakError` if any visible count is below ``min_cell``.
 
     Visible means not missing; zero counts are allowed. The message names the
@@ -473,9 +519,16 @@ def check_min_cell(table: pd.DataFrame, count_col: str = "n", min_cell: int = 5,
     with np.errstate(invalid="ignore"):
         bad = np.flatnonzero((counts > 0) & (counts < min_cell))
     if bad.size:
-        findings = [LeakFinding("small_cell", f"row {table.index[i]}, column {count_col!r}",
-                                detail=f"count below min_cell {min_cell}") for i in bad]
+        findings = [
+            LeakFinding(
+                "small_cell",
+                f"row {table.index[i]}, column {count_col!r}",
+                detail=f"count below min_cell {min_cell}",
+            )
+            for i in bad
+        ]
         raise PrivacyLeakError(name, findings)
+
 
 # --------------------------------------------------------------------------- CSV safety
 
@@ -515,8 +568,9 @@ def neutralize_formulas(df: pd.DataFrame) -> pd.DataFrame:
             if mapping:
                 out.isetitem(j, s.cat.rename_categories(mapping))
         elif pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype):
-            out.isetitem(j, pd.Series([_neutral(v) for v in s], index=s.index,
-                                      dtype=s.dtype, name=col))
+            out.isetitem(
+                j, pd.Series([_neutral(v) for v in s], index=s.index, dtype=s.dtype, name=col)
+            )
     out.columns = out.columns.map(_neutral_label)
     out.index = out.index.map(_neutral_label)
     return out

@@ -48,13 +48,20 @@ __all__ = [
 #: ``_columns.RELIABILITY_COLUMNS`` with ``k`` and ``method``).
 ALPHA_COLUMNS = ["estimate", "ci_low", "ci_high", "n", "k", "method"]
 #: One row per item from :func:`item_stats`.
-ITEM_STATS_COLUMNS = ["item", "n", "mean", "sd", "item_total_r", "alpha_if_deleted",
-                      "floor_share", "ceiling_share"]
+ITEM_STATS_COLUMNS = [
+    "item",
+    "n",
+    "mean",
+    "sd",
+    "item_total_r",
+    "alpha_if_deleted",
+    "floor_share",
+    "ceiling_share",
+]
 #: One-row result of :func:`scale_floor_ceiling`.
 FLOOR_CEILING_COLUMNS = ["n", "floor_share", "ceiling_share"]
 #: One-row result of :func:`icc`.
-ICC_COLUMNS = ["icc1", "icc2", "n_groups", "n", "mean_group_size", "f_value", "p_value",
-               "method"]
+ICC_COLUMNS = ["icc1", "icc2", "n_groups", "n", "mean_group_size", "f_value", "p_value", "method"]
 #: One row per group from :func:`rwg`.
 RWG_COLUMNS = ["group", "n", "k", "rwg", "mean_variance", "expected_variance", "truncated"]
 
@@ -63,19 +70,26 @@ _PSI_LOWER = 0.005  # lower bound for ML uniquenesses (correlation scale), as in
 
 # --------------------------------------------------------------------------- helpers
 
+
 def _check_items(items, *, min_items: int, name: str = "items") -> pd.DataFrame:
     """Validate an item matrix and return it as a float copy (caller's frame untouched)."""
     if not isinstance(items, pd.DataFrame):
-        raise UsageError(f"{name} must be a pandas DataFrame (rows = respondents, columns = "
-                         f"items); got {type(items).__name__}")
-    bad = [str(c) for c in items.columns
-           if not pd.api.types.is_numeric_dtype(items[c]) or pd.api.types.is_bool_dtype(items[c])]
+        raise UsageError(
+            f"{name} must be a pandas DataFrame (rows = respondents, columns = "
+            f"items); got {type(items).__name__}"
+        )
+    bad = [
+        str(c)
+        for c in items.columns
+        if not pd.api.types.is_numeric_dtype(items[c]) or pd.api.types.is_bool_dtype(items[c])
+    ]
     if bad:
-        raise UsageError(f"{name} must have numeric columns only; non-numeric column(s): "
-                         f"{', '.join(bad)} (score or recode them first)")
+        raise UsageError(
+            f"{name} must have numeric columns only; non-numeric column(s): "
+            f"{', '.join(bad)} (score or recode them first)"
+        )
     if items.shape[1] < min_items:
-        raise UsageError(f"{name} needs at least {min_items} item columns; got "
-                         f"{items.shape[1]}")
+        raise UsageError(f"{name} needs at least {min_items} item columns; got {items.shape[1]}")
     if items.columns.duplicated().any():
         dup = [str(c) for c in items.columns[items.columns.duplicated()]]
         raise UsageError(f"{name} has duplicated column name(s): {', '.join(dup)}")
@@ -86,8 +100,10 @@ def _complete(items: pd.DataFrame, *, min_rows: int = 3, name: str = "items") ->
     """Listwise deletion; raise if fewer than ``min_rows`` complete rows remain."""
     full = items.dropna(how="any")
     if len(full) < min_rows:
-        raise UsageError(f"{name} needs at least {min_rows} rows with every item answered "
-                         f"(listwise deletion); got {len(full)} of {len(items)}")
+        raise UsageError(
+            f"{name} needs at least {min_rows} rows with every item answered "
+            f"(listwise deletion); got {len(full)} of {len(items)}"
+        )
     return full
 
 
@@ -95,8 +111,9 @@ def _check_confidence(confidence) -> float:
     try:
         c = float(confidence)
     except (TypeError, ValueError):
-        raise UsageError(f"confidence must be a number between 0 and 1; got {confidence!r}"
-                         ) from None
+        raise UsageError(
+            f"confidence must be a number between 0 and 1; got {confidence!r}"
+        ) from None
     if not 0 < c < 1:
         raise UsageError(f"confidence must be between 0 and 1 (e.g. 0.95); got {confidence!r}")
     return c
@@ -116,13 +133,14 @@ def _check_range(min_value, max_value) -> tuple[float, float] | None:
     if min_value is None and max_value is None:
         return None
     if min_value is None or max_value is None:
-        raise UsageError("min_value and max_value must be given together (the lowest and "
-                         f"highest response option); got min_value={min_value!r}, "
-                         f"max_value={max_value!r}")
+        raise UsageError(
+            "min_value and max_value must be given together (the lowest and "
+            f"highest response option); got min_value={min_value!r}, "
+            f"max_value={max_value!r}"
+        )
     lo, hi = float(min_value), float(max_value)
     if not lo < hi:
-        raise UsageError(f"min_value must be below max_value; got {min_value!r} and "
-                         f"{max_value!r}")
+        raise UsageError(f"min_value must be below max_value; got {min_value!r} and {max_value!r}")
     return lo, hi
 
 
@@ -132,12 +150,19 @@ def _out_of_range_failures(frame: pd.DataFrame, lo: float, hi: float) -> list[di
         v = frame[col]
         bad = v.index[(v < lo - 1e-9) | (v > hi + 1e-9)]
         if len(bad):
-            failures.append({"file": "", "column": str(col), "rows": format_rows(bad),
-                             "problem": f"value(s) outside the response range [{lo:g}, {hi:g}]"})
+            failures.append(
+                {
+                    "file": "",
+                    "column": str(col),
+                    "rows": format_rows(bad),
+                    "problem": f"value(s) outside the response range [{lo:g}, {hi:g}]",
+                }
+            )
     return failures
 
 
 # --------------------------------------------------------------------------- alpha
+
 
 def alpha(items: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
     """Cronbach's alpha with the Feldt (1965) confidence interval.
@@ -195,23 +220,28 @@ def alpha(items: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
     n, k = x.shape
     est = _alpha_value(x)
     if np.isnan(est):
-        warnings.warn("alpha: the total score has zero variance in the complete rows; "
-                      "alpha is undefined (NaN)", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            "alpha: the total score has zero variance in the complete rows; "
+            "alpha is undefined (NaN)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
         lo = hi = float("nan")
     else:
         q = (1.0 - c) / 2.0
         df1, df2 = n - 1, (n - 1) * (k - 1)
         lo = 1.0 - (1.0 - est) * stats.f.ppf(1.0 - q, df1, df2)
         hi = 1.0 - (1.0 - est) * stats.f.ppf(q, df1, df2)
-    method = (f"Cronbach's alpha, listwise; CI: Feldt (1965) F-based, "
-              f"{c:.0%} confidence")
+    method = f"Cronbach's alpha, listwise; CI: Feldt (1965) F-based, {c:.0%} confidence"
     return pd.DataFrame([[est, lo, hi, n, k, method]], columns=ALPHA_COLUMNS)
 
 
 # --------------------------------------------------------------------------- omega
 
-def _ml_one_factor(r: np.ndarray, start: np.ndarray | None = None, *, tight: bool = True
-                   ) -> tuple[np.ndarray, np.ndarray, bool]:
+
+def _ml_one_factor(
+    r: np.ndarray, start: np.ndarray | None = None, *, tight: bool = True
+) -> tuple[np.ndarray, np.ndarray, bool]:
     """Fit a one-factor model by maximum likelihood to a correlation matrix.
 
     Uses the concentrated likelihood (Joreskog, 1967): for given uniquenesses
@@ -226,7 +256,7 @@ def _ml_one_factor(r: np.ndarray, start: np.ndarray | None = None, *, tight: boo
 
     def parts(psi):
         s = 1.0 / np.sqrt(psi)
-        theta, vec = np.linalg.eigh(r * np.outer(s, s))   # ascending
+        theta, vec = np.linalg.eigh(r * np.outer(s, s))  # ascending
         lam = np.sqrt(psi) * vec[:, -1] * np.sqrt(max(theta[-1] - 1.0, 0.0))
         return theta, lam
 
@@ -241,10 +271,18 @@ def _ml_one_factor(r: np.ndarray, start: np.ndarray | None = None, *, tight: boo
 
     if start is None:
         start = np.clip(1.0 / np.diag(np.linalg.pinv(r)), _PSI_LOWER, 1.0)
-    res = optimize.minimize(fun, start, jac=True, method="L-BFGS-B",
-                            bounds=[(_PSI_LOWER, 1.0)] * p,
-                            options={"maxiter": 1000, "ftol": 1e-14 if tight else 1e-10,
-                                     "gtol": 1e-10 if tight else 1e-7})
+    res = optimize.minimize(
+        fun,
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(_PSI_LOWER, 1.0)] * p,
+        options={
+            "maxiter": 1000,
+            "ftol": 1e-14 if tight else 1e-10,
+            "gtol": 1e-10 if tight else 1e-7,
+        },
+    )
     psi = res.x
     _, lam = parts(psi)
     if lam.sum() < 0:
@@ -264,13 +302,18 @@ def _omega_value(x: np.ndarray, start: np.ndarray | None = None):
         return float("nan"), False, None
     # Bootstrap refits (warm-started) need omega to ~1e-6, not the point estimate's precision.
     lam, psi, heywood = _ml_one_factor(r, start, tight=start is None)
-    lam_c, psi_c = lam * sd, psi * sd ** 2            # back to the covariance scale
+    lam_c, psi_c = lam * sd, psi * sd**2  # back to the covariance scale
     common = lam_c.sum() ** 2
     return float(common / (common + psi_c.sum())), heywood, psi
 
 
-def omega(items: pd.DataFrame, *, n_boot: int = 0, confidence: float = 0.95,
-          random_state: int | np.random.Generator | None = 0) -> pd.DataFrame:
+def omega(
+    items: pd.DataFrame,
+    *,
+    n_boot: int = 0,
+    confidence: float = 0.95,
+    random_state: int | np.random.Generator | None = 0,
+) -> pd.DataFrame:
     """McDonald's omega total from a one-factor maximum-likelihood model.
 
     Parameters
@@ -328,12 +371,19 @@ def omega(items: pd.DataFrame, *, n_boot: int = 0, confidence: float = 0.95,
     n, k = x.shape
     est, heywood, psi_hat = _omega_value(x)
     if np.isnan(est):
-        warnings.warn("omega: an item has no variance or the item correlation matrix is "
-                      "singular in the complete rows; omega is undefined (NaN)",
-                      RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            "omega: an item has no variance or the item correlation matrix is "
+            "singular in the complete rows; omega is undefined (NaN)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     elif heywood:
-        warnings.warn("omega: Heywood case (an item's uniqueness is at its lower bound "
-                      f"{_PSI_LOWER}); interpret omega with care", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            "omega: Heywood case (an item's uniqueness is at its lower bound "
+            f"{_PSI_LOWER}); interpret omega with care",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     lo = hi = float("nan")
     method = "McDonald's omega total, one-factor ML, listwise"
     if n_boot > 0 and not np.isnan(est):
@@ -346,8 +396,10 @@ def omega(items: pd.DataFrame, *, n_boot: int = 0, confidence: float = 0.95,
         if len(ok):
             q = (1.0 - c) / 2.0
             lo, hi = (float(v) for v in np.quantile(ok, [q, 1.0 - q]))
-        method += (f"; CI: percentile bootstrap, {n_boot} resamples "
-                   f"({n_boot - len(ok)} not fitted), {c:.0%} confidence")
+        method += (
+            f"; CI: percentile bootstrap, {n_boot} resamples "
+            f"({n_boot - len(ok)} not fitted), {c:.0%} confidence"
+        )
     else:
         method += "; CI: none (n_boot=0)"
     return pd.DataFrame([[est, lo, hi, n, k, method]], columns=ALPHA_COLUMNS)
@@ -355,8 +407,10 @@ def omega(items: pd.DataFrame, *, n_boot: int = 0, confidence: float = 0.95,
 
 # --------------------------------------------------------------------------- items
 
-def item_stats(items: pd.DataFrame, *, min_value: float | None = None,
-               max_value: float | None = None) -> pd.DataFrame:
+
+def item_stats(
+    items: pd.DataFrame, *, min_value: float | None = None, max_value: float | None = None
+) -> pd.DataFrame:
     """Per-item descriptives and item-analysis statistics.
 
     Parameters
@@ -407,8 +461,9 @@ def item_stats(items: pd.DataFrame, *, min_value: float | None = None,
     if rng_ is not None:
         failures = _out_of_range_failures(frame, *rng_)
         if failures:
-            raise DataValidationError(failures, title="item_stats: answers outside the "
-                                                      "response range")
+            raise DataValidationError(
+                failures, title="item_stats: answers outside the response range"
+            )
     total = x.sum(axis=1)
     rows = []
     for j, col in enumerate(frame.columns):
@@ -425,8 +480,18 @@ def item_stats(items: pd.DataFrame, *, min_value: float | None = None,
         else:
             fl = float(np.isclose(v, rng_[0]).mean())
             ce = float(np.isclose(v, rng_[1]).mean())
-        rows.append([col, int(len(v)), float(v.mean()) if len(v) else float("nan"),
-                     float(v.std(ddof=1)) if len(v) > 1 else float("nan"), r, a_del, fl, ce])
+        rows.append(
+            [
+                col,
+                int(len(v)),
+                float(v.mean()) if len(v) else float("nan"),
+                float(v.std(ddof=1)) if len(v) > 1 else float("nan"),
+                r,
+                a_del,
+                fl,
+                ce,
+            ]
+        )
     return pd.DataFrame(rows, columns=ITEM_STATS_COLUMNS)
 
 
@@ -463,19 +528,24 @@ def scale_floor_ceiling(scores, *, min_value: float, max_value: float) -> pd.Dat
         raise UsageError("scores has no non-missing values")
     failures = _out_of_range_failures(v.to_frame("scores"), lo, hi)
     if failures:
-        raise DataValidationError(failures, title="scale_floor_ceiling: scores outside the "
-                                                  "possible range")
-    return pd.DataFrame([[int(len(v)), float(np.isclose(v, lo).mean()),
-                          float(np.isclose(v, hi).mean())]], columns=FLOOR_CEILING_COLUMNS)
+        raise DataValidationError(
+            failures, title="scale_floor_ceiling: scores outside the possible range"
+        )
+    return pd.DataFrame(
+        [[int(len(v)), float(np.isclose(v, lo).mean()), float(np.isclose(v, hi).mean())]],
+        columns=FLOOR_CEILING_COLUMNS,
+    )
 
 
 # --------------------------------------------------------------------------- aggregation
 
+
 def _as_series(values, name: str) -> pd.Series:
     if isinstance(values, pd.DataFrame):
         if values.shape[1] != 1:
-            raise UsageError(f"{name} must be one column; got a DataFrame with "
-                             f"{values.shape[1]} columns")
+            raise UsageError(
+                f"{name} must be one column; got a DataFrame with {values.shape[1]} columns"
+            )
         values = values.iloc[:, 0]
     if isinstance(values, pd.Series):
         s = values
@@ -497,13 +567,17 @@ def _align_groups(data, groups, name: str) -> pd.Series:
         if len(groups) != len(data):
             raise UsageError(f"groups has {len(groups)} values but {name} has {len(data)} rows")
         if isinstance(data, (pd.Series, pd.DataFrame)) and not groups.index.equals(data.index):
-            raise UsageError(f"groups and {name} must share the same index (row labels); "
-                             "reset both indexes or pass groups as an array")
+            raise UsageError(
+                f"groups and {name} must share the same index (row labels); "
+                "reset both indexes or pass groups as an array"
+            )
         return pd.Series(groups.to_numpy(), index=data.index)
     arr = np.asarray(groups, dtype=object)
     if arr.ndim != 1 or len(arr) != len(data):
-        raise UsageError(f"groups must be 1-D with one label per row of {name} "
-                         f"({len(data)}); got shape {arr.shape}")
+        raise UsageError(
+            f"groups must be 1-D with one label per row of {name} "
+            f"({len(data)}); got shape {arr.shape}"
+        )
     return pd.Series(list(groups), index=data.index)
 
 
@@ -563,22 +637,25 @@ def icc(scores, groups) -> pd.DataFrame:
     if j < 2:
         raise UsageError(f"icc needs scores in at least 2 groups; got {j}")
     if n <= j:
-        raise UsageError(f"icc needs more scores than groups (some group with 2+ members); "
-                         f"got {n} scores in {j} groups")
+        raise UsageError(
+            f"icc needs more scores than groups (some group with 2+ members); "
+            f"got {n} scores in {j} groups"
+        )
     means = s.groupby(g, sort=False).mean()
     grand = s.mean()
     ssb = float((sizes * (means - grand) ** 2).sum())
     ssw = float(((s - g.map(means)) ** 2).sum())
     msb, msw = ssb / (j - 1), ssw / (n - j)
-    k0 = (n - float((sizes ** 2).sum()) / n) / (j - 1)
+    k0 = (n - float((sizes**2).sum()) / n) / (j - 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         icc1 = (msb - msw) / (msb + (k0 - 1) * msw) if (msb + (k0 - 1) * msw) > 0 else np.nan
         icc2 = (msb - msw) / msb if msb > 0 else np.nan
         f = msb / msw if msw > 0 else (np.inf if msb > 0 else np.nan)
     p = float(stats.f.sf(f, j - 1, n - j)) if np.isfinite(f) else (0.0 if f == np.inf else np.nan)
     method = "one-way ANOVA; ICC(1), ICC(2) (Bliese 2000), k0-adjusted group size"
-    return pd.DataFrame([[float(icc1), float(icc2), j, n, k0, float(f), p, method]],
-                        columns=ICC_COLUMNS)
+    return pd.DataFrame(
+        [[float(icc1), float(icc2), j, n, k0, float(f), p, method]], columns=ICC_COLUMNS
+    )
 
 
 def rwg(items_or_scores, groups, *, n_options: int) -> pd.DataFrame:
@@ -635,10 +712,11 @@ def rwg(items_or_scores, groups, *, n_options: int) -> pd.DataFrame:
     ratings of a single target. Applied Psychological Measurement, 21,
     271-278. https://doi.org/10.1177/01466216970213006
     """
-    if isinstance(n_options, bool) or not isinstance(n_options, (int, np.integer)) \
-            or n_options < 2:
-        raise UsageError(f"n_options must be an integer of at least 2 (number of response "
-                         f"options); got {n_options!r}")
+    if isinstance(n_options, bool) or not isinstance(n_options, (int, np.integer)) or n_options < 2:
+        raise UsageError(
+            f"n_options must be an integer of at least 2 (number of response "
+            f"options); got {n_options!r}"
+        )
     if isinstance(items_or_scores, pd.DataFrame):
         frame = _check_items(items_or_scores, min_items=1, name="items_or_scores")
     else:
@@ -648,14 +726,22 @@ def rwg(items_or_scores, groups, *, n_options: int) -> pd.DataFrame:
     bad = [str(c) for c in frame.columns if spread[c] > n_options - 1 + 1e-9]
     if bad:
         raise DataValidationError(
-            [{"file": "", "column": c, "rows": "",
-              "problem": f"answers span more than the {n_options} response options "
-                         f"(max - min = {spread[c]:g})"} for c in bad],
-            title="rwg: ratings do not fit n_options")
+            [
+                {
+                    "file": "",
+                    "column": c,
+                    "rows": "",
+                    "problem": f"answers span more than the {n_options} response options "
+                    f"(max - min = {spread[c]:g})",
+                }
+                for c in bad
+            ],
+            title="rwg: ratings do not fit n_options",
+        )
     keep = frame.notna().all(axis=1) & g.notna()
     frame, g = frame[keep], g[keep]
     k = frame.shape[1]
-    sigma2 = (n_options ** 2 - 1) / 12.0
+    sigma2 = (n_options**2 - 1) / 12.0
     rows = []
     for label, sub in frame.groupby(g, sort=True):
         m = len(sub)

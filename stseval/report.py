@@ -120,14 +120,14 @@ def resolve_path(path, *, must_exist: bool = True) -> Path:
     if path is None or str(path).strip() == "":
         raise UsageError("a path is required, got an empty value")
     p = Path(str(path)).expanduser()
-    candidates = [p] if p.is_absolute() else [Path.cwd() / p, Path.cwd().parent / p,
-                                               _REPO_ROOT / p]
+    candidates = [p] if p.is_absolute() else [Path.cwd() / p, Path.cwd().parent / p, _REPO_ROOT / p]
     for cand in candidates:
         if cand.exists():
             return cand.resolve()
     if must_exist:
-        raise UsageError(f"{path} was not found; looked in "
-                         + ", ".join(str(c.parent) for c in candidates))
+        raise UsageError(
+            f"{path} was not found; looked in " + ", ".join(str(c.parent) for c in candidates)
+        )
     return candidates[0].resolve()
 
 
@@ -143,6 +143,7 @@ def output_dir(path=None) -> Path:
 def load_study(study_dir):
     """:meth:`stseval.Study.from_dir` on :func:`resolve_path` of ``study_dir`` (validated)."""
     from .study import Study
+
     return Study.from_dir(resolve_path(study_dir))
 
 
@@ -160,10 +161,13 @@ def read_area_estimates(results_dir) -> pd.DataFrame:
         No ``estimates.csv`` was found.
     """
     from .evaluate import add_fdr
+
     root = resolve_path(results_dir)
     files = sorted(set(root.glob("areas/*/estimates.csv")) | set(root.glob("*/estimates.csv")))
     if not files:
-        raise UsageError(f"no estimates.csv found under {root} (expected areas/<area>/estimates.csv)")
+        raise UsageError(
+            f"no estimates.csv found under {root} (expected areas/<area>/estimates.csv)"
+        )
     tables = [pd.read_csv(f, keep_default_na=True) for f in files]
     est = pd.concat(tables, ignore_index=True)
     for col in ("note", "method", "es_type"):
@@ -177,8 +181,9 @@ def read_area_estimates(results_dir) -> pd.DataFrame:
     return add_fdr(est.reset_index(drop=True))
 
 
-def load_estimates(results_dir, study, *, areas=None, confidence: float = 0.95,
-                   min_cell: int | None = None) -> pd.DataFrame:
+def load_estimates(
+    results_dir, study, *, areas=None, confidence: float = 0.95, min_cell: int | None = None
+) -> pd.DataFrame:
     """The estimates a report shows: read from the area notebooks' output, or computed here.
 
     With ``results_dir`` (the folder holding ``areas/<area>/estimates.csv``) this is
@@ -190,13 +195,16 @@ def load_estimates(results_dir, study, *, areas=None, confidence: float = 0.95,
         est = read_area_estimates(results_dir)
     else:
         from .evaluate import evaluate_all
+
         chosen = areas or [a for a in AREA_KEYS if (study.interventions["area"] == a).any()]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            est = evaluate_all(study, areas=chosen, confidence=confidence,
-                               min_cell=_min_cell(study, min_cell))
+            est = evaluate_all(
+                study, areas=chosen, confidence=confidence, min_cell=_min_cell(study, min_cell)
+            )
     if areas:
         from .evaluate import add_fdr
+
         unknown = [a for a in areas if a not in AREA_KEYS]
         if unknown:
             raise UsageError(f"unknown area(s) {unknown}; areas are {', '.join(AREA_KEYS)}")
@@ -207,6 +215,7 @@ def load_estimates(results_dir, study, *, areas=None, confidence: float = 0.95,
 def save_estimates(estimates: pd.DataFrame, path) -> Path:
     """Write an estimates table as CSV with :func:`stseval.privacy.safe_csv`; return the path."""
     from .privacy import safe_csv
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     safe_csv(estimates, path, index=False)

@@ -95,11 +95,20 @@ def score(
         absent = [c for c in cols if c not in responses.columns]
         if absent:
             expected = f"{cols[0]} ... {cols[-1]}"
-            what = ("has no item columns in the data" if len(absent) == len(cols)
-                    else f"is missing {len(absent)} item column(s): {', '.join(absent[:8])}"
-                         + (" ..." if len(absent) > 8 else ""))
-            failures.append({"file": source, "column": ", ".join(absent[:3]), "rows": "",
-                             "problem": f"instrument {inst.key} {what} (expected {expected})"})
+            what = (
+                "has no item columns in the data"
+                if len(absent) == len(cols)
+                else f"is missing {len(absent)} item column(s): {', '.join(absent[:8])}"
+                + (" ..." if len(absent) > 8 else "")
+            )
+            failures.append(
+                {
+                    "file": source,
+                    "column": ", ".join(absent[:3]),
+                    "rows": "",
+                    "problem": f"instrument {inst.key} {what} (expected {expected})",
+                }
+            )
             continue
         values, bad, na = _read_items(responses, inst)
         if invalid == "raise" and bad.any():
@@ -114,11 +123,16 @@ def score(
     for inst, values, bad, na in prepared:
         n_bad = int(bad.sum())
         if n_bad and invalid == "missing":
-            warnings.warn(f"{inst.key}: {n_bad} invalid answer(s) treated as missing "
-                          f"(allowed {_allowed_text(inst)}); see column {inst.key}_n_invalid",
-                          stacklevel=2)
-        blocks.append(_score_instrument(inst, values, bad, na, responses.index,
-                                        min_answered, bands.get(inst.key)))
+            warnings.warn(
+                f"{inst.key}: {n_bad} invalid answer(s) treated as missing "
+                f"(allowed {_allowed_text(inst)}); see column {inst.key}_n_invalid",
+                stacklevel=2,
+            )
+        blocks.append(
+            _score_instrument(
+                inst, values, bad, na, responses.index, min_answered, bands.get(inst.key)
+            )
+        )
     out = pd.concat([carried, *blocks], axis=1)
     out.attrs["scoring_rules"] = scoring_rules(instruments, min_answered=min_answered)
     return out
@@ -134,21 +148,30 @@ def scoring_rules(instrument, *, min_answered: MinAnswered = None) -> pd.DataFra
         for name, scale in inst.scales.items():
             rule = _rule_for(inst, name, min_answered)
             need = rule.required(len(scale.items))
-            rows.append({
-                "column": f"{inst.key}_{name}", "method": scale.method,
-                "n_items": len(scale.items),
-                "reverse_items": ", ".join(str(i) for i in scale.items if inst.items[i - 1].reverse),
-                "min_answered": need, "rule_source": rule.source,
-                "rule": (f"{scale.method} of items; prorated from the mean of answered items when "
-                         f"at least {need} of {len(scale.items)} are answered, otherwise missing"
-                         if need < len(scale.items) else
-                         f"{scale.method} of items; missing unless all {need} items are answered"),
-            })
+            rows.append(
+                {
+                    "column": f"{inst.key}_{name}",
+                    "method": scale.method,
+                    "n_items": len(scale.items),
+                    "reverse_items": ", ".join(
+                        str(i) for i in scale.items if inst.items[i - 1].reverse
+                    ),
+                    "min_answered": need,
+                    "rule_source": rule.source,
+                    "rule": (
+                        f"{scale.method} of items; prorated from the mean of answered items when "
+                        f"at least {need} of {len(scale.items)} are answered, otherwise missing"
+                        if need < len(scale.items)
+                        else f"{scale.method} of items; missing unless all {need} items are answered"
+                    ),
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def item_matrix(responses: pd.DataFrame, instrument: InstrumentLike, *,
-                reverse: bool = True) -> pd.DataFrame:
+def item_matrix(
+    responses: pd.DataFrame, instrument: InstrumentLike, *, reverse: bool = True
+) -> pd.DataFrame:
     """The instrument's items as floats, reverse-keyed (for reliability), N/A as missing.
 
     Invalid values raise :class:`DataValidationError` as in :func:`score`.
@@ -156,8 +179,16 @@ def item_matrix(responses: pd.DataFrame, instrument: InstrumentLike, *,
     inst = load_instrument(instrument)
     absent = [c for c in inst.item_columns if c not in responses.columns]
     if absent:
-        raise DataValidationError([{"file": None, "column": ", ".join(absent[:3]), "rows": "",
-                                    "problem": f"instrument {inst.key} item columns missing"}])
+        raise DataValidationError(
+            [
+                {
+                    "file": None,
+                    "column": ", ".join(absent[:3]),
+                    "rows": "",
+                    "problem": f"instrument {inst.key} item columns missing",
+                }
+            ]
+        )
     values, bad, na = _read_items(responses, inst)
     if bad.any():
         raise DataValidationError(_describe_invalid(responses, inst, bad, None))
@@ -189,8 +220,10 @@ def _check_band_choice(instruments: list[Instrument], bands: dict) -> None:
         if key not in by_key:
             raise UsageError(f"bands names instrument {key!r}, which is not being scored")
         if name not in by_key[key].band_sets:
-            raise UsageError(f"instrument {key} has no band set {name!r}; "
-                             f"choose from {sorted(by_key[key].band_sets) or 'none'}")
+            raise UsageError(
+                f"instrument {key} has no band set {name!r}; "
+                f"choose from {sorted(by_key[key].band_sets) or 'none'}"
+            )
 
 
 _CHUNK = 8192  # rows per block: keeps the temporaries of one block in cache
@@ -199,17 +232,23 @@ _CHUNK = 8192  # rows per block: keeps the temporaries of one block in cache
 def _raw_matrix(responses: pd.DataFrame, inst: Instrument):
     """The item columns as a numeric matrix (no copy when possible) and a non-number mask."""
     frame = responses[inst.item_columns]
-    if all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
-           for t in frame.dtypes):
+    if all(
+        pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in frame.dtypes
+    ):
         values = frame.to_numpy()
         if values.dtype == object:  # nullable integer columns with <NA>
             values = frame.to_numpy(dtype=float, na_value=np.nan)
         return values, None
-    values = np.column_stack([
-        pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        for c in frame.columns])
-    given = frame.notna().to_numpy() & ~(frame.astype(str).apply(lambda s: s.str.strip())
-                                        == "").to_numpy()
+    values = np.column_stack(
+        [
+            pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            for c in frame.columns
+        ]
+    )
+    given = (
+        frame.notna().to_numpy()
+        & ~(frame.astype(str).apply(lambda s: s.str.strip()) == "").to_numpy()
+    )
     return values, given & np.isnan(values)
 
 
@@ -248,8 +287,9 @@ def _read_items(responses: pd.DataFrame, inst: Instrument):
 
 def _allowed_text(inst: Instrument) -> str:
     r = inst.response
-    text = (f"whole numbers {r.min} to {r.max}" if r.step == 1
-            else f"{', '.join(map(str, r.values))}")
+    text = (
+        f"whole numbers {r.min} to {r.max}" if r.step == 1 else f"{', '.join(map(str, r.values))}"
+    )
     if r.not_applicable is not None:
         text += f", or {r.not_applicable} for not applicable"
     return text
@@ -261,9 +301,15 @@ def _describe_invalid(responses, inst, bad, source) -> list[dict]:
         col = inst.item_columns[j]
         rows = responses.index[bad[:, j]]
         examples = pd.unique(responses[col].iloc[np.flatnonzero(bad[:, j])[:5]].astype(str))
-        out.append({"file": source, "column": col, "rows": format_rows(rows),
-                    "problem": f"{len(rows)} value(s) not allowed (e.g. {', '.join(examples)}); "
-                               f"expected {_allowed_text(inst)} or blank"})
+        out.append(
+            {
+                "file": source,
+                "column": col,
+                "rows": format_rows(rows),
+                "problem": f"{len(rows)} value(s) not allowed (e.g. {', '.join(examples)}); "
+                f"expected {_allowed_text(inst)} or blank",
+            }
+        )
     return out
 
 
@@ -278,10 +324,12 @@ def _rule_for(inst: Instrument, scale: str, override: MinAnswered) -> MissingRul
     else:
         value = override
     if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-        raise UsageError(f"min_answered must be a fraction in (0, 1) or an item count >= 1; "
-                         f"got {value!r}")
-    return MissingRule(rule="prorate", min_answered=float(value), source="user",
-                       note="set in the call to score()")
+        raise UsageError(
+            f"min_answered must be a fraction in (0, 1) or an item count >= 1; got {value!r}"
+        )
+    return MissingRule(
+        rule="prorate", min_answered=float(value), source="user", note="set in the call to score()"
+    )
 
 
 def _weights(inst: Instrument):
@@ -332,8 +380,9 @@ def _score_instrument(inst, values, bad, na, index, min_answered, band_set) -> p
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = sums[:, j] / n_ans[:, j]
         result = mean * k if scale.method == "sum" else mean
-        result[(n_ans[:, j] < need[np.asarray(applicable, dtype=np.int64)])
-               | (n_ans[:, j] == 0)] = np.nan
+        result[
+            (n_ans[:, j] < need[np.asarray(applicable, dtype=np.int64)]) | (n_ans[:, j] == 0)
+        ] = np.nan
         scores[name] = result
         block[f"{inst.key}_{name}"] = result
     set_name = band_set or inst.default_band_set()
@@ -346,7 +395,8 @@ def _score_instrument(inst, values, bad, na, index, min_answered, band_set) -> p
             pos = np.searchsorted(lowers, s, side="right") - 1
             codes = np.where(np.isnan(s) | (pos < 0), -1, pos)
             block[f"{inst.key}_{name}_band"] = pd.Categorical.from_codes(
-                codes, categories=labels, ordered=True)
+                codes, categories=labels, ordered=True
+            )
     for rname, rule in dx_rules:
         ok = np.ones(n, dtype=bool)
         complete = np.ones(n, dtype=bool)

@@ -133,10 +133,12 @@ class Study:
         return self.truth is not None or bool(self.provenance.get("synthetic"))
 
     def __repr__(self) -> str:
-        return (f"Study({self.name!r}: {self.orgs['org_id'].nunique()} orgs, "
-                f"{len(self.workers)} workers, {len(self.responses)} responses, "
-                f"waves {self.waves}, instruments {self.instruments}"
-                f"{', synthetic' if self.is_synthetic else ''})")
+        return (
+            f"Study({self.name!r}: {self.orgs['org_id'].nunique()} orgs, "
+            f"{len(self.workers)} workers, {len(self.responses)} responses, "
+            f"waves {self.waves}, instruments {self.instruments}"
+            f"{', synthetic' if self.is_synthetic else ''})"
+        )
 
     # -- reading and writing -------------------------------------------------
     @classmethod
@@ -169,8 +171,15 @@ class Study:
         meta: dict = {}
         meta_file = path / "study.yaml"
         if not meta_file.is_file():
-            failures.append(_fail("study.yaml", "", "", "missing table: study.yaml is required "
-                                  "(name, waves, instruments, min_cell, provenance)"))
+            failures.append(
+                _fail(
+                    "study.yaml",
+                    "",
+                    "",
+                    "missing table: study.yaml is required "
+                    "(name, waves, instruments, min_cell, provenance)",
+                )
+            )
         else:
             try:
                 loaded = yaml.safe_load(meta_file.read_text(encoding="utf-8"))
@@ -180,8 +189,15 @@ class Study:
             if isinstance(loaded, dict):
                 meta = loaded
             elif loaded is not None or not failures:
-                failures.append(_fail("study.yaml", "", "", "must hold a mapping of fields "
-                                      "(name, waves, instruments, min_cell, provenance)"))
+                failures.append(
+                    _fail(
+                        "study.yaml",
+                        "",
+                        "",
+                        "must hold a mapping of fields "
+                        "(name, waves, instruments, min_cell, provenance)",
+                    )
+                )
         tables: dict[str, pd.DataFrame | None] = {}
         for key, fname in TABLE_FILES.items():
             file = path / fname
@@ -197,34 +213,59 @@ class Study:
                 tables[key] = None
                 for rec in exc.failures.to_dict("records"):
                     failures.append({**rec, "file": fname})
-        study = cls(meta=meta, workers=tables["workers"], responses=tables["responses"],
-                    orgs=tables["orgs"], interventions=tables["interventions"],
-                    org_metrics=tables["org_metrics"], truth=tables["truth"], source=path)
+        study = cls(
+            meta=meta,
+            workers=tables["workers"],
+            responses=tables["responses"],
+            orgs=tables["orgs"],
+            interventions=tables["interventions"],
+            org_metrics=tables["org_metrics"],
+            truth=tables["truth"],
+            source=path,
+        )
         if validate:
             from ._studycheck import check_study
+
             errors, warns = check_study(study, base=path)
             failures.extend(errors)
             if failures:
                 raise DataValidationError(
-                    failures, title=f"study folder {path} did not pass validation (rows are line "
-                                    "numbers in the file; the header is line 1)")
+                    failures,
+                    title=f"study folder {path} did not pass validation (rows are line "
+                    "numbers in the file; the header is line 1)",
+                )
             for text in warns:
                 warnings.warn(f"{path}: {text}", stacklevel=2)
         study._normalize()
         return study
 
     @classmethod
-    def from_tables(cls, meta: dict, *, workers: pd.DataFrame, responses: pd.DataFrame,
-                    orgs: pd.DataFrame, interventions: pd.DataFrame,
-                    org_metrics: pd.DataFrame | None = None, truth: pd.DataFrame | None = None,
-                    validate: bool = True) -> Study:
+    def from_tables(
+        cls,
+        meta: dict,
+        *,
+        workers: pd.DataFrame,
+        responses: pd.DataFrame,
+        orgs: pd.DataFrame,
+        interventions: pd.DataFrame,
+        org_metrics: pd.DataFrame | None = None,
+        truth: pd.DataFrame | None = None,
+        validate: bool = True,
+    ) -> Study:
         """Build a study from tables in memory (text or typed), checked like :meth:`from_dir`.
 
         The caller's frames are not modified. Warnings are issued with
         :func:`warnings.warn`; errors raise one :class:`DataValidationError`.
         """
-        study = cls(meta=dict(meta or {}), workers=workers, responses=responses, orgs=orgs,
-                    interventions=interventions, org_metrics=org_metrics, truth=truth)
+        study = cls(
+            meta=dict(meta or {}),
+            workers=workers,
+            responses=responses,
+            orgs=orgs,
+            interventions=interventions,
+            org_metrics=org_metrics,
+            truth=truth,
+        )
         if validate:
             for text in study.validate():
                 warnings.warn(text, stacklevel=2)
@@ -256,11 +297,18 @@ class Study:
         if path.exists() and not path.is_dir():
             raise UsageError(f"{path} exists and is not a folder")
         if path.is_dir() and any(path.iterdir()) and not overwrite:
-            raise UsageError(f"study folder {path} is not empty; pass overwrite=True "
-                             "(command line: --overwrite) to replace its study files")
+            raise UsageError(
+                f"study folder {path} is not empty; pass overwrite=True "
+                "(command line: --overwrite) to replace its study files"
+            )
         path.mkdir(parents=True, exist_ok=True)
-        text = yaml.safe_dump(_plain(self.meta), sort_keys=True, allow_unicode=True,
-                              default_flow_style=False, width=100)
+        text = yaml.safe_dump(
+            _plain(self.meta),
+            sort_keys=True,
+            allow_unicode=True,
+            default_flow_style=False,
+            width=100,
+        )
         (path / "study.yaml").write_bytes(text.encode("utf-8"))
         for key, frame in self._sorted_tables().items():
             target = path / TABLE_FILES[key]
@@ -268,8 +316,9 @@ class Study:
                 if target.exists():
                     target.unlink()
                 continue
-            data = frame.to_csv(index=False, lineterminator="\n", float_format=_FLOAT_FORMAT,
-                                na_rep="")
+            data = frame.to_csv(
+                index=False, lineterminator="\n", float_format=_FLOAT_FORMAT, na_rep=""
+            )
             target.write_bytes(data.encode("utf-8"))
         return path
 
@@ -278,7 +327,8 @@ class Study:
         resp = self.responses.copy()
         resp["_rank"] = resp["wave"].map(wave_rank)
         resp = resp.sort_values(["worker_id", "_rank", "wave"], kind="mergesort").drop(
-            columns="_rank")
+            columns="_rank"
+        )
         resp["date"] = _date_text(resp["date"], "%Y-%m-%d")
         inter = self.interventions.sort_values(["org_id", "area"], kind="mergesort").copy()
         inter["start_date"] = _date_text(inter["start_date"], "%Y-%m-%d")
@@ -319,10 +369,14 @@ class Study:
             ``org_metrics.csv``, item columns of no listed instrument.
         """
         from ._studycheck import check_study
+
         errors, warns = check_study(self, base=self.source, report_missing=True)
         if errors:
-            raise DataValidationError(errors, title="the study did not pass validation (rows are "
-                                                    "line numbers; the header is line 1)")
+            raise DataValidationError(
+                errors,
+                title="the study did not pass validation (rows are "
+                "line numbers; the header is line 1)",
+            )
         return warns
 
     # -- normalization of types (after reading or simulating) -----------------
@@ -331,8 +385,9 @@ class Study:
         self.meta = dict(self.meta or {})
         self.workers = _text(self.workers, _TEXT_COLUMNS["workers"])
         if "tenure_years" in self.workers:
-            self.workers["tenure_years"] = pd.to_numeric(self.workers["tenure_years"],
-                                                         errors="coerce").astype("float64")
+            self.workers["tenure_years"] = pd.to_numeric(
+                self.workers["tenure_years"], errors="coerce"
+            ).astype("float64")
         resp = _text(self.responses, _TEXT_COLUMNS["responses"])
         if "date" in resp:
             resp["date"] = _to_datetime(resp["date"])
@@ -409,15 +464,20 @@ class Study:
             a copy is returned, so changing it does not touch the cache.
         """
         from .scoring import score
+
         self._ensure_typed()
-        key = repr(sorted(min_answered.items()) if isinstance(min_answered, dict)
-                   else min_answered)
+        key = repr(sorted(min_answered.items()) if isinstance(min_answered, dict) else min_answered)
         if key not in self._cache:
             insts = self.instrument_objects()
-            cols = list(RESPONSE_ID_COLUMNS) + [c for i in insts for c in i.item_columns
-                                                if c in self.responses.columns]
-            scores = score(self.responses[cols], insts, min_answered=min_answered,
-                           source=TABLE_FILES["responses"])
+            cols = list(RESPONSE_ID_COLUMNS) + [
+                c for i in insts for c in i.item_columns if c in self.responses.columns
+            ]
+            scores = score(
+                self.responses[cols],
+                insts,
+                min_answered=min_answered,
+                source=TABLE_FILES["responses"],
+            )
             extra = [c for c in ("role", "tenure_years") if c in self.workers.columns]
             people = self.workers[["worker_id", "org_id", "team_id", *extra]]
             merged = scores.merge(people, on="worker_id", how="left", validate="many_to_one")
@@ -447,8 +507,9 @@ class Study:
             if the area has no intervention org). Sorted by ``org_id``.
         """
         if area not in AREA_KEYS:
-            raise UsageError(f"unknown area {area!r}; organizational areas are "
-                             f"{', '.join(AREA_KEYS)}")
+            raise UsageError(
+                f"unknown area {area!r}; organizational areas are {', '.join(AREA_KEYS)}"
+            )
         self._ensure_typed()
         inter = self.interventions
         mine = inter[inter["area"] == area].groupby("org_id", sort=True)["start_date"].min()
@@ -456,13 +517,25 @@ class Study:
         comparison = sorted(o for o in self.orgs["org_id"] if o not in changed)
         starts = np.sort(mine.dropna().to_numpy())
         ref = starts[(len(starts) - 1) // 2] if len(starts) else pd.NaT
-        out = pd.concat([
-            pd.DataFrame({"org_id": mine.index.astype("str"), "arm": "intervention",
-                          "start_date": mine.to_numpy()}),
-            pd.DataFrame({"org_id": pd.Series(comparison, dtype="str"), "arm": "comparison",
-                          "start_date": pd.Series([ref] * len(comparison),
-                                                  dtype="datetime64[ns]")}),
-        ], ignore_index=True)
+        out = pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "org_id": mine.index.astype("str"),
+                        "arm": "intervention",
+                        "start_date": mine.to_numpy(),
+                    }
+                ),
+                pd.DataFrame(
+                    {
+                        "org_id": pd.Series(comparison, dtype="str"),
+                        "arm": "comparison",
+                        "start_date": pd.Series([ref] * len(comparison), dtype="datetime64[ns]"),
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
         out["start_date"] = out["start_date"].astype("datetime64[ns]")
         return out.sort_values("org_id", kind="mergesort").reset_index(drop=True)
 
@@ -470,13 +543,16 @@ class Study:
         arms = self.arms(area)
         arms = arms.assign(treated=(arms["arm"] == "intervention").astype("int64"))
         return self.workers[["worker_id", "org_id", "team_id"]].merge(
-            arms[["org_id", "treated"]], on="org_id", how="inner")
+            arms[["org_id", "treated"]], on="org_id", how="inner"
+        )
 
     def _outcome_scores(self, outcome: str) -> pd.DataFrame:
         scored = self.scored()
         if outcome not in scored.columns:
-            raise UsageError(f"unknown outcome {outcome!r}; score columns of this study are "
-                             f"{', '.join(self.score_columns())}")
+            raise UsageError(
+                f"unknown outcome {outcome!r}; score columns of this study are "
+                f"{', '.join(self.score_columns())}"
+            )
         return scored[["worker_id", "wave", outcome]]
 
     def wide(self, outcome: str, area: str) -> pd.DataFrame:
@@ -498,8 +574,10 @@ class Study:
         first, second = self.waves[0], self.waves[1]
         pre = y[y["wave"] == first].set_index("worker_id")[outcome]
         post = y[y["wave"] == second].set_index("worker_id")[outcome]
-        out = people.assign(pre=people["worker_id"].map(pre).astype("float64"),
-                            post=people["worker_id"].map(post).astype("float64"))
+        out = people.assign(
+            pre=people["worker_id"].map(pre).astype("float64"),
+            post=people["worker_id"].map(post).astype("float64"),
+        )
         return out.sort_values("worker_id", kind="mergesort").reset_index(drop=True)
 
     def long(self, outcome: str, area: str) -> pd.DataFrame:
@@ -519,7 +597,8 @@ class Study:
         out = out.sort_values(["worker_id", "_rank"], kind="mergesort")
         out["y"] = out["y"].astype("float64")
         return out[["worker_id", "org_id", "team_id", "treated", "wave", "y"]].reset_index(
-            drop=True)
+            drop=True
+        )
 
     def org_months(self, area: str) -> pd.DataFrame:
         """Monthly organizational indicators of the area's arms.
@@ -537,21 +616,35 @@ class Study:
         """
         arms = self.arms(area)
         arms = arms.assign(treated=(arms["arm"] == "intervention").astype("int64"))
-        m = self.org_metrics.merge(arms[["org_id", "treated", "start_date"]], on="org_id",
-                                   how="inner")
+        m = self.org_metrics.merge(
+            arms[["org_id", "treated", "start_date"]], on="org_id", how="inner"
+        )
         start_month = m["start_date"].dt.to_period("M")
         month = m["month"].dt.to_period("M")
         valid = start_month.notna() & month.notna()
         rel = np.full(len(m), np.nan)
-        rel[valid.to_numpy()] = [(a - b).n for a, b in zip(month[valid], start_month[valid], strict=False)]
+        rel[valid.to_numpy()] = [
+            (a - b).n for a, b in zip(month[valid], start_month[valid], strict=False)
+        ]
         m["rel_month"] = pd.array(rel, dtype="Float64").astype("Int64")
         m["post"] = (m["rel_month"] >= 0).astype("Int64")
         head = m["headcount"].astype("float64")
         with np.errstate(divide="ignore", invalid="ignore"):
             m["separation_rate"] = m["separations"].astype("float64") / head
             m["absence_rate"] = m["absence_days"].astype("float64") / (head * WORKDAYS_PER_MONTH)
-        cols = ["org_id", "month", "headcount", "separations", "absence_days", "treated",
-                "start_date", "post", "rel_month", "separation_rate", "absence_rate"]
+        cols = [
+            "org_id",
+            "month",
+            "headcount",
+            "separations",
+            "absence_days",
+            "treated",
+            "start_date",
+            "post",
+            "rel_month",
+            "separation_rate",
+            "absence_rate",
+        ]
         return m[cols].sort_values(["org_id", "month"], kind="mergesort").reset_index(drop=True)
 
 
@@ -592,8 +685,9 @@ def _to_datetime(values: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.astype("datetime64[ns]")
     text = values.astype("str").str.strip()
-    parsed = pd.to_datetime(text.where(values.notna() & (text != "")), format="ISO8601",
-                            errors="coerce")
+    parsed = pd.to_datetime(
+        text.where(values.notna() & (text != "")), format="ISO8601", errors="coerce"
+    )
     return parsed.astype("datetime64[ns]")
 
 
@@ -615,7 +709,8 @@ def _to_items(values: pd.Series) -> pd.Series:
         return values
     num = pd.to_numeric(values, errors="coerce")
     finite = num.dropna()
-    if len(finite) == 0 or ((finite == np.round(finite)).all()
-                            and finite.min() >= -128 and finite.max() <= 127):
+    if len(finite) == 0 or (
+        (finite == np.round(finite)).all() and finite.min() >= -128 and finite.max() <= 127
+    ):
         return num.astype("Int8")
     return num.astype("Float64")

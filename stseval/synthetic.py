@@ -95,10 +95,17 @@ __all__ = ["StudyDesign", "ScoreTarget", "simulate", "LATENT_OUTCOMES", "OUTCOME
 LATENT_OUTCOMES = ("sts", "bo", "cs", "practice")
 #: Score-column names accepted for the latent outcomes in ``effects`` (and ``--set``).
 OUTCOME_ALIASES = {
-    "stss_total": "sts", "proqol_sts": "sts", "sts": "sts",
-    "proqol_bo": "bo", "burnout": "bo", "bo": "bo",
-    "proqol_cs": "cs", "compassion_satisfaction": "cs", "cs": "cs",
-    "practice": "practice", **{f"org_guidance_{a}": "practice" for a in AREA_KEYS},
+    "stss_total": "sts",
+    "proqol_sts": "sts",
+    "sts": "sts",
+    "proqol_bo": "bo",
+    "burnout": "bo",
+    "bo": "bo",
+    "proqol_cs": "cs",
+    "compassion_satisfaction": "cs",
+    "cs": "cs",
+    "practice": "practice",
+    **{f"org_guidance_{a}": "practice" for a in AREA_KEYS},
 }
 
 
@@ -106,9 +113,11 @@ def _canonical_outcome(key: str) -> str:
     try:
         return OUTCOME_ALIASES[str(key)]
     except KeyError:
-        raise ValueError(f"unknown outcome {key!r} in effects; use one of "
-                         f"{', '.join(LATENT_OUTCOMES)} (or a score column such as "
-                         f"stss_total, proqol_bo, org_guidance_<area>)") from None
+        raise ValueError(
+            f"unknown outcome {key!r} in effects; use one of "
+            f"{', '.join(LATENT_OUTCOMES)} (or a score column such as "
+            f"stss_total, proqol_bo, org_guidance_<area>)"
+        ) from None
 
 
 class ScoreTarget(BaseModel):
@@ -168,90 +177,122 @@ class StudyDesign(BaseModel):
     comparison_orgs: int = Field(14, ge=0, description="orgs with no intervention at all")
     areas: tuple[str, ...] = Field(AREA_KEYS, description="areas that get intervention orgs")
     teams_per_org: tuple[int, int] = Field(
-        (3, 6), description="(min, max) teams per org, drawn uniformly")
+        (3, 6), description="(min, max) teams per org, drawn uniformly"
+    )
     workers_per_team: tuple[int, int] = Field(
-        (6, 15), description="(min, max) surveyed workers per team, drawn uniformly")
+        (6, 15), description="(min, max) surveyed workers per team, drawn uniformly"
+    )
     role_shares: dict[str, float] = Field(
         default_factory=lambda: {"caseworker": 0.55, "clinician": 0.30, "nurse": 0.15},
-        description="shares of the roles of non-supervisors")
+        description="shares of the roles of non-supervisors",
+    )
     supervisor_per_team: bool = Field(True, description="first worker of each team supervises")
     tenure_median_years: float = Field(  # ASSUMED; norms.md 5.1 gives median tenure ~1.8 y
-        3.5, gt=0, description="median tenure (log-normal, supervisors +4 years)")
+        3.5, gt=0, description="median tenure (log-normal, supervisors +4 years)"
+    )
     survey_coverage: tuple[float, float] = Field(  # ASSUMED
-        (0.65, 0.95), description="(min, max) share of an org's headcount that is surveyed")
+        (0.65, 0.95), description="(min, max) share of an org's headcount that is surveyed"
+    )
     # -- schedule ---------------------------------------------------------------------
     pre_date: _dt.date = Field(_dt.date(2024, 3, 4), description="first day of the pre survey")
     post_date: _dt.date = Field(_dt.date(2025, 3, 3), description="first day of the post survey")
     follow_up: bool = Field(False, description="add a follow-up wave")
-    follow_up_date: _dt.date = Field(_dt.date(2025, 9, 1),
-                                     description="first day of the follow-up survey")
+    follow_up_date: _dt.date = Field(
+        _dt.date(2025, 9, 1), description="first day of the follow-up survey"
+    )
     survey_window_days: int = Field(28, ge=1, description="days each survey stays open")
-    start_date: _dt.date = Field(_dt.date(2024, 5, 1),
-                                 description="earliest intervention start (first of a month)")
+    start_date: _dt.date = Field(
+        _dt.date(2024, 5, 1), description="earliest intervention start (first of a month)"
+    )
     start_spread_months: int = Field(2, ge=0, description="starts spread over 0..this months")
     metrics_months: int = Field(12, ge=1, description="indicator months before/after the start")
     # -- score distributions (observed baseline targets) ---------------------------------
     targets: dict[str, ScoreTarget] = Field(
         default_factory=lambda: dict(_DEFAULT_TARGETS),
         description="baseline mean, SD and alpha of stss_total, proqol_cs/bo/sts and each "
-                    "org_guidance scale (norms.md 1.1, 1.2, 7)")
+        "org_guidance scale (norms.md 1.1, 1.2, 7)",
+    )
     correlations: dict[str, float] = Field(  # DERIVED, norms.md section 7
         default_factory=lambda: {"bo_sts": 0.65, "cs_bo": -0.60, "cs_sts": -0.30},
-        description="observed baseline correlations of the ProQOL scores")
+        description="observed baseline correlations of the ProQOL scores",
+    )
     icc_org: float = Field(  # ASSUMED, norms.md sections 4 and 7
-        0.05, ge=0, lt=1, description="latent ICC of STS, BO, CS between orgs")
+        0.05, ge=0, lt=1, description="latent ICC of STS, BO, CS between orgs"
+    )
     icc_team: float = Field(  # ASSUMED, norms.md sections 4 and 7
-        0.05, ge=0, lt=1, description="latent ICC between teams within orgs")
+        0.05, ge=0, lt=1, description="latent ICC between teams within orgs"
+    )
     prepost_r: float = Field(  # .70 latent gives observed r ~ .6 (norms.md sections 3 and 7)
-        0.70, gt=0, lt=1, description="latent correlation of a worker's levels across waves")
+        0.70, gt=0, lt=1, description="latent correlation of a worker's levels across waves"
+    )
     practice_icc_org: float = Field(  # ASSUMED, norms.md section 4: STSI-OA ICC .15-.30
-        0.20, ge=0, lt=1, description="share of practice-perception variance between orgs")
+        0.20, ge=0, lt=1, description="share of practice-perception variance between orgs"
+    )
     practice_icc_team: float = Field(
-        0.05, ge=0, lt=1, description="share of practice-perception variance between teams")
+        0.05, ge=0, lt=1, description="share of practice-perception variance between teams"
+    )
     practice_rater_stable: float = Field(
-        0.30, ge=0, lt=1, description="share from a rater's lasting tendency (all areas)")
+        0.30, ge=0, lt=1, description="share from a rater's lasting tendency (all areas)"
+    )
     practice_rater_wave: float = Field(
-        0.10, ge=0, lt=1, description="share from a rater's mood at one wave (all areas)")
+        0.10, ge=0, lt=1, description="share from a rater's mood at one wave (all areas)"
+    )
     practice_area_corr: float = Field(
-        0.6, ge=0, le=1, description="correlation of an org's true practice across areas")
+        0.6, ge=0, le=1, description="correlation of an org's true practice across areas"
+    )
     practice_org_outcome_corr: dict[str, float] = Field(  # ASSUMED
         default_factory=lambda: {"sts": -0.2, "bo": -0.3, "cs": 0.25},
-        description="org-level correlation of general practice with the outcomes")
+        description="org-level correlation of general practice with the outcomes",
+    )
     practice_rater_bo_corr: float = Field(  # ASSUMED
-        -0.3, gt=-1, lt=1, description="correlation of a rater's tendency with own burnout")
+        -0.3, gt=-1, lt=1, description="correlation of a rater's tendency with own burnout"
+    )
     # -- change over time --------------------------------------------------------------
     trend: dict[str, float] = Field(  # ASSUMED
         default_factory=lambda: {"sts": 0.05, "bo": 0.05, "cs": -0.03, "practice": 0.05},
-        description="secular change from pre to post for everyone (latent SD)")
+        description="secular change from pre to post for everyone (latent SD)",
+    )
     effects: dict[str, dict[str, float]] = Field(
         default_factory=lambda: {a: dict(v) for a, v in _DEFAULT_EFFECTS.items()},
-        description="effect per area and latent outcome (sts, bo, cs, practice), latent SD")
+        description="effect per area and latent outcome (sts, bo, cs, practice), latent SD",
+    )
     effect_heterogeneity: float = Field(
-        0.25, ge=0, description="between-org coefficient of variation of the effect")
+        0.25, ge=0, description="between-org coefficient of variation of the effect"
+    )
     follow_up_retention: float = Field(
-        0.7, ge=0, description="share of the effect left at the follow-up wave")
+        0.7, ge=0, description="share of the effect left at the follow-up wave"
+    )
     # -- missingness -------------------------------------------------------------------
     attrition: float = Field(0.15, ge=0, lt=1, description="share lost between pre and post")
     attrition_logodds_per_sd: float = Field(  # ASSUMED
-        0.5, description="log-odds of attrition per SD of baseline STSS")
+        0.5, description="log-odds of attrition per SD of baseline STSS"
+    )
     follow_up_attrition: float = Field(
-        0.10, ge=0, lt=1, description="share of post respondents lost before follow-up")
+        0.10, ge=0, lt=1, description="share of post respondents lost before follow-up"
+    )
     item_nonresponse: float = Field(0.02, ge=0, lt=0.5, description="share of blank items")
     instrument_skip: float = Field(
-        0.01, ge=0, lt=1, description="chance a respondent skips a whole instrument")
+        0.01, ge=0, lt=1, description="chance a respondent skips a whole instrument"
+    )
     # -- organizational indicators --------------------------------------------------------
     turnover_annual_mean: float = Field(  # DERIVED, norms.md 5.1 and 7
-        0.25, gt=0, lt=1, description="mean annual turnover (separations / headcount)")
+        0.25, gt=0, lt=1, description="mean annual turnover (separations / headcount)"
+    )
     turnover_annual_sd: float = Field(  # DERIVED, norms.md 5.1 and 7
-        0.10, ge=0, description="SD of annual turnover across orgs")
+        0.10, ge=0, description="SD of annual turnover across orgs"
+    )
     turnover_hr_per_sd_burnout: float = Field(  # ASSUMED (norms.md 5.2 has no value)
-        1.5, gt=0, description="separation hazard ratio per latent SD of org burnout")
+        1.5, gt=0, description="separation hazard ratio per latent SD of org burnout"
+    )
     absence_days_per_year: float = Field(  # DERIVED, norms.md 5.2: 5-14 days a year
-        9.0, gt=0, description="mean sickness-absence days per worker and year")
+        9.0, gt=0, description="mean sickness-absence days per worker and year"
+    )
     absence_rr_per_sd_burnout: float = Field(  # DERIVED, norms.md 5.2: RR 1.21 (Borritz 2006)
-        1.2, gt=0, description="absence rate ratio per latent SD of org burnout")
+        1.2, gt=0, description="absence rate ratio per latent SD of org burnout"
+    )
     absence_overdispersion: float = Field(  # ASSUMED
-        5.0, gt=0, description="gamma shape of month-to-month absence noise")
+        5.0, gt=0, description="gamma shape of month-to-month absence noise"
+    )
 
     # -- validation ----------------------------------------------------------------------
     @field_validator("areas", mode="before")
@@ -273,8 +314,9 @@ class StudyDesign(BaseModel):
         out = {}
         for area, table in v.items():
             if area not in AREA_KEYS:
-                raise ValueError(f"unknown area {area!r} in effects; valid areas are "
-                                 f"{', '.join(AREA_KEYS)}")
+                raise ValueError(
+                    f"unknown area {area!r} in effects; valid areas are {', '.join(AREA_KEYS)}"
+                )
             clean: dict[str, float] = {}
             for key, value in (table or {}).items():
                 canon = _canonical_outcome(key)
@@ -297,11 +339,17 @@ class StudyDesign(BaseModel):
         problems = []
         if self.icc_org + self.icc_team > self.prepost_r:
             problems.append("icc_org + icc_team cannot exceed prepost_r (stable variance)")
-        share = (self.practice_icc_org + self.practice_icc_team + self.practice_rater_stable
-                 + self.practice_rater_wave)
+        share = (
+            self.practice_icc_org
+            + self.practice_icc_team
+            + self.practice_rater_stable
+            + self.practice_rater_wave
+        )
         if share >= 1:
-            problems.append("practice variance shares (icc_org, icc_team, rater_stable, "
-                            f"rater_wave) must sum below 1; got {share:.2f}")
+            problems.append(
+                "practice variance shares (icc_org, icc_team, rater_stable, "
+                f"rater_wave) must sum below 1; got {share:.2f}"
+            )
         for name in ("teams_per_org", "workers_per_team"):
             lo, hi = getattr(self, name)
             if lo < 1 or hi < lo:
@@ -309,8 +357,11 @@ class StudyDesign(BaseModel):
         lo, hi = self.survey_coverage
         if not 0 < lo <= hi <= 1:
             problems.append(f"survey_coverage must be (min, max) within (0, 1]; got {(lo, hi)}")
-        if not self.role_shares or any(v < 0 for v in self.role_shares.values()) \
-                or sum(self.role_shares.values()) <= 0:
+        if (
+            not self.role_shares
+            or any(v < 0 for v in self.role_shares.values())
+            or sum(self.role_shares.values()) <= 0
+        ):
             problems.append("role_shares must give non-negative shares with a positive sum")
         window = _dt.timedelta(days=self.survey_window_days)
         if self.pre_date + window > self.start_date:
@@ -320,8 +371,11 @@ class StudyDesign(BaseModel):
             problems.append("post_date must come after the last intervention start")
         if self.follow_up and self.follow_up_date <= self.post_date + window:
             problems.append("follow_up_date must come after the post survey window")
-        missing = [k for k in ("stss_total", "proqol_cs", "proqol_bo", "proqol_sts",
-                               "org_guidance") if k not in self.targets]
+        missing = [
+            k
+            for k in ("stss_total", "proqol_cs", "proqol_bo", "proqol_sts", "org_guidance")
+            if k not in self.targets
+        ]
         if missing:
             problems.append(f"targets lacks {missing}")
         for key in ("bo_sts", "cs_bo", "cs_sts"):
@@ -340,14 +394,20 @@ class StudyDesign(BaseModel):
     @classmethod
     def small(cls) -> StudyDesign:
         """Every area with 2 intervention orgs, 4 comparison orgs, small teams (~350 workers)."""
-        return cls(name="synthetic-small", orgs_per_area=2, comparison_orgs=4,
-                   teams_per_org=(2, 3), workers_per_team=(5, 9))
+        return cls(
+            name="synthetic-small",
+            orgs_per_area=2,
+            comparison_orgs=4,
+            teams_per_org=(2, 3),
+            workers_per_team=(5, 9),
+        )
 
     @classmethod
     def null(cls) -> StudyDesign:
         """The default design with every effect zero (practice included): truth is 0."""
-        return cls(name="synthetic-null",
-                   effects={a: {k: 0.0 for k in LATENT_OUTCOMES} for a in AREA_KEYS})
+        return cls(
+            name="synthetic-null", effects={a: {k: 0.0 for k in LATENT_OUTCOMES} for a in AREA_KEYS}
+        )
 
     def to_dict(self) -> dict:
         """Plain mapping (dates as ISO strings, tuples as lists), readable by :meth:`from_dict`."""
@@ -392,8 +452,10 @@ class StudyDesign(BaseModel):
                     pass
             parts = str(key).split(".")
             if parts[0] not in type(self).model_fields:
-                raise UsageError(f"unknown design field {parts[0]!r}; fields are "
-                                 f"{', '.join(type(self).model_fields)}")
+                raise UsageError(
+                    f"unknown design field {parts[0]!r}; fields are "
+                    f"{', '.join(type(self).model_fields)}"
+                )
             if parts[0] == "effects" and len(parts) == 3:
                 try:
                     parts[2] = _canonical_outcome(parts[2])
@@ -412,17 +474,23 @@ class StudyDesign(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            lines = [f"{'.'.join(map(str, e['loc'])) or '(design)'}: {e['msg']}"
-                     for e in exc.errors()]
-            raise UsageError(f"{source} is not a valid design:\n  - " + "\n  - ".join(lines)
-                             ) from None
+            lines = [
+                f"{'.'.join(map(str, e['loc'])) or '(design)'}: {e['msg']}" for e in exc.errors()
+            ]
+            raise UsageError(
+                f"{source} is not a valid design:\n  - " + "\n  - ".join(lines)
+            ) from None
 
     def describe(self) -> pd.DataFrame:
         """One row per field: ``field, value, description`` (for notebooks and help text)."""
         data = self.to_dict()
-        return pd.DataFrame([(name, data[name], info.description or "")
-                             for name, info in type(self).model_fields.items()],
-                            columns=["field", "value", "description"])
+        return pd.DataFrame(
+            [
+                (name, data[name], info.description or "")
+                for name, info in type(self).model_fields.items()
+            ],
+            columns=["field", "value", "description"],
+        )
 
     # -- derived quantities -----------------------------------------------------------
     def effect(self, area: str, outcome: str) -> float:
@@ -442,8 +510,13 @@ def _alias_effects(data: dict) -> dict:
     effects = data.get("effects")
     if isinstance(effects, dict):
         data = dict(data)
-        data["effects"] = {a: {(_canonical_outcome(k) if k in OUTCOME_ALIASES else k): v
-                               for k, v in (t or {}).items()} for a, t in effects.items()}
+        data["effects"] = {
+            a: {
+                (_canonical_outcome(k) if k in OUTCOME_ALIASES else k): v
+                for k, v in (t or {}).items()
+            }
+            for a, t in effects.items()
+        }
     return data
 
 
@@ -485,6 +558,7 @@ def simulate(design: StudyDesign | None = None, *, seed: int) -> Study:
         be reached (e.g. a correlation beyond what the reliabilities allow).
     """
     from ._simengine import run
+
     if design is None:
         design = StudyDesign.default()
     elif isinstance(design, dict):

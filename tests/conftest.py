@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="session")
 def small_study():
     from stseval.synthetic import StudyDesign, simulate
+
     return simulate(StudyDesign.small(), seed=SMALL_SEED)
 
 

@@ -24,8 +24,11 @@ FAILING = [c for c in CASES if not c.startswith("ok_")]
 
 
 def _hashes(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _args(case: str, out: Path) -> list[str]:
@@ -34,8 +37,11 @@ def _args(case: str, out: Path) -> list[str]:
 
 
 def _expected(case: str) -> list[str]:
-    return [line for line in (BAD / case / "expected.txt").read_text(encoding="utf-8")
-            .splitlines() if line.strip()]
+    return [
+        line
+        for line in (BAD / case / "expected.txt").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
 
 
 def test_corpus_is_large_enough():
@@ -63,15 +69,21 @@ def test_case_in_process(case, tmp_path, capsys, monkeypatch):
     assert _hashes(BAD / case) == before, "an input file changed"
 
 
-@pytest.mark.parametrize("case", ["unknown_label_counts", "malformed_yaml", "no_key",
-                                  "check_missing_table", "ok_latin1"])
+@pytest.mark.parametrize(
+    "case", ["unknown_label_counts", "malformed_yaml", "no_key", "check_missing_table", "ok_latin1"]
+)
 def test_case_as_subprocess(case, tmp_path):
     """The installed command prints one message and no traceback, with exit 2."""
     before = _hashes(BAD / case)
     env = {k: v for k, v in os.environ.items() if k != "STSEVAL_KEY"}
     entry = "import sys; from stseval.cli import main; sys.exit(main(sys.argv[1:]))"
-    proc = subprocess.run([sys.executable, "-c", entry, *_args(case, tmp_path / "o")],
-                          capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", entry, *_args(case, tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     want = 0 if case.startswith("ok_") else 2
     assert proc.returncode == want, proc.stderr
     assert "Traceback" not in proc.stderr

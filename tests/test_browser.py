@@ -20,9 +20,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOT = ROOT / "docs" / "funder_report_first_page.png"
 pytestmark = pytest.mark.xdist_group("pipeline")
 
@@ -34,8 +41,11 @@ def _chromium() -> str:
             return path
     if Path("/usr/bin/chromium").exists():
         return "/usr/bin/chromium"
-    pytest.fail("chromium is not installed: the browser test needs Debian's chromium package "
-                "(.ci/run installs it: apt-get install -y chromium)", pytrace=False)
+    pytest.fail(
+        "chromium is not installed: the browser test needs Debian's chromium package "
+        "(.ci/run installs it: apt-get install -y chromium)",
+        pytrace=False,
+    )
 
 
 def _pipeline_module():
@@ -50,14 +60,20 @@ def _pipeline_module():
 def render(html: Path, png: Path, *, width: int = 1100, height: int = 1400) -> dict:
     """Open ``html`` in headless chromium; return console errors, bad images and the page size."""
     from playwright.sync_api import sync_playwright
+
     errors: list[str] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS,
-                                     headless=True)
+        browser = pw.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": width, "height": height})
-            page.on("console", lambda msg: errors.append(f"console {msg.type}: {msg.text}")
-                    if msg.type == "error" else None)
+            page.on(
+                "console",
+                lambda msg: (
+                    errors.append(f"console {msg.type}: {msg.text}")
+                    if msg.type == "error"
+                    else None
+                ),
+            )
             page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
             page.on("requestfailed", lambda req: errors.append(f"request failed: {req.url}"))
             page.goto(html.resolve().as_uri(), wait_until="load")

@@ -32,8 +32,17 @@ def test_instruments_list_and_show(capsys):
 def test_score_writes_scores_and_leaves_input_alone(tmp_path, capsys):
     digest = hashlib.sha256(EXAMPLE.read_bytes()).hexdigest()
     out_file = tmp_path / "scores.csv"
-    code, out, err = run("score", EXAMPLE, "--instrument", "proqol", "--instrument", "stss",
-                         "--out", out_file, capsys=capsys)
+    code, out, err = run(
+        "score",
+        EXAMPLE,
+        "--instrument",
+        "proqol",
+        "--instrument",
+        "stss",
+        "--out",
+        out_file,
+        capsys=capsys,
+    )
     assert code == 0, err
     scores = pd.read_csv(out_file)
     assert {"respondent", "wave", "stss_total", "proqol_bo", "stss_total_band"} <= set(scores)
@@ -62,10 +71,13 @@ scales: {total: {label: T, items: [1, 2], method: mean}}
     assert result.iloc[0] == 3.0 and pd.isna(result.iloc[1])
 
 
-@pytest.mark.parametrize("content,message", [
-    ("id,stss_01\nx,3\n", "missing 16 item column"),
-    ("", "the file is empty"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ("id,stss_01\nx,3\n", "missing 16 item column"),
+        ("", "the file is empty"),
+    ],
+)
 def test_score_user_errors_exit_2(tmp_path, capsys, content, message):
     data = tmp_path / "bad.csv"
     data.write_text(content)
@@ -93,12 +105,16 @@ def test_refuses_to_overwrite_input(tmp_path, capsys):
 def test_unknown_instrument_and_missing_file(tmp_path, capsys):
     code, _, err = run("score", EXAMPLE, "-i", "stsx", "-o", tmp_path / "o.csv", capsys=capsys)
     assert code == 2 and "unknown instrument 'stsx'" in err
-    code, _, err = run("score", tmp_path / "nope.csv", "-i", "stss", "-o", tmp_path / "o.csv",
-                       capsys=capsys)
+    code, _, err = run(
+        "score", tmp_path / "nope.csv", "-i", "stss", "-o", tmp_path / "o.csv", capsys=capsys
+    )
     assert code == 2 and "does not exist" in err
 
 
 def test_console_script_runs_in_a_subprocess(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "stseval.cli", "instruments", "show", "nope"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "stseval.cli", "instruments", "show", "nope"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr

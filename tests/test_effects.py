@@ -60,8 +60,9 @@ def test_paired_columns_and_descriptions():
     assert list(t.columns[:6]) == EFFECT_SIZE_COLUMNS
     assert list(t["es_type"]) == ["d_z", "d_rm", "d_av", "d_b", "g_z", "g_rm", "g_av", "g_b"]
     desc = t.set_index("es_type")["description"]
-    assert desc["g_av"] == ("g_av: mean change / mean of pre and post SD, Hedges-corrected "
-                            "(J = 1 - 3/(4(n - 1) - 1))")
+    assert desc["g_av"] == (
+        "g_av: mean change / mean of pre and post SD, Hedges-corrected (J = 1 - 3/(4(n - 1) - 1))"
+    )
     assert desc["d_z"] == "d_z: mean change / SD of the changes"
     assert t["method"].str.len().gt(20).all()
 
@@ -100,12 +101,13 @@ def test_d_av_and_d_rm_intervals_by_hand():
     m1, s1, m2, s2, n, r = 20.0, 6.0, 17.0, 5.0, 30, 0.6
     t = _rows(effects.paired_from_summary(m1, s1, m2, s2, n, r))
     z = stats.norm.ppf(0.975)
-    vd = s1 ** 2 + s2 ** 2 - 2 * r * s1 * s2
+    vd = s1**2 + s2**2 - 2 * r * s1 * s2
     # d_av: delta method for mean change / ((s1 + s2)/2), Bonett's (n - 1) divisors.
     s = (s1 + s2) / 2
     d = (m2 - m1) / s
-    se = math.sqrt(d ** 2 * (s1 ** 2 + s2 ** 2 + 2 * r ** 2 * s1 * s2) / (8 * (n - 1) * s ** 2)
-                   + vd / ((n - 1) * s ** 2))
+    se = math.sqrt(
+        d**2 * (s1**2 + s2**2 + 2 * r**2 * s1 * s2) / (8 * (n - 1) * s**2) + vd / ((n - 1) * s**2)
+    )
     assert t.loc["d_av", "effect_size"] == pytest.approx(d)
     assert t.loc["d_av", "ci_low"] == pytest.approx(d - z * se)
     assert t.loc["d_av", "ci_high"] == pytest.approx(d + z * se)
@@ -114,8 +116,7 @@ def test_d_av_and_d_rm_intervals_by_hand():
     c = 1 - 3 / (4 * (n - 1) - 1)
     d_rm = (m2 - m1) / math.sqrt(vd) * math.sqrt(2 * (1 - r))
     g = c * d_rm
-    var = ((2 * (1 - r) / n) * ((n - 1) / (n - 3)) * (1 + n * g ** 2 / (2 * (1 - r)))
-           - g ** 2 / c ** 2)
+    var = (2 * (1 - r) / n) * ((n - 1) / (n - 3)) * (1 + n * g**2 / (2 * (1 - r))) - g**2 / c**2
     assert t.loc["d_rm", "effect_size"] == pytest.approx(d_rm)
     width = t.loc["d_rm", "ci_high"] - t.loc["d_rm", "ci_low"]
     assert width == pytest.approx(2 * z * math.sqrt(var))
@@ -127,7 +128,7 @@ def test_d_av_equals_bonett_unweighted_standardizer_when_sds_are_equal():
     n, r = 25, 0.5
     t = _rows(effects.paired_from_summary(10.0, 4.0, 12.0, 4.0, n, r))
     d = 0.5
-    se = math.sqrt(d ** 2 * (1 + r ** 2) / (4 * (n - 1)) + 2 * (1 - r) / (n - 1))
+    se = math.sqrt(d**2 * (1 + r**2) / (4 * (n - 1)) + 2 * (1 - r) / (n - 1))
     assert t.loc["d_av", "ci_low"] == pytest.approx(d - stats.norm.ppf(0.975) * se)
 
 
@@ -136,8 +137,15 @@ def test_paired_from_summary_matches_raw_data():
     pre = rng.normal(40, 8, 37)
     post = 0.6 * pre + rng.normal(12, 6, 37)
     raw = effects.paired(pre, post, confidence=0.9)
-    summ = effects.paired_from_summary(pre.mean(), pre.std(ddof=1), post.mean(), post.std(ddof=1),
-                                       37, np.corrcoef(pre, post)[0, 1], confidence=0.9)
+    summ = effects.paired_from_summary(
+        pre.mean(),
+        pre.std(ddof=1),
+        post.mean(),
+        post.std(ddof=1),
+        37,
+        np.corrcoef(pre, post)[0, 1],
+        confidence=0.9,
+    )
     num = raw.select_dtypes("number").columns
     np.testing.assert_allclose(raw[num].to_numpy(float), summ[num].to_numpy(float), rtol=1e-10)
     assert (raw["method"] == summ["method"]).all()
@@ -177,16 +185,17 @@ def test_hedges_g_against_scipy_t_and_hand_variance():
     y = [10.0, 9, 14, 11, 8, 12, 10]
     t_stat = stats.ttest_ind(x, y).statistic
     n1, n2 = len(x), len(y)
-    d = t_stat * math.sqrt(1 / n1 + 1 / n2)          # Cohen's d_s from the pooled t
+    d = t_stat * math.sqrt(1 / n1 + 1 / n2)  # Cohen's d_s from the pooled t
     g = (1 - 3 / (4 * (n1 + n2 - 2) - 1)) * d
-    se = math.sqrt((n1 + n2) / (n1 * n2) + g ** 2 / (2 * (n1 + n2)))  # Hedges & Olkin 1985
+    se = math.sqrt((n1 + n2) / (n1 * n2) + g**2 / (2 * (n1 + n2)))  # Hedges & Olkin 1985
     row = effects.hedges_g(x, y).iloc[0]
     assert row["es_type"] == "g" and row["n"] == 15
     assert row["effect_size"] == pytest.approx(g)
     assert row["ci_low"] == pytest.approx(g - stats.norm.ppf(0.975) * se)
     assert row["ci_high"] == pytest.approx(g + stats.norm.ppf(0.975) * se)
-    summ = effects.hedges_g_from_summary(np.mean(x), np.std(x, ddof=1), n1,
-                                         np.mean(y), np.std(y, ddof=1), n2)
+    summ = effects.hedges_g_from_summary(
+        np.mean(x), np.std(x, ddof=1), n1, np.mean(y), np.std(y, ddof=1), n2
+    )
     assert summ["effect_size"].iloc[0] == pytest.approx(g)
     assert "Hedges & Olkin (1985)" in row["method"]
 
@@ -199,12 +208,12 @@ def test_morris_2008_study_5_and_eq_25_variance():
     row = effects.ppc_from_summary(14, 35.6, 36.0, 4.7, 14, 34.8, 33.4, 3.1, r=0.44).iloc[0]
     assert round(row["effect_size"], 2) == 0.44
     # hand: SD_pre = sqrt((13*4.7^2 + 13*3.1^2)/26); c_p = 1 - 3/(4*26 - 1)
-    sd = math.sqrt((13 * 4.7 ** 2 + 13 * 3.1 ** 2) / 26)
+    sd = math.sqrt((13 * 4.7**2 + 13 * 3.1**2) / 26)
     c_p = 1 - 3 / 103
     d = c_p * ((36.0 - 35.6) - (33.4 - 34.8)) / sd
     assert row["effect_size"] == pytest.approx(d)
     k, r = 28 / 196, 0.44
-    var = 2 * c_p ** 2 * (1 - r) * k * (26 / 24) * (1 + d ** 2 / (2 * (1 - r) * k)) - d ** 2
+    var = 2 * c_p**2 * (1 - r) * k * (26 / 24) * (1 + d**2 / (2 * (1 - r) * k)) - d**2
     assert row["se"] == pytest.approx(math.sqrt(var))
     assert row["ci_low"] == pytest.approx(d - stats.norm.ppf(0.975) * math.sqrt(var))
 
@@ -222,11 +231,19 @@ def test_ppc_raw_data_uses_pooled_within_group_correlation():
     # hand: correlation of group-mean-centred scores (pooled within-group r)
     cx = np.concatenate([pre_t - pre_t.mean(), pre_c - pre_c.mean()])
     cy = np.concatenate([post_t - post_t.mean(), post_c - post_c.mean()])
-    r = (cx * cy).sum() / math.sqrt((cx ** 2).sum() * (cy ** 2).sum())
+    r = (cx * cy).sum() / math.sqrt((cx**2).sum() * (cy**2).sum())
     got = effects.ppc(pre_t, post_t, pre_c, post_c).iloc[0]
-    want = effects.ppc_from_summary(25, pre_t.mean(), post_t.mean(), pre_t.std(ddof=1),
-                                    22, pre_c.mean(), post_c.mean(), pre_c.std(ddof=1),
-                                    r=r).iloc[0]
+    want = effects.ppc_from_summary(
+        25,
+        pre_t.mean(),
+        post_t.mean(),
+        pre_t.std(ddof=1),
+        22,
+        pre_c.mean(),
+        post_c.mean(),
+        pre_c.std(ddof=1),
+        r=r,
+    ).iloc[0]
     assert got["r"] == pytest.approx(r)
     assert got["effect_size"] == pytest.approx(want["effect_size"])
     assert got["ci_low"] == pytest.approx(want["ci_low"])
@@ -241,20 +258,33 @@ def test_rci_hand_computation_jacobson_truax_and_jfr():
     rc = effects.reliable_change(pre, post, reliability=0.88, sd_pre=7.5, cutoff=25)
     s_diff = 7.5 * math.sqrt(2 * 0.12)
     assert list(rc.index) == ["a", "b", "c", "d", "e"]
-    assert list(rc.columns) == ["pre", "post", "change", "rci", "reliable", "category",
-                                "crossed_cutoff", "recovered"]
+    assert list(rc.columns) == [
+        "pre",
+        "post",
+        "change",
+        "rci",
+        "reliable",
+        "category",
+        "crossed_cutoff",
+        "recovered",
+    ]
     assert rc.loc["a", "rci"] == pytest.approx(-10 / s_diff)
     assert round(rc.loc["a", "rci"], 2) == -2.72
     assert list(rc["category"].iloc[[0, 1, 2, 4]]) == [
-        "reliably improved", "no reliable change", "reliably deteriorated", "no reliable change"]
+        "reliably improved",
+        "no reliable change",
+        "reliably deteriorated",
+        "no reliable change",
+    ]
     assert rc.loc["a", "crossed_cutoff"] and rc.loc["a", "recovered"]
     # e crosses the cutoff (25 -> 23; 25 counts as dysfunctional) but not reliably
     assert rc.loc["e", "crossed_cutoff"] and not rc.loc["e", "recovered"]
     assert pd.isna(rc.loc["d", "rci"]) and pd.isna(rc.loc["d", "category"])
     assert pd.isna(rc.loc["d", "reliable"])
     # Jacobson, Follette & Revenstorf (1984): divide by SE of measurement, not of difference.
-    jfr = effects.reliable_change(pre, post, reliability=0.88, sd_pre=7.5,
-                                  method="jacobson_follette_revenstorf_1984")
+    jfr = effects.reliable_change(
+        pre, post, reliability=0.88, sd_pre=7.5, method="jacobson_follette_revenstorf_1984"
+    )
     assert jfr.loc["a", "rci"] == pytest.approx(-10 / (7.5 * math.sqrt(0.12)))
     assert jfr["recovered"].isna().all()
 
@@ -262,7 +292,7 @@ def test_rci_hand_computation_jacobson_truax_and_jfr():
 def test_rci_direction_and_default_sd():
     pre, post = [10.0, 20, 30, 40], [25.0, 20, 30, 38]
     rc = effects.reliable_change(pre, post, reliability=0.9, lower_is_better=False)
-    sd = np.std(pre, ddof=1)   # default: SD of the pre scores given
+    sd = np.std(pre, ddof=1)  # default: SD of the pre scores given
     assert rc["rci"].iloc[0] == pytest.approx(15 / (sd * math.sqrt(2 * 0.1)))
     assert rc["category"].iloc[0] == "reliably improved"
 
@@ -273,19 +303,31 @@ def test_jacobson_truax_cutoff_c_by_hand():
 
 
 def test_reliable_change_summary_wilson_by_hand():
-    cats = ["reliably improved"] * 6 + ["no reliable change"] * 3 + [None] + \
-           ["reliably deteriorated"] * 1 + ["reliably improved"] * 2
+    cats = (
+        ["reliably improved"] * 6
+        + ["no reliable change"] * 3
+        + [None]
+        + ["reliably deteriorated"] * 1
+        + ["reliably improved"] * 2
+    )
     groups = ["A"] * 10 + ["B"] * 3
     out = effects.reliable_change_summary(cats, groups)
-    assert list(out.columns) == ["group", "category", "count", "n", "proportion", "ci_low",
-                                 "ci_high"]
+    assert list(out.columns) == [
+        "group",
+        "category",
+        "count",
+        "n",
+        "proportion",
+        "ci_low",
+        "ci_high",
+    ]
     a = out[out["group"] == "A"].set_index("category")
-    assert a.loc["reliably improved", "n"] == 9       # the missing label is left out
+    assert a.loc["reliably improved", "n"] == 9  # the missing label is left out
     assert a.loc["reliably deteriorated", "count"] == 0
     # Wilson score interval by hand for 6 of 9
     z, n, p = stats.norm.ppf(0.975), 9, 6 / 9
-    centre = (p + z ** 2 / (2 * n)) / (1 + z ** 2 / n)
-    half = z * math.sqrt(p * (1 - p) / n + z ** 2 / (4 * n ** 2)) / (1 + z ** 2 / n)
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
     assert a.loc["reliably improved", "ci_low"] == pytest.approx(centre - half)
     assert a.loc["reliably improved", "ci_high"] == pytest.approx(centre + half)
     # a reliable_change() table is accepted directly; no groups -> "all"
@@ -295,25 +337,28 @@ def test_reliable_change_summary_wilson_by_hand():
 
 
 # ----------------------------------------------------------------------------- errors
-@pytest.mark.parametrize("call, match", [
-    (lambda: effects.paired([1, 2, 3, 4], [1, 2, 3]), "same length"),
-    (lambda: effects.paired([1, 2, 3], [2, 3, 5]), "at least 4 complete pairs"),
-    (lambda: effects.paired([1, 2, "x", 4], [1, 2, 3, 5]), "pre must be numeric"),
-    (lambda: effects.paired([1, 2, 3, 4], 5), "post must be a sequence"),
-    (lambda: effects.paired([1, 2, 3, 4], [2, 3, 4, 5]), "same for every pair"),
-    (lambda: effects.paired([1, 2, 3, 4], [2, 3, 4, 6], confidence=95), "confidence"),
-    (lambda: effects.paired_from_summary(1, 1, 2, 1, 10, 1.2), "r .*between -1 and 1"),
-    (lambda: effects.paired_from_summary(1, -1, 2, 1, 10, 0.5), "sd_pre"),
-    (lambda: effects.paired_from_summary(1, 1, 2, 1, 2.5, 0.5), "n must be a whole number"),
-    (lambda: effects.hedges_g([1], [1, 2, 3]), "x needs at least 2"),
-    (lambda: effects.ppc_from_summary(1, 1, 2, 1, 10, 1, 1, 1), "n_t"),
-    (lambda: effects.reliable_change([1, 2], [1, 2], reliability=1.2), "reliability"),
-    (lambda: effects.reliable_change([1, 2], [1, 2], reliability=0), "reliability"),
-    (lambda: effects.reliable_change([1, 2], [1, 2, 3], reliability=0.8), "same length"),
-    (lambda: effects.reliable_change([1, 2], [1, 2], reliability=0.8, method="rc"), "method"),
-    (lambda: effects.reliable_change_summary(["a"], ["x", "y"]), "same length"),
-    (lambda: effects.jacobson_truax_cutoff_c(30, 0, 15, 4), "sd_dys"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: effects.paired([1, 2, 3, 4], [1, 2, 3]), "same length"),
+        (lambda: effects.paired([1, 2, 3], [2, 3, 5]), "at least 4 complete pairs"),
+        (lambda: effects.paired([1, 2, "x", 4], [1, 2, 3, 5]), "pre must be numeric"),
+        (lambda: effects.paired([1, 2, 3, 4], 5), "post must be a sequence"),
+        (lambda: effects.paired([1, 2, 3, 4], [2, 3, 4, 5]), "same for every pair"),
+        (lambda: effects.paired([1, 2, 3, 4], [2, 3, 4, 6], confidence=95), "confidence"),
+        (lambda: effects.paired_from_summary(1, 1, 2, 1, 10, 1.2), "r .*between -1 and 1"),
+        (lambda: effects.paired_from_summary(1, -1, 2, 1, 10, 0.5), "sd_pre"),
+        (lambda: effects.paired_from_summary(1, 1, 2, 1, 2.5, 0.5), "n must be a whole number"),
+        (lambda: effects.hedges_g([1], [1, 2, 3]), "x needs at least 2"),
+        (lambda: effects.ppc_from_summary(1, 1, 2, 1, 10, 1, 1, 1), "n_t"),
+        (lambda: effects.reliable_change([1, 2], [1, 2], reliability=1.2), "reliability"),
+        (lambda: effects.reliable_change([1, 2], [1, 2], reliability=0), "reliability"),
+        (lambda: effects.reliable_change([1, 2], [1, 2, 3], reliability=0.8), "same length"),
+        (lambda: effects.reliable_change([1, 2], [1, 2], reliability=0.8, method="rc"), "method"),
+        (lambda: effects.reliable_change_summary(["a"], ["x", "y"]), "same length"),
+        (lambda: effects.jacobson_truax_cutoff_c(30, 0, 15, 4), "sd_dys"),
+    ],
+)
 def test_bad_input_raises_usage_error(call, match):
     with pytest.raises(UsageError, match=match):
         call()

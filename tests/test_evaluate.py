@@ -30,11 +30,24 @@ def table(study):
 def test_contract_columns_and_names(table):
     assert list(table.columns[: len(ESTIMATE_COLUMNS)]) == ESTIMATE_COLUMNS
     assert set(table["estimator"]) <= set(ESTIMATORS)
-    assert set(table["estimator"]) >= {"paired_change", "ancova", "did", "mixed", "org_practice",
-                                       "its", "rci"}
-    assert set(table["outcome"]) == {"stss_total", "proqol_sts", "proqol_bo", "proqol_cs",
-                                     "org_guidance_supervision", "separation_rate",
-                                     "absence_rate"}
+    assert set(table["estimator"]) >= {
+        "paired_change",
+        "ancova",
+        "did",
+        "mixed",
+        "org_practice",
+        "its",
+        "rci",
+    }
+    assert set(table["outcome"]) == {
+        "stss_total",
+        "proqol_sts",
+        "proqol_bo",
+        "proqol_cs",
+        "org_guidance_supervision",
+        "separation_rate",
+        "absence_rate",
+    }
     assert (table["area"] == "supervision").all()
     # one row per outcome x estimator
     assert not table.duplicated(["outcome", "estimator"]).any()
@@ -83,8 +96,7 @@ def test_holm_within_area_per_estimator(table):
 def test_min_cell_suppresses_with_a_note(study):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        table = evaluate_area(study, "supervision", min_cell=10_000,
-                              outcomes=["stss_total"])
+        table = evaluate_area(study, "supervision", min_cell=10_000, outcomes=["stss_total"])
     assert table["estimate"].isna().all()
     assert table["note"].str.contains("suppressed|left out|not estimated").all()
 
@@ -128,8 +140,7 @@ def _replicate(design, seeds, area="supervision", outcome="stss_total"):
         warnings.simplefilter("ignore")
         for seed in seeds:
             s = stseval.simulate(design, seed=seed)
-            est = evaluate_area(s, area, outcomes=[outcome], estimators=["ancova",
-                                                                          "paired_change"])
+            est = evaluate_area(s, area, outcomes=[outcome], estimators=["ancova", "paired_change"])
             truth = s.truth.query("area == @area and outcome == @outcome and estimand == 'att'")
             est = est.assign(truth=float(truth["value"].iloc[0]))
             rows.append(est)

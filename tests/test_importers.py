@@ -43,6 +43,7 @@ def study():
     if SMALL.is_dir():
         return Study.from_dir(SMALL)
     import stseval  # the shipped study is missing: simulate one like it
+
     return stseval.simulate(stseval.StudyDesign.small(), seed=1)
 
 
@@ -52,8 +53,9 @@ def exports(study, tmp_path_factory):
     return {
         "redcap": export_redcap(study, base / "redcap", seed=3),
         "redcap_labels": export_redcap(study, base / "redcap_labels", labels=True, seed=3),
-        "redcap_repeating": export_redcap(study, base / "rep", layout="repeating", labels=True,
-                                          api_dictionary=True, seed=4),
+        "redcap_repeating": export_redcap(
+            study, base / "rep", layout="repeating", labels=True, api_dictionary=True, seed=4
+        ),
         "qualtrics": export_qualtrics(study, base / "q", seed=5),
         "qualtrics_text": export_qualtrics(study, base / "qt", choice_text=True, seed=5),
     }
@@ -73,10 +75,13 @@ def _same_study(a, b):
     for name in ("workers", "orgs", "interventions", "org_metrics"):
         x, y = getattr(a, name), getattr(b, name)
         cols = list(x.columns[:2])
-        pd.testing.assert_frame_equal(x.sort_values(cols).reset_index(drop=True),
-                                      y.sort_values(cols).reset_index(drop=True))
-    pd.testing.assert_frame_equal(a.responses.sort_values(KEYS).reset_index(drop=True),
-                                  b.responses.sort_values(KEYS).reset_index(drop=True))
+        pd.testing.assert_frame_equal(
+            x.sort_values(cols).reset_index(drop=True), y.sort_values(cols).reset_index(drop=True)
+        )
+    pd.testing.assert_frame_equal(
+        a.responses.sort_values(KEYS).reset_index(drop=True),
+        b.responses.sort_values(KEYS).reset_index(drop=True),
+    )
 
 
 def _run(args, capsys):
@@ -91,9 +96,20 @@ def test_redcap_round_trip_gives_identical_scores(which, study, exports, tmp_pat
     p = exports[which]
     inputs = [p["records"], p["dictionary"], p["mapping"], p["orgs"]]
     before = _hashes(inputs)
-    code, out, err = _run(["import", p["records"], "--dictionary", p["dictionary"],
-                           "--mapping", p["mapping"], "--out", tmp_path / "st",
-                           "--no-pseudonymize"], capsys)
+    code, out, err = _run(
+        [
+            "import",
+            p["records"],
+            "--dictionary",
+            p["dictionary"],
+            "--mapping",
+            p["mapping"],
+            "--out",
+            tmp_path / "st",
+            "--no-pseudonymize",
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert f"{len(study.responses)} survey responses" in out
     assert "Identifier columns dropped: first_name, last_name, email" in out
@@ -113,8 +129,9 @@ def test_qualtrics_round_trip_gives_identical_scores(which, study, exports, tmp_
 
 def test_missing_codes_become_missing_with_reason(exports, tmp_path):
     p = exports["redcap"]
-    result = import_study(p["records"], p["mapping"], tmp_path / "st",
-                          dictionary=p["dictionary"], pseudonymize=False)
+    result = import_study(
+        p["records"], p["mapping"], tmp_path / "st", dictionary=p["dictionary"], pseudonymize=False
+    )
     raw = pd.read_csv(p["records"], dtype=str)
     n_codes = int((raw.filter(regex=r"^(stss|proqol|org_guidance)_\d+$") == "-99").sum().sum())
     reasons = pd.read_csv(tmp_path / "st" / "missing_reasons.csv", dtype=str)
@@ -124,12 +141,15 @@ def test_missing_codes_become_missing_with_reason(exports, tmp_path):
     assert result.study.provenance["missing_codes"] == {"declined": n_codes}
 
 
-def test_pseudonymized_import_maps_ids_by_hmac_and_hides_key(study, exports, tmp_path,
-                                                             capsys, monkeypatch):
+def test_pseudonymized_import_maps_ids_by_hmac_and_hides_key(
+    study, exports, tmp_path, capsys, monkeypatch
+):
     p = exports["redcap"]
     monkeypatch.setenv("STSEVAL_KEY", KEY)
-    code, _, err = _run(["import", p["records"], "-d", p["dictionary"], "-m", p["mapping"],
-                         "-o", tmp_path / "st"], capsys)
+    code, _, err = _run(
+        ["import", p["records"], "-d", p["dictionary"], "-m", p["mapping"], "-o", tmp_path / "st"],
+        capsys,
+    )
     assert code == 0, err
     got = Study.from_dir(tmp_path / "st")
 
@@ -166,17 +186,26 @@ def test_org_names_replaced_when_pseudonymizing(exports, tmp_path):
 def test_shipped_exports_import_cleanly(tmp_path):
     files = sorted(SHIPPED.iterdir())
     before = _hashes(files)
-    runs = [("redcap_records.csv", "redcap_data_dictionary.csv", "redcap_mapping.yaml"),
-            ("redcap_records_labels.csv", "redcap_data_dictionary.csv", "redcap_mapping.yaml"),
-            ("redcap_repeating_records.csv", "redcap_repeating_data_dictionary.csv",
-             "redcap_repeating_mapping.yaml"),
-            ("qualtrics_numeric.csv", None, "qualtrics_mapping.yaml"),
-            ("qualtrics_choice_text.csv", None, "qualtrics_mapping.yaml")]
+    runs = [
+        ("redcap_records.csv", "redcap_data_dictionary.csv", "redcap_mapping.yaml"),
+        ("redcap_records_labels.csv", "redcap_data_dictionary.csv", "redcap_mapping.yaml"),
+        (
+            "redcap_repeating_records.csv",
+            "redcap_repeating_data_dictionary.csv",
+            "redcap_repeating_mapping.yaml",
+        ),
+        ("qualtrics_numeric.csv", None, "qualtrics_mapping.yaml"),
+        ("qualtrics_choice_text.csv", None, "qualtrics_mapping.yaml"),
+    ]
     first = None
     for i, (records, dictionary, mapping) in enumerate(runs):
-        result = import_study(SHIPPED / records, SHIPPED / mapping, tmp_path / str(i),
-                              dictionary=SHIPPED / dictionary if dictionary else None,
-                              key=KEY)
+        result = import_study(
+            SHIPPED / records,
+            SHIPPED / mapping,
+            tmp_path / str(i),
+            dictionary=SHIPPED / dictionary if dictionary else None,
+            key=KEY,
+        )
         scores = _scores(result.study)
         if first is None:
             first = scores
@@ -188,15 +217,17 @@ def test_shipped_exports_import_cleanly(tmp_path):
 # -- templates ---------------------------------------------------------------------------------
 def test_template_from_redcap_export_imports_without_edits(study, exports, tmp_path, capsys):
     p = exports["redcap"]
-    code, out, err = _run(["import", p["records"], "--dictionary", p["dictionary"],
-                           "--template"], capsys)
+    code, out, err = _run(
+        ["import", p["records"], "--dictionary", p["dictionary"], "--template"], capsys
+    )
     assert code == 0, err
-    assert '"baseline_arm_1": pre' in out and "stss: {prefix: \"stss_\"}" in out
+    assert '"baseline_arm_1": pre' in out and 'stss: {prefix: "stss_"}' in out
     assert '"first_name"' in out.split("identifiers:")[1].split("items:")[0]
     mapping = tmp_path / "m.yaml"
     mapping.write_text(out)
-    result = import_study(p["records"], mapping, tmp_path / "st", dictionary=p["dictionary"],
-                          pseudonymize=False)
+    result = import_study(
+        p["records"], mapping, tmp_path / "st", dictionary=p["dictionary"], pseudonymize=False
+    )
     pd.testing.assert_frame_equal(_scores(study), _scores(result.study, study.score_columns()))
 
 
@@ -222,10 +253,14 @@ def test_template_marks_unknowns(tmp_path):
 # -- generic formats ------------------------------------------------------------------------------
 def _wide(n=8, coded_from=1):
     rng = np.random.default_rng(7)
-    frame = pd.DataFrame({"worker": [f"P{i // 2:02d}" for i in range(n)],
-                          "agency": [f"A{(i // 2) % 2}" for i in range(n)],
-                          "time": [1, 2] * (n // 2),
-                          "when": pd.to_datetime(["2024-01-05", "2024-09-01"] * (n // 2))})
+    frame = pd.DataFrame(
+        {
+            "worker": [f"P{i // 2:02d}" for i in range(n)],
+            "agency": [f"A{(i // 2) % 2}" for i in range(n)],
+            "time": [1, 2] * (n // 2),
+            "when": pd.to_datetime(["2024-01-05", "2024-09-01"] * (n // 2)),
+        }
+    )
     for k in range(1, 18):
         frame[f"sts{k}"] = rng.integers(0, 5, n).astype(float) + coded_from
     return frame
@@ -238,33 +273,59 @@ def _expected_items(frame, shift):
 def test_spss_value_labels_recode_and_user_missing(tmp_path):
     frame = _wide(coded_from=0)  # SPSS file coded 0-4 with the STSS labels
     frame.loc[0, "sts3"] = -9
-    labels = {f"sts{k}": {0: "Never", 1: "Rarely", 2: "Occasionally", 3: "Often",
-                          4: "Very often", -9: "Refused"} for k in range(1, 18)}
-    pyreadstat.write_sav(frame, tmp_path / "s.sav", variable_value_labels=labels,
-                         missing_ranges={f"sts{k}": [-9] for k in range(1, 18)})
-    mapping = {"worker_id": "worker", "org_id": "agency", "date": "when",
-               "wave": {"column": "time", "values": {1: "pre", 2: "post"}},
-               "items": {"stss": {"prefix": "sts"}}}
+    labels = {
+        f"sts{k}": {
+            0: "Never",
+            1: "Rarely",
+            2: "Occasionally",
+            3: "Often",
+            4: "Very often",
+            -9: "Refused",
+        }
+        for k in range(1, 18)
+    }
+    pyreadstat.write_sav(
+        frame,
+        tmp_path / "s.sav",
+        variable_value_labels=labels,
+        missing_ranges={f"sts{k}": [-9] for k in range(1, 18)},
+    )
+    mapping = {
+        "worker_id": "worker",
+        "org_id": "agency",
+        "date": "when",
+        "wave": {"column": "time", "values": {1: "pre", 2: "post"}},
+        "items": {"stss": {"prefix": "sts"}},
+    }
     result = import_study(tmp_path / "s.sav", mapping, tmp_path / "st", pseudonymize=False)
     got = result.study.responses[[f"stss_{k:02d}" for k in range(1, 18)]].to_numpy(dtype=float)
     want = _expected_items(frame, 1)
     want[0, 2] = np.nan
     np.testing.assert_array_equal(got, want)
     assert result.missing_reasons.iloc[0][["column", "code", "reason"]].tolist() == [
-        "stss_03", "-9", "Refused"]
+        "stss_03",
+        "-9",
+        "Refused",
+    ]
     assert any("recoded to 1, 2, 3, 4, 5 through the answer labels" in n for n in result.notes)
     assert list(result.study.responses["date"].dt.strftime("%Y-%m-%d")[:2]) == [
-        "2024-01-05", "2024-09-01"]
+        "2024-01-05",
+        "2024-09-01",
+    ]
 
 
 def test_excel_wide_with_recode_and_date_format(tmp_path):
     frame = _wide(coded_from=0)
     frame["when"] = frame["when"].dt.strftime("%d/%m/%Y")
     frame.to_excel(tmp_path / "s.xlsx", index=False)
-    mapping = {"format": "excel", "worker_id": "worker", "org_id": "agency",
-               "wave": {"column": "time", "values": {1: "pre", 2: "post"}},
-               "date": {"column": "when", "format": "%d/%m/%Y"},
-               "items": {"stss": {"prefix": "sts", "recode": {i: i + 1 for i in range(5)}}}}
+    mapping = {
+        "format": "excel",
+        "worker_id": "worker",
+        "org_id": "agency",
+        "wave": {"column": "time", "values": {1: "pre", 2: "post"}},
+        "date": {"column": "when", "format": "%d/%m/%Y"},
+        "items": {"stss": {"prefix": "sts", "recode": {i: i + 1 for i in range(5)}}},
+    }
     result = import_study(tmp_path / "s.xlsx", mapping, tmp_path / "st", pseudonymize=False)
     got = result.study.responses[[f"stss_{k:02d}" for k in range(1, 18)]].to_numpy(dtype=float)
     np.testing.assert_array_equal(got, _expected_items(frame, 1))
@@ -273,16 +334,22 @@ def test_excel_wide_with_recode_and_date_format(tmp_path):
 
 def test_long_layout_with_answer_labels(tmp_path):
     frame = _wide()
-    long = frame.melt(id_vars=["worker", "agency", "time", "when"], var_name="question",
-                      value_name="answer")
+    long = frame.melt(
+        id_vars=["worker", "agency", "time", "when"], var_name="question", value_name="answer"
+    )
     words = {1: "1 - Never", 2: "rarely", 3: " Occasionally ", 4: "OFTEN", 5: "(5) Very often"}
     long["answer"] = long["answer"].map(words)
     long["when"] = long["when"].dt.strftime("%Y-%m-%d")
     long.to_csv(tmp_path / "long.csv", index=False)
-    mapping = {"layout": "long", "long": {"item": "question", "value": "answer"},
-               "worker_id": "worker", "org_id": "agency", "date": "when",
-               "wave": {"column": "time", "values": {1: "pre", 2: "post"}},
-               "items": {"stss": {"prefix": "sts"}}}
+    mapping = {
+        "layout": "long",
+        "long": {"item": "question", "value": "answer"},
+        "worker_id": "worker",
+        "org_id": "agency",
+        "date": "when",
+        "wave": {"column": "time", "values": {1: "pre", 2: "post"}},
+        "items": {"stss": {"prefix": "sts"}},
+    }
     result = import_study(tmp_path / "long.csv", mapping, tmp_path / "st", pseudonymize=False)
     resp = result.study.responses
     resp = resp.assign(t=resp["wave"].map({"pre": 1, "post": 2})).sort_values(["worker_id", "t"])
@@ -298,10 +365,15 @@ def test_mapping_forms_columns_explicit_and_constant_wave(tmp_path):
     cols = [f"sts{k}" for k in range(1, 18)]
     forms = [{"columns": cols}, {c: k for k, c in enumerate(cols, 1)}, {"prefix": "STS"}]
     for i, spec in enumerate(forms):
-        mapping = {"worker_id": "worker", "org_id": "agency", "wave": {"value": "pre"},
-                   "items": {"stss": spec}}
-        result = import_study(tmp_path / "pre.csv", mapping, tmp_path / f"st{i}",
-                              pseudonymize=False)
+        mapping = {
+            "worker_id": "worker",
+            "org_id": "agency",
+            "wave": {"value": "pre"},
+            "items": {"stss": spec},
+        }
+        result = import_study(
+            tmp_path / "pre.csv", mapping, tmp_path / f"st{i}", pseudonymize=False
+        )
         got = result.study.responses[[f"stss_{k:02d}" for k in range(1, 18)]]
         np.testing.assert_array_equal(got.to_numpy(dtype=float), _expected_items(frame, 0))
         assert set(result.study.responses["wave"]) == {"pre"}
@@ -313,25 +385,42 @@ def _tiny(tmp_path, **columns):
     rows = []
     for w in range(6):
         for wave in ("pre", "post"):
-            rows.append({"worker": f"P{w}", "agency": "A1" if w < 3 else "A2",
-                         "team": "Blue", "wave": wave,
-                         **{f"stss_{k}": str((w + k) % 5 + 1) for k in range(1, 18)},
-                         **{k: v(w) for k, v in columns.items()}})
+            rows.append(
+                {
+                    "worker": f"P{w}",
+                    "agency": "A1" if w < 3 else "A2",
+                    "team": "Blue",
+                    "wave": wave,
+                    **{f"stss_{k}": str((w + k) % 5 + 1) for k in range(1, 18)},
+                    **{k: v(w) for k, v in columns.items()},
+                }
+            )
     path = tmp_path / "export.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
     return path
 
 
 def test_formula_injection_is_neutralized(tmp_path):
-    path = _tiny(tmp_path, job=lambda w: "=HYPERLINK(\"x\")" if w == 0 else "@cmd",
-                 staff=lambda w: f"+{w}A" if w < 2 else f"S{w}")
-    mapping = {"worker_id": "staff", "org_id": "agency", "wave": "wave", "role": "job",
-               "items": {"stss": {"prefix": "stss_"}}}
+    path = _tiny(
+        tmp_path,
+        job=lambda w: '=HYPERLINK("x")' if w == 0 else "@cmd",
+        staff=lambda w: f"+{w}A" if w < 2 else f"S{w}",
+    )
+    mapping = {
+        "worker_id": "staff",
+        "org_id": "agency",
+        "wave": "wave",
+        "role": "job",
+        "items": {"stss": {"prefix": "stss_"}},
+    }
     result = import_study(path, mapping, tmp_path / "st", pseudonymize=False)
     for name in ("workers.csv", "responses.csv"):
         lines = (tmp_path / "st" / name).read_text().splitlines()[1:]
-        assert not any(cell.lstrip('"').startswith(("=", "+", "-", "@"))
-                       for line in lines for cell in line.split(",")), name
+        assert not any(
+            cell.lstrip('"').startswith(("=", "+", "-", "@"))
+            for line in lines
+            for cell in line.split(",")
+        ), name
     text = (tmp_path / "st" / "workers.csv").read_text()
     assert "'=HYPERLINK" in text and "'@cmd" in text and "'+0A" in text
     assert set(result.study.responses["worker_id"]) == set(result.study.workers["worker_id"])
@@ -339,8 +428,13 @@ def test_formula_injection_is_neutralized(tmp_path):
 
 def test_same_team_name_in_two_orgs_gets_two_teams(tmp_path):
     path = _tiny(tmp_path)
-    mapping = {"worker_id": "worker", "org_id": "agency", "team_id": "team", "wave": "wave",
-               "items": {"stss": {"prefix": "stss_"}}}
+    mapping = {
+        "worker_id": "worker",
+        "org_id": "agency",
+        "team_id": "team",
+        "wave": "wave",
+        "items": {"stss": {"prefix": "stss_"}},
+    }
     plain = import_study(path, mapping, tmp_path / "a", pseudonymize=False).study
     assert set(plain.workers["team_id"]) == {"A1-Blue", "A2-Blue"}
     hashed = import_study(path, mapping, tmp_path / "b", key=KEY).study
@@ -349,10 +443,16 @@ def test_same_team_name_in_two_orgs_gets_two_teams(tmp_path):
 
 
 def test_identifiers_dropped_and_key_choices(tmp_path, monkeypatch):
-    path = _tiny(tmp_path, email=lambda w: f"person{w}@example.org",
-                 full_name=lambda w: f"Person Number{w}")
-    mapping = {"worker_id": "email", "org_id": "agency", "wave": "wave",
-               "identifiers": ["email", "full_name"], "items": {"stss": {"prefix": "stss_"}}}
+    path = _tiny(
+        tmp_path, email=lambda w: f"person{w}@example.org", full_name=lambda w: f"Person Number{w}"
+    )
+    mapping = {
+        "worker_id": "email",
+        "org_id": "agency",
+        "wave": "wave",
+        "identifiers": ["email", "full_name"],
+        "items": {"stss": {"prefix": "stss_"}},
+    }
     monkeypatch.delenv("STSEVAL_KEY", raising=False)
     with pytest.raises(UsageError, match="--no-pseudonymize"):
         import_study(path, mapping, tmp_path / "a")
@@ -370,24 +470,45 @@ def test_identifiers_dropped_and_key_choices(tmp_path, monkeypatch):
 
 
 def test_redcap_checkbox_column_and_require_complete(tmp_path):
-    d = ("field_name,form_name,section_header,field_type,field_label,"
-         "select_choices_or_calculations\n"
-         "record_id,staff,,text,Record ID,\nagency,staff,,text,Agency,\n"
-         "duty,staff,,checkbox,Duties,\"1, Casework | 2, Supervision\"\n"
-         + "".join(f"s{k},stss,,radio,item {k},\"0, Never | 1, Rarely | 2, Occasionally | "
-                   f"3, Often | 4, Very often\"\n" for k in range(1, 18)))
+    d = (
+        "field_name,form_name,section_header,field_type,field_label,"
+        "select_choices_or_calculations\n"
+        "record_id,staff,,text,Record ID,\nagency,staff,,text,Agency,\n"
+        'duty,staff,,checkbox,Duties,"1, Casework | 2, Supervision"\n'
+        + "".join(
+            f's{k},stss,,radio,item {k},"0, Never | 1, Rarely | 2, Occasionally | '
+            f'3, Often | 4, Very often"\n'
+            for k in range(1, 18)
+        )
+    )
     (tmp_path / "dict.csv").write_text(d)
-    rows = ["record_id,agency,duty___1,duty___2," + ",".join(f"s{k}" for k in range(1, 18))
-            + ",stss_complete"]
+    rows = [
+        "record_id,agency,duty___1,duty___2,"
+        + ",".join(f"s{k}" for k in range(1, 18))
+        + ",stss_complete"
+    ]
     for w in range(4):
-        rows.append(f"R{w},A,1,{w % 2}," + ",".join(str((w + k) % 5) for k in range(1, 18))
-                    + (",2" if w else ",0"))
+        rows.append(
+            f"R{w},A,1,{w % 2},"
+            + ",".join(str((w + k) % 5) for k in range(1, 18))
+            + (",2" if w else ",0")
+        )
     (tmp_path / "rec.csv").write_text("\n".join(rows) + "\n")
-    mapping = {"worker_id": "record_id", "org_id": "agency", "role": "duty",
-               "wave": {"value": "pre"}, "items": {"stss": {"prefix": "s"}},
-               "redcap": {"require_complete": True}}
-    result = import_study(tmp_path / "rec.csv", mapping, tmp_path / "st",
-                          dictionary=tmp_path / "dict.csv", pseudonymize=False)
+    mapping = {
+        "worker_id": "record_id",
+        "org_id": "agency",
+        "role": "duty",
+        "wave": {"value": "pre"},
+        "items": {"stss": {"prefix": "s"}},
+        "redcap": {"require_complete": True},
+    }
+    result = import_study(
+        tmp_path / "rec.csv",
+        mapping,
+        tmp_path / "st",
+        dictionary=tmp_path / "dict.csv",
+        pseudonymize=False,
+    )
     workers = result.study.workers.set_index("worker_id")
     assert workers.loc["R1", "role"] == "Casework; Supervision"
     assert workers.loc["R2", "role"] == "Casework"
@@ -398,14 +519,27 @@ def test_redcap_checkbox_column_and_require_complete(tmp_path):
 
 def test_output_never_overwrites_inputs(tmp_path, capsys):
     path = _tiny(tmp_path)
-    (tmp_path / "m.yaml").write_text("worker_id: worker\norg_id: agency\nwave: wave\n"
-                                     "items: {stss: {prefix: stss_}}\n")
-    code, _, err = _run(["import", path, "-m", tmp_path / "m.yaml", "-o", tmp_path,
-                         "--overwrite", "--no-pseudonymize"], capsys)
+    (tmp_path / "m.yaml").write_text(
+        "worker_id: worker\norg_id: agency\nwave: wave\nitems: {stss: {prefix: stss_}}\n"
+    )
+    code, _, err = _run(
+        [
+            "import",
+            path,
+            "-m",
+            tmp_path / "m.yaml",
+            "-o",
+            tmp_path,
+            "--overwrite",
+            "--no-pseudonymize",
+        ],
+        capsys,
+    )
     assert code == 0, err  # export.csv is not a study file name: nothing clashes
     assert (tmp_path / "workers.csv").is_file() and (tmp_path / "export.csv").is_file()
-    code, _, err = _run(["import", path, "-m", tmp_path / "m.yaml", "-o", tmp_path,
-                         "--no-pseudonymize"], capsys)
+    code, _, err = _run(
+        ["import", path, "-m", tmp_path / "m.yaml", "-o", tmp_path, "--no-pseudonymize"], capsys
+    )
     assert code == 2 and "is not empty" in err
 
 
@@ -459,12 +593,15 @@ def test_check_study_reports_all_failures(tmp_path):
 def test_shipped_exports_do_not_drift_from_the_code(tmp_path):
     """The committed exports are what scripts/make_exports.py writes from the small study."""
     import importlib.util
+
     spec = importlib.util.spec_from_file_location(
-        "make_exports", Path(__file__).resolve().parents[1] / "scripts" / "make_exports.py")
+        "make_exports", Path(__file__).resolve().parents[1] / "scripts" / "make_exports.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     written = module.make_exports(SHIPPED.parent / "small", tmp_path)
     assert {p.name for p in written} == {p.name for p in SHIPPED.iterdir()}
     for path in written:
         assert path.read_bytes() == (SHIPPED / path.name).read_bytes(), (
-            f"{path.name} differs: run `python scripts/make_exports.py` and commit the result")
+            f"{path.name} differs: run `python scripts/make_exports.py` and commit the result"
+        )

@@ -10,7 +10,11 @@ from stseval.areas import AREA_KEYS, IND_STATEMENTS, ORG_AREAS, STATEMENT_KEYS
 from stseval.instruments import builtin_keys
 
 MINIMAL = {
-    "key": "mine", "name": "Mine", "short_name": "M", "version": "1", "citation": "Me",
+    "key": "mine",
+    "name": "Mine",
+    "short_name": "M",
+    "version": "1",
+    "citation": "Me",
     "licence": {"status": "free", "summary": "s"},
     "response": {"min": 1, "max": 5, "anchors": {1: "never", 5: "always"}},
     "items": [{"number": 1, "label": "first"}, {"number": 2, "label": "second"}],
@@ -33,17 +37,26 @@ def test_every_builtin_loads_and_is_listed():
         assert inst.item_columns[0] == f"{key}_01"
 
 
-@pytest.mark.parametrize("key,n_items,scales", [
-    ("stss", 17, ["total", "intrusion", "avoidance", "arousal"]),
-    ("proqol", 30, ["cs", "bo", "sts"]),
-    ("stsioa", 40, ["resilience", "safety", "policies", "leadership", "routine", "monitoring",
-                    "total"]),
-    ("brs", 6, ["total"]), ("pcl5", 20, ["total", "intrusion", "avoidance", "cognition_mood",
-                                         "arousal"]),
-    ("pss10", 10, ["total"]), ("scssf", 12, ["total"]), ("cbi", 19, ["personal", "work", "client"]),
-    ("psysafety", 7, ["total"]),
-    ("org_guidance", 39, list(AREA_KEYS)), ("ind_guidance", 28, list(STATEMENT_KEYS)),
-])
+@pytest.mark.parametrize(
+    "key,n_items,scales",
+    [
+        ("stss", 17, ["total", "intrusion", "avoidance", "arousal"]),
+        ("proqol", 30, ["cs", "bo", "sts"]),
+        (
+            "stsioa",
+            40,
+            ["resilience", "safety", "policies", "leadership", "routine", "monitoring", "total"],
+        ),
+        ("brs", 6, ["total"]),
+        ("pcl5", 20, ["total", "intrusion", "avoidance", "cognition_mood", "arousal"]),
+        ("pss10", 10, ["total"]),
+        ("scssf", 12, ["total"]),
+        ("cbi", 19, ["personal", "work", "client"]),
+        ("psysafety", 7, ["total"]),
+        ("org_guidance", 39, list(AREA_KEYS)),
+        ("ind_guidance", 28, list(STATEMENT_KEYS)),
+    ],
+)
 def test_structure_matches_reference(key, n_items, scales):
     inst = load_instrument(key)
     assert inst.n_items == n_items
@@ -97,17 +110,22 @@ def test_user_file_loads(tmp_path):
     assert inst.key == "mine" and inst.missing_rule.source == "kit"
 
 
-@pytest.mark.parametrize("change,field", [
-    (lambda d: d["scales"]["total"].update(items=[1, 3]), "items that do not exist: \\[3\\]"),
-    (lambda d: d["scales"]["total"].update(method="median"), "scales.total.method"),
-    (lambda d: d["response"].update(max=0), "response"),
-    (lambda d: d.pop("citation"), "citation: Field required"),
-    (lambda d: d["items"][0].update(label="this label is far too long to be a short one"),
-     "items\\[0\\]"),
-    (lambda d: d.update(colour="red"), "colour: Extra inputs"),
-    (lambda d: d["items"][1].update(number=5), "numbered 1..2"),
-    (lambda d: d.update(key="Bad Key"), "key: String should match"),
-])
+@pytest.mark.parametrize(
+    "change,field",
+    [
+        (lambda d: d["scales"]["total"].update(items=[1, 3]), "items that do not exist: \\[3\\]"),
+        (lambda d: d["scales"]["total"].update(method="median"), "scales.total.method"),
+        (lambda d: d["response"].update(max=0), "response"),
+        (lambda d: d.pop("citation"), "citation: Field required"),
+        (
+            lambda d: d["items"][0].update(label="this label is far too long to be a short one"),
+            "items\\[0\\]",
+        ),
+        (lambda d: d.update(colour="red"), "colour: Extra inputs"),
+        (lambda d: d["items"][1].update(number=5), "numbered 1..2"),
+        (lambda d: d.update(key="Bad Key"), "key: String should match"),
+    ],
+)
 def test_malformed_file_names_the_field(tmp_path, change, field):
     data = yaml.safe_load(yaml.safe_dump(MINIMAL))
     change(data)
@@ -130,5 +148,6 @@ def test_not_yaml_and_unknown_key(tmp_path):
 def test_instrument_objects_are_frozen():
     inst = load_instrument("stss")
     from pydantic import ValidationError
+
     with pytest.raises(ValidationError, match="frozen"):
         inst.key = "other"

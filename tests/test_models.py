@@ -29,13 +29,24 @@ def sim_wide(seed=0, n_orgs=20, n_per=15, icc=0.05, effect=0.0, rho=0.5, miss=0.
     pre = 50 + 10 * (u_pre + w + rng.normal(0, e_sd, len(org)))
     post = 50 + 10 * (u_post + w + rng.normal(0, e_sd, len(org))) + effect * treated
     post = np.where(rng.random(len(org)) < miss, np.nan, post)
-    return pd.DataFrame({"worker_id": np.arange(len(org)), "org_id": [f"o{i:02d}" for i in org],
-                         "treated": treated, "pre": pre, "post": post})
+    return pd.DataFrame(
+        {
+            "worker_id": np.arange(len(org)),
+            "org_id": [f"o{i:02d}" for i in org],
+            "treated": treated,
+            "pre": pre,
+            "post": post,
+        }
+    )
 
 
 def to_long(wide):
-    return wide.melt(id_vars=["worker_id", "org_id", "treated"], value_vars=["pre", "post"],
-                     var_name="wave", value_name="y")
+    return wide.melt(
+        id_vars=["worker_id", "org_id", "treated"],
+        value_vars=["pre", "post"],
+        var_name="wave",
+        value_name="y",
+    )
 
 
 def sim_org_months(seed=0, n_orgs=16, n_months=24, level=0.0, base=0.03):
@@ -45,8 +56,9 @@ def sim_org_months(seed=0, n_orgs=16, n_months=24, level=0.0, base=0.03):
     rows = []
     for o in range(n_orgs):
         treated = int(o < n_orgs // 2)
-        start = (months[8 + (o % 8)] + pd.Timedelta(days=int(rng.integers(0, 27)))
-                 if treated else pd.NaT)
+        start = (
+            months[8 + (o % 8)] + pd.Timedelta(days=int(rng.integers(0, 27))) if treated else pd.NaT
+        )
         hc = int(rng.integers(40, 120))
         u, ar = rng.normal(0, 0.005), 0.0
         for i, mo in enumerate(months):
@@ -54,20 +66,29 @@ def sim_org_months(seed=0, n_orgs=16, n_months=24, level=0.0, base=0.03):
             rate = base + u + ar + 0.0002 * i
             if treated and mo >= start.to_period("M").to_timestamp():
                 rate += level
-            rows.append(dict(org_id=f"o{o:02d}", month=mo, headcount=hc,
-                             separations=rng.poisson(hc * max(rate, 0.001)),
-                             absence_days=rng.poisson(hc * 21 * 0.04), treated=treated,
-                             start_date=start))
+            rows.append(
+                dict(
+                    org_id=f"o{o:02d}",
+                    month=mo,
+                    headcount=hc,
+                    separations=rng.poisson(hc * max(rate, 0.001)),
+                    absence_days=rng.poisson(hc * 21 * 0.04),
+                    treated=treated,
+                    start_date=start,
+                )
+            )
     return pd.DataFrame(rows)
 
 
 # A tiny clustered data set (4 organizations) used for reference values.
-TINY = pd.DataFrame({
-    "org_id": [1, 1, 1, 2, 2, 2, 2, 3, 3, 4, 4, 4],
-    "treated": [1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0],
-    "pre": [3.1, 4.0, 2.2, 5.5, 4.1, 3.3, 4.8, 2.9, 4.4, 3.7, 5.0, 2.5],
-    "post": [3.9, 4.2, 3.0, 6.1, 4.0, 4.1, 5.9, 2.7, 4.9, 3.5, 5.6, 2.1],
-})
+TINY = pd.DataFrame(
+    {
+        "org_id": [1, 1, 1, 2, 2, 2, 2, 3, 3, 4, 4, 4],
+        "treated": [1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0],
+        "pre": [3.1, 4.0, 2.2, 5.5, 4.1, 3.3, 4.8, 2.9, 4.4, 3.7, 5.0, 2.5],
+        "post": [3.9, 4.2, 3.0, 6.1, 4.0, 4.1, 5.9, 2.7, 4.9, 3.5, 5.6, 2.1],
+    }
+)
 
 
 def _tiny_design():
@@ -78,20 +99,28 @@ def _tiny_design():
 def test_result_columns_fixed():
     w = sim_wide(1)
     long = to_long(w)
-    for out in (m.ancova(w), m.did(long), m.org_practice(long), m.ancova_mi(w),
-                m.paired_test(w.pre, w.post), m.wilcoxon_test(w.pre, w.post),
-                m.its(sim_org_months(0))):
-        assert list(out.columns[:len(m.RESULT_COLUMNS)]) == m.RESULT_COLUMNS
+    for out in (
+        m.ancova(w),
+        m.did(long),
+        m.org_practice(long),
+        m.ancova_mi(w),
+        m.paired_test(w.pre, w.post),
+        m.wilcoxon_test(w.pre, w.post),
+        m.its(sim_org_months(0)),
+    ):
+        assert list(out.columns[: len(m.RESULT_COLUMNS)]) == m.RESULT_COLUMNS
         assert str(out["n_orgs"].dtype) == "Int64"
 
 
 # --------------------------------------------------------------------------- ANCOVA / CR
 
+
 def test_ancova_matches_statsmodels_ols_and_cr1():
     w = sim_wide(3, effect=2.0, miss=0.1)
     cc = w.dropna()
     ref = smf.ols("post ~ treated + pre", cc).fit(
-        cov_type="cluster", cov_kwds={"groups": pd.factorize(cc.org_id)[0]})
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(cc.org_id)[0]}
+    )
     out = m.ancova(w, se_type="CR1")
     assert out.estimate[0] == pytest.approx(ref.params["treated"], rel=1e-10)
     assert out.se[0] == pytest.approx(ref.bse["treated"], rel=1e-10)
@@ -116,8 +145,9 @@ def test_cr_variances_match_clubsandwich():
     assert _cluster.vcov(fit, "CR2")[2, 2] == pytest.approx(0.02362127909957748, rel=1e-10)
     assert _cluster.vcov(fit, "CR3")[0, 2] == pytest.approx(-0.1726601509800358, rel=1e-10)
     df = [_cluster.satterthwaite_df(fit, "CR2", e) for e in np.eye(3)]
-    np.testing.assert_allclose(df, [2.75078036642974, 1.97289148180135, 2.51785698078929],
-                               rtol=1e-10)
+    np.testing.assert_allclose(
+        df, [2.75078036642974, 1.97289148180135, 2.51785698078929], rtol=1e-10
+    )
     out = m.ancova(TINY, se_type="CR2", df_method="satterthwaite")
     assert out.df[0] == pytest.approx(1.97289148180135, rel=1e-10)
 
@@ -137,7 +167,7 @@ def test_cr2_cr3_hand_numpy_and_jackknife():
         s3 = X[i].T @ np.linalg.solve(ihh, e[i])
         meat2 += np.outer(s2, s2)
         meat3 += np.outer(s3, s3)
-        b_minus = np.linalg.lstsq(X[~i], y[~i], rcond=None)[0]   # leave cluster c out
+        b_minus = np.linalg.lstsq(X[~i], y[~i], rcond=None)[0]  # leave cluster c out
         jack += np.outer(b_minus - b, b_minus - b)
     fit = _cluster.ols(X, y, g)
     np.testing.assert_allclose(_cluster.vcov(fit, "CR2"), bread @ meat2 @ bread, rtol=1e-10)
@@ -160,7 +190,8 @@ def test_cr_with_cluster_fixed_effects():
     fit = _cluster.ols(X, y, g)
     assert _cluster.vcov(fit, "CR2")[4, 4] == pytest.approx(0.0259538065349919, rel=1e-10)
     assert _cluster.satterthwaite_df(fit, "CR2", np.eye(5)[4]) == pytest.approx(
-        2.54878997114148, rel=1e-10)
+        2.54878997114148, rel=1e-10
+    )
     jack = 0.0
     for j, o in enumerate(orgs):
         keep = g != o
@@ -216,9 +247,8 @@ def test_wild_bootstrap():
     p1 = m.wild_bootstrap_p(w, n_boot=399, seed=1)
     assert p1 == m.wild_bootstrap_p(w, n_boot=399, seed=1)
     assert p1 < 0.05
-    rej = np.mean([m.wild_bootstrap_p(sim_wide(s), n_boot=199, seed=s) < 0.05
-                   for s in range(100)])
-    assert rej <= 0.12          # nominal 0.05; binomial sd over 100 replications ~0.022
+    rej = np.mean([m.wild_bootstrap_p(sim_wide(s), n_boot=199, seed=s) < 0.05 for s in range(100)])
+    assert rej <= 0.12  # nominal 0.05; binomial sd over 100 replications ~0.022
     with pytest.raises(UsageError, match="weights must be"):
         m.wild_bootstrap_p(w, weights="mammen")
 
@@ -247,8 +277,9 @@ def test_did_matches_ols_and_mean_changes():
     long = to_long(w)
     out = m.did(long, se_type="CR1")
     d = long.assign(post=(long.wave == "post").astype(float))
-    ref = smf.ols("y ~ treated * post", d).fit(cov_type="cluster",
-                                               cov_kwds={"groups": pd.factorize(d.org_id)[0]})
+    ref = smf.ols("y ~ treated * post", d).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(d.org_id)[0]}
+    )
     assert out.estimate[0] == pytest.approx(ref.params["treated:post"], rel=1e-10)
     assert out.se[0] == pytest.approx(ref.bse["treated:post"], rel=1e-10)
     ch = (w.post - w.pre).groupby(w.treated).mean()
@@ -277,11 +308,20 @@ def test_mixed_matches_direct_statsmodels_and_truth():
     d = long.dropna().assign(post=lambda x: (x.wave == "post").astype(float))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ref = smf.mixedlm("y ~ treated * post", d, groups="org_id", re_formula="1",
-                          vc_formula={"w": "0 + C(worker_id)"}).fit(reml=True, method="lbfgs")
-        ref2 = smf.mixedlm("y ~ treated * post", d, groups="org_id", re_formula="1",
-                           vc_formula={"w": "0 + C(worker_id)", "ow": "0 + C(post)"}
-                           ).fit(reml=True, method="lbfgs")
+        ref = smf.mixedlm(
+            "y ~ treated * post",
+            d,
+            groups="org_id",
+            re_formula="1",
+            vc_formula={"w": "0 + C(worker_id)"},
+        ).fit(reml=True, method="lbfgs")
+        ref2 = smf.mixedlm(
+            "y ~ treated * post",
+            d,
+            groups="org_id",
+            re_formula="1",
+            vc_formula={"w": "0 + C(worker_id)", "ow": "0 + C(post)"},
+        ).fit(reml=True, method="lbfgs")
     # Fast engine (own REML) and the statsmodels engine against the direct call.
     for engine in ("fast", "statsmodels"):
         out = m.mixed(long, org_wave_effect=False, engine=engine)
@@ -339,7 +379,7 @@ def test_paired_and_wilcoxon():
     assert (wx.ci_low[0], wx.ci_high[0]) == pytest.approx((-0.786, -0.010))
     assert wx.p_value[0] == pytest.approx(0.0390625)
     assert wx.statistic[0] == 5
-    big = m.wilcoxon_test(w.pre, w.post)          # normal-approximation CI path
+    big = m.wilcoxon_test(w.pre, w.post)  # normal-approximation CI path
     assert big.ci_low[0] < big.estimate[0] < big.ci_high[0]
     with pytest.raises(UsageError, match="same length"):
         m.paired_test([1, 2, 3], [1, 2])
@@ -355,8 +395,10 @@ def test_its_recovers_level_change_and_null():
     out = m.its(sim_org_months(0, level=truth))
     assert list(out.term) == ["level_change", "slope_change"]
     assert out.n_orgs[0] == 16 and out.n_workers.isna().all()
-    covered = [(r.ci_low[0] <= truth <= r.ci_high[0])
-               for r in (m.its(sim_org_months(s, level=truth)) for s in range(60))]
+    covered = [
+        (r.ci_low[0] <= truth <= r.ci_high[0])
+        for r in (m.its(sim_org_months(s, level=truth)) for s in range(60))
+    ]
     assert np.mean(covered) >= 0.85
     rej = np.mean([m.its(sim_org_months(500 + s)).p_value[0] < 0.05 for s in range(60)])
     assert rej <= 0.12
@@ -374,8 +416,17 @@ def test_its_exact_on_noise_free_absence_rate():
             rate = 0.05 + 0.01 * o + 0.001 * i
             if treated and mo >= start.to_period("M").to_timestamp():
                 rate += 0.02
-            rows.append(dict(org_id=o, month=mo, headcount=50, separations=1,
-                             absence_days=rate * 50 * 21, treated=int(treated), start_date=start))
+            rows.append(
+                dict(
+                    org_id=o,
+                    month=mo,
+                    headcount=50,
+                    separations=1,
+                    absence_days=rate * 50 * 21,
+                    treated=int(treated),
+                    start_date=start,
+                )
+            )
     om = pd.DataFrame(rows)
     out = m.its(om, indicator="absence_rate")
     assert out.estimate[0] == pytest.approx(0.02, abs=1e-10)
@@ -383,8 +434,12 @@ def test_its_exact_on_noise_free_absence_rate():
     single = m.its(om[~om.org_id.isin([4, 5])], indicator="absence_rate")
     assert "single-group" in single.note[0]
     with pytest.raises(UsageError, match="at least 2 treated"):
-        m.its(om[om.org_id != 0].assign(treated=lambda d: np.where(d.org_id == 1, 0, d.treated),
-                                        start_date=lambda d: d.start_date.where(d.org_id != 1)))
+        m.its(
+            om[om.org_id != 0].assign(
+                treated=lambda d: np.where(d.org_id == 1, 0, d.treated),
+                start_date=lambda d: d.start_date.where(d.org_id != 1),
+            )
+        )
     with pytest.raises(UsageError, match="indicator must be one of"):
         m.its(om, indicator="turnover")
     with pytest.raises(UsageError, match="need a 'start_date'"):
@@ -425,11 +480,11 @@ def test_wwc_attrition_boundaries():
     assert (r.cautious[0], r.optimistic[0]) == ("high", "low")
     assert r.max_differential_cautious[0] == pytest.approx(0.041)
     assert r.max_differential_optimistic[0] == pytest.approx(0.082)
-    assert m.wwc_attrition(0.10, 0.063).cautious[0] == "low"         # on the boundary
+    assert m.wwc_attrition(0.10, 0.063).cautious[0] == "low"  # on the boundary
     assert m.wwc_attrition(0.10, 0.064).cautious[0] == "high"
-    assert m.wwc_attrition(0.104, 0.109).optimistic[0] == "low"      # rounds to 10%
+    assert m.wwc_attrition(0.104, 0.109).optimistic[0] == "low"  # rounds to 10%
     assert m.wwc_attrition(0.60, 0.01).cautious[0] == "high"
-    assert m.wwc_attrition(0.60, 0.01).optimistic[0] == "low"        # 1.4 points at 60%
+    assert m.wwc_attrition(0.60, 0.01).optimistic[0] == "low"  # 1.4 points at 60%
     assert m.wwc_attrition(0.70, 0.0).optimistic[0] == "high"
     assert m.wwc_max_differential(0.65, "optimistic") == pytest.approx(0.003)
     assert np.isnan(m.wwc_max_differential(0.58))
@@ -440,19 +495,21 @@ def test_wwc_attrition_boundaries():
 
 
 def test_attrition_table_by_hand():
-    wide = pd.DataFrame({
-        "worker_id": range(10),
-        "org_id": ["a", "a", "b", "b", "b", "c", "c", "d", "d", "d"],
-        "treated": [1, 1, 1, 1, 1, 0, 0, 0, 0, 0],
-        "pre": [10, 12, 14, 16, np.nan, 11, 13, 15, 17, 19],
-        "post": [11, np.nan, 15, np.nan, 20, 12, 14, 16, 18, np.nan],
-    })
+    wide = pd.DataFrame(
+        {
+            "worker_id": range(10),
+            "org_id": ["a", "a", "b", "b", "b", "c", "c", "d", "d", "d"],
+            "treated": [1, 1, 1, 1, 1, 0, 0, 0, 0, 0],
+            "pre": [10, 12, 14, 16, np.nan, 11, 13, 15, 17, 19],
+            "post": [11, np.nan, 15, np.nan, 20, 12, 14, 16, 18, np.nan],
+        }
+    )
     t = m.attrition_table(wide).set_index("arm")
     # Treated baseline: 4 with pre (worker 4 has only post); followed: workers 0, 2.
     assert t.loc["treated", ["n_baseline", "n_followed", "n_dropped"]].tolist() == [4, 2, 2]
     assert t.loc["treated", "attrition"] == pytest.approx(0.5)
-    assert t.loc["treated", "pre_mean_completers"] == pytest.approx(12.0)   # (10 + 14) / 2
-    assert t.loc["treated", "pre_mean_dropouts"] == pytest.approx(14.0)     # (12 + 16) / 2
+    assert t.loc["treated", "pre_mean_completers"] == pytest.approx(12.0)  # (10 + 14) / 2
+    assert t.loc["treated", "pre_mean_dropouts"] == pytest.approx(14.0)  # (12 + 16) / 2
     assert t.loc["treated", "pre_sd_dropouts"] == pytest.approx(np.sqrt(8))
     # Comparison: 5 baseline, 4 followed.
     assert t.loc["comparison", ["n_baseline", "n_followed"]].tolist() == [5, 4]
@@ -460,13 +517,17 @@ def test_attrition_table_by_hand():
     assert t.loc["overall", "attrition"] == pytest.approx(3 / 9)
     assert t.loc["overall", "differential_attrition"] == pytest.approx(0.3)
     assert t.loc["overall", "n_orgs_baseline"] == 4
-    assert np.isnan(t.loc["comparison", "pre_sd_dropouts"])               # one dropout
+    assert np.isnan(t.loc["comparison", "pre_sd_dropouts"])  # one dropout
 
 
 def test_baseline_equivalence_hand():
-    wide = pd.DataFrame({"treated": [1, 1, 1, 0, 0, 0, 0],
-                         "pre": [4.0, 6.0, 8.0, 3.0, 5.0, 7.0, 9.0],
-                         "post": [1, 1, 1, 1, 1, 1, np.nan]})
+    wide = pd.DataFrame(
+        {
+            "treated": [1, 1, 1, 0, 0, 0, 0],
+            "pre": [4.0, 6.0, 8.0, 3.0, 5.0, 7.0, 9.0],
+            "post": [1, 1, 1, 1, 1, 1, np.nan],
+        }
+    )
     out = m.baseline_equivalence(wide)
     # analytic sample: treated 4, 6, 8 (mean 6, var 4); comparison 3, 5, 7 (mean 5, var 4)
     # s_pooled = 2; omega = 1 - 3 / (4 * 6 - 9) = 0.8; g = 0.8 * 1 / 2 = 0.4
@@ -485,7 +546,7 @@ def test_rubin_rules_hand():
     q, t, df = missing_data._rubin([1.0, 2.0, 3.0], [0.5, 0.5, 0.5], 19)
     assert q == 2.0 and t == pytest.approx(11 / 6)
     lam = (4 / 3) / (11 / 6)
-    nu_old = 2 / lam ** 2
+    nu_old = 2 / lam**2
     nu_obs = 20 / 22 * 19 * (1 - lam)
     assert df == pytest.approx(1 / (1 / nu_old + 1 / nu_obs))
 

@@ -22,8 +22,14 @@ from stseval import pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-EXPECTED = {"area_evaluation.ipynb", "funder_report.ipynb", "org_feedback.ipynb",
-            "explore_synthetic.ipynb", "psychometrics.ipynb", "power_planning.ipynb"}
+EXPECTED = {
+    "area_evaluation.ipynb",
+    "funder_report.ipynb",
+    "org_feedback.ipynb",
+    "explore_synthetic.ipynb",
+    "psychometrics.ipynb",
+    "power_planning.ipynb",
+}
 
 
 def _load(path):
@@ -58,15 +64,20 @@ def test_thin_with_one_annotated_parameters_cell(path):
         if cell.cell_type != "code":
             continue
         tree = ast.parse(cell.source)
-        defs = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.ClassDef
-                                                        | ast.Lambda)]
+        defs = [
+            n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.ClassDef | ast.Lambda)
+        ]
         assert not defs, f"{path.name}: logic belongs in stseval, not in a notebook"
     assert any(c.cell_type == "markdown" for c in nb.cells)
 
 
 def test_notebooks_match_their_generator():
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_notebooks.py"),
-                             "--check"], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "make_notebooks.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -81,8 +92,27 @@ def test_pipeline_notebooks_declare_their_required_parameters():
 def test_notebook_runs_under_nbval(path, tmp_path):
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-q",
-         "-p", "no:cacheprovider", "-p", "no:randomly", "-o", "addopts=", str(path)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
-    assert result.returncode == 0, (result.stdout[-4000:] + result.stderr[-2000:])
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval-lax",
+            "--nbval-current-env",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            "-o",
+            "addopts=",
+            str(path),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout

@@ -37,8 +37,9 @@ def test_no_gpl_dependencies():
 
 def test_instruments_are_force_included_in_wheel():
     build = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]
-    assert build["targets"]["wheel"]["force-include"]["instruments"] == \
-        "stseval/_builtin_instruments"
+    assert (
+        build["targets"]["wheel"]["force-include"]["instruments"] == "stseval/_builtin_instruments"
+    )
 
 
 def test_no_instrument_item_wording_in_repo():

@@ -34,9 +34,13 @@ SMALL = ROOT / "data" / "synthetic" / "small"
 NOTEBOOKS = ROOT / "notebooks"
 pytestmark = pytest.mark.xdist_group("pipeline")
 
+
 def _tree(path: Path) -> dict:
-    return {str(p.relative_to(path)): p.stat().st_mtime_ns for p in path.rglob("*")
-            if "__pycache__" not in p.parts}
+    return {
+        str(p.relative_to(path)): p.stat().st_mtime_ns
+        for p in path.rglob("*")
+        if "__pycache__" not in p.parts
+    }
 
 
 def small_report(tmp_path_factory):
@@ -63,8 +67,9 @@ def small_report(tmp_path_factory):
             base.mkdir()
             before = {"notebooks": _tree(NOTEBOOKS), "study": _tree(SMALL)}
             org = "O01"
-            result = pipeline.run_report(SMALL, base / "out", jobs=2, org_reports=[org],
-                                         progress=False)
+            result = pipeline.run_report(
+                SMALL, base / "out", jobs=2, org_reports=[org], progress=False
+            )
             after = {"notebooks": _tree(NOTEBOOKS), "study": _tree(SMALL)}
             run = (result, base, before, after, org)
             saved.write_bytes(pickle.dumps(run))
@@ -93,12 +98,24 @@ def test_run_succeeds_and_writes_only_inside_out(run):
     assert sorted(p.name for p in base.iterdir()) == ["out"]
     assert before == after  # nothing new in notebooks/ or the study folder
     names = {p.name for p in out.iterdir()}
-    assert {"areas", "estimates.csv", "funder_report.html", "funder_report.pdf",
-            "funder_report.ipynb", "run.json", "orgs"} <= names
+    assert {
+        "areas",
+        "estimates.csv",
+        "funder_report.html",
+        "funder_report.pdf",
+        "funder_report.ipynb",
+        "run.json",
+        "orgs",
+    } <= names
     for area in AREA_KEYS:
         files = {p.name for p in (out / "areas" / area).iterdir()}
-        assert {"area_evaluation.ipynb", "estimates.csv", "outcomes_by_arm_wave.png",
-                "participant_flow.png", "indicators.png"} <= files
+        assert {
+            "area_evaluation.ipynb",
+            "estimates.csv",
+            "outcomes_by_arm_wave.png",
+            "participant_flow.png",
+            "indicators.png",
+        } <= files
 
 
 def _read(path):
@@ -116,15 +133,22 @@ def test_area_estimates_equal_evaluate_area_called_directly(run, study):
             warnings.simplefilter("ignore")
             direct = stseval.evaluate_area(study, area, min_cell=study.min_cell)
         assert list(written.columns) == list(direct.columns)
-        assert written.columns[:len(ESTIMATE_COLUMNS)].tolist() == ESTIMATE_COLUMNS
+        assert written.columns[: len(ESTIMATE_COLUMNS)].tolist() == ESTIMATE_COLUMNS
         for col in direct.columns:
             a, b = written[col], direct[col]
             if pd.api.types.is_numeric_dtype(b) and not pd.api.types.is_bool_dtype(b):
-                np.testing.assert_allclose(a.astype(float), b.astype(float), rtol=1e-9,
-                                           atol=1e-12, equal_nan=True, err_msg=f"{area}.{col}")
+                np.testing.assert_allclose(
+                    a.astype(float),
+                    b.astype(float),
+                    rtol=1e-9,
+                    atol=1e-12,
+                    equal_nan=True,
+                    err_msg=f"{area}.{col}",
+                )
             else:
-                assert a.fillna("").astype(str).tolist() == b.fillna("").astype(str).tolist(), \
+                assert a.fillna("").astype(str).tolist() == b.fillna("").astype(str).tolist(), (
                     f"{area}.{col}"
+                )
 
 
 def test_collected_estimates_have_every_area_and_fdr(run):
@@ -132,10 +156,14 @@ def test_collected_estimates_have_every_area_and_fdr(run):
     est = _read(result.estimates)
     assert list(dict.fromkeys(est["area"])) == list(AREA_KEYS)
     from stseval.evaluate import add_fdr
-    parts = pd.concat([_read(result.out_dir / "areas" / a / "estimates.csv") for a in AREA_KEYS],
-                      ignore_index=True)
-    np.testing.assert_allclose(est["p_fdr_all_areas"], add_fdr(parts)["p_fdr_all_areas"],
-                               equal_nan=True)
+
+    parts = pd.concat(
+        [_read(result.out_dir / "areas" / a / "estimates.csv") for a in AREA_KEYS],
+        ignore_index=True,
+    )
+    np.testing.assert_allclose(
+        est["p_fdr_all_areas"], add_fdr(parts)["p_fdr_all_areas"], equal_nan=True
+    )
 
 
 def test_run_json_records_version_seed_parameters_and_timings(run, study):
@@ -212,8 +240,9 @@ def test_funder_html_has_every_area_and_outcome_and_no_ids(run, study):
     first_section = html.split("<h2")[0]
     assert "Synthetic data" in first_section  # said on the first page
     ids = report.study_ids(study)
-    tokens = set(re.findall(r"[\w.@-]+", re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "",
-                                                html)))
+    tokens = set(
+        re.findall(r"[\w.@-]+", re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html))
+    )
     leaked = [i for i in ids if i in tokens or (" " in i and i in html)]
     assert leaked == []
     assert _check_counts(html, study.min_cell) > 10
@@ -226,6 +255,7 @@ def test_funder_html_has_every_area_and_outcome_and_no_ids(run, study):
 def pdf_pages(data: bytes) -> int:
     """Count page objects, looking inside compressed object streams too (PDF 1.5+)."""
     import zlib
+
     chunks = [data]
     for m in re.finditer(rb"stream\r?\n(.*?)endstream", data, re.DOTALL):
         try:
@@ -247,8 +277,9 @@ def test_org_report_names_only_its_own_organization(run, study):
     name = study.orgs.loc[study.orgs["org_id"] == org, "name"].iloc[0]
     assert name in html
     others = set(report.study_ids(study)) - {org, name}
-    tokens = set(re.findall(r"[\w.@-]+", re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "",
-                                                html)))
+    tokens = set(
+        re.findall(r"[\w.@-]+", re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html))
+    )
     assert not [i for i in others if i in tokens or (" " in i and i in html)]
     _check_counts(html, study.min_cell)
 
@@ -266,8 +297,12 @@ def _broken_notebooks(tmp_path, area="training"):
     shutil.copytree(NOTEBOOKS, nb_dir)
     path = nb_dir / "area_evaluation.ipynb"
     nb = nbformat.read(path, as_version=4)
-    nb.cells.insert(4, new_code_cell(f'if area == "{area}":\n'
-                                     '    raise RuntimeError("planted failure in " + area)'))
+    nb.cells.insert(
+        4,
+        new_code_cell(
+            f'if area == "{area}":\n    raise RuntimeError("planted failure in " + area)'
+        ),
+    )
     nbformat.write(nb, path)
     return nb_dir
 
@@ -276,8 +311,21 @@ def test_failing_area_is_reported_and_others_finish(tmp_path, monkeypatch, capsy
     nb_dir = _broken_notebooks(tmp_path)
     monkeypatch.setattr(pipeline, "notebooks_dir", lambda: nb_dir)
     out = tmp_path / "out"
-    code = cli.main(["report", "--study", str(SMALL), "--out", str(out), "--areas",
-                     "training,supervision", "--jobs", "2", "--no-pdf", "--quiet"])
+    code = cli.main(
+        [
+            "report",
+            "--study",
+            str(SMALL),
+            "--out",
+            str(out),
+            "--areas",
+            "training,supervision",
+            "--jobs",
+            "2",
+            "--no-pdf",
+            "--quiet",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1
     assert "area_evaluation.ipynb for area 'training' failed at cell 5" in err
@@ -298,8 +346,7 @@ def test_unknown_and_missing_parameters_are_refused(tmp_path):
     nb = NOTEBOOKS / "area_evaluation.ipynb"
     pipeline.check_parameters(nb, {"study_dir": "x", "area": "training", "out_dir": "y"})
     with pytest.raises(UsageError, match=r"unknown parameter\(s\) colour"):
-        pipeline.check_parameters(nb, {"study_dir": "x", "area": "a", "out_dir": "y",
-                                       "colour": 1})
+        pipeline.check_parameters(nb, {"study_dir": "x", "area": "a", "out_dir": "y", "colour": 1})
     with pytest.raises(UsageError, match=r"missing required parameter\(s\) area"):
         pipeline.check_parameters(nb, {"study_dir": "x", "out_dir": "y"})
     plain = tmp_path / "plain.ipynb"
@@ -322,12 +369,15 @@ def test_bad_notebook_parameters_stop_before_anything_runs(tmp_path, monkeypatch
     assert not out.exists()
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--areas", "bogus"], "unknown area(s) bogus"),
-    (["--jobs", "0"], "jobs must be at least 1"),
-    (["--org-reports", "nope"], "unknown organization(s) nope"),
-    (["--confidence", "1.5"], "confidence must be between 0 and 1"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--areas", "bogus"], "unknown area(s) bogus"),
+        (["--jobs", "0"], "jobs must be at least 1"),
+        (["--org-reports", "nope"], "unknown organization(s) nope"),
+        (["--confidence", "1.5"], "confidence must be between 0 and 1"),
+    ],
+)
 def test_cli_user_errors_exit_2_without_traceback(tmp_path, capsys, argv, message):
     out = tmp_path / "out"
     code = cli.main(["report", "--study", str(SMALL), "--out", str(out), *argv])
@@ -353,8 +403,12 @@ def test_area_without_interventions_is_refused(tmp_path, study):
 
 def test_export_html_refuses_a_report_with_an_id(tmp_path, study):
     from stseval.privacy import PrivacyLeakError
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
-        f"Worker {study.workers['worker_id'].iloc[3]} said so.")])
+
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell(f"Worker {study.workers['worker_id'].iloc[3]} said so.")
+        ]
+    )
     path = tmp_path / "leak.ipynb"
     nbformat.write(nb, path)
     with pytest.raises(PrivacyLeakError, match="not safe to share"):
@@ -389,10 +443,23 @@ def test_kernel_start_failure_is_retried_once(tmp_path, monkeypatch):
 
 def test_demo_simulates_a_missing_study_then_reports(tmp_path, monkeypatch, capsys):
     from stseval.synthetic import StudyDesign
+
     monkeypatch.setattr(StudyDesign, "default", classmethod(lambda cls: cls.small()))
     study, out = tmp_path / "default", tmp_path / "demo"
-    code = cli.main(["demo", "--study", str(study), "--out", str(out), "--areas",
-                     "supervision", "--jobs", "1", "--quiet"])
+    code = cli.main(
+        [
+            "demo",
+            "--study",
+            str(study),
+            "--out",
+            str(out),
+            "--areas",
+            "supervision",
+            "--jobs",
+            "1",
+            "--quiet",
+        ]
+    )
     printed = capsys.readouterr().out
     assert code == 0
     assert (study / "study.yaml").is_file() and (study / "README.md").is_file()

@@ -22,8 +22,9 @@ def _close():
 
 
 def _texts(fig):
-    return [t.get_text() for ax in fig.axes for t in ax.texts] + \
-        [t.get_text() for ax in fig.axes for t in (ax.title, ax.xaxis.label, ax.yaxis.label)]
+    return [t.get_text() for ax in fig.axes for t in ax.texts] + [
+        t.get_text() for ax in fig.axes for t in (ax.title, ax.xaxis.label, ax.yaxis.label)
+    ]
 
 
 def _summary():
@@ -31,8 +32,18 @@ def _summary():
     for out in ("stss_total", "proqol_cs"):
         for arm in ("intervention", "comparison"):
             for wave, m in (("pre", 40.0), ("post", 36.0 if arm == "intervention" else 40.0)):
-                rows.append({"outcome": out, "arm": arm, "wave": wave, "workers": 30, "mean": m,
-                                 "ci_low": m - 2, "ci_high": m + 2, "suppressed": False})
+                rows.append(
+                    {
+                        "outcome": out,
+                        "arm": arm,
+                        "wave": wave,
+                        "workers": 30,
+                        "mean": m,
+                        "ci_low": m - 2,
+                        "ci_high": m + 2,
+                        "suppressed": False,
+                    }
+                )
     t = pd.DataFrame(rows)
     t["wave"] = pd.Categorical(t["wave"], ["pre", "post"], ordered=True)
     return t
@@ -61,11 +72,15 @@ def test_arm_wave_leaves_out_suppressed_cells_and_says_so():
 
 
 def test_consort_boxes_from_the_flow_with_suppression():
-    flow = pd.DataFrame({
-        "stage": ["invited", "invited", "analysed", "analysed"],
-        "arm": ["intervention", "comparison"] * 2,
-        "orgs": [3, 2, 3, 2], "workers": [40.0, 12.0, 37.0, np.nan],
-        "suppressed": [False, False, False, True]})
+    flow = pd.DataFrame(
+        {
+            "stage": ["invited", "invited", "analysed", "analysed"],
+            "arm": ["intervention", "comparison"] * 2,
+            "orgs": [3, 2, 3, 2],
+            "workers": [40.0, 12.0, 37.0, np.nan],
+            "suppressed": [False, False, False, True],
+        }
+    )
     fig = plots.consort(flow, min_cell=5)
     texts = _texts(fig)
     assert "Invited\n3 organizations, 40 workers" in texts
@@ -74,15 +89,21 @@ def test_consort_boxes_from_the_flow_with_suppression():
 
 
 def test_forest_flips_lower_is_better_so_right_is_improvement():
-    est = pd.DataFrame({
-        "area": ["supervision", "supervision", "training"],
-        "outcome": ["stss_total", "proqol_cs", "stss_total"],
-        "estimator": "ancova", "effect_size": [-0.4, 0.2, np.nan],
-        "es_ci_low": [-0.6, 0.0, np.nan], "es_ci_high": [-0.2, 0.4, np.nan]})
+    est = pd.DataFrame(
+        {
+            "area": ["supervision", "supervision", "training"],
+            "outcome": ["stss_total", "proqol_cs", "stss_total"],
+            "estimator": "ancova",
+            "effect_size": [-0.4, 0.2, np.nan],
+            "es_ci_low": [-0.6, 0.0, np.nan],
+            "es_ci_high": [-0.2, 0.4, np.nan],
+        }
+    )
     fig = plots.forest(est)
     ax = fig.axes[0]
-    points = sorted(x for line in ax.lines for x in np.atleast_1d(line.get_xdata())
-                    if line.get_marker() == "o")
+    points = sorted(
+        x for line in ax.lines for x in np.atleast_1d(line.get_xdata()) if line.get_marker() == "o"
+    )
     assert points == pytest.approx([0.2, 0.4])  # -0.4 on STS shown as +0.4
     assert [t.get_text() for t in ax.get_yticklabels()] == ["Supervision"]  # NaN row left out
     with pytest.raises(UsageError, match="no 'did' rows"):
@@ -90,22 +111,32 @@ def test_forest_flips_lower_is_better_so_right_is_improvement():
 
 
 def test_indicator_series_two_panels_in_percent():
-    rows = [{"arm": a, "rel_month": m, "indicator": i, "value": 0.02}
-            for a in ("intervention", "comparison") for m in range(-3, 3)
-            for i in ("separation_rate", "absence_rate")]
+    rows = [
+        {"arm": a, "rel_month": m, "indicator": i, "value": 0.02}
+        for a in ("intervention", "comparison")
+        for m in range(-3, 3)
+        for i in ("separation_rate", "absence_rate")
+    ]
     fig = plots.indicator_series(pd.DataFrame(rows))
     axes = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title() for ax in axes] == ["monthly staff turnover", "monthly absence rate"]
-    assert all(np.allclose(line.get_ydata(), 2.0) for line in axes[0].lines
-               if len(line.get_ydata()) > 2)
+    assert all(
+        np.allclose(line.get_ydata(), 2.0) for line in axes[0].lines if len(line.get_ydata()) > 2
+    )
     with pytest.raises(UsageError, match="lacks column"):
         plots.indicator_series(pd.DataFrame({"arm": []}))
 
 
 def test_profile_marks_the_organization_and_hides_small_groups():
-    prof = pd.DataFrame({"title": ["Training", "Supervision"], "org_mean": [3.2, np.nan],
-                         "others_p25": [2.5, 2.6], "others_median": [2.9, 3.0],
-                         "others_p75": [3.3, 3.4]})
+    prof = pd.DataFrame(
+        {
+            "title": ["Training", "Supervision"],
+            "org_mean": [3.2, np.nan],
+            "others_p25": [2.5, 2.6],
+            "others_median": [2.9, 3.0],
+            "others_p75": [3.3, 3.4],
+        }
+    )
     fig = plots.profile(prof)
     ax = fig.axes[0]
     own = next(c for c in ax.collections if c.get_label() == "this organization")
@@ -115,6 +146,7 @@ def test_profile_marks_the_organization_and_hides_small_groups():
 
 def test_item_distributions_shares_sum_to_one():
     from stseval.instruments import load_instrument
+
     inst = load_instrument("stss")
     rng = np.random.default_rng(0)
     items = pd.DataFrame(rng.integers(1, 6, size=(50, inst.n_items)), columns=inst.item_columns)
@@ -128,12 +160,24 @@ def test_item_distributions_shares_sum_to_one():
 
 
 def test_power_truth_and_coverage_figures():
-    grid = pd.DataFrame({"effect_size": [0.2, 0.2, 0.5, 0.5], "orgs_per_arm": [4, 8, 4, 8],
-                         "power": [0.2, 0.4, 0.6, 0.9]})
+    grid = pd.DataFrame(
+        {
+            "effect_size": [0.2, 0.2, 0.5, 0.5],
+            "orgs_per_arm": [4, 8, 4, 8],
+            "power": [0.2, 0.4, 0.6, 0.9],
+        }
+    )
     fig = plots.power_curve(grid, target=0.8)
     assert any(np.allclose(line.get_ydata(), 0.8) for line in fig.axes[0].lines)
-    reps = pd.DataFrame({"replication": [1, 2], "estimate": [-1.0, -3.0],
-                         "ci_low": [-2.0, -3.5], "ci_high": [0.0, -2.5], "truth": -1.2})
+    reps = pd.DataFrame(
+        {
+            "replication": [1, 2],
+            "estimate": [-1.0, -3.0],
+            "ci_low": [-2.0, -3.5],
+            "ci_high": [0.0, -2.5],
+            "truth": -1.2,
+        }
+    )
     fig = plots.coverage(reps)
     assert fig.axes[0].get_xlabel().startswith("estimate and interval: 1 of 2 cover")
     fig = plots.truth_check(reps.assign(label=["a", "b"]))
@@ -141,7 +185,8 @@ def test_power_truth_and_coverage_figures():
 
 
 def test_save_writes_png(tmp_path):
-    fig = plots.power_curve(pd.DataFrame({"effect_size": [0.2], "orgs_per_arm": [4],
-                                          "power": [0.3]}))
+    fig = plots.power_curve(
+        pd.DataFrame({"effect_size": [0.2], "orgs_per_arm": [4], "power": [0.3]})
+    )
     path = plots.save(fig, tmp_path / "sub" / "p.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

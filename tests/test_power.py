@@ -49,7 +49,7 @@ def test_design_effect_hand_cases():
     assert power.cluster_design_effect(0.05, 21) == pytest.approx(2.0)
     assert power.cluster_design_effect(0.1, 11) == pytest.approx(2.0)
     assert power.cluster_design_effect(0.0, 50) == pytest.approx(1.0)
-    assert power.cluster_design_effect(0.02, 12.5) == pytest.approx(1.23)   # average size
+    assert power.cluster_design_effect(0.02, 12.5) == pytest.approx(1.23)  # average size
     # Eldridge et al. (2006): 1 + ((cv^2 + 1) m - 1) icc = 1 + (1.25 * 20 - 1) * .05 = 2.2
     assert power.cluster_design_effect(0.05, 20, cv=0.5) == pytest.approx(2.2)
 
@@ -57,8 +57,9 @@ def test_design_effect_hand_cases():
 def test_cluster_power_reduces_to_independent_t_test():
     # With icc = 0, one person per cluster and no pre-test, k clusters per arm is a
     # plain two-sample t test with k per group (df = 2k - 2).
-    assert power.cluster_power(0.5, n_clusters_per_arm=64, cluster_size=1, icc=0.0) == \
-        pytest.approx(TTestIndPower().power(0.5, nobs1=64, alpha=0.05), rel=1e-8)
+    assert power.cluster_power(
+        0.5, n_clusters_per_arm=64, cluster_size=1, icc=0.0
+    ) == pytest.approx(TTestIndPower().power(0.5, nobs1=64, alpha=0.05), rel=1e-8)
 
 
 def test_cluster_power_equals_t_test_on_effective_effect():
@@ -66,7 +67,7 @@ def test_cluster_power_equals_t_test_on_effective_effect():
     # independent t test with k per arm and effect d * sqrt(m / (DE (1 - r^2))).
     d, k, m, icc, r = 0.3, 10, 20, 0.05, 0.5
     de = 1 + (m - 1) * icc
-    expected = TTestIndPower().power(d * math.sqrt(m / (de * (1 - r ** 2))), nobs1=k, alpha=0.05)
+    expected = TTestIndPower().power(d * math.sqrt(m / (de * (1 - r**2))), nobs1=k, alpha=0.05)
     got = power.cluster_power(d, n_clusters_per_arm=k, cluster_size=m, icc=icc, r_prepost=r)
     assert got == pytest.approx(expected, rel=1e-8)
 
@@ -89,23 +90,34 @@ def test_cluster_mde_round_trip():
     assert power.cluster_power(mde, **kw) == pytest.approx(0.8, abs=1e-8)
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: power.paired_n(0), "d must not be 0"),
-    (lambda: power.paired_n(0.5, power=1.2), "power"),
-    (lambda: power.paired_power(0.5, 1), "n must be at least 2"),
-    (lambda: power.paired_mde(20, confidence=1.0), "confidence"),
-    (lambda: power.cluster_design_effect(1.5, 10), "icc"),
-    (lambda: power.cluster_design_effect(0.1, 0.5), "cluster_size"),
-    (lambda: power.cluster_design_effect(0.1, 10, cv=-1), "cv"),
-    (lambda: power.cluster_power(0.3, n_clusters_per_arm=1, cluster_size=10, icc=0.1),
-     "n_clusters_per_arm"),
-    (lambda: power.cluster_power(0.3, n_clusters_per_arm=5, cluster_size=10, icc=0.1,
-                                 r_prepost=1), "r_prepost"),
-    (lambda: power.cluster_n_clusters(0.01, cluster_size=10, icc=0.1, max_clusters=50),
-     "max_clusters"),
-    (lambda: power.simulate_power(None, area="x", n_reps=0), "n_reps"),
-    (lambda: power.simulate_power(None, area="x", jobs=0), "jobs"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: power.paired_n(0), "d must not be 0"),
+        (lambda: power.paired_n(0.5, power=1.2), "power"),
+        (lambda: power.paired_power(0.5, 1), "n must be at least 2"),
+        (lambda: power.paired_mde(20, confidence=1.0), "confidence"),
+        (lambda: power.cluster_design_effect(1.5, 10), "icc"),
+        (lambda: power.cluster_design_effect(0.1, 0.5), "cluster_size"),
+        (lambda: power.cluster_design_effect(0.1, 10, cv=-1), "cv"),
+        (
+            lambda: power.cluster_power(0.3, n_clusters_per_arm=1, cluster_size=10, icc=0.1),
+            "n_clusters_per_arm",
+        ),
+        (
+            lambda: power.cluster_power(
+                0.3, n_clusters_per_arm=5, cluster_size=10, icc=0.1, r_prepost=1
+            ),
+            "r_prepost",
+        ),
+        (
+            lambda: power.cluster_n_clusters(0.01, cluster_size=10, icc=0.1, max_clusters=50),
+            "max_clusters",
+        ),
+        (lambda: power.simulate_power(None, area="x", n_reps=0), "n_reps"),
+        (lambda: power.simulate_power(None, area="x", jobs=0), "jobs"),
+    ],
+)
 def test_bad_input_raises_usage_error(call, match):
     with pytest.raises(UsageError, match=match):
         call()
@@ -122,18 +134,45 @@ def fake_evaluate_area(study, area, **kwargs):
     if study["kind"] == "every_fourth":
         # significant exactly when seed % 4 == 0; seed % 10 == 9 has no ancova row
         p = 0.001 if seed % 4 == 0 else 0.5
-        ancova = [] if seed % 10 == 9 else [
-            {"area": area, "outcome": "stss_total", "estimator": "ancova",
-             "estimate": float(seed), "p_value": p}]
+        ancova = (
+            []
+            if seed % 10 == 9
+            else [
+                {
+                    "area": area,
+                    "outcome": "stss_total",
+                    "estimator": "ancova",
+                    "estimate": float(seed),
+                    "p_value": p,
+                }
+            ]
+        )
     else:  # "null": p ~ Uniform(0, 1), as under a true null hypothesis
         p = float(np.random.default_rng(seed).uniform())
-        ancova = [{"area": area, "outcome": "stss_total", "estimator": "ancova",
-                   "estimate": 0.0, "p_value": p}]
+        ancova = [
+            {
+                "area": area,
+                "outcome": "stss_total",
+                "estimator": "ancova",
+                "estimate": 0.0,
+                "p_value": p,
+            }
+        ]
     decoys = [  # rows simulate_power must ignore
-        {"area": area, "outcome": "proqol_bo", "estimator": "ancova", "estimate": 9.0,
-         "p_value": 0.0},
-        {"area": area, "outcome": "stss_total", "estimator": "did", "estimate": 9.0,
-         "p_value": 0.0},
+        {
+            "area": area,
+            "outcome": "proqol_bo",
+            "estimator": "ancova",
+            "estimate": 9.0,
+            "p_value": 0.0,
+        },
+        {
+            "area": area,
+            "outcome": "stss_total",
+            "estimator": "did",
+            "estimate": 9.0,
+            "p_value": 0.0,
+        },
     ]
     return pd.DataFrame(decoys + ancova)
 
@@ -150,12 +189,16 @@ def fakes(monkeypatch):
 def test_simulate_power_counts_significant_ancova_rows(fakes, jobs):
     # seeds 0..39: 4 lack the ancova row (9, 19, 29, 39); of the 36 left, the
     # multiples of 4 (10 of them) are significant.
-    out = power.simulate_power({"kind": "every_fourth"}, area="supervision", n_reps=40,
-                               jobs=jobs, progress=False)
+    out = power.simulate_power(
+        {"kind": "every_fourth"}, area="supervision", n_reps=40, jobs=jobs, progress=False
+    )
     assert list(out.columns) == power.SIMULATED_POWER_COLUMNS
     row = out.iloc[0]
-    assert (row["area"], row["outcome"], row["estimator"]) == ("supervision", "stss_total",
-                                                               "ancova")
+    assert (row["area"], row["outcome"], row["estimator"]) == (
+        "supervision",
+        "stss_total",
+        "ancova",
+    )
     assert (row["n_reps"], row["n_valid"], row["n_significant"]) == (40, 36, 10)
     assert row["power"] == pytest.approx(10 / 36)
     lo, hi = proportion_confint(10, 36, alpha=0.05, method="wilson")
@@ -166,8 +209,9 @@ def test_simulate_power_counts_significant_ancova_rows(fakes, jobs):
 
 def test_simulate_power_seed_offsets_replications(fakes):
     # seeds 1..40 instead of 0..39: multiples of 4 among valid seeds -> 4, 8, ..., 40 = 10
-    out = power.simulate_power({"kind": "every_fourth"}, area="a", n_reps=40, seed=1, jobs=1,
-                               progress=False)
+    out = power.simulate_power(
+        {"kind": "every_fourth"}, area="a", n_reps=40, seed=1, jobs=1, progress=False
+    )
     assert out["n_valid"].iloc[0] == 36 and out["n_significant"].iloc[0] == 10
 
 
@@ -182,14 +226,22 @@ def test_simulate_power_under_null_is_near_alpha(fakes):
 def test_simulate_power_with_the_real_simulator_matches_direct_calls():
     """Integration: simulate_power repeats simulate + evaluate_area with seeds seed + i."""
     import warnings
+
     design = stseval.StudyDesign.small()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = power.simulate_power(design, area="training", n_reps=3, jobs=1, seed=40,
-                                   progress=False).iloc[0]
-        direct = [stseval.evaluate_area(stseval.simulate(design, seed=40 + i), "training",
-                                        outcomes=["stss_total"], estimators=["ancova"]).iloc[0]
-                  for i in range(3)]
+        res = power.simulate_power(
+            design, area="training", n_reps=3, jobs=1, seed=40, progress=False
+        ).iloc[0]
+        direct = [
+            stseval.evaluate_area(
+                stseval.simulate(design, seed=40 + i),
+                "training",
+                outcomes=["stss_total"],
+                estimators=["ancova"],
+            ).iloc[0]
+            for i in range(3)
+        ]
     assert res["n_valid"] == 3
     assert res["mean_estimate"] == pytest.approx(np.mean([d["estimate"] for d in direct]))
     assert res["n_significant"] == sum(d["p_value"] < 0.05 for d in direct)

@@ -44,16 +44,18 @@ def _ref(key: bytes, text: str, prefix: str = "W", length: int = 12) -> str:
 
 # --------------------------------------------------------------------------- pseudonyms
 
+
 def test_pseudonymize_matches_independent_hmac():
-    ids = pd.Series(["W0001", " W0002 ", np.nan, "A-17", "W0001"], index=[10, 11, 12, 13, 14],
-                    name="worker_id")
+    ids = pd.Series(
+        ["W0001", " W0002 ", np.nan, "A-17", "W0001"], index=[10, 11, 12, 13, 14], name="worker_id"
+    )
     out = pseudonymize(ids, KEY)
     assert list(out.index) == [10, 11, 12, 13, 14] and out.name == "worker_id"
     assert out[10] == _ref(KEY, "W0001")
-    assert out[11] == _ref(KEY, "W0002")          # whitespace stripped
-    assert pd.isna(out[12])                       # NaN stays NaN
+    assert out[11] == _ref(KEY, "W0002")  # whitespace stripped
+    assert pd.isna(out[12])  # NaN stays NaN
     assert out[13] == _ref(KEY, "A-17")
-    assert out[10] == out[14]                     # deterministic
+    assert out[10] == out[14]  # deterministic
     assert re.fullmatch(r"W-[0-9a-f]{12}", out[10])
 
 
@@ -106,14 +108,20 @@ def test_key_never_in_error_text_or_output():
 
 
 def test_pseudonymize_frame_copy_and_drop_identifiers():
-    df = pd.DataFrame({"worker_id": ["W0001", "W0002"], "team_id": ["t1", "t1"],
-                       "email": ["a@x.org", "b@x.org"], "score": [1.0, 2.0]})
+    df = pd.DataFrame(
+        {
+            "worker_id": ["W0001", "W0002"],
+            "team_id": ["t1", "t1"],
+            "email": ["a@x.org", "b@x.org"],
+            "score": [1.0, 2.0],
+        }
+    )
     before = df.copy()
     out = pseudonymize_frame(df, KEY)
-    pd.testing.assert_frame_equal(df, before)                     # caller's frame unchanged
+    pd.testing.assert_frame_equal(df, before)  # caller's frame unchanged
     assert out["worker_id"].tolist() == [_ref(KEY, "W0001"), _ref(KEY, "W0002")]
     assert out["team_id"].tolist() == [_ref(KEY, "t1", "T")] * 2
-    assert out["email"].tolist() == df["email"].tolist()          # not in the mapping
+    assert out["email"].tolist() == df["email"].tolist()  # not in the mapping
     with pytest.raises(UsageError, match="org_id"):
         pseudonymize_frame(df, KEY, columns={"org_id": "O"})
     dropped = drop_identifiers(df, ["email", "phone"])
@@ -125,17 +133,25 @@ def test_pseudonymize_frame_copy_and_drop_identifiers():
 
 # --------------------------------------------------------------------------- suppression
 
+
 def _arm_wave_table() -> pd.DataFrame:
     # Hand-built: wave "pre" has a small arm A (n=3); totals are the sums of the arms.
-    n = {("pre", "control"): 40, ("pre", "A"): 3, ("pre", "B"): 12,
-         ("post", "control"): 38, ("post", "A"): 20, ("post", "B"): 14}
+    n = {
+        ("pre", "control"): 40,
+        ("pre", "A"): 3,
+        ("pre", "B"): 12,
+        ("post", "control"): 38,
+        ("post", "A"): 20,
+        ("post", "B"): 14,
+    }
     rows = []
     for wave in ("pre", "post"):
         total = sum(v for (w, _), v in n.items() if w == wave)
         for arm in ("control", "A", "B"):
             k = n[(wave, arm)]
-            rows.append({"wave": wave, "arm": arm, "n": k, "mean": 2.0 + k / 100,
-                         "pct": 100 * k / total})
+            rows.append(
+                {"wave": wave, "arm": arm, "n": k, "mean": 2.0 + k / 100, "pct": 100 * k / total}
+            )
         rows.append({"wave": wave, "arm": "Total", "n": total, "mean": 2.2, "pct": 100.0})
     return pd.DataFrame(rows)
 
@@ -162,29 +178,33 @@ def test_suppress_primary_and_complementary_within_wave():
     assert set(audit["column"]) == {"n", "mean", "pct"}
     assert not audit.astype(str).apply(lambda c: c.str.contains("n=3")).any().any()
 
-    check_min_cell(out, "n", 5)                     # no visible count < 5
+    check_min_cell(out, "n", 5)  # no visible count < 5
     # The total minus the visible arms gives only the SUM of the hidden cells (15),
     # never the small cell alone: every wave has 0 or >= 2 hidden arms.
     cells = out[out["arm"] != "Total"]
     per_wave = cells.groupby("wave")["suppressed"].sum()
     assert set(per_wave) <= {0, 2}
     pre = out[out["wave"] == "pre"]
-    gap = pre.loc[pre["arm"] == "Total", "n"].item() - pre.loc[
-        (pre["arm"] != "Total") & ~pre["suppressed"], "n"].sum()
+    gap = (
+        pre.loc[pre["arm"] == "Total", "n"].item()
+        - pre.loc[(pre["arm"] != "Total") & ~pre["suppressed"], "n"].sum()
+    )
     assert gap == 15 and gap != 3
 
 
 def test_suppress_crossing_sets_and_min_cell_11():
     table = _arm_wave_table()
-    out, audit = suppress(table, group_cols=[["wave"], ["arm"]],
-                          total_rows=table["arm"].eq("Total"))
+    out, audit = suppress(
+        table, group_cols=[["wave"], ["arm"]], total_rows=table["arm"].eq("Total")
+    )
     cells = out[out["arm"] != "Total"]
     for key in ("wave", "arm"):
         assert set(cells.groupby(key)["suppressed"].sum()) <= {0, 2, 3}
-    assert audit["reason"].str.startswith("primary").sum() == 3   # one row x 3 columns
+    assert audit["reason"].str.startswith("primary").sum() == 3  # one row x 3 columns
 
-    out11, audit11 = suppress(table, min_cell=11, group_cols="wave",
-                              total_rows=table["arm"].eq("Total"))
+    out11, audit11 = suppress(
+        table, min_cell=11, group_cols="wave", total_rows=table["arm"].eq("Total")
+    )
     check_min_cell(out11, "n", 11)
     # pre: A=3 < 11 primary, complement B=12; post: nothing below 11
     assert out11.loc[out11["suppressed"], "arm"].tolist() == ["A", "B"]
@@ -198,7 +218,7 @@ def test_suppress_without_sets_and_with_percentages():
     # Independent cells (no sets, no totals, no percentages): primary only.
     t = pd.DataFrame({"team": ["a", "b", "c"], "n": [2, 30, 0], "mean": [1.0, 2.0, np.nan]})
     out, audit = suppress(t)
-    assert out["suppressed"].tolist() == [True, False, False]    # zero counts stay visible
+    assert out["suppressed"].tolist() == [True, False, False]  # zero counts stay visible
     assert set(audit["column"]) == {"n", "mean"}
     # A percentage column lets a reader recover the hidden cell: complement needed.
     t["pct"] = 100 * t["n"] / t["n"].sum()
@@ -234,10 +254,12 @@ def test_check_min_cell_message_and_suppress_mask():
 
 RAW_IDS = [f"W{i:04d}" for i in range(1, 301)]
 PSEUDO_IDS = pseudonymize(RAW_IDS, KEY).tolist()
-FREE_TEXT = ["I keep dreaming about the calls from last winter",
-             "Nobody asked how we were doing after the fire",
-             "ok",                                                     # too short to scan
-             np.nan]
+FREE_TEXT = [
+    "I keep dreaming about the calls from last winter",
+    "Nobody asked how we were doing after the fire",
+    "ok",  # too short to scan
+    np.nan,
+]
 
 
 def _image(nbytes: int, seed: int = 3) -> str:
@@ -246,10 +268,13 @@ def _image(nbytes: int, seed: int = 3) -> str:
 
 
 def _clean_report(img: str) -> str:
-    summary = pd.DataFrame({"arm": ["control", "program"], "n": [40, 38],
-                            "mean": [2.1, 1.8]}).to_html(index=False)
-    return (f"<html><body><h1>Program evaluation</h1><p>Staff reported less stress.</p>"
-            f"{summary}<img src=\"data:image/png;base64,{img}\"></body></html>")
+    summary = pd.DataFrame(
+        {"arm": ["control", "program"], "n": [40, 38], "mean": [2.1, 1.8]}
+    ).to_html(index=False)
+    return (
+        f"<html><body><h1>Program evaluation</h1><p>Staff reported less stress.</p>"
+        f'{summary}<img src="data:image/png;base64,{img}"></body></html>'
+    )
 
 
 def test_clean_report_passes_and_plants_are_caught():
@@ -260,20 +285,24 @@ def test_clean_report_passes_and_plants_are_caught():
     plants = {
         "raw": clean.replace("</h1>", "</h1><p>Outlier: worker W0042.</p>"),
         "pseudo": clean.replace("</h1>", f"</h1><td>{PSEUDO_IDS[7]}</td>"),
-        "free": clean.replace("</h1>", "</h1><blockquote>“nobody ASKED how we were\n   doing "
-                                       "after the <em>fire</em>”</blockquote>"),
-        "attr": clean.replace("<h1>", '<h1 id="w0042">'),          # hidden in HTML source
+        "free": clean.replace(
+            "</h1>",
+            "</h1><blockquote>“nobody ASKED how we were\n   doing "
+            "after the <em>fire</em>”</blockquote>",
+        ),
+        "attr": clean.replace("<h1>", '<h1 id="w0042">'),  # hidden in HTML source
     }
     expect = {"raw": "W0042", "pseudo": PSEUDO_IDS[7], "free": FREE_TEXT[1], "attr": "W0042"}
     for name, text in plants.items():
         findings = scan_for_leaks(text, ids=RAW_IDS + PSEUDO_IDS, free_text=FREE_TEXT)
         assert [f.value for f in findings] == [expect[name]], name
         with pytest.raises(PrivacyLeakError) as err:
-            assert_no_leaks(text, ids=RAW_IDS + PSEUDO_IDS, free_text=FREE_TEXT,
-                            source=f"report-{name}")
+            assert_no_leaks(
+                text, ids=RAW_IDS + PSEUDO_IDS, free_text=FREE_TEXT, source=f"report-{name}"
+            )
         message = str(err.value)
         assert f"report-{name}" in message
-        assert expect[name] not in message                          # value masked
+        assert expect[name] not in message  # value masked
         assert repr(expect[name][:2] + "…") in message
 
 
@@ -306,8 +335,9 @@ def test_row_level_tables_are_caught(tmp_path):
     md = "| Respondent | score |\n|---|---|\n| x | 1 |\n"
     assert [f.kind for f in scan_for_leaks(md)] == ["identifier_column"]
     # many rows keyed by unknown ID-like values (IDs not passed to the scan)
-    keyed = pd.DataFrame({"who": pseudonymize([f"Q{i}" for i in range(30)], KEY),
-                          "score": range(30)}).to_html(index=False)
+    keyed = pd.DataFrame(
+        {"who": pseudonymize([f"Q{i}" for i in range(30)], KEY), "score": range(30)}
+    ).to_html(index=False)
     assert [f.kind for f in scan_for_leaks(keyed, max_rows=20)] == ["row_level_table"]
     assert scan_for_leaks(keyed, max_rows=50) == []
     path = tmp_path / "export.csv"
@@ -335,11 +365,14 @@ def test_large_report_scans_quickly():
 
 # --------------------------------------------------------------------------- CSV safety
 
+
 def test_neutralize_formulas_and_safe_csv(tmp_path):
-    df = pd.DataFrame({
-        "text": ["=1+1", "+cmd", "-2+3", "@SUM(A1)", "\tx", "\rx", "-1.5", "+2", "fine", None],
-        "num": [-1.5, 2.0, -3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, -10.0],
-    })
+    df = pd.DataFrame(
+        {
+            "text": ["=1+1", "+cmd", "-2+3", "@SUM(A1)", "\tx", "\rx", "-1.5", "+2", "fine", None],
+            "num": [-1.5, 2.0, -3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, -10.0],
+        }
+    )
     before = df.copy()
     out = neutralize_formulas(df)
     pd.testing.assert_frame_equal(df, before)

@@ -37,20 +37,21 @@ TABLE_ALPHA = 303 / 314
 def _parallel(rng, n, k, loading):
     """Standardized parallel items: x_i = loading * f + sqrt(1 - loading^2) * e_i."""
     f = rng.standard_normal((n, 1))
-    return loading * f + np.sqrt(1 - loading ** 2) * rng.standard_normal((n, k))
+    return loading * f + np.sqrt(1 - loading**2) * rng.standard_normal((n, k))
 
 
 def _one_factor(rng, n, loadings):
     f = rng.standard_normal((n, 1))
     loadings = np.asarray(loadings)
-    return f * loadings + rng.standard_normal((n, len(loadings))) * np.sqrt(1 - loadings ** 2)
+    return f * loadings + rng.standard_normal((n, len(loadings))) * np.sqrt(1 - loadings**2)
 
 
 # --------------------------------------------------------------------------- alpha
 
+
 def test_columns_extend_the_vocabulary():
     # stseval/_columns.py fixes the first columns of alpha/omega results.
-    assert ALPHA_COLUMNS[:len(RELIABILITY_COLUMNS)] == RELIABILITY_COLUMNS
+    assert ALPHA_COLUMNS[: len(RELIABILITY_COLUMNS)] == RELIABILITY_COLUMNS
 
 
 def test_alpha_hand_worked_table():
@@ -99,7 +100,7 @@ def test_alpha_feldt_ci_coverage_on_parallel_items():
     # parallel items, so coverage should be Binomial(300, 0.95).
     rng = np.random.default_rng(2024)
     k, load, n, reps = 5, 0.6, 50, 300
-    r = load ** 2
+    r = load**2
     pop = k * r / (1 + (k - 1) * r)
     hits = 0
     for _ in range(reps):
@@ -111,8 +112,7 @@ def test_alpha_feldt_ci_coverage_on_parallel_items():
 
 def test_alpha_listwise_deletion():
     # Listwise: a row with a missing item is dropped and n counts rows used.
-    x = pd.concat([TABLE, pd.DataFrame({"a": [3.0], "b": [np.nan], "c": [1.0]})],
-                  ignore_index=True)
+    x = pd.concat([TABLE, pd.DataFrame({"a": [3.0], "b": [np.nan], "c": [1.0]})], ignore_index=True)
     before = x.copy()
     row = alpha(x).iloc[0]
     assert row["n"] == 5
@@ -149,11 +149,12 @@ def test_alpha_bad_confidence():
 
 # --------------------------------------------------------------------------- omega
 
+
 def test_omega_close_to_population_value():
     # Population omega for standardized one-factor items (McDonald 1999):
     # (sum l)^2 / ((sum l)^2 + sum(1 - l^2)).
     load = np.array([0.8, 0.7, 0.6, 0.5, 0.4, 0.7])
-    pop = load.sum() ** 2 / (load.sum() ** 2 + (1 - load ** 2).sum())
+    pop = load.sum() ** 2 / (load.sum() ** 2 + (1 - load**2).sum())
     rng = np.random.default_rng(5)
     z = _one_factor(rng, 3000, load)
     x = pd.DataFrame(z * [1, 2, 3, 0.5, 1, 4])
@@ -162,7 +163,7 @@ def test_omega_close_to_population_value():
     # Rescaled items c_i * z_i (the unweighted sum of raw items): loadings c_i l_i,
     # uniquenesses c_i^2 (1 - l_i^2) on the covariance scale.
     c = np.array([1, 2, 3, 0.5, 1, 4])
-    pop_raw = (c * load).sum() ** 2 / ((c * load).sum() ** 2 + (c ** 2 * (1 - load ** 2)).sum())
+    pop_raw = (c * load).sum() ** 2 / ((c * load).sum() ** 2 + (c**2 * (1 - load**2)).sum())
     out = omega(x)
     assert list(out.columns) == ALPHA_COLUMNS
     row = out.iloc[0]
@@ -191,7 +192,7 @@ def test_omega_matches_statsmodels_ml_loadings():
     fit = Factor(corr=r, n_factor=1, method="ml", nobs=len(x)).fit()
     sd = x.std(axis=0, ddof=1)
     lam = np.abs(fit.loadings.ravel()) * sd
-    psi = fit.uniqueness * sd ** 2
+    psi = fit.uniqueness * sd**2
     expected = lam.sum() ** 2 / (lam.sum() ** 2 + psi.sum())
     assert omega(pd.DataFrame(x)).at[0, "estimate"] == pytest.approx(expected, abs=1e-5)
 
@@ -232,6 +233,7 @@ def test_omega_errors():
 
 # --------------------------------------------------------------------------- item stats
 
+
 def test_item_stats_hand_worked_table():
     # Hand computation on TABLE (see module comment):
     # item a: rest = b+c = 4 6 7 9 10, SS_rest 22.8, cross-products 15
@@ -249,9 +251,10 @@ def test_item_stats_hand_worked_table():
     assert out["n"].tolist() == [5, 5, 5]
     np.testing.assert_allclose(out["mean"], [3.0, 3.6, 3.6])
     np.testing.assert_allclose(out["sd"], np.sqrt([2.5, 1.8, 1.3]))
-    np.testing.assert_allclose(out["item_total_r"], [15 / np.sqrt(10 * 22.8),
-                                                     13.2 / np.sqrt(7.2 * 29.2),
-                                                     12.2 / np.sqrt(5.2 * 33.2)])
+    np.testing.assert_allclose(
+        out["item_total_r"],
+        [15 / np.sqrt(10 * 22.8), 13.2 / np.sqrt(7.2 * 29.2), 12.2 / np.sqrt(5.2 * 33.2)],
+    )
     np.testing.assert_allclose(out["alpha_if_deleted"], [52 / 57, 70 / 73, 80 / 83])
     np.testing.assert_allclose(out["floor_share"], [0.2, 0.0, 0.0])
     np.testing.assert_allclose(out["ceiling_share"], [0.2, 0.4, 0.2])
@@ -285,6 +288,7 @@ def test_scale_floor_ceiling_hand_count():
 
 
 # --------------------------------------------------------------------------- icc
+
 
 def test_icc_hand_worked_balanced():
     # 3 groups of 3: [1,2,3] [3,4,5] [5,6,7]; group means 2, 4, 6; grand mean 4.
@@ -357,6 +361,7 @@ def test_icc_errors():
 
 
 # --------------------------------------------------------------------------- rwg
+
 
 def test_rwg_single_item_hand_worked():
     # James, Demaree & Wolf (1984): r_wg = 1 - s^2 / sigma_EU^2, sigma_EU^2 = (A^2-1)/12.

@@ -29,8 +29,10 @@ def study():
 
 
 def _snapshot(study):
-    return {n: getattr(study, n).copy() for n in ("workers", "responses", "orgs",
-                                                  "interventions", "org_metrics")}
+    return {
+        n: getattr(study, n).copy()
+        for n in ("workers", "responses", "orgs", "interventions", "org_metrics")
+    }
 
 
 # -- finding things -----------------------------------------------------------------
@@ -52,6 +54,7 @@ def test_resolve_path_missing_names_the_places(tmp_path, monkeypatch):
 def test_output_dir_empty_gives_new_temporary_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     import tempfile
+
     monkeypatch.setattr(tempfile, "tempdir", None)
     a, b = report.output_dir(""), report.output_dir(None)
     assert a != b and a.is_dir() and a.parent == tmp_path
@@ -61,9 +64,17 @@ def test_output_dir_empty_gives_new_temporary_folder(tmp_path, monkeypatch):
 def test_read_area_estimates_concatenates_and_recomputes_fdr(tmp_path):
     rows = []
     for area, p in (("training", [0.01, 0.04]), ("policies", [0.03, 0.5])):
-        t = pd.DataFrame({"area": area, "outcome": ["stss_total", "proqol_bo"],
-                          "estimator": "ancova", "estimate": [-1.0, -2.0], "p_value": p,
-                          "note": ["", "x"], "n_workers": [10, 11]})
+        t = pd.DataFrame(
+            {
+                "area": area,
+                "outcome": ["stss_total", "proqol_bo"],
+                "estimator": "ancova",
+                "estimate": [-1.0, -2.0],
+                "p_value": p,
+                "note": ["", "x"],
+                "n_workers": [10, 11],
+            }
+        )
         (tmp_path / "areas" / area).mkdir(parents=True)
         t.to_csv(tmp_path / "areas" / area / "estimates.csv", index=False)
         rows.append(t)
@@ -91,25 +102,29 @@ def test_participant_flow_counts_by_hand(study):
         pre = set(study.responses.loc[study.responses["wave"] == "pre", "worker_id"]) & ids
         post = set(study.responses.loc[study.responses["wave"] == "post", "worker_id"]) & ids
         s = scored.dropna(subset=["stss_total"])
-        both = (set(s.loc[s["wave"] == "pre", "worker_id"])
-                & set(s.loc[s["wave"] == "post", "worker_id"]) & ids)
+        both = (
+            set(s.loc[s["wave"] == "pre", "worker_id"])
+            & set(s.loc[s["wave"] == "post", "worker_id"])
+            & ids
+        )
         got = flow[flow["arm"] == arm].set_index("stage")["workers"]
         assert got["invited"] == len(ids)
         assert got["responded pre"] == len(pre)
         assert got["responded post"] == len(post)
         assert got["analysed"] == len(both)
-        assert flow[(flow["arm"] == arm) & (flow["stage"] == "invited")]["orgs"].iloc[0] == \
-            len(orgs)
+        assert flow[(flow["arm"] == arm) & (flow["stage"] == "invited")]["orgs"].iloc[0] == len(
+            orgs
+        )
     for name, frame in before.items():  # caller's tables untouched
         pd.testing.assert_frame_equal(frame, getattr(study, name))
 
 
 def test_participant_flow_suppresses_and_marks_small_cells(study):
     arms = study.arms("supervision")
-    n_cmp = int(study.workers["org_id"].isin(arms.loc[arms["arm"] == "comparison",
-                                                      "org_id"]).sum())
-    n_int = int(study.workers["org_id"].isin(arms.loc[arms["arm"] == "intervention",
-                                                      "org_id"]).sum())
+    n_cmp = int(study.workers["org_id"].isin(arms.loc[arms["arm"] == "comparison", "org_id"]).sum())
+    n_int = int(
+        study.workers["org_id"].isin(arms.loc[arms["arm"] == "intervention", "org_id"]).sum()
+    )
     min_cell = min(n_cmp, n_int) + 1  # the smaller arm is below min_cell at every stage
     flow = report.participant_flow(study, "supervision", min_cell=min_cell)
     assert flow["suppressed"].all()  # primary in one arm, complementary in the other
@@ -136,8 +151,9 @@ def test_outcome_summary_means_by_hand(study):
     arms = study.arms("training")
     scored = study.scored().merge(arms, on="org_id")
     for rec in summ.to_dict("records"):
-        y = scored.loc[(scored["arm"] == rec["arm"]) & (scored["wave"] == rec["wave"]),
-                       "stss_total"].dropna()
+        y = scored.loc[
+            (scored["arm"] == rec["arm"]) & (scored["wave"] == rec["wave"]), "stss_total"
+        ].dropna()
         assert rec["workers"] == len(y)
         assert rec["mean"] == pytest.approx(y.mean())
         assert rec["ci_low"] < rec["mean"] < rec["ci_high"]
@@ -154,8 +170,11 @@ def test_indicator_summary_pooled_and_per_area(study):
     assert set(one["arm"]) == {"intervention", "comparison"}
     months = study.org_months("supervision")
     m0 = months[(months["treated"] == 1) & (months["rel_month"] == 0)]
-    row = one[(one["arm"] == "intervention") & (one["rel_month"] == 0)
-              & (one["indicator"] == "absence_rate")]
+    row = one[
+        (one["arm"] == "intervention")
+        & (one["rel_month"] == 0)
+        & (one["indicator"] == "absence_rate")
+    ]
     assert row["value"].iloc[0] == pytest.approx(m0["absence_rate"].mean())
     pooled = report.indicator_summary(study, pooled=True)
     assert set(pooled["area"]) == {"all"}
@@ -166,6 +185,7 @@ def test_indicator_summary_pooled_and_per_area(study):
 def test_reliability_table_matches_alpha_on_the_items(study):
     from stseval.reliability import alpha
     from stseval.scoring import item_matrix
+
     rel = report.reliability_table(study)
     row = rel[rel["column"] == "stss_total"].iloc[0]
     inst = stseval.load_instrument("stss")
@@ -222,31 +242,43 @@ def test_missing_item_rules_state_the_rule(study):
 
 # -- words -------------------------------------------------------------------------------
 def _row(**kw):
-    base = {"area": "supervision", "outcome": "stss_total", "estimator": "ancova",
-            "estimate": -3.1, "ci_low": -5.0, "ci_high": -1.2, "p_value": 0.01,
-            "p_adjusted": 0.02, "note": "", "n_workers": 80, "n_orgs": 6}
+    base = {
+        "area": "supervision",
+        "outcome": "stss_total",
+        "estimator": "ancova",
+        "estimate": -3.1,
+        "ci_low": -5.0,
+        "ci_high": -1.2,
+        "p_value": 0.01,
+        "p_adjusted": 0.02,
+        "note": "",
+        "n_workers": 80,
+        "n_orgs": 6,
+    }
     base.update(kw)
     return base
 
 
 def test_sentence_improvement_lower_is_better():
     s = report.describe_estimate(_row())
-    assert s.startswith("Staff in organizations that changed supervision reported secondary "
-                        "traumatic stress (STSS total) 3.1 points lower than expected")
+    assert s.startswith(
+        "Staff in organizations that changed supervision reported secondary "
+        "traumatic stress (STSS total) 3.1 points lower than expected"
+    )
     assert "95% CI −5.0 to −1.2" in s and "an improvement" in s
     assert "a real difference is likely" in s
 
 
 def test_sentence_worse_and_unclear():
-    s = report.describe_estimate(_row(outcome="proqol_cs", estimate=-1.0, ci_low=-3.0,
-                                      ci_high=1.0))
+    s = report.describe_estimate(_row(outcome="proqol_cs", estimate=-1.0, ci_low=-3.0, ci_high=1.0))
     assert "1.0 points lower" in s and "a change for the worse" in s
     assert "cannot tell it apart from no difference" in s
 
 
 def test_sentence_bound_near_zero_is_not_printed_as_zero():
-    s = report.describe_estimate(_row(outcome="proqol_bo", estimate=-1.0, ci_low=-1.9,
-                                      ci_high=-0.03))
+    s = report.describe_estimate(
+        _row(outcome="proqol_bo", estimate=-1.0, ci_low=-1.9, ci_high=-0.03)
+    )
     assert "95% CI −1.9 to −0.03" in s
 
 
@@ -256,34 +288,61 @@ def test_sentence_significant_only_before_adjustment():
 
 
 def test_sentence_practice_its_and_missing():
-    prac = report.describe_estimate(_row(outcome="org_guidance_supervision",
-                                         estimator="org_practice", estimate=0.6, ci_low=0.2,
-                                         ci_high=1.0))
-    assert prac.startswith("Organizations that changed supervision moved their staff-rated "
-                           "practice score 0.6 points higher")
-    its = report.describe_estimate(_row(outcome="separation_rate", estimator="its",
-                                        estimate=-0.004, ci_low=-0.01, ci_high=0.002))
+    prac = report.describe_estimate(
+        _row(
+            outcome="org_guidance_supervision",
+            estimator="org_practice",
+            estimate=0.6,
+            ci_low=0.2,
+            ci_high=1.0,
+        )
+    )
+    assert prac.startswith(
+        "Organizations that changed supervision moved their staff-rated "
+        "practice score 0.6 points higher"
+    )
+    its = report.describe_estimate(
+        _row(
+            outcome="separation_rate", estimator="its", estimate=-0.004, ci_low=-0.01, ci_high=0.002
+        )
+    )
     assert "0.40 percentage points lower" in its and "includes zero" in its
     none = report.describe_estimate(_row(estimate=np.nan, note="suppressed: fewer than 5"))
     assert none.endswith("no estimate (suppressed: fewer than 5).")
     short = report.describe_estimate(_row(), short=True)
-    assert short.startswith("**Secondary traumatic stress (STSS total)**: 3.1 points lower than "
-                            "in comparison organizations") and "clearly an improvement" in short
+    assert (
+        short.startswith(
+            "**Secondary traumatic stress (STSS total)**: 3.1 points lower than "
+            "in comparison organizations"
+        )
+        and "clearly an improvement" in short
+    )
 
 
 def test_primary_estimates_and_summary():
-    est = pd.DataFrame([
-        _row(), _row(estimator="did"), _row(outcome="proqol_cs", estimate=1.0, ci_low=0.2,
-                                            ci_high=1.8),
-        _row(outcome="org_guidance_supervision", estimator="org_practice", estimate=0.5,
-             ci_low=0.1, ci_high=0.9),
-        _row(outcome="org_guidance_supervision", estimator="ancova"),
-        _row(outcome="absence_rate", estimator="its", estimate=0.0, ci_low=-0.01, ci_high=0.01),
-    ])
+    est = pd.DataFrame(
+        [
+            _row(),
+            _row(estimator="did"),
+            _row(outcome="proqol_cs", estimate=1.0, ci_low=0.2, ci_high=1.8),
+            _row(
+                outcome="org_guidance_supervision",
+                estimator="org_practice",
+                estimate=0.5,
+                ci_low=0.1,
+                ci_high=0.9,
+            ),
+            _row(outcome="org_guidance_supervision", estimator="ancova"),
+            _row(outcome="absence_rate", estimator="its", estimate=0.0, ci_low=-0.01, ci_high=0.01),
+        ]
+    )
     prim = report.primary_estimates(est)
     assert list(zip(prim["outcome"], prim["estimator"], strict=True)) == [
-        ("stss_total", "ancova"), ("proqol_cs", "ancova"),
-        ("org_guidance_supervision", "org_practice"), ("absence_rate", "its")]
+        ("stss_total", "ancova"),
+        ("proqol_cs", "ancova"),
+        ("org_guidance_supervision", "org_practice"),
+        ("absence_rate", "its"),
+    ]
     summ = report.executive_summary(est)
     assert summ["improved"].iloc[0] == 2 and summ["outcomes"].iloc[0] == 2
     text = report.area_section(est, "supervision")
@@ -292,9 +351,20 @@ def test_primary_estimates_and_summary():
 
 
 def test_estimates_table_rates_in_percentage_points():
-    est = pd.DataFrame([_row(outcome="absence_rate", estimator="its", estimate=-0.004,
-                             ci_low=-0.01, ci_high=0.002, effect_size=np.nan, n_workers=pd.NA,
-                             n_orgs=6)])
+    est = pd.DataFrame(
+        [
+            _row(
+                outcome="absence_rate",
+                estimator="its",
+                estimate=-0.004,
+                ci_low=-0.01,
+                ci_high=0.002,
+                effect_size=np.nan,
+                n_workers=pd.NA,
+                n_orgs=6,
+            )
+        ]
+    )
     t = report.estimates_table(est)
     assert t["estimate"].iloc[0] == pytest.approx(-0.4)
     assert t["interval"].iloc[0] == "-1.00 to 0.20"
@@ -302,8 +372,15 @@ def test_estimates_table_rates_in_percentage_points():
 
 
 def test_html_table_marks_suppressed_and_blanks_missing():
-    t = pd.DataFrame({"stage": ["a", "b"], "workers": [np.nan, 12.0], "x": [pd.NA, 1.5],
-                      "suppressed": [True, False], "note": ["suppressed: n < 5", ""]})
+    t = pd.DataFrame(
+        {
+            "stage": ["a", "b"],
+            "workers": [np.nan, 12.0],
+            "x": [pd.NA, 1.5],
+            "suppressed": [True, False],
+            "note": ["suppressed: n < 5", ""],
+        }
+    )
     html = report.html_table(t, caption="<cap>").data
     assert html.count('class="suppressed"') == 2
     assert "<NA>" not in html and "nan" not in html
@@ -337,6 +414,7 @@ def test_funder_title_says_synthetic(study):
 # -- planning ----------------------------------------------------------------------------
 def test_design_inputs_and_sample_sizes(study):
     from stseval import power
+
     inputs = report.design_inputs(study)
     assert 0 <= inputs["icc"] < 1 and 0 < inputs["r_prepost"] < 1
     assert inputs["orgs"] == study.orgs["org_id"].nunique()
@@ -351,11 +429,20 @@ def test_design_inputs_and_sample_sizes(study):
 
 def test_truth_check_sets_main_estimates_beside_the_truth():
     import stseval
+
     study = stseval.Study.from_dir(report.resolve_path("data/synthetic/small"))
     est = stseval.evaluate_area(study, "supervision", estimators=["ancova", "org_practice"])
     check = report.truth_check(est, study)
-    assert list(check.columns) == ["area", "outcome", "estimator", "estimate", "ci_low",
-                                   "ci_high", "truth", "covered"]
+    assert list(check.columns) == [
+        "area",
+        "outcome",
+        "estimator",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "truth",
+        "covered",
+    ]
     truth = study.truth.query("area == 'supervision' and estimand == 'att'")
     row = check[check["outcome"] == "stss_total"].iloc[0]
     assert row["estimator"] == "ancova"
@@ -366,13 +453,26 @@ def test_truth_check_sets_main_estimates_beside_the_truth():
     assert report.truth_check(est, no_truth).empty
 
 
-@pytest.mark.parametrize("lo,hi,expected", [(-6.2, -3.2, "so this is an improvement"),
-                                            (-2.6, 1.2, "the estimate points to an improvement"),
-                                            (1.0, 2.0, "so this is a change for the worse")])
+@pytest.mark.parametrize(
+    "lo,hi,expected",
+    [
+        (-6.2, -3.2, "so this is an improvement"),
+        (-2.6, 1.2, "the estimate points to an improvement"),
+        (1.0, 2.0, "so this is a change for the worse"),
+    ],
+)
 def test_only_an_interval_excluding_zero_is_called_an_improvement(lo, hi, expected):
     est = -0.7 if expected.endswith("improvement") else 1.5
-    row = {"area": "leadership", "outcome": "stss_total", "estimator": "ancova",
-           "estimate": est, "ci_low": lo, "ci_high": hi, "p_adjusted": 0.01, "note": ""}
+    row = {
+        "area": "leadership",
+        "outcome": "stss_total",
+        "estimator": "ancova",
+        "estimate": est,
+        "ci_low": lo,
+        "ci_high": hi,
+        "p_adjusted": 0.01,
+        "note": "",
+    }
     if expected.startswith("so this is an improvement"):
         row["estimate"] = -4.7
     text = report.describe_estimate(row)

@@ -92,7 +92,7 @@ def test_brs_mean_with_reverse_items():
     # Items 1..6 = 5,1,4,2,5,1; reverse 2,4,6 -> 5,5,4,4,5,5 -> mean 28/6.
     out = score(one_row("brs", [5, 1, 4, 2, 5, 1]), "brs").iloc[0]
     assert out["brs_total"] == pytest.approx(28 / 6)
-    assert out["brs_total_band"] == "high"   # >= 4.31
+    assert out["brs_total_band"] == "high"  # >= 4.31
     assert score(one_row("brs", [3] * 6), "brs")["brs_total_band"].iloc[0] == "normal"
 
 
@@ -108,8 +108,9 @@ def test_scssf_reverse_items():
 
 def test_psysafety_seven_point_reverse():
     # All answers 6: items 1,3,5 reversed (8-6=2): (4*6 + 3*2)/7.
-    assert score(one_row("psysafety", 6), "psysafety")["psysafety_total"].iloc[0] == \
-        pytest.approx(30 / 7)
+    assert score(one_row("psysafety", 6), "psysafety")["psysafety_total"].iloc[0] == pytest.approx(
+        30 / 7
+    )
 
 
 def test_pcl5_clusters_and_provisional_diagnosis():
@@ -117,8 +118,13 @@ def test_pcl5_clusters_and_provisional_diagnosis():
     # Endorse (>= 2): one intrusion, one avoidance, two cognition/mood, one arousal -> no dx.
     vals[0], vals[5], vals[7], vals[8], vals[14] = 2, 3, 2, 4, 2
     out = score(one_row("pcl5", vals), "pcl5").iloc[0]
-    assert (out["pcl5_intrusion"], out["pcl5_avoidance"], out["pcl5_cognition_mood"],
-            out["pcl5_arousal"], out["pcl5_total"]) == (2, 3, 6, 2, 13)
+    assert (
+        out["pcl5_intrusion"],
+        out["pcl5_avoidance"],
+        out["pcl5_cognition_mood"],
+        out["pcl5_arousal"],
+        out["pcl5_total"],
+    ) == (2, 3, 6, 2, 13)
     assert out["pcl5_provisional_dx"] == False  # noqa: E712 (pandas boolean)
     vals[15] = 2  # a second arousal item -> criteria met
     assert score(one_row("pcl5", vals), "pcl5")["pcl5_provisional_dx"].iloc[0] == True  # noqa
@@ -128,8 +134,10 @@ def test_pcl5_clusters_and_provisional_diagnosis():
     # Cut-off 33 (default) and 31 (alternative).
     row = one_row("pcl5", [2] * 16 + [0] * 4)  # total 32
     assert score(row, "pcl5")["pcl5_total_band"].iloc[0] == "below cut-off"
-    assert score(row, "pcl5", bands={"pcl5": "ncptsd_31"})["pcl5_total_band"].iloc[0] == \
-        "probable PTSD"
+    assert (
+        score(row, "pcl5", bands={"pcl5": "ncptsd_31"})["pcl5_total_band"].iloc[0]
+        == "probable PTSD"
+    )
 
 
 def test_cbi_steps_reverse_and_author_missing_rule():
@@ -157,7 +165,7 @@ def test_cbi_steps_reverse_and_author_missing_rule():
 
 def test_stsioa_not_applicable_excluded_and_counted():
     vals = [4] * 40
-    vals[0] = 0   # N/A in resilience domain
+    vals[0] = 0  # N/A in resilience domain
     vals[1] = 0
     vals[2] = 2
     out = score(one_row("stsioa", vals), "stsioa").iloc[0]
@@ -169,16 +177,29 @@ def test_stsioa_not_applicable_excluded_and_counted():
 
 
 # -- the missing-item boundary: just enough answered vs one too few ---------------------------
-@pytest.mark.parametrize("key", ["stss", "proqol", "brs", "pss10", "scssf", "pcl5",
-                                 "psysafety", "org_guidance", "ind_guidance"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "stss",
+        "proqol",
+        "brs",
+        "pss10",
+        "scssf",
+        "pcl5",
+        "psysafety",
+        "org_guidance",
+        "ind_guidance",
+    ],
+)
 def test_prorating_boundary_kit_convention(key):
     inst = load_instrument(key)
     for name, scale in inst.scales.items():
         k = len(scale.items)
         need = int(np.ceil(0.8 * k - 1e-9))
         assert inst.scale_rule(name).required(k) == need
-        row = pd.DataFrame([[inst.response.max] * inst.n_items], columns=inst.item_columns,
-                           dtype=float)
+        row = pd.DataFrame(
+            [[inst.response.max] * inst.n_items], columns=inst.item_columns, dtype=float
+        )
         # Make the first items of this scale missing: k - need missing is still enough.
         drop_ok = [inst.item_columns[i - 1] for i in scale.items[: k - need]]
         drop_bad = [inst.item_columns[i - 1] for i in scale.items[: k - need + 1]]
@@ -268,9 +289,11 @@ def test_several_instruments_carry_other_columns_and_keep_index():
     stss, proqol = load_instrument("stss"), load_instrument("proqol")
     rng = np.random.default_rng(1)
     n = 20
-    frame = pd.DataFrame(rng.integers(1, 6, size=(n, 47)),
-                         columns=stss.item_columns + proqol.item_columns,
-                         index=pd.Index([f"r{i}" for i in range(n)]))
+    frame = pd.DataFrame(
+        rng.integers(1, 6, size=(n, 47)),
+        columns=stss.item_columns + proqol.item_columns,
+        index=pd.Index([f"r{i}" for i in range(n)]),
+    )
     frame.insert(0, "worker_id", [f"W{i:03d}" for i in range(n)])
     frame["wave"] = "pre"
     before = frame.copy()
@@ -314,9 +337,13 @@ _KEYS = ["stss", "proqol", "brs", "pss10", "cbi", "scssf", "psysafety", "stsioa"
 @given(key=st.sampled_from(_KEYS), data=st.data())
 def test_scores_stay_in_theoretical_range(key, data):
     inst = load_instrument(key)
-    values = data.draw(st.lists(
-        st.one_of(st.sampled_from(inst.response.values), st.just(np.nan)),
-        min_size=inst.n_items, max_size=inst.n_items))
+    values = data.draw(
+        st.lists(
+            st.one_of(st.sampled_from(inst.response.values), st.just(np.nan)),
+            min_size=inst.n_items,
+            max_size=inst.n_items,
+        )
+    )
     out = score(pd.DataFrame([values], columns=inst.item_columns, dtype=float), key).iloc[0]
     for name in inst.scales:
         val = out[f"{key}_{name}"]
@@ -325,12 +352,16 @@ def test_scores_stay_in_theoretical_range(key, data):
 
 
 @settings(max_examples=40, deadline=None)
-@given(key=st.sampled_from(["proqol", "brs", "pss10", "scssf", "psysafety", "cbi"]),
-       data=st.data())
+@given(key=st.sampled_from(["proqol", "brs", "pss10", "scssf", "psysafety", "cbi"]), data=st.data())
 def test_reverse_keyed_items_move_scores_the_other_way(key, data):
     inst = load_instrument(key)
-    values = data.draw(st.lists(st.sampled_from(inst.response.values[1:-1]),
-                                min_size=inst.n_items, max_size=inst.n_items))
+    values = data.draw(
+        st.lists(
+            st.sampled_from(inst.response.values[1:-1]),
+            min_size=inst.n_items,
+            max_size=inst.n_items,
+        )
+    )
     item = data.draw(st.sampled_from(inst.items))
     up = list(values)
     up[item.number - 1] += inst.response.step
@@ -353,8 +384,9 @@ def test_vectorized_matches_row_by_row_reference():
     for name, scale in inst.scales.items():
         ref = []
         for row in vals:
-            keyed = [6 - row[i - 1] if inst.items[i - 1].reverse else row[i - 1]
-                     for i in scale.items]
+            keyed = [
+                6 - row[i - 1] if inst.items[i - 1].reverse else row[i - 1] for i in scale.items
+            ]
             answered = [v for v in keyed if not np.isnan(v)]
             ref.append(sum(answered) / len(answered) * 10 if len(answered) >= 8 else np.nan)
         np.testing.assert_allclose(fast[f"proqol_{name}"], ref)
@@ -362,5 +394,16 @@ def test_vectorized_matches_row_by_row_reference():
 
 def test_public_names():
     assert callable(stseval.score) and callable(stseval.load_instrument)
-    assert set(builtin_keys()) == {"stss", "proqol", "stsioa", "brs", "pcl5", "pss10", "scssf",
-                                   "cbi", "psysafety", "org_guidance", "ind_guidance"}
+    assert set(builtin_keys()) == {
+        "stss",
+        "proqol",
+        "stsioa",
+        "brs",
+        "pcl5",
+        "pss10",
+        "scssf",
+        "cbi",
+        "psysafety",
+        "org_guidance",
+        "ind_guidance",
+    }

@@ -38,32 +38,43 @@ def _write_tiny(folder: Path) -> Path:
     folder.mkdir(parents=True)
     (folder / "study.yaml").write_text(
         "name: tiny\nwaves: [pre, post]\ninstruments: [stss]\nmin_cell: 1\n"
-        "provenance: {source: hand-written}\n")
+        "provenance: {source: hand-written}\n"
+    )
     (folder / "orgs.csv").write_text(
-        "org_id,name,size\n007,Org Seven,10\nB,Org B,10\nC,Org C,10\nD,Org D,\nE,Org E,10\n")
+        "org_id,name,size\n007,Org Seven,10\nB,Org B,10\nC,Org C,10\nD,Org D,\nE,Org E,10\n"
+    )
     (folder / "workers.csv").write_text(
         "worker_id,org_id,team_id,role,tenure_years\n"
         "w1,007,007-T1,caseworker,1.5\nw2,007,007-T1,caseworker,2\n"
         "w3,B,B-T1,clinician,3\nw4,C,C-T1,nurse,4\nw5,D,D-T1,nurse,5\nw6,E,E-T1,supervisor,6\n"
-        "w7,C,C-T1,caseworker,0.5\n")
+        "w7,C,C-T1,caseworker,0.5\n"
+    )
     header = "worker_id,wave,date," + ",".join(f"stss_{i:02d}" for i in range(1, 18))
     rows = [
-        _stss_row("w1", "pre", "2024-03-01", 3), _stss_row("w1", "post", "2025-03-01", 2),
+        _stss_row("w1", "pre", "2024-03-01", 3),
+        _stss_row("w1", "post", "2025-03-01", 2),
         _stss_row("w2", "pre", "2024-03-02", 4),  # w2 lost at post
-        _stss_row("w3", "pre", "2024-03-01", 2), _stss_row("w3", "post", "2025-03-01", 2),
-        _stss_row("w4", "pre", "2024-03-01", 3), _stss_row("w4", "post", "2025-03-01", 4),
-        _stss_row("w5", "pre", "2024-03-01", 1), _stss_row("w5", "post", "2025-03-01", 1, 4),
-        _stss_row("w6", "pre", "2024-03-01", 5), _stss_row("w6", "post", "2025-03-01", 3),
-        _stss_row("w7", "pre", "2024-03-01", 2), _stss_row("w7", "post", "2025-03-01", 2),
+        _stss_row("w3", "pre", "2024-03-01", 2),
+        _stss_row("w3", "post", "2025-03-01", 2),
+        _stss_row("w4", "pre", "2024-03-01", 3),
+        _stss_row("w4", "post", "2025-03-01", 4),
+        _stss_row("w5", "pre", "2024-03-01", 1),
+        _stss_row("w5", "post", "2025-03-01", 1, 4),
+        _stss_row("w6", "pre", "2024-03-01", 5),
+        _stss_row("w6", "post", "2025-03-01", 3),
+        _stss_row("w7", "pre", "2024-03-01", 2),
+        _stss_row("w7", "post", "2025-03-01", 2),
     ]
     (folder / "responses.csv").write_text(header + "\n" + "\n".join(rows) + "\n")
     (folder / "interventions.csv").write_text(
         "org_id,area,start_date\n007,policies,2024-05-01\nB,training,2024-06-01\n"
-        "E,policies,2024-07-01\nE,training,2024-07-01\n")
+        "E,policies,2024-07-01\nE,training,2024-07-01\n"
+    )
     (folder / "org_metrics.csv").write_text(
         "org_id,month,headcount,separations,absence_days\n"
         "007,2024-04,10,1,21\n007,2024-05,10,0,42\nC,2024-04,20,2,0\nC,2024-05,20,4,21\n"
-        "B,2024-05,5,1,1\n")
+        "B,2024-05,5,1,1\n"
+    )
     return folder
 
 
@@ -81,8 +92,9 @@ def test_round_trip_is_byte_identical(small_study, tmp_path):
     first = small_study.to_dir(tmp_path / "a")
     back = Study.from_dir(first)
     for name in TABLES:
-        pd.testing.assert_frame_equal(getattr(small_study, name), getattr(back, name),
-                                      check_exact=False, rtol=1e-5)
+        pd.testing.assert_frame_equal(
+            getattr(small_study, name), getattr(back, name), check_exact=False, rtol=1e-5
+        )
     second = back.to_dir(tmp_path / "b")
     assert _digest(first) == _digest(second)
     text = (first / "responses.csv").read_bytes()
@@ -107,9 +119,14 @@ def test_to_dir_refuses_a_non_empty_folder(small_study, tmp_path):
     with pytest.raises(UsageError, match="overwrite"):
         small_study.to_dir(out)
     (out / "notes.txt").write_text("keep me")
-    no_truth = Study(meta=small_study.meta, workers=small_study.workers,
-                     responses=small_study.responses, orgs=small_study.orgs,
-                     interventions=small_study.interventions, org_metrics=small_study.org_metrics)
+    no_truth = Study(
+        meta=small_study.meta,
+        workers=small_study.workers,
+        responses=small_study.responses,
+        orgs=small_study.orgs,
+        interventions=small_study.interventions,
+        org_metrics=small_study.org_metrics,
+    )
     no_truth.to_dir(out, overwrite=True)
     assert not (out / "truth.csv").exists()
     assert (out / "notes.txt").read_text() == "keep me"
@@ -135,16 +152,16 @@ def _edit(path: Path, old: str, new: str, count: int = 1):
 def test_every_row_level_problem_is_reported_at_once(tiny):
     header = (tiny / "responses.csv").read_text().splitlines()[0]
     lines = (tiny / "responses.csv").read_text().splitlines()[1:]
-    lines.append(_stss_row("w3", "midway", "2024-09-01", 2))        # line 15: unknown wave
-    lines.append(_stss_row("w1", "pre", "2024-03-05", 3))           # line 16: duplicate w1 x pre
-    lines.append(_stss_row("ghost", "pre", "2024-03-01", 3))        # line 17: unknown worker
-    lines.append(_stss_row("w4", "follow", "31/02/2024", 3))        # line 18: bad date + wave
-    lines.append(_stss_row("w7", "follow2", "2024-03-01", 7))       # line 19: out of range
+    lines.append(_stss_row("w3", "midway", "2024-09-01", 2))  # line 15: unknown wave
+    lines.append(_stss_row("w1", "pre", "2024-03-05", 3))  # line 16: duplicate w1 x pre
+    lines.append(_stss_row("ghost", "pre", "2024-03-01", 3))  # line 17: unknown worker
+    lines.append(_stss_row("w4", "follow", "31/02/2024", 3))  # line 18: bad date + wave
+    lines.append(_stss_row("w7", "follow2", "2024-03-01", 7))  # line 19: out of range
     (tiny / "responses.csv").write_text(header + "\n" + "\n".join(lines) + "\n")
     with open(tiny / "workers.csv", "a") as fh:
-        fh.write("w8,Z,Z-T1,nurse,1\n")                             # line 9: unknown org
+        fh.write("w8,Z,Z-T1,nurse,1\n")  # line 9: unknown org
     with open(tiny / "interventions.csv", "a") as fh:
-        fh.write("C,wellbeing,2024-05-01\n")                        # line 6: unknown area
+        fh.write("C,wellbeing,2024-05-01\n")  # line 6: unknown area
     before = _digest(tiny)
     with pytest.raises(DataValidationError) as info:
         Study.from_dir(tiny)
@@ -153,8 +170,11 @@ def test_every_row_level_problem_is_reported_at_once(tiny):
     assert list(f.columns) == ["file", "column", "rows", "problem"]
 
     def row(file, column, needle):
-        hit = f[(f["file"] == file) & (f["column"] == column)
-                & f["problem"].str.contains(needle, regex=False)]
+        hit = f[
+            (f["file"] == file)
+            & (f["column"] == column)
+            & f["problem"].str.contains(needle, regex=False)
+        ]
         assert len(hit) == 1, (file, column, needle, f.to_string())
         return hit.iloc[0]
 
@@ -177,8 +197,11 @@ def test_missing_table_and_missing_column(tiny):
         Study.from_dir(tiny)
     f = info.value.failures
     assert ((f["file"] == "interventions.csv") & f["problem"].str.contains("missing table")).any()
-    assert ((f["file"] == "workers.csv") & (f["column"] == "org_id")
-            & f["problem"].str.contains("missing column")).any()
+    assert (
+        (f["file"] == "workers.csv")
+        & (f["column"] == "org_id")
+        & f["problem"].str.contains("missing column")
+    ).any()
 
 
 def test_missing_item_column_and_unknown_instrument(tiny):
@@ -232,7 +255,11 @@ def test_arms_follow_the_definition(tiny):
     arms = study.arms("policies")
     assert list(arms.columns) == ["org_id", "arm", "start_date"]
     assert dict(zip(arms["org_id"], arms["arm"], strict=False)) == {
-        "007": "intervention", "C": "comparison", "D": "comparison", "E": "intervention"}
+        "007": "intervention",
+        "C": "comparison",
+        "D": "comparison",
+        "E": "intervention",
+    }
     # B changed training only: in neither arm of policies. Comparison reference date:
     # lower median of the intervention starts (2024-05-01, 2024-07-01) -> 2024-05-01.
     ref = arms.loc[arms["arm"] == "comparison", "start_date"].unique()
@@ -245,8 +272,14 @@ def test_arms_follow_the_definition(tiny):
 def test_scored_wide_and_long(tiny):
     study = Study.from_dir(tiny)
     scored = study.scored()
-    assert list(scored.columns[:6]) == ["worker_id", "org_id", "team_id", "wave", "date",
-                                        "stss_total"]
+    assert list(scored.columns[:6]) == [
+        "worker_id",
+        "org_id",
+        "team_id",
+        "wave",
+        "date",
+        "stss_total",
+    ]
     assert list(scored.columns[-2:]) == ["role", "tenure_years"]
     scored.loc[:, "stss_total"] = -1.0  # a copy: the cache is untouched
     assert (study.scored()["stss_total"].dropna() > 0).all()
@@ -274,16 +307,27 @@ def test_scored_wide_and_long(tiny):
         study.wide("proqol_bo", "policies")
 
     rescored = study.scored(min_answered=0.5)
-    assert rescored.loc[(rescored["worker_id"] == "w5") & (rescored["wave"] == "post"),
-                        "stss_total"].item() == pytest.approx(17.0)
+    assert rescored.loc[
+        (rescored["worker_id"] == "w5") & (rescored["wave"] == "post"), "stss_total"
+    ].item() == pytest.approx(17.0)
 
 
 def test_org_months(tiny):
     study = Study.from_dir(tiny)
     m = study.org_months("policies")
-    assert list(m.columns) == ["org_id", "month", "headcount", "separations", "absence_days",
-                               "treated", "start_date", "post", "rel_month", "separation_rate",
-                               "absence_rate"]
+    assert list(m.columns) == [
+        "org_id",
+        "month",
+        "headcount",
+        "separations",
+        "absence_days",
+        "treated",
+        "start_date",
+        "post",
+        "rel_month",
+        "separation_rate",
+        "absence_rate",
+    ]
     assert set(m["org_id"]) == {"007", "C"}  # B is in neither arm
     first = m.iloc[0]
     assert first["org_id"] == "007" and first["month"] == pd.Timestamp("2024-04-01")
@@ -296,10 +340,13 @@ def test_org_months(tiny):
 def test_scored_matches_score_on_the_small_study(small_study):
     direct = score(small_study.responses, ["stss", "proqol", "org_guidance"])
     scored = small_study.scored()
-    np.testing.assert_allclose(scored["proqol_bo"].to_numpy(dtype=float),
-                               direct["proqol_bo"].to_numpy(dtype=float))
-    assert (scored["org_id"] == small_study.workers.set_index("worker_id").loc[
-        scored["worker_id"], "org_id"].to_numpy()).all()
+    np.testing.assert_allclose(
+        scored["proqol_bo"].to_numpy(dtype=float), direct["proqol_bo"].to_numpy(dtype=float)
+    )
+    assert (
+        scored["org_id"]
+        == small_study.workers.set_index("worker_id").loc[scored["worker_id"], "org_id"].to_numpy()
+    ).all()
 
 
 def test_views_on_the_small_study(small_study):
@@ -323,9 +370,10 @@ def test_from_dir_copy_of_shipped_small(shipped_synthetic, tmp_path):
 
 
 def test_from_tables_and_raw_construction(tiny):
-    raw = {name: pd.read_csv(tiny / f"{name}.csv", dtype=str, keep_default_na=False,
-                             na_values=[""])
-           for name in ("workers", "responses", "orgs", "interventions")}
+    raw = {
+        name: pd.read_csv(tiny / f"{name}.csv", dtype=str, keep_default_na=False, na_values=[""])
+        for name in ("workers", "responses", "orgs", "interventions")
+    }
     meta = {"name": "tiny", "waves": ["pre", "post"], "instruments": ["stss"], "min_cell": 1}
     kept = raw["responses"].copy()
     with pytest.warns(UserWarning, match="no org_metrics"):

@@ -43,7 +43,7 @@ def _icc1(frame: pd.DataFrame, col: str, group: str) -> float:
     k, n, j = g.size(), len(d), g.ngroups
     msb = (k * (g.mean() - d[col].mean()) ** 2).sum() / (j - 1)
     msw = ((d[col] - g.transform("mean")) ** 2).sum() / (n - j)
-    k0 = (n - (k ** 2).sum() / n) / (j - 1)
+    k0 = (n - (k**2).sum() / n) / (j - 1)
     return (msb - msw) / (msb + (k0 - 1) * msw)
 
 
@@ -71,9 +71,14 @@ def test_design_presets_and_fields():
 
 
 def test_with_overrides_parses_strings_and_aliases():
-    d = StudyDesign.default().with_overrides({
-        "orgs_per_area": "12", "teams_per_org": "[2, 4]",
-        "effects.supervision.stss_total": "-0.3", "targets.stss_total.mean": 40})
+    d = StudyDesign.default().with_overrides(
+        {
+            "orgs_per_area": "12",
+            "teams_per_org": "[2, 4]",
+            "effects.supervision.stss_total": "-0.3",
+            "targets.stss_total.mean": 40,
+        }
+    )
     assert d.orgs_per_area == 12 and d.teams_per_org == (2, 4)
     assert d.effect("supervision", "sts") == -0.3
     assert d.effect("supervision", "bo") == -0.15  # untouched
@@ -121,15 +126,14 @@ def test_shapes_follow_the_design(small_study):
     teams = s.workers.groupby("org_id")["team_id"].nunique()
     assert teams.between(*d.teams_per_org).all()
     assert s.workers.groupby("team_id").size().between(*d.workers_per_team).all()
-    assert (s.workers.groupby("team_id")["role"].apply(lambda r: (r == "supervisor").sum())
-            == 1).all()
-    assert (s.orgs.set_index("org_id")["size"]
-            >= s.workers.groupby("org_id").size()).all()
+    assert (
+        s.workers.groupby("team_id")["role"].apply(lambda r: (r == "supervisor").sum()) == 1
+    ).all()
+    assert (s.orgs.set_index("org_id")["size"] >= s.workers.groupby("org_id").size()).all()
     assert s.waves == ["pre", "post"] and set(s.responses["wave"]) == {"pre", "post"}
-    items = [c for k in ("stss", "proqol", "org_guidance") for c in
-             load_instrument(k).item_columns]
+    items = [c for k in ("stss", "proqol", "org_guidance") for c in load_instrument(k).item_columns]
     assert list(s.responses.columns) == ["worker_id", "wave", "date", *items]
-    assert (s.responses.groupby("wave")["worker_id"].nunique()["pre"] == len(s.workers))
+    assert s.responses.groupby("wave")["worker_id"].nunique()["pre"] == len(s.workers)
     months = s.org_metrics.groupby("org_id")["month"].nunique()
     assert (months == 2 * d.metrics_months + d.start_spread_months).all()
     starts = s.interventions["start_date"]
@@ -153,16 +157,24 @@ def test_same_seed_same_bytes_different_seed_differs(tmp_path):
     a = simulate(StudyDesign.small(), seed=42).to_dir(tmp_path / "a")
     b = simulate(StudyDesign.small(), seed=42).to_dir(tmp_path / "b")
     c = simulate(StudyDesign.small(), seed=43).to_dir(tmp_path / "c")
-    for name in ("study.yaml", "workers.csv", "responses.csv", "orgs.csv", "interventions.csv",
-                 "org_metrics.csv", "truth.csv"):
+    for name in (
+        "study.yaml",
+        "workers.csv",
+        "responses.csv",
+        "orgs.csv",
+        "interventions.csv",
+        "org_metrics.csv",
+        "truth.csv",
+    ):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     assert (a / "responses.csv").read_bytes() != (c / "responses.csv").read_bytes()
     assert (a / "truth.csv").read_bytes() != (c / "truth.csv").read_bytes()
 
 
 def test_shipped_data_match_the_code(tmp_path, shipped_synthetic):
-    spec = importlib.util.spec_from_file_location("make_synthetic",
-                                                  REPO / "scripts" / "make_synthetic.py")
+    spec = importlib.util.spec_from_file_location(
+        "make_synthetic", REPO / "scripts" / "make_synthetic.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     for name in module.PRESETS:
@@ -173,7 +185,8 @@ def test_shipped_data_match_the_code(tmp_path, shipped_synthetic):
         for file in names:
             assert (fresh / file).read_bytes() == (shipped / file).read_bytes(), (
                 f"data/synthetic/{name}/{file} drifted from the code; run "
-                "scripts/make_synthetic.py and commit the result")
+                "scripts/make_synthetic.py and commit the result"
+            )
     assert sum(p.stat().st_size for p in (shipped_synthetic / "small").iterdir()) < 1_000_000
     assert sum(p.stat().st_size for p in (shipped_synthetic / "default").iterdir()) < 3_000_000
 
@@ -194,16 +207,25 @@ def test_means_sds_alphas_and_correlations(large_study):
     pre_rows = large_study.responses["wave"] == "pre"
     scored = large_study.scored()
     pre = scored[scored["wave"] == "pre"]
-    targets = {"stss_total": (42, 13), "proqol_cs": (38, 6), "proqol_bo": (24, 5.5),
-               "proqol_sts": (23, 6), "org_guidance_training": (2.9, 0.8)}
+    targets = {
+        "stss_total": (42, 13),
+        "proqol_cs": (38, 6),
+        "proqol_bo": (24, 5.5),
+        "proqol_sts": (23, 6),
+        "org_guidance_training": (2.9, 0.8),
+    }
     for col, (mean, sd) in targets.items():
         v = pre[col].dropna()
         assert abs(v.mean() - mean) < 0.06 * sd, col  # org clustering widens the SE ~ x3
         assert abs(v.std() / sd - 1) < 0.05, col
     resp = large_study.responses[pre_rows]
-    for key, scale, published in [("stss", "total", 0.92), ("proqol", "cs", 0.88),
-                                  ("proqol", "bo", 0.78), ("proqol", "sts", 0.81),
-                                  ("org_guidance", "policies", 0.85)]:
+    for key, scale, published in [
+        ("stss", "total", 0.92),
+        ("proqol", "cs", 0.88),
+        ("proqol", "bo", 0.78),
+        ("proqol", "sts", 0.81),
+        ("org_guidance", "policies", 0.85),
+    ]:
         a = _alpha(resp, key, scale)
         assert 0.75 <= a <= 0.93 and abs(a - published) < 0.02, (key, scale, a)
     r = pre[["proqol_bo", "proqol_sts", "proqol_cs", "stss_total"]].corr()
@@ -226,8 +248,9 @@ def test_icc_of_sts_by_org_is_near_its_setting():
     (six seeds in development), so +-0.015 is about 4 SD.
     """
     for icc in (0.05, 0.15):
-        d = StudyDesign.default().with_overrides({"orgs_per_area": 40, "comparison_orgs": 60,
-                                                  "icc_org": icc, "icc_team": 0.0})
+        d = StudyDesign.default().with_overrides(
+            {"orgs_per_area": 40, "comparison_orgs": 60, "icc_org": icc, "icc_team": 0.0}
+        )
         s = simulate(d, seed=21)
         scored = s.scored()
         got = _icc1(scored[scored["wave"] == "pre"], "stss_total", "org_id")
@@ -269,8 +292,10 @@ def test_fast_scorer_equals_stseval_score(small_study):
         inst = load_instrument(key)
         block = resp[inst.item_columns].fillna(0).to_numpy(dtype=np.int8).T
         for scale in inst.scales:
-            np.testing.assert_allclose(fast_scale_scores(block, inst, scale),
-                                       scored[f"{key}_{scale}"].to_numpy(dtype=float))
+            np.testing.assert_allclose(
+                fast_scale_scores(block, inst, scale),
+                scored[f"{key}_{scale}"].to_numpy(dtype=float),
+            )
 
 
 def test_difference_in_differences_recovers_the_truth():
@@ -283,12 +308,18 @@ def test_difference_in_differences_recovers_the_truth():
     worker-level errors are the right unit. The truth's own SD units tie the
     scale: 4 SE is ~0.06 baseline SD for STSS.
     """
-    d = StudyDesign.default().with_overrides({"areas": ["supervision"], "orgs_per_area": 150,
-                                              "comparison_orgs": 150})
+    d = StudyDesign.default().with_overrides(
+        {"areas": ["supervision"], "orgs_per_area": 150, "comparison_orgs": 150}
+    )
     s = simulate(d, seed=17)
     truth = s.truth.set_index(["outcome", "estimand"])["value"]
-    for outcome in ("stss_total", "proqol_sts", "proqol_bo", "proqol_cs",
-                    "org_guidance_supervision"):
+    for outcome in (
+        "stss_total",
+        "proqol_sts",
+        "proqol_bo",
+        "proqol_cs",
+        "org_guidance_supervision",
+    ):
         wide = s.wide(outcome, "supervision")
         est, var = 0.0, 0.0
         for arm, sign in ((1, 1), (0, -1)):
@@ -297,8 +328,11 @@ def test_difference_in_differences_recovers_the_truth():
             both = w.dropna(subset=["pre", "post"])
             cov = both["pre"].cov(both["post"])
             est += sign * (post.mean() - pre.mean())
-            var += (pre.var() / len(pre) + post.var() / len(post)
-                    - 2 * cov * len(both) / (len(pre) * len(post)))
+            var += (
+                pre.var() / len(pre)
+                + post.var() / len(post)
+                - 2 * cov * len(both) / (len(pre) * len(post))
+            )
         att = truth[outcome, "att"]
         assert abs(est - att) < 4 * np.sqrt(var), (outcome, est, att, np.sqrt(var))
     assert truth["stss_total", "att"] < -4 * np.sqrt(var)  # and the effect is not tiny
@@ -317,15 +351,20 @@ def test_attrition_and_item_missingness(default_study):
     items = s.responses.iloc[:, 3:]
     blank = items.isna().to_numpy().mean()
     assert blank == pytest.approx(0.03, abs=0.006)  # 2% of cells + 1% whole-instrument skips
-    whole = [items[load_instrument(k).item_columns].isna().all(axis=1).mean()
-             for k in ("stss", "proqol")]
+    whole = [
+        items[load_instrument(k).item_columns].isna().all(axis=1).mean() for k in ("stss", "proqol")
+    ]
     assert all(0.003 < w < 0.02 for w in whole)
 
 
 def test_turnover_and_absence_are_realistic_and_linked(large_study):
     m = large_study.org_metrics
-    annual = (m.groupby("org_id")["separations"].sum() / m.groupby("org_id")["headcount"].mean()
-              * 12 / m.groupby("org_id").size())
+    annual = (
+        m.groupby("org_id")["separations"].sum()
+        / m.groupby("org_id")["headcount"].mean()
+        * 12
+        / m.groupby("org_id").size()
+    )
     assert annual.mean() == pytest.approx(0.25, abs=0.03)  # norms.md 5.1: ~25%/yr
     assert 0.08 < annual.std() < 0.16  # SD .10 across orgs plus binomial noise
     days = m["absence_days"].sum() / m["headcount"].sum() * 12

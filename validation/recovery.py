@@ -31,13 +31,16 @@ def one_replication(args) -> pd.DataFrame:
     """Estimates joined with truth for one simulated study."""
     design_name, seed, areas = args
     import stseval
+
     design = getattr(stseval.StudyDesign, design_name)()
     study = stseval.simulate(design, seed=seed)
     truth = study.truth
     att = truth[truth["estimand"] == "att"][["area", "outcome", "value"]].rename(
-        columns={"value": "truth"})
+        columns={"value": "truth"}
+    )
     sd = truth[truth["estimand"] == "att_sd"][["area", "outcome", "value"]].rename(
-        columns={"value": "truth_sd_units"})
+        columns={"value": "truth_sd_units"}
+    )
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -46,10 +49,25 @@ def one_replication(args) -> pd.DataFrame:
             rows.append(est[est["estimator"].isin(ESTIMATORS)])
     est = pd.concat(rows, ignore_index=True)
     out = est.merge(att, on=["area", "outcome"], how="left").merge(
-        sd, on=["area", "outcome"], how="left")
+        sd, on=["area", "outcome"], how="left"
+    )
     out["design"], out["seed"] = design_name, seed
-    return out[["design", "seed", "area", "outcome", "estimator", "estimate", "ci_low",
-                "ci_high", "p_value", "truth", "truth_sd_units", "note"]]
+    return out[
+        [
+            "design",
+            "seed",
+            "area",
+            "outcome",
+            "estimator",
+            "estimate",
+            "ci_low",
+            "ci_high",
+            "p_value",
+            "truth",
+            "truth_sd_units",
+            "note",
+        ]
+    ]
 
 
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
@@ -63,22 +81,26 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     r["covered"] = (r["ci_low"] <= r["truth"]) & (r["truth"] <= r["ci_high"])
     r["rejected"] = r["p_value"] < 0.05
     g = r.groupby(["design", "estimator", "outcome"])
-    out = pd.DataFrame({
-        "n": g.size(),
-        "mean_truth": g["truth"].mean(),
-        "bias": g["error"].mean(),
-        "bias_sd_units": g["error_sd"].mean(),
-        "rmse": np.sqrt(g["error"].apply(lambda e: np.mean(e ** 2))),
-        "coverage": g["covered"].mean(),
-        "rejection_rate": g["rejected"].mean(),
-    }).reset_index()
+    out = pd.DataFrame(
+        {
+            "n": g.size(),
+            "mean_truth": g["truth"].mean(),
+            "bias": g["error"].mean(),
+            "bias_sd_units": g["error_sd"].mean(),
+            "rmse": np.sqrt(g["error"].apply(lambda e: np.mean(e**2))),
+            "coverage": g["covered"].mean(),
+            "rejection_rate": g["rejected"].mean(),
+        }
+    ).reset_index()
     return out
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
     """A plain Markdown table (no extra dependency)."""
+
     def fmt(v):
         return f"{v:.3f}" if isinstance(v, float) else str(v)
+
     head = "| " + " | ".join(frame.columns) + " |"
     rule = "|" + "---|" * len(frame.columns)
     body = ["| " + " | ".join(fmt(v) for v in row) + " |" for row in frame.itertuples(index=False)]
@@ -92,35 +114,44 @@ def verdicts(summary: pd.DataFrame) -> list[str]:
         prim = summary[(summary["design"] == design) & (summary["estimator"] == "ancova")]
         for row in prim.itertuples():
             ok_cov = 0.93 <= row.coverage <= 0.97
-            ok_bias = (abs(row.bias_sd_units) < 0.05) if np.isfinite(row.bias_sd_units) else \
-                abs(row.bias) < 0.05
-            line = (f"- {design}, ancova, {row.outcome}: coverage {row.coverage:.3f} "
-                    f"({'in' if ok_cov else 'OUTSIDE'} 93-97%), bias {row.bias:+.3f} raw")
+            ok_bias = (
+                (abs(row.bias_sd_units) < 0.05)
+                if np.isfinite(row.bias_sd_units)
+                else abs(row.bias) < 0.05
+            )
+            line = (
+                f"- {design}, ancova, {row.outcome}: coverage {row.coverage:.3f} "
+                f"({'in' if ok_cov else 'OUTSIDE'} 93-97%), bias {row.bias:+.3f} raw"
+            )
             if np.isfinite(row.bias_sd_units):
                 line += f" = {row.bias_sd_units:+.3f} SD ({'<' if ok_bias else 'NOT <'} 0.05)"
             if design == "null":
-                line += (f", false-positive rate {row.rejection_rate:.3f} "
-                         f"({'<=' if row.rejection_rate <= 0.06 else 'ABOVE'} 6%)")
+                line += (
+                    f", false-positive rate {row.rejection_rate:.3f} "
+                    f"({'<=' if row.rejection_rate <= 0.06 else 'ABOVE'} 6%)"
+                )
             lines.append(line)
     return lines
 
 
 def figure(summary: pd.DataFrame, path: Path) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import seaborn as sns
+
     data = summary.copy()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
-    sns.barplot(data=data, x="coverage", y="estimator", hue="design", ax=axes[0],
-                errorbar=None)
+    sns.barplot(data=data, x="coverage", y="estimator", hue="design", ax=axes[0], errorbar=None)
     axes[0].axvspan(0.93, 0.97, color="green", alpha=0.15)
     axes[0].set_xlim(0.5, 1.0)
     axes[0].set_title("95% CI coverage (all outcomes)")
     null = data[data["design"] == "null"]
     if len(null):
-        sns.barplot(data=null, x="rejection_rate", y="estimator", ax=axes[1], errorbar=None,
-                    color="tab:red")
+        sns.barplot(
+            data=null, x="rejection_rate", y="estimator", ax=axes[1], errorbar=None, color="tab:red"
+        )
         axes[1].axvline(0.05, color="black", ls="--")
         axes[1].set_title("False-positive rate under the null (5% level)")
     fig.tight_layout()
@@ -140,6 +171,7 @@ def main(argv=None) -> int:
     tasks = [(d, args.seed + i, areas) for d in args.designs.split(",") for i in range(args.reps)]
     t0 = time.perf_counter()
     from tqdm import tqdm
+
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         parts = list(tqdm(pool.map(one_replication, tasks), total=len(tasks), desc="replications"))
     results = pd.concat(parts, ignore_index=True)
@@ -178,7 +210,7 @@ def main(argv=None) -> int:
         "![coverage and false-positive rates](recovery.png)",
     ]
     Path(args.out).write_text("\n".join(text) + "\n")
-    print("\n".join(text[:12 + len(verdicts(summary))]))
+    print("\n".join(text[: 12 + len(verdicts(summary))]))
     return 0
 
 

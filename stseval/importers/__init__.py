@@ -106,8 +106,16 @@ __all__ = [
 ]
 
 #: Files an import writes into the study folder.
-STUDY_FILES = ("study.yaml", "workers.csv", "responses.csv", "orgs.csv", "interventions.csv",
-               "org_metrics.csv", "truth.csv", "missing_reasons.csv")
+STUDY_FILES = (
+    "study.yaml",
+    "workers.csv",
+    "responses.csv",
+    "orgs.csv",
+    "interventions.csv",
+    "org_metrics.csv",
+    "truth.csv",
+    "missing_reasons.csv",
+)
 
 
 @dataclass
@@ -138,45 +146,70 @@ class ImportResult:
     def summary(self) -> pd.DataFrame:
         """Rows per table of the written folder: ``table, rows``."""
         s = self.study
-        return pd.DataFrame({"table": ["workers", "responses", "orgs", "interventions",
-                                       "org_metrics"],
-                             "rows": [len(s.workers), len(s.responses), len(s.orgs),
-                                      len(s.interventions), len(s.org_metrics)]})
+        return pd.DataFrame(
+            {
+                "table": ["workers", "responses", "orgs", "interventions", "org_metrics"],
+                "rows": [
+                    len(s.workers),
+                    len(s.responses),
+                    len(s.orgs),
+                    len(s.interventions),
+                    len(s.org_metrics),
+                ],
+            }
+        )
 
 
 def _key(key, key_file, pseudonymize: bool) -> bytes | None:
     from ..privacy import load_key
+
     if not pseudonymize:
         if key is not None or key_file is not None:
-            raise UsageError("give either a key (--key-file / STSEVAL_KEY) or --no-pseudonymize, "
-                             "not both")
+            raise UsageError(
+                "give either a key (--key-file / STSEVAL_KEY) or --no-pseudonymize, not both"
+            )
         return None
     if key is not None:
         return key.encode("utf-8") if isinstance(key, str) else bytes(key)
     try:
         return load_key(key_file=key_file)
     except UsageError as exc:
-        raise UsageError(f"{exc}. IDs are pseudonymized at import; only if the export's IDs are "
-                         "already pseudonyms, pass --no-pseudonymize (pseudonymize=False)"
-                         ) from None
+        raise UsageError(
+            f"{exc}. IDs are pseudonymized at import; only if the export's IDs are "
+            "already pseudonyms, pass --no-pseudonymize (pseudonymize=False)"
+        ) from None
 
 
 def _check_paths(out: Path, inputs: list[Path], overwrite: bool) -> None:
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise UsageError(f"study folder {out} is not empty; pass --overwrite (overwrite=True) "
-                         "to replace its study files")
+        raise UsageError(
+            f"study folder {out} is not empty; pass --overwrite (overwrite=True) "
+            "to replace its study files"
+        )
     targets = {(out / name).resolve() for name in STUDY_FILES}
     for p in inputs:
         if p is not None and Path(p).resolve() in targets:
-            raise UsageError(f"the study folder {out} would overwrite the input file {p}; "
-                             "write the study to another folder (inputs are never modified)")
+            raise UsageError(
+                f"the study folder {out} would overwrite the input file {p}; "
+                "write the study to another folder (inputs are never modified)"
+            )
 
 
-def import_study(source, mapping, out, *, format: str = "auto", dictionary=None, key=None,
-                 key_file=None, pseudonymize: bool = True, min_cell: int | None = None,
-                 overwrite: bool = False):
+def import_study(
+    source,
+    mapping,
+    out,
+    *,
+    format: str = "auto",
+    dictionary=None,
+    key=None,
+    key_file=None,
+    pseudonymize: bool = True,
+    min_cell: int | None = None,
+    overwrite: bool = False,
+):
     """Import an export into a study folder (see the module docstring for the mapping).
 
     Parameters
@@ -222,8 +255,12 @@ def import_study(source, mapping, out, *, format: str = "auto", dictionary=None,
     key_bytes = _key(key, key_file, pseudonymize)
     mapping = load_mapping(mapping)
     out = Path(out)
-    inputs = [Path(source), Path(mapping.source) if Path(mapping.source).is_file() else None,
-              Path(dictionary) if dictionary else None, *mapping.input_files()]
+    inputs = [
+        Path(source),
+        Path(mapping.source) if Path(mapping.source).is_file() else None,
+        Path(dictionary) if dictionary else None,
+        *mapping.input_files(),
+    ]
     _check_paths(out, inputs, overwrite)
     fmt = format if format not in (None, "auto") else mapping.format
     if dictionary is not None and fmt == "auto":
@@ -243,23 +280,31 @@ def import_study(source, mapping, out, *, format: str = "auto", dictionary=None,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         written = Study.from_dir(out, validate=True)
-    return ImportResult(out=out, study=written, warnings=list(dict.fromkeys(found)),
-                        notes=list(meta["provenance"]["notes"]), missing_reasons=reasons)
+    return ImportResult(
+        out=out,
+        study=written,
+        warnings=list(dict.fromkeys(found)),
+        notes=list(meta["provenance"]["notes"]),
+        missing_reasons=reasons,
+    )
 
 
 def mapping_template(source, *, format: str = "auto", dictionary=None, sheet=0) -> str:
     """A starter mapping (YAML text) for an export; see :mod:`stseval.importers._template`."""
     from ._template import mapping_template as make
+
     return make(source, format=format, dictionary=dictionary, sheet=sheet)
 
 
 def export_redcap(study, out_dir, **kwargs):
     """Write a synthetic REDCap export of a study; see :mod:`stseval.importers._export`."""
     from ._export import export_redcap as run
+
     return run(study, out_dir, **kwargs)
 
 
 def export_qualtrics(study, out_dir, **kwargs):
     """Write a synthetic Qualtrics export of a study; see :mod:`stseval.importers._export`."""
     from ._export import export_qualtrics as run
+
     return run(study, out_dir, **kwargs)

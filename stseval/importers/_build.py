@@ -29,8 +29,14 @@ from ._values import ItemConverter, is_blank, parse_dates
 
 __all__ = ["build_tables"]
 
-_ROLES = {"org_id": "organization", "team_id": "team", "role": "role",
-          "tenure_years": "tenure", "wave": "wave", "date": "date"}
+_ROLES = {
+    "org_id": "organization",
+    "team_id": "team",
+    "role": "role",
+    "tenure_years": "tenure",
+    "wave": "wave",
+    "date": "date",
+}
 
 
 def _fail(file, column, rows, problem) -> dict:
@@ -60,8 +66,11 @@ class _Builder:
         if col in self.frame.columns:
             return col
         hint = close_matches(col, self.frame.columns)
-        self.fail(col, "", f"the mapping names column {col!r} for {name}, but the export has "
-                           f"no such column{hint}")
+        self.fail(
+            col,
+            "",
+            f"the mapping names column {col!r} for {name}, but the export has no such column{hint}",
+        )
         return None
 
     def resolve(self) -> bool:
@@ -69,10 +78,14 @@ class _Builder:
         m, cols = self.map, list(self.frame.columns)
         if len(cols) == 1:
             head = str(cols[0])
-            self.fail(head[:60], "", f"the file was read as a single column ({head[:60]!r}"
-                                     f"{'...' if len(head) > 60 else ''}): check its delimiter "
-                                     "(comma, semicolon or tab) and that lines are not quoted "
-                                     "as a whole")
+            self.fail(
+                head[:60],
+                "",
+                f"the file was read as a single column ({head[:60]!r}"
+                f"{'...' if len(head) > 60 else ''}): check its delimiter "
+                "(comma, semicolon or tab) and that lines are not quoted "
+                "as a whole",
+            )
             return False
         self.cols = {name: self.column(name, spec) for name, spec in m.fields.items()}
         self.wave_col = self.column("wave", m.wave) if m.wave else None
@@ -80,11 +93,18 @@ class _Builder:
         if m.layout == "long":
             for what, col in (("long.item", m.long_item), ("long.value", m.long_value)):
                 if col not in cols:
-                    self.fail(col, "", f"the mapping names column {col!r} for {what} (long "
-                                       f"layout), but the export has no such column"
-                                       f"{close_matches(col, cols)}")
-            item_names = (sorted(self.frame[m.long_item].dropna().astype("str").str.strip()
-                                 .unique()) if m.long_item in cols else [])
+                    self.fail(
+                        col,
+                        "",
+                        f"the mapping names column {col!r} for {what} (long "
+                        f"layout), but the export has no such column"
+                        f"{close_matches(col, cols)}",
+                    )
+            item_names = (
+                sorted(self.frame[m.long_item].dropna().astype("str").str.strip().unique())
+                if m.long_item in cols
+                else []
+            )
         else:
             item_names = cols
         self.items: dict[str, dict[str, int]] = {}
@@ -92,30 +112,48 @@ class _Builder:
             self.items[key] = resolve_items(spec, item_names, self.file, self.failures)
         for col in m.identifiers:
             if col not in cols:
-                self.fail(col, "", f"the mapping lists {col!r} under identifiers, but the "
-                                   f"export has no such column{close_matches(col, cols)}")
-        self.idents = list(dict.fromkeys([c for c in m.identifiers if c in cols]
-                                         + self.src.identifier_columns))
-        used = {**{n: c for n, c in self.cols.items() if c}, "wave": self.wave_col,
-                "date": self.date_col}
+                self.fail(
+                    col,
+                    "",
+                    f"the mapping lists {col!r} under identifiers, but the "
+                    f"export has no such column{close_matches(col, cols)}",
+                )
+        self.idents = list(
+            dict.fromkeys([c for c in m.identifiers if c in cols] + self.src.identifier_columns)
+        )
+        used = {
+            **{n: c for n, c in self.cols.items() if c},
+            "wave": self.wave_col,
+            "date": self.date_col,
+        }
         for name, col in used.items():
             if col and col in self.idents and name != "worker_id":
-                self.fail(col, "", f"column {col!r} is an identifier (names, e-mails, IP "
-                                   f"addresses...) and is dropped at import; it cannot be used "
-                                   f"as the {_ROLES.get(name, name)}")
+                self.fail(
+                    col,
+                    "",
+                    f"column {col!r} is an identifier (names, e-mails, IP "
+                    f"addresses...) and is dropped at import; it cannot be used "
+                    f"as the {_ROLES.get(name, name)}",
+                )
         for key, found in self.items.items():
             for col in found:
                 if col in self.idents:
-                    self.fail(col, "", f"column {col!r} is an identifier and cannot be an item "
-                                       f"of {key}")
+                    self.fail(
+                        col, "", f"column {col!r} is an identifier and cannot be an item of {key}"
+                    )
         wid = self.cols.get("worker_id")
         if wid and wid in self.idents and self.key is None:
-            self.fail(wid, "", f"the worker ID column {wid!r} is an identifier; it can only be "
-                               "imported pseudonymized: set STSEVAL_KEY or pass --key-file "
-                               "instead of --no-pseudonymize")
+            self.fail(
+                wid,
+                "",
+                f"the worker ID column {wid!r} is an identifier; it can only be "
+                "imported pseudonymized: set STSEVAL_KEY or pass --key-file "
+                "instead of --no-pseudonymize",
+            )
         # without the worker or wave column no row can be placed: stop at the mapping problems
-        return wid is not None and (m.wave is None or m.wave.value is not None
-                                    or self.wave_col is not None)
+        return wid is not None and (
+            m.wave is None or m.wave.value is not None or self.wave_col is not None
+        )
 
     # -- rows --------------------------------------------------------------------------
     def text(self, col: str | None) -> pd.Series:
@@ -178,8 +216,9 @@ class _Builder:
         else:
             resp = self.wide_rows(worker, wave, attr_only)
         workers = self.workers(worker, resp)
-        side, problems = read_side_files(self.map, set(workers["org_id"].dropna())
-                                         if workers is not None else set())
+        side, problems = read_side_files(
+            self.map, set(workers["org_id"].dropna()) if workers is not None else set()
+        )
         self.failures.extend(problems)
         if self.failures:
             return None
@@ -199,8 +238,10 @@ class _Builder:
                 n += int(drop.sum())
                 frame.loc[drop, col] = np.nan
         if n:
-            self.notes.append(f"{n} answer(s) on forms not marked Complete were treated as "
-                              "missing (redcap.require_complete)")
+            self.notes.append(
+                f"{n} answer(s) on forms not marked Complete were treated as "
+                "missing (redcap.require_complete)"
+            )
         self.frame = frame
 
     def answered(self, rows: np.ndarray) -> np.ndarray:
@@ -208,8 +249,9 @@ class _Builder:
         if not cols:
             return np.zeros(len(self.frame), bool)
         block = self.frame[cols]
-        return (block.notna() & (block.astype("str").apply(lambda s: s.str.strip()) != "")
-                ).any(axis=1).to_numpy() & rows
+        return (block.notna() & (block.astype("str").apply(lambda s: s.str.strip()) != "")).any(
+            axis=1
+        ).to_numpy() & rows
 
     def check_keys(self, worker, wave, candidates, what="answers"):
         """Failures for rows with answers but an unknown or blank wave, or no worker ID."""
@@ -217,20 +259,32 @@ class _Builder:
         unk = candidates & self.unknown_wave
         if unk.any():
             raw = self.text(self.wave_col)[unk]
-            expected = ("map them under wave.values in the mapping (or to null for rows that "
-                        "only hold worker details)" if self.map.wave.values is not None
-                        else f"expected one of {', '.join(self.map.waves)}, or add "
-                             f"wave.values to the mapping")
-            self.fail(self.wave_col, format_rows(idx[unk]),
-                      f"unknown wave value(s) {format_counts(raw)} on rows with {what}; {expected}")
+            expected = (
+                "map them under wave.values in the mapping (or to null for rows that "
+                "only hold worker details)"
+                if self.map.wave.values is not None
+                else f"expected one of {', '.join(self.map.waves)}, or add "
+                f"wave.values to the mapping"
+            )
+            self.fail(
+                self.wave_col,
+                format_rows(idx[unk]),
+                f"unknown wave value(s) {format_counts(raw)} on rows with {what}; {expected}",
+            )
         blank_wave = candidates & wave.isna().to_numpy() & ~self.unknown_wave
         if blank_wave.any() and self.wave_col:
-            self.fail(self.wave_col, format_rows(idx[blank_wave]),
-                      f"{int(blank_wave.sum())} row(s) with {what} have no wave")
+            self.fail(
+                self.wave_col,
+                format_rows(idx[blank_wave]),
+                f"{int(blank_wave.sum())} row(s) with {what} have no wave",
+            )
         blank_worker = candidates & worker.isna().to_numpy()
         if blank_worker.any():
-            self.fail(self.cols.get("worker_id") or "", format_rows(idx[blank_worker]),
-                      f"{int(blank_worker.sum())} row(s) with {what} have no worker ID")
+            self.fail(
+                self.cols.get("worker_id") or "",
+                format_rows(idx[blank_worker]),
+                f"{int(blank_worker.sum())} row(s) with {what} have no worker ID",
+            )
         return candidates & ~unk & ~blank_wave & ~blank_worker
 
     def convert(self, rows: np.ndarray) -> dict[str, pd.Series]:
@@ -245,8 +299,9 @@ class _Builder:
             for col, num in sorted(found.items(), key=lambda kv: kv[1]):
                 values = sub[col]
                 kit = inst.item_columns[num - 1]
-                out[kit] = conv.convert(values, num, col, choices=self.src.choices.get(col),
-                                        kit_column=kit)
+                out[kit] = conv.convert(
+                    values, num, col, choices=self.src.choices.get(col), kit_column=kit
+                )
             self.failures.extend(conv.finish())
             self.notes.extend(conv.notes)
             self.reasons.extend(conv.reasons)
@@ -259,12 +314,18 @@ class _Builder:
         parsed, bad = parse_dates(values, self.map.date.format)
         if bad.any():
             fmt = self.map.date.format
-            self.fail(self.date_col, format_rows(values.index[bad]),
-                      f"{int(bad.sum())} date(s) could not be read (e.g. "
-                      f"{', '.join(repr(v) for v in pd.unique(values[bad].astype('str'))[:3])}); "
-                      + (f"expected the format {fmt!r} given in the mapping" if fmt else
-                         "expected YYYY-MM-DD, or give the layout under date.format in the "
-                         "mapping (e.g. '%d/%m/%Y')"))
+            self.fail(
+                self.date_col,
+                format_rows(values.index[bad]),
+                f"{int(bad.sum())} date(s) could not be read (e.g. "
+                f"{', '.join(repr(v) for v in pd.unique(values[bad].astype('str'))[:3])}); "
+                + (
+                    f"expected the format {fmt!r} given in the mapping"
+                    if fmt
+                    else "expected YYYY-MM-DD, or give the layout under date.format in the "
+                    "mapping (e.g. '%d/%m/%Y')"
+                ),
+            )
         return parsed
 
     def wide_rows(self, worker, wave, attr_only) -> pd.DataFrame:
@@ -274,14 +335,26 @@ class _Builder:
         if self.date_col is not None:
             # rows holding only the date of a wave (REDCap: a form of its own) are merged in
             has_date = ~is_blank(f[self.date_col]) & ~attr_only & ~has_answer
-            keep |= (has_date & wave.notna().to_numpy() & worker.notna().to_numpy()
-                     & ~self.unknown_wave)
+            keep |= (
+                has_date & wave.notna().to_numpy() & worker.notna().to_numpy() & ~self.unknown_wave
+            )
         items = self.convert(keep)
-        part = (self.text(self.src.part_column)[keep].fillna("") if self.src.part_column
-                else pd.Series("", index=f.index[keep]))
-        resp = pd.DataFrame({"worker_id": worker[keep], "wave": wave[keep],
-                             "date": self.dates(keep), "_part": part,
-                             "_answered": has_answer[keep], **items}, index=f.index[keep])
+        part = (
+            self.text(self.src.part_column)[keep].fillna("")
+            if self.src.part_column
+            else pd.Series("", index=f.index[keep])
+        )
+        resp = pd.DataFrame(
+            {
+                "worker_id": worker[keep],
+                "wave": wave[keep],
+                "date": self.dates(keep),
+                "_part": part,
+                "_answered": has_answer[keep],
+                **items,
+            },
+            index=f.index[keep],
+        )
         self.duplicates(resp, ["worker_id", "wave", "_part"])
         resp = resp.drop(columns="_part")
         if resp.duplicated(["worker_id", "wave"]).any():
@@ -289,8 +362,7 @@ class _Builder:
             how["_answered"] = "max"
             resp = resp.groupby(["worker_id", "wave"], sort=False, as_index=False).agg(how)
         skipped = int((~resp["_answered"].astype(bool)).sum())
-        skipped += int((~has_answer & ~attr_only & wave.notna().to_numpy()
-                        & ~keep).sum())
+        skipped += int((~has_answer & ~attr_only & wave.notna().to_numpy() & ~keep).sum())
         if skipped:
             self.notes.append(f"{skipped} row(s) without any answer were skipped")
         return resp[resp["_answered"].astype(bool)].drop(columns="_answered")
@@ -299,13 +371,16 @@ class _Builder:
         m, f = self.map, self.frame
         name = self.text(m.long_item)
         value = f[m.long_value]
-        lookup = {col: (key, num) for key, found in self.items.items()
-                  for col, num in found.items()}
+        lookup = {
+            col: (key, num) for key, found in self.items.items() for col, num in found.items()
+        }
         mapped = name.isin(list(lookup)).to_numpy()
         unmapped = name[~mapped & name.notna().to_numpy()]
         if len(unmapped):
-            self.notes.append(f"{len(unmapped)} row(s) of items not in the mapping were skipped "
-                              f"({', '.join(pd.unique(unmapped.astype('str'))[:5])})")
+            self.notes.append(
+                f"{len(unmapped)} row(s) of items not in the mapping were skipped "
+                f"({', '.join(pd.unique(unmapped.astype('str'))[:5])})"
+            )
         answered = mapped & ~is_blank(value) & ~attr_only
         keep = self.check_keys(worker, wave, answered)
         codes = {**self.src.missing_codes, **m.missing_codes}
@@ -318,23 +393,40 @@ class _Builder:
                 rows = keep & (name == col).to_numpy()
                 if rows.any():
                     converted[rows] = conv.convert(
-                        value[rows], num, f"{m.long_value} ({m.long_item} {col})",
-                        kit_column=spec.instrument.item_columns[num - 1])
+                        value[rows],
+                        num,
+                        f"{m.long_value} ({m.long_item} {col})",
+                        kit_column=spec.instrument.item_columns[num - 1],
+                    )
                     kit_col[rows] = spec.instrument.item_columns[num - 1]
             self.failures.extend(conv.finish())
             self.reasons.extend(conv.reasons)
-        cells = pd.DataFrame({"worker_id": worker[keep], "wave": wave[keep],
-                              "item": kit_col[keep], "value": converted[keep]},
-                             index=f.index[keep])
+        cells = pd.DataFrame(
+            {
+                "worker_id": worker[keep],
+                "wave": wave[keep],
+                "item": kit_col[keep],
+                "value": converted[keep],
+            },
+            index=f.index[keep],
+        )
         self.duplicates(cells, ["worker_id", "wave", "item"], what="worker x wave x item")
         cells = cells.drop_duplicates(["worker_id", "wave", "item"])
         table = cells.pivot(index=["worker_id", "wave"], columns="item", values="value")
-        dates = pd.DataFrame({"worker_id": worker[keep], "wave": wave[keep],
-                              "date": self.dates(keep)}).groupby(
-            ["worker_id", "wave"], sort=False)["date"].first()
+        dates = (
+            pd.DataFrame({"worker_id": worker[keep], "wave": wave[keep], "date": self.dates(keep)})
+            .groupby(["worker_id", "wave"], sort=False)["date"]
+            .first()
+        )
         table = table.reset_index()
-        table.insert(2, "date", [dates.get((w, v), np.nan) for w, v in
-                                 zip(table["worker_id"], table["wave"], strict=True)])
+        table.insert(
+            2,
+            "date",
+            [
+                dates.get((w, v), np.nan)
+                for w, v in zip(table["worker_id"], table["wave"], strict=True)
+            ],
+        )
         return table
 
     def duplicates(self, frame, keys, what="worker x wave"):
@@ -342,13 +434,18 @@ class _Builder:
         if not dup.any():
             return
         groups = frame[dup].groupby(keys, sort=False).groups
-        shown = [f"{' x '.join(str(k) for k in g[:2])} (lines {', '.join(map(str, ix))})"
-                 for g, ix in list(groups.items())[:5]]
+        shown = [
+            f"{' x '.join(str(k) for k in g[:2])} (lines {', '.join(map(str, ix))})"
+            for g, ix in list(groups.items())[:5]
+        ]
         more = len(groups) - 5
-        self.fail(self.cols.get("worker_id") or "", format_rows(frame.index[dup]),
-                  f"{len(groups)} {what} combination(s) appear more than once: "
-                  f"{'; '.join(shown)}{f' and {more} more' if more > 0 else ''}; each worker "
-                  "may answer each wave once")
+        self.fail(
+            self.cols.get("worker_id") or "",
+            format_rows(frame.index[dup]),
+            f"{len(groups)} {what} combination(s) appear more than once: "
+            f"{'; '.join(shown)}{f' and {more} more' if more > 0 else ''}; each worker "
+            "may answer each wave once",
+        )
 
     # -- workers ------------------------------------------------------------------------
     def workers(self, worker: pd.Series, resp: pd.DataFrame) -> pd.DataFrame | None:
@@ -374,11 +471,16 @@ class _Builder:
             clash = n_distinct[n_distinct > 1].index
             if len(clash):
                 bad = sub[sub["worker_id"].isin(clash)]
-                shown = [f"{w}: {', '.join(pd.unique(g[name]))}" for w, g in
-                         list(bad.groupby("worker_id", sort=False))[:3]]
-                self.fail(col or name, format_rows(bad.index),
-                          f"{len(clash)} worker(s) have different {name} values on different "
-                          f"rows ({'; '.join(shown)}); a worker belongs to one {name}")
+                shown = [
+                    f"{w}: {', '.join(pd.unique(g[name]))}"
+                    for w, g in list(bad.groupby("worker_id", sort=False))[:3]
+                ]
+                self.fail(
+                    col or name,
+                    format_rows(bad.index),
+                    f"{len(clash)} worker(s) have different {name} values on different "
+                    f"rows ({'; '.join(shown)}); a worker belongs to one {name}",
+                )
             out.append(sub.groupby("worker_id", sort=False)[name].first())
         table = pd.DataFrame({"worker_id": pd.unique(rows["worker_id"])})
         for s in out:
@@ -390,14 +492,18 @@ class _Builder:
         if lacking.any():
             ids = table.loc[lacking, "worker_id"]
             lines = rows.index[rows["worker_id"].isin(ids).to_numpy()]
-            self.fail(self.cols.get("org_id") or "org_id", format_rows(lines),
-                      f"{int(lacking.sum())} worker(s) without an organization "
-                      f"({', '.join(ids.astype('str')[:5])}{' ...' if lacking.sum() > 5 else ''}"
-                      f"); every worker with answers needs an org_id")
+            self.fail(
+                self.cols.get("org_id") or "org_id",
+                format_rows(lines),
+                f"{int(lacking.sum())} worker(s) without an organization "
+                f"({', '.join(ids.astype('str')[:5])}{' ...' if lacking.sum() > 5 else ''}"
+                f"); every worker with answers needs an org_id",
+            )
         dropped = int((no_org & ~lacking).sum())
         if dropped:
-            self.notes.append(f"{dropped} worker(s) without answers and without an organization "
-                              "were left out")
+            self.notes.append(
+                f"{dropped} worker(s) without answers and without an organization were left out"
+            )
         table = table[~no_org].copy()
         if "team_id" not in table.columns:
             table["team_id"] = table["org_id"]
@@ -406,17 +512,22 @@ class _Builder:
             blank = table["team_id"].isna()
             if blank.any():
                 table.loc[blank, "team_id"] = table.loc[blank, "org_id"]
-                self.notes.append(f"{int(blank.sum())} worker(s) without a team were put in a "
-                                  "team of their whole organization")
+                self.notes.append(
+                    f"{int(blank.sum())} worker(s) without a team were put in a "
+                    "team of their whole organization"
+                )
         if "tenure_years" in table.columns:
             num = pd.to_numeric(table["tenure_years"], errors="coerce")
             bad = (num.isna() & table["tenure_years"].notna()) | (num < 0)
             if bad.any():
                 ids = set(table.loc[bad, "worker_id"])
                 lines = rows.index[rows["worker_id"].isin(ids).to_numpy()]
-                self.fail(self.cols.get("tenure_years") or "", format_rows(lines),
-                          f"tenure must be a non-negative number of years (got "
-                          f"{', '.join(repr(v) for v in table.loc[bad, 'tenure_years'][:3])})")
+                self.fail(
+                    self.cols.get("tenure_years") or "",
+                    format_rows(lines),
+                    f"tenure must be a non-negative number of years (got "
+                    f"{', '.join(repr(v) for v in table.loc[bad, 'tenure_years'][:3])})",
+                )
         return table
 
     # -- assembly -------------------------------------------------------------------------
@@ -425,17 +536,28 @@ class _Builder:
         if self.key is None:
             looks = workers["worker_id"].astype("str").str.contains("@")
             if looks.any():
-                self.fail(self.cols["worker_id"], "", "worker IDs look like e-mail addresses; "
-                          "they can only be imported pseudonymized (set STSEVAL_KEY or pass "
-                          "--key-file instead of --no-pseudonymize)")
+                self.fail(
+                    self.cols["worker_id"],
+                    "",
+                    "worker IDs look like e-mail addresses; "
+                    "they can only be imported pseudonymized (set STSEVAL_KEY or pass "
+                    "--key-file instead of --no-pseudonymize)",
+                )
                 return None
         orgs_file = side["orgs"]
-        org_ids = list(dict.fromkeys(list(workers["org_id"]) + (
-            list(orgs_file["org_id"].dropna()) if orgs_file is not None else [])))
+        org_ids = list(
+            dict.fromkeys(
+                list(workers["org_id"])
+                + (list(orgs_file["org_id"].dropna()) if orgs_file is not None else [])
+            )
+        )
         counts = workers.groupby("org_id").size()
         orgs = pd.DataFrame({"org_id": org_ids})
-        from_file = (orgs_file.drop_duplicates("org_id").set_index("org_id")
-                     if orgs_file is not None else None)
+        from_file = (
+            orgs_file.drop_duplicates("org_id").set_index("org_id")
+            if orgs_file is not None
+            else None
+        )
         if from_file is not None and "name" in from_file.columns:
             orgs["name"] = orgs["org_id"].map(from_file["name"])
         else:
@@ -447,30 +569,45 @@ class _Builder:
         no_size = orgs["size"].isna()
         if no_size.any():
             orgs.loc[no_size, "size"] = orgs.loc[no_size, "org_id"].map(counts).fillna(0)
-            self.notes.append(f"org size not given for {int(no_size.sum())} organization(s): "
-                              "the number of workers in the export was used")
+            self.notes.append(
+                f"org size not given for {int(no_size.sum())} organization(s): "
+                "the number of workers in the export was used"
+            )
         orgs["size"] = pd.to_numeric(orgs["size"]).astype("int64")
         inter = side["interventions"]
-        inter = (inter[INTERVENTION_COLUMNS].copy() if inter is not None
-                 else pd.DataFrame({c: pd.Series(dtype=object) for c in INTERVENTION_COLUMNS}))
+        inter = (
+            inter[INTERVENTION_COLUMNS].copy()
+            if inter is not None
+            else pd.DataFrame({c: pd.Series(dtype=object) for c in INTERVENTION_COLUMNS})
+        )
         metrics = side["org_metrics"]
-        metrics = (metrics[ORG_METRIC_COLUMNS].copy() if metrics is not None
-                   else pd.DataFrame({c: pd.Series(dtype=object) for c in ORG_METRIC_COLUMNS}))
+        metrics = (
+            metrics[ORG_METRIC_COLUMNS].copy()
+            if metrics is not None
+            else pd.DataFrame({c: pd.Series(dtype=object) for c in ORG_METRIC_COLUMNS})
+        )
         reasons = pd.DataFrame(self.reasons, columns=["line", "column", "code", "reason"])
 
         # teams must be unique across orgs
         team_orgs = workers.groupby("team_id")["org_id"].nunique()
         shared = team_orgs[team_orgs > 1].index
         if self.key is not None:
-            workers["team_id"] = pseudonymize(workers["org_id"].astype("str") + "\x1f"
-                                              + workers["team_id"].astype("str"), self.key,
-                                              prefix="T").to_numpy()
+            workers["team_id"] = pseudonymize(
+                workers["org_id"].astype("str") + "\x1f" + workers["team_id"].astype("str"),
+                self.key,
+                prefix="T",
+            ).to_numpy()
         elif len(shared):
             clash = workers["team_id"].isin(shared)
-            workers.loc[clash, "team_id"] = (workers.loc[clash, "org_id"].astype("str") + "-"
-                                             + workers.loc[clash, "team_id"].astype("str"))
-            self.notes.append(f"team IDs used in several organizations were prefixed with the "
-                              f"organization ({len(shared)} team name(s))")
+            workers.loc[clash, "team_id"] = (
+                workers.loc[clash, "org_id"].astype("str")
+                + "-"
+                + workers.loc[clash, "team_id"].astype("str")
+            )
+            self.notes.append(
+                f"team IDs used in several organizations were prefixed with the "
+                f"organization ({len(shared)} team name(s))"
+            )
         if self.key is not None:
             workers["worker_id"] = pseudonymize(workers["worker_id"], self.key, prefix="W")
             resp["worker_id"] = pseudonymize(resp["worker_id"], self.key, prefix="W")
@@ -482,15 +619,21 @@ class _Builder:
                 names = {o: f"Organization {i:0{width}d}" for i, o in enumerate(order, 1)}
                 orgs["name"] = orgs["org_id"].map(names)
         if orgs["name"].isna().any():
-            orgs["name"] = orgs["name"].astype(object).where(orgs["name"].notna(),
-                                                             orgs["org_id"])
+            orgs["name"] = orgs["name"].astype(object).where(orgs["name"].notna(), orgs["org_id"])
         if len(reasons):
             src_worker = self.text(self.cols.get("worker_id"))
             src_wave, _ = self.waves()
             reasons.insert(0, "wave", src_wave.reindex(reasons["line"]).to_numpy())
             ids = src_worker.reindex(reasons["line"])
-            reasons.insert(0, "worker_id", (pseudonymize(ids, self.key, prefix="W").to_numpy()
-                                            if self.key is not None else ids.to_numpy()))
+            reasons.insert(
+                0,
+                "worker_id",
+                (
+                    pseudonymize(ids, self.key, prefix="W").to_numpy()
+                    if self.key is not None
+                    else ids.to_numpy()
+                ),
+            )
             reasons = reasons.drop(columns="line")
         # item columns in instrument order, nullable integers
         item_cols = [c for key in m.items for c in m.items[key].instrument.item_columns]
@@ -500,7 +643,8 @@ class _Builder:
             resp[col] = pd.to_numeric(resp[col]).astype("Int64")
         resp = resp[["worker_id", "wave", "date", *item_cols]].reset_index(drop=True)
         person_cols = ["worker_id", "org_id", "team_id"] + [
-            c for c in ("role", "tenure_years") if c in workers.columns]
+            c for c in ("role", "tenure_years") if c in workers.columns
+        ]
         workers = workers[person_cols].reset_index(drop=True)
         if "tenure_years" in workers.columns:
             workers["tenure_years"] = pd.to_numeric(workers["tenure_years"])
@@ -513,7 +657,7 @@ class _Builder:
             "interventions": neutralize_formulas(inter.reset_index(drop=True)),
             "org_metrics": neutralize_formulas(metrics.reset_index(drop=True)),
         }
-        missing_summary = (reasons.groupby("reason").size().to_dict() if len(reasons) else {})
+        missing_summary = reasons.groupby("reason").size().to_dict() if len(reasons) else {}
         meta = {
             "name": m.study_name or self.src.path.stem,
             "waves": list(m.waves),
@@ -526,9 +670,11 @@ class _Builder:
                 "imported_on": date.today().isoformat(),
                 "stseval_version": __version__,
                 "pseudonymized": self.key is not None,
-                "pseudonyms": ("HMAC-SHA256 of the source IDs with a key kept outside the "
-                               "study" if self.key is not None else
-                               "none (IDs imported as given: --no-pseudonymize)"),
+                "pseudonyms": (
+                    "HMAC-SHA256 of the source IDs with a key kept outside the study"
+                    if self.key is not None
+                    else "none (IDs imported as given: --no-pseudonymize)"
+                ),
                 "identifiers_dropped": list(self.idents),
                 "missing_codes": {str(k): int(v) for k, v in missing_summary.items()},
                 "notes": list(dict.fromkeys(self.notes)),
@@ -561,5 +707,6 @@ def build_tables(source: Source, mapping: Mapping, *, key: bytes | None, min_cel
         raise DataValidationError(
             builder.failures or [_fail(source.name, "", "", "nothing could be imported")],
             title=f"{source.name} could not be imported (rows are {source.row_word} numbers"
-                  f"{'; the header is line 1' if source.row_word == 'line' else ''})")
+            f"{'; the header is line 1' if source.row_word == 'line' else ''})",
+        )
     return result

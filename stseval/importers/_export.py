@@ -22,16 +22,66 @@ from ..instruments import load_instrument
 
 __all__ = ["export_redcap", "export_qualtrics", "write_side_files"]
 
-_FIRST = ["Alex", "Sam", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Jamie", "Avery",
-          "Quinn", "Rowan", "Dana", "Robin", "Kim", "Lee", "Noor", "Amal", "Ines", "Jonas", "Mia"]
-_LAST = ["Smith", "Garcia", "Nguyen", "Okafor", "Kowalski", "Haddad", "Larsen", "Silva",
-         "Brown", "Müller", "Dubois", "Rossi", "Tanaka", "Khan", "Olsen", "Novak"]
-_DICT_COLUMNS = ["Variable / Field Name", "Form Name", "Section Header", "Field Type",
-                 "Field Label", "Choices, Calculations, OR Slider Labels", "Field Note",
-                 "Text Validation Type OR Show Slider Number", "Text Validation Min",
-                 "Text Validation Max", "Identifier?", "Branching Logic (Show field only if...)",
-                 "Required Field?", "Custom Alignment", "Question Number (surveys only)",
-                 "Matrix Group Name", "Matrix Ranking?", "Field Annotation"]
+_FIRST = [
+    "Alex",
+    "Sam",
+    "Jordan",
+    "Taylor",
+    "Morgan",
+    "Casey",
+    "Riley",
+    "Jamie",
+    "Avery",
+    "Quinn",
+    "Rowan",
+    "Dana",
+    "Robin",
+    "Kim",
+    "Lee",
+    "Noor",
+    "Amal",
+    "Ines",
+    "Jonas",
+    "Mia",
+]
+_LAST = [
+    "Smith",
+    "Garcia",
+    "Nguyen",
+    "Okafor",
+    "Kowalski",
+    "Haddad",
+    "Larsen",
+    "Silva",
+    "Brown",
+    "Müller",
+    "Dubois",
+    "Rossi",
+    "Tanaka",
+    "Khan",
+    "Olsen",
+    "Novak",
+]
+_DICT_COLUMNS = [
+    "Variable / Field Name",
+    "Form Name",
+    "Section Header",
+    "Field Type",
+    "Field Label",
+    "Choices, Calculations, OR Slider Labels",
+    "Field Note",
+    "Text Validation Type OR Show Slider Number",
+    "Text Validation Min",
+    "Text Validation Max",
+    "Identifier?",
+    "Branching Logic (Show field only if...)",
+    "Required Field?",
+    "Custom Alignment",
+    "Question Number (surveys only)",
+    "Matrix Group Name",
+    "Matrix Ranking?",
+    "Field Annotation",
+]
 MISSING_CODE = "-99"
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -39,6 +89,7 @@ _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 def _study(study):
     if isinstance(study, (str, Path)):
         from ..study import Study
+
         return Study.from_dir(study)
     return study
 
@@ -56,11 +107,17 @@ def _people(workers: pd.DataFrame, rng) -> pd.DataFrame:
     n = len(workers)
     first = rng.choice(_FIRST, n)
     last = rng.choice(_LAST, n)
-    return pd.DataFrame({
-        "first_name": first, "last_name": last,
-        "email": [f"{a.lower()}.{b.lower().replace('ü', 'ue')}{i}@example.org"
-                  for i, (a, b) in enumerate(zip(first, last, strict=True), 1)],
-    }, index=workers.index)
+    return pd.DataFrame(
+        {
+            "first_name": first,
+            "last_name": last,
+            "email": [
+                f"{a.lower()}.{b.lower().replace('ü', 'ue')}{i}@example.org"
+                for i, (a, b) in enumerate(zip(first, last, strict=True), 1)
+            ],
+        },
+        index=workers.index,
+    )
 
 
 def _answers(resp: pd.DataFrame, cols: list[str], rng, code_share: float) -> pd.DataFrame:
@@ -81,9 +138,11 @@ def write_side_files(study, out_dir: Path) -> dict[str, Path]:
     frames = {
         "orgs": study.orgs[["org_id", "name", "size"]],
         "interventions": study.interventions.assign(
-            start_date=pd.to_datetime(study.interventions["start_date"]).dt.strftime("%Y-%m-%d")),
+            start_date=pd.to_datetime(study.interventions["start_date"]).dt.strftime("%Y-%m-%d")
+        ),
         "org_metrics": study.org_metrics.assign(
-            month=pd.to_datetime(study.org_metrics["month"]).dt.strftime("%Y-%m")),
+            month=pd.to_datetime(study.org_metrics["month"]).dt.strftime("%Y-%m")
+        ),
     }
     for name, frame in frames.items():
         path = out_dir / f"{name}.csv"
@@ -93,22 +152,41 @@ def write_side_files(study, out_dir: Path) -> dict[str, Path]:
 
 
 def _write_csv(frame: pd.DataFrame, path: Path, *, header=True) -> None:
-    frame.to_csv(path, index=False, header=header, quoting=csv.QUOTE_MINIMAL,
-                 lineterminator="\n")
+    frame.to_csv(path, index=False, header=header, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
 
 
 # -- REDCap -----------------------------------------------------------------------------
 def _dictionary(study, insts, roles, orgs) -> pd.DataFrame:
     rows = []
 
-    def add(name, form, ftype, label, choices="", validation="", ident="", section="",
-            vmin="", vmax="", note=""):
-        rows.append({"Variable / Field Name": name, "Form Name": form, "Section Header": section,
-                     "Field Type": ftype, "Field Label": label,
-                     "Choices, Calculations, OR Slider Labels": choices, "Field Note": note,
-                     "Text Validation Type OR Show Slider Number": validation,
-                     "Text Validation Min": vmin, "Text Validation Max": vmax,
-                     "Identifier?": ident})
+    def add(
+        name,
+        form,
+        ftype,
+        label,
+        choices="",
+        validation="",
+        ident="",
+        section="",
+        vmin="",
+        vmax="",
+        note="",
+    ):
+        rows.append(
+            {
+                "Variable / Field Name": name,
+                "Form Name": form,
+                "Section Header": section,
+                "Field Type": ftype,
+                "Field Label": label,
+                "Choices, Calculations, OR Slider Labels": choices,
+                "Field Note": note,
+                "Text Validation Type OR Show Slider Number": validation,
+                "Text Validation Min": vmin,
+                "Text Validation Max": vmax,
+                "Identifier?": ident,
+            }
+        )
 
     def opts(mapping):
         return " | ".join(f"{k}, {v}" for k, v in mapping.items())
@@ -117,27 +195,44 @@ def _dictionary(study, insts, roles, orgs) -> pd.DataFrame:
     add("first_name", "staff", "text", "First name", ident="y", section="Contact (not analysed)")
     add("last_name", "staff", "text", "Last name", ident="y")
     add("email", "staff", "text", "E-mail", validation="email", ident="y")
-    add("agency", "staff", "dropdown", "Agency", opts({i: o for i, o in enumerate(orgs, 1)}),
-        section="Work")
+    add(
+        "agency",
+        "staff",
+        "dropdown",
+        "Agency",
+        opts({i: o for i, o in enumerate(orgs, 1)}),
+        section="Work",
+    )
     add("team", "staff", "text", "Team")
     add("job_role", "staff", "radio", "Role", opts({i: r for i, r in enumerate(roles, 1)}))
-    add("tenure", "staff", "text", "Years in this job", validation="number", vmin="0",
-        vmax="60")
+    add("tenure", "staff", "text", "Years in this job", validation="number", vmin="0", vmax="60")
     add("consent", "staff", "checkbox", "Consent", "1, I agree to take part")
     add("survey_date", "survey_info", "text", "Survey date", validation="date_ymd")
     for inst in insts:
         for item in inst.items:
             anchors = inst.anchors_for(item.number)
-            add(f"{inst.key}_{item.number}", inst.key, "radio", item.label,
+            add(
+                f"{inst.key}_{item.number}",
+                inst.key,
+                "radio",
+                item.label,
                 opts(dict(sorted(anchors.items()))),
-                section=inst.short_name if item.number == 1 else "")
+                section=inst.short_name if item.number == 1 else "",
+            )
     frame = pd.DataFrame(rows, columns=_DICT_COLUMNS).astype(object)
     return frame.where(frame.notna(), "")
 
 
-def export_redcap(study, out_dir, *, layout: str = "longitudinal", labels: bool = False,
-                  api_dictionary: bool = False, seed: int = 0,
-                  prefix: str = "redcap") -> dict[str, Path]:
+def export_redcap(
+    study,
+    out_dir,
+    *,
+    layout: str = "longitudinal",
+    labels: bool = False,
+    api_dictionary: bool = False,
+    seed: int = 0,
+    prefix: str = "redcap",
+) -> dict[str, Path]:
     """Write a REDCap records export, its data dictionary and an import mapping.
 
     Parameters
@@ -191,19 +286,24 @@ def export_redcap(study, out_dir, *, layout: str = "longitudinal", labels: bool 
     item_cols = {inst.key: inst.item_columns for inst in insts}
     answers = _answers(resp, [c for cs in item_cols.values() for c in cs], rng, 0.3)
 
-    staff = pd.DataFrame({
-        "record_id": workers["worker_id"],
-        "first_name": people["first_name"], "last_name": people["last_name"],
-        "email": people["email"],
-        "agency": workers["org_id"].map({o: str(i) for i, o in enumerate(orgs, 1)}),
-        "team": workers["team_id"],
-        "job_role": (workers["role"].map({r: str(i) for i, r in enumerate(roles, 1)})
-                     if roles else None),
-        "tenure": workers["tenure_years"].map(lambda v: None if pd.isna(v) else f"{v:g}")
-        if "tenure_years" in workers else None,
-        "consent___1": "1",
-        "staff_complete": "2",
-    })
+    staff = pd.DataFrame(
+        {
+            "record_id": workers["worker_id"],
+            "first_name": people["first_name"],
+            "last_name": people["last_name"],
+            "email": people["email"],
+            "agency": workers["org_id"].map({o: str(i) for i, o in enumerate(orgs, 1)}),
+            "team": workers["team_id"],
+            "job_role": (
+                workers["role"].map({r: str(i) for i, r in enumerate(roles, 1)}) if roles else None
+            ),
+            "tenure": workers["tenure_years"].map(lambda v: None if pd.isna(v) else f"{v:g}")
+            if "tenure_years" in workers
+            else None,
+            "consent___1": "1",
+            "staff_complete": "2",
+        }
+    )
 
     ans = answers.astype(object).where(answers.notna(), None).to_dict("index")
     dates = resp["date"].to_dict()
@@ -216,8 +316,9 @@ def export_redcap(study, out_dir, *, layout: str = "longitudinal", labels: bool 
             for item, v in zip(inst.items, vals, strict=True):
                 part[f"{inst.key}_{item.number}"] = v
             answered = any(v is not None for v in vals)
-            part[f"{inst.key}_complete"] = (("1" if rng.random() < 0.05 else "2") if answered
-                                           else "0")
+            part[f"{inst.key}_complete"] = (
+                ("1" if rng.random() < 0.05 else "2") if answered else "0"
+            )
         return part
 
     field_cols = ["record_id"]
@@ -253,8 +354,13 @@ def export_redcap(study, out_dir, *, layout: str = "longitudinal", labels: bool 
             for r_idx, wave in mine:
                 if wave == waves[0]:
                     continue
-                rows.append({"record_id": wid, "redcap_event_name": events[wave_rank[wave]],
-                             **survey_part(r_idx)})
+                rows.append(
+                    {
+                        "record_id": wid,
+                        "redcap_event_name": events[wave_rank[wave]],
+                        **survey_part(r_idx),
+                    }
+                )
         else:
             rows.append(dict(wrow))
             if mine:
@@ -262,12 +368,22 @@ def export_redcap(study, out_dir, *, layout: str = "longitudinal", labels: bool 
                     part = survey_part(r_idx)
                     inst_no = wave_rank[wave] + 1
                     for form in ["survey_info", *[inst.key for inst in insts]]:
-                        keys = [k for k in part if k == f"{form}_complete"
-                                or (form == "survey_info" and k == "survey_date")
-                                or k.startswith(f"{form}_") and k[len(form) + 1:].isdigit()]
-                        rows.append({"record_id": wid, "redcap_repeat_instrument": form,
-                                     "redcap_repeat_instance": str(inst_no),
-                                     **{k: part[k] for k in keys}})
+                        keys = [
+                            k
+                            for k in part
+                            if k == f"{form}_complete"
+                            or (form == "survey_info" and k == "survey_date")
+                            or k.startswith(f"{form}_")
+                            and k[len(form) + 1 :].isdigit()
+                        ]
+                        rows.append(
+                            {
+                                "record_id": wid,
+                                "redcap_repeat_instrument": form,
+                                "redcap_repeat_instance": str(inst_no),
+                                **{k: part[k] for k in keys},
+                            }
+                        )
     records = pd.DataFrame(rows).reindex(columns=field_cols)
     if not roles:
         records = records.drop(columns=["job_role"])
@@ -276,7 +392,9 @@ def export_redcap(study, out_dir, *, layout: str = "longitudinal", labels: bool 
 
     paths: dict[str, Path] = {}
     dict_out = d.rename(columns=_api_names()) if api_dictionary else d
-    paths["dictionary"] = out_dir / f"{prefix}_data_dictionary{'_api' if api_dictionary else ''}.csv"
+    paths["dictionary"] = (
+        out_dir / f"{prefix}_data_dictionary{'_api' if api_dictionary else ''}.csv"
+    )
     _write_csv(dict_out, paths["dictionary"])
     if labels:
         records = _redcap_labels(records, d, events, event_labels, insts)
@@ -290,14 +408,17 @@ def export_redcap(study, out_dir, *, layout: str = "longitudinal", labels: bool 
     else:
         _write_csv(records, paths["records"])
     paths.update(write_side_files(study, out_dir))
-    wave_spec = ({"column": "redcap_event_name",
-                  "values": dict(zip(events, waves, strict=True))} if layout == "longitudinal"
-                 else {"column": "redcap_repeat_instance",
-                       "values": {i + 1: w for i, w in enumerate(waves)}})
+    wave_spec = (
+        {"column": "redcap_event_name", "values": dict(zip(events, waves, strict=True))}
+        if layout == "longitudinal"
+        else {"column": "redcap_repeat_instance", "values": {i + 1: w for i, w in enumerate(waves)}}
+    )
     mapping = {
         "study_name": f"{study.name} (REDCap {layout} export)",
         "format": "redcap",
-        "worker_id": "record_id", "org_id": "agency", "team_id": "team",
+        "worker_id": "record_id",
+        "org_id": "agency",
+        "team_id": "team",
         **({"role": "job_role"} if roles else {}),
         **({"tenure_years": "tenure"} if "tenure_years" in workers else {}),
         "wave": wave_spec,
@@ -314,11 +435,13 @@ def export_redcap(study, out_dir, *, layout: str = "longitudinal", labels: bool 
 
 def _api_names() -> dict[str, str]:
     from ._redcap import DICTIONARY_HEADERS
+
     return dict(DICTIONARY_HEADERS)
 
 
 def _redcap_labels(records, d, events, event_labels, insts) -> pd.DataFrame:
     from ._redcap import parse_choices
+
     out = records.copy()
     for rec in d.to_dict("records"):
         name, ftype = rec["Variable / Field Name"], rec["Field Type"]
@@ -338,17 +461,25 @@ def _redcap_labels(records, d, events, event_labels, insts) -> pd.DataFrame:
         names = {inst.key: inst.short_name for inst in insts}
         names["survey_info"] = "Survey Info"
         out["redcap_repeat_instrument"] = out["redcap_repeat_instrument"].map(
-            lambda v: names.get(v, v) if isinstance(v, str) else v)
+            lambda v: names.get(v, v) if isinstance(v, str) else v
+        )
     return out
 
 
 def _label_header(columns, d) -> list[str]:
     labels = dict(zip(d["Variable / Field Name"], d["Field Label"], strict=True))
-    boxes = {rec["Variable / Field Name"]: rec["Choices, Calculations, OR Slider Labels"]
-             for rec in d.to_dict("records") if rec["Field Type"] == "checkbox"}
-    special = {"redcap_event_name": "Event Name", "redcap_repeat_instrument": "Repeat Instrument",
-               "redcap_repeat_instance": "Repeat Instance"}
+    boxes = {
+        rec["Variable / Field Name"]: rec["Choices, Calculations, OR Slider Labels"]
+        for rec in d.to_dict("records")
+        if rec["Field Type"] == "checkbox"
+    }
+    special = {
+        "redcap_event_name": "Event Name",
+        "redcap_repeat_instrument": "Repeat Instrument",
+        "redcap_repeat_instance": "Repeat Instance",
+    }
     from ._redcap import parse_choices
+
     out = []
     for c in columns:
         if c in special:
@@ -364,8 +495,9 @@ def _label_header(columns, d) -> list[str]:
 
 
 # -- Qualtrics ------------------------------------------------------------------------------
-def export_qualtrics(study, out_dir, *, choice_text: bool = False, seed: int = 0,
-                     prefix: str = "qualtrics") -> dict[str, Path]:
+def export_qualtrics(
+    study, out_dir, *, choice_text: bool = False, seed: int = 0, prefix: str = "qualtrics"
+) -> dict[str, Path]:
     """Write a Qualtrics CSV export (three header rows) of a study and an import mapping.
 
     One response per worker x wave. Metadata columns come first (StartDate,
@@ -400,36 +532,52 @@ def export_qualtrics(study, out_dir, *, choice_text: bool = False, seed: int = 0
     end = start + pd.to_timedelta(duration, unit="s")
     fmt = "%Y-%m-%d %H:%M:%S"
     wid = resp["worker_id"]
-    meta = pd.DataFrame({
-        "StartDate": start.dt.strftime(fmt), "EndDate": end.dt.strftime(fmt),
-        "Status": "IP Address" if choice_text else "0",
-        "IPAddress": [f"192.0.2.{x}" for x in rng.integers(1, 255, n)],
-        "Progress": "100", "Duration (in seconds)": duration.astype(str),
-        "Finished": "True" if choice_text else "1", "RecordedDate": end.dt.strftime(fmt),
-        "ResponseId": ["R_" + "".join(rng.choice(list(_ALNUM), 15)) for _ in range(n)],
-        "RecipientLastName": wid.map(people["last_name"]).to_numpy(),
-        "RecipientFirstName": wid.map(people["first_name"]).to_numpy(),
-        "RecipientEmail": wid.map(people["email"]).to_numpy(),
-        "ExternalReference": [f"EMP-{1000 + i:05d}" for i in wid.factorize()[0]],
-        "LocationLatitude": np.round(rng.uniform(39.5, 41.0, n), 4).astype(str),
-        "LocationLongitude": np.round(rng.uniform(-105.5, -104.5, n), 4).astype(str),
-        "DistributionChannel": "email", "UserLanguage": "EN",
-    })
+    meta = pd.DataFrame(
+        {
+            "StartDate": start.dt.strftime(fmt),
+            "EndDate": end.dt.strftime(fmt),
+            "Status": "IP Address" if choice_text else "0",
+            "IPAddress": [f"192.0.2.{x}" for x in rng.integers(1, 255, n)],
+            "Progress": "100",
+            "Duration (in seconds)": duration.astype(str),
+            "Finished": "True" if choice_text else "1",
+            "RecordedDate": end.dt.strftime(fmt),
+            "ResponseId": ["R_" + "".join(rng.choice(list(_ALNUM), 15)) for _ in range(n)],
+            "RecipientLastName": wid.map(people["last_name"]).to_numpy(),
+            "RecipientFirstName": wid.map(people["first_name"]).to_numpy(),
+            "RecipientEmail": wid.map(people["email"]).to_numpy(),
+            "ExternalReference": [f"EMP-{1000 + i:05d}" for i in wid.factorize()[0]],
+            "LocationLatitude": np.round(rng.uniform(39.5, 41.0, n), 4).astype(str),
+            "LocationLongitude": np.round(rng.uniform(-105.5, -104.5, n), 4).astype(str),
+            "DistributionChannel": "email",
+            "UserLanguage": "EN",
+        }
+    )
     question = {c: c for c in meta.columns}
-    question.update({"StartDate": "Start Date", "EndDate": "End Date", "IPAddress": "IP Address",
-                     "RecordedDate": "Recorded Date", "ResponseId": "Response ID",
-                     "RecipientLastName": "Recipient Last Name",
-                     "RecipientFirstName": "Recipient First Name",
-                     "RecipientEmail": "Recipient Email",
-                     "ExternalReference": "External Data Reference",
-                     "LocationLatitude": "Location Latitude",
-                     "LocationLongitude": "Location Longitude",
-                     "DistributionChannel": "Distribution Channel",
-                     "UserLanguage": "User Language"})
+    question.update(
+        {
+            "StartDate": "Start Date",
+            "EndDate": "End Date",
+            "IPAddress": "IP Address",
+            "RecordedDate": "Recorded Date",
+            "ResponseId": "Response ID",
+            "RecipientLastName": "Recipient Last Name",
+            "RecipientFirstName": "Recipient First Name",
+            "RecipientEmail": "Recipient Email",
+            "ExternalReference": "External Data Reference",
+            "LocationLatitude": "Location Latitude",
+            "LocationLongitude": "Location Longitude",
+            "DistributionChannel": "Distribution Channel",
+            "UserLanguage": "User Language",
+        }
+    )
     import_id = {c: json.dumps({"ImportId": c[0].lower() + c[1:]}) for c in meta.columns}
-    import_id.update({c: json.dumps({"ImportId": c[0].lower() + c[1:],
-                                     "timeZone": "America/Denver"})
-                      for c in ("StartDate", "EndDate", "RecordedDate")})
+    import_id.update(
+        {
+            c: json.dumps({"ImportId": c[0].lower() + c[1:], "timeZone": "America/Denver"})
+            for c in ("StartDate", "EndDate", "RecordedDate")
+        }
+    )
     import_id["ResponseId"] = json.dumps({"ImportId": "_recordId"})
     import_id["Duration (in seconds)"] = json.dumps({"ImportId": "duration"})
     body = {}
@@ -448,13 +596,17 @@ def export_qualtrics(study, out_dir, *, choice_text: bool = False, seed: int = 0
             vals = answers[col]
             if choice_text:
                 anchors = inst.anchors_for(item.number)
-                vals = vals.map(lambda v, a=anchors: a.get(int(v), v)
-                                if isinstance(v, str) and v != MISSING_CODE else v)
+                vals = vals.map(
+                    lambda v, a=anchors: (
+                        a.get(int(v), v) if isinstance(v, str) and v != MISSING_CODE else v
+                    )
+                )
             body[name] = vals
             question[name] = f"{inst.short_name} - {item.label}"
             import_id[name] = json.dumps({"ImportId": f"QID{q}_{item.number}"})
     embedded = {
-        "staff_id": wid, "agency": wid.map(workers["org_id"]),
+        "staff_id": wid,
+        "agency": wid.map(workers["org_id"]),
         "team": wid.map(workers["team_id"]),
         **({"role": wid.map(workers["role"])} if "role" in workers else {}),
         "wave": resp["wave"],
@@ -466,8 +618,14 @@ def export_qualtrics(study, out_dir, *, choice_text: bool = False, seed: int = 0
     preview = frame.iloc[[0]].copy()
     preview["Status"] = "Survey Preview" if choice_text else "1"
     preview["ResponseId"] = "R_" + "".join(rng.choice(list(_ALNUM), 15))
-    for c in ("staff_id", "RecipientEmail", "RecipientFirstName", "RecipientLastName",
-              "ExternalReference", "IPAddress"):
+    for c in (
+        "staff_id",
+        "RecipientEmail",
+        "RecipientFirstName",
+        "RecipientLastName",
+        "ExternalReference",
+        "IPAddress",
+    ):
         preview[c] = ""
     frame = pd.concat([preview, frame], ignore_index=True)
     header = [[question[c] for c in frame.columns], [import_id[c] for c in frame.columns]]
@@ -482,14 +640,23 @@ def export_qualtrics(study, out_dir, *, choice_text: bool = False, seed: int = 0
     mapping = {
         "study_name": f"{study.name} (Qualtrics export)",
         "format": "qualtrics",
-        "worker_id": "staff_id", "org_id": "agency", "team_id": "team",
+        "worker_id": "staff_id",
+        "org_id": "agency",
+        "team_id": "team",
         **({"role": "role"} if "role" in workers else {}),
         **({"tenure_years": "Q1"} if "tenure_years" in workers else {}),
-        "wave": "wave", "waves": list(study.waves),
+        "wave": "wave",
+        "waves": list(study.waves),
         "date": {"column": "StartDate"},
-        "identifiers": ["RecipientLastName", "RecipientFirstName", "RecipientEmail",
-                        "IPAddress", "LocationLatitude", "LocationLongitude",
-                        "ExternalReference"],
+        "identifiers": [
+            "RecipientLastName",
+            "RecipientFirstName",
+            "RecipientEmail",
+            "IPAddress",
+            "LocationLatitude",
+            "LocationLongitude",
+            "ExternalReference",
+        ],
         "items": items_map,
         **_side_file_entries(study),
     }
@@ -499,14 +666,19 @@ def export_qualtrics(study, out_dir, *, choice_text: bool = False, seed: int = 0
 
 def _side_file_entries(study) -> dict:
     """Mapping entries shared by every export: side files written by write_side_files."""
-    return {"orgs_file": "orgs.csv", "interventions_file": "interventions.csv",
-            "org_metrics_file": "org_metrics.csv", "min_cell": study.min_cell,
-            "keep_org_names": True}
+    return {
+        "orgs_file": "orgs.csv",
+        "interventions_file": "interventions.csv",
+        "org_metrics_file": "org_metrics.csv",
+        "min_cell": study.min_cell,
+        "keep_org_names": True,
+    }
 
 
 def _write_mapping(mapping: dict, path: Path) -> Path:
-    path.write_text("# Mapping for stseval import (see `stseval import --help`). Synthetic data.\n"
-                    + yaml.safe_dump(mapping, sort_keys=False, allow_unicode=True),
-                    encoding="utf-8")
+    path.write_text(
+        "# Mapping for stseval import (see `stseval import --help`). Synthetic data.\n"
+        + yaml.safe_dump(mapping, sort_keys=False, allow_unicode=True),
+        encoding="utf-8",
+    )
     return path
-

@@ -25,9 +25,27 @@ __all__ = ["Mapping", "FieldSpec", "ItemSpec", "load_mapping", "resolve_items", 
 
 FORMATS = ("auto", "redcap", "qualtrics", "csv", "excel", "spss")
 _KEYS = {
-    "format", "study_name", "worker_id", "org_id", "team_id", "role", "tenure_years", "wave",
-    "date", "identifiers", "items", "orgs_file", "interventions_file", "org_metrics_file",
-    "missing_codes", "waves", "min_cell", "layout", "long", "sheet", "redcap",
+    "format",
+    "study_name",
+    "worker_id",
+    "org_id",
+    "team_id",
+    "role",
+    "tenure_years",
+    "wave",
+    "date",
+    "identifiers",
+    "items",
+    "orgs_file",
+    "interventions_file",
+    "org_metrics_file",
+    "missing_codes",
+    "waves",
+    "min_cell",
+    "layout",
+    "long",
+    "sheet",
+    "redcap",
     "keep_org_names",
 }
 _FIELD_KEYS = {"column", "values", "format", "value"}
@@ -110,40 +128,64 @@ def load_mapping(mapping: str | Path | dict, *, source_name: str | None = None) 
     else:
         path = Path(mapping)
         if not path.is_file():
-            raise UsageError(f"mapping file {path} does not exist (write a starter one with "
-                             f"`stseval import SOURCE --template > mapping.yaml`)")
+            raise UsageError(
+                f"mapping file {path} does not exist (write a starter one with "
+                f"`stseval import SOURCE --template > mapping.yaml`)"
+            )
         source, base = str(path), path.resolve().parent
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
         except UnicodeDecodeError:
-            raise DataValidationError([_problem(source, "", "the mapping file is not UTF-8 "
-                                                "text; save it as UTF-8")]) from None
+            raise DataValidationError(
+                [_problem(source, "", "the mapping file is not UTF-8 text; save it as UTF-8")]
+            ) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
             what = getattr(exc, "problem", None) or str(exc)
             raise DataValidationError(
-                [_problem(source, "", f"not valid YAML{where}: {what} (check indentation and "
-                          "that values with ':' or '#' are quoted)")],
-                title="the mapping file could not be read") from None
+                [
+                    _problem(
+                        source,
+                        "",
+                        f"not valid YAML{where}: {what} (check indentation and "
+                        "that values with ':' or '#' are quoted)",
+                    )
+                ],
+                title="the mapping file could not be read",
+            ) from None
     if not isinstance(data, dict):
-        raise DataValidationError([_problem(source, "", "the mapping must be a YAML mapping of "
-                                            "fields (worker_id: ..., items: ...); got "
-                                            f"{type(data).__name__}")],
-                                  title="the mapping file could not be read")
+        raise DataValidationError(
+            [
+                _problem(
+                    source,
+                    "",
+                    "the mapping must be a YAML mapping of "
+                    "fields (worker_id: ..., items: ...); got "
+                    f"{type(data).__name__}",
+                )
+            ],
+            title="the mapping file could not be read",
+        )
     problems: list[dict] = []
     out = Mapping(source=source, base=base)
 
     unknown = sorted(str(k) for k in data if k not in _KEYS)
     for key in unknown:
         hint = close_matches(key, _KEYS)
-        problems.append(_problem(source, key, f"unknown mapping key {key!r}{hint}; allowed keys: "
-                                 f"{', '.join(sorted(_KEYS))}"))
+        problems.append(
+            _problem(
+                source,
+                key,
+                f"unknown mapping key {key!r}{hint}; allowed keys: {', '.join(sorted(_KEYS))}",
+            )
+        )
 
     fmt = str(data.get("format", "auto")).lower()
     if fmt not in FORMATS:
-        problems.append(_problem(source, "format", f"format must be one of {', '.join(FORMATS)}; "
-                                 f"got {fmt!r}"))
+        problems.append(
+            _problem(source, "format", f"format must be one of {', '.join(FORMATS)}; got {fmt!r}")
+        )
     out.format = fmt if fmt in FORMATS else "auto"
     out.study_name = None if data.get("study_name") is None else str(data["study_name"])
 
@@ -153,16 +195,32 @@ def load_mapping(mapping: str | Path | dict, *, source_name: str | None = None) 
             if spec is not None:
                 out.fields[name] = spec
     if "worker_id" not in data or data.get("worker_id") is None:
-        problems.append(_problem(source, "worker_id", "the mapping must say which column holds "
-                                 "the worker ID (worker_id: COLUMN)"))
+        problems.append(
+            _problem(
+                source,
+                "worker_id",
+                "the mapping must say which column holds the worker ID (worker_id: COLUMN)",
+            )
+        )
     if data.get("org_id") is None:
-        problems.append(_problem(source, "org_id", "the mapping must say which column holds the "
-                                 "organization (org_id: COLUMN)"))
+        problems.append(
+            _problem(
+                source,
+                "org_id",
+                "the mapping must say which column holds the organization (org_id: COLUMN)",
+            )
+        )
     if data.get("wave") is not None:
         out.wave = _field(data["wave"], "wave", source, problems)
     else:
-        problems.append(_problem(source, "wave", "the mapping must say which column holds the "
-                                 "wave (wave: COLUMN, or wave: {value: pre} for a one-wave file)"))
+        problems.append(
+            _problem(
+                source,
+                "wave",
+                "the mapping must say which column holds the "
+                "wave (wave: COLUMN, or wave: {value: pre} for a one-wave file)",
+            )
+        )
     if data.get("date") is not None:
         out.date = _field(data["date"], "date", source, problems)
 
@@ -176,10 +234,15 @@ def load_mapping(mapping: str | Path | dict, *, source_name: str | None = None) 
 
     waves = data.get("waves")
     if waves is not None:
-        if (not isinstance(waves, list) or not waves
-                or len({str(w) for w in waves}) != len(waves)):
-            problems.append(_problem(source, "waves", f"waves must be a list of distinct wave "
-                                     f"names in order, e.g. [pre, post]; got {waves!r}"))
+        if not isinstance(waves, list) or not waves or len({str(w) for w in waves}) != len(waves):
+            problems.append(
+                _problem(
+                    source,
+                    "waves",
+                    f"waves must be a list of distinct wave "
+                    f"names in order, e.g. [pre, post]; got {waves!r}",
+                )
+            )
         else:
             out.waves = [str(w) for w in waves]
     if not out.waves:
@@ -190,16 +253,27 @@ def load_mapping(mapping: str | Path | dict, *, source_name: str | None = None) 
                 out.waves.append(t)
     if out.wave is not None:
         targets = list((out.wave.values or {}).values()) + (
-            [out.wave.value] if out.wave.value else [])
+            [out.wave.value] if out.wave.value else []
+        )
         bad = sorted({t for t in targets if t is not None and t not in out.waves})
         if bad:
-            problems.append(_problem(source, "wave.values", f"wave(s) {', '.join(bad)} are not "
-                                     f"in waves ({', '.join(out.waves)})"))
+            problems.append(
+                _problem(
+                    source,
+                    "wave.values",
+                    f"wave(s) {', '.join(bad)} are not in waves ({', '.join(out.waves)})",
+                )
+            )
 
     items = data.get("items")
     if not isinstance(items, dict) or not items:
-        problems.append(_problem(source, "items", "the mapping must list the instrument items, "
-                                 "e.g. items: {stss: {prefix: stss_}}"))
+        problems.append(
+            _problem(
+                source,
+                "items",
+                "the mapping must list the instrument items, e.g. items: {stss: {prefix: stss_}}",
+            )
+        )
     else:
         for key, spec in items.items():
             parsed = _items(str(key), spec, source, problems)
@@ -215,17 +289,27 @@ def load_mapping(mapping: str | Path | dict, *, source_name: str | None = None) 
     if isinstance(codes, list):
         codes = {c: "missing" for c in codes}
     if not isinstance(codes, dict):
-        problems.append(_problem(source, "missing_codes", "missing_codes must map each code to "
-                                 "its reason, e.g. {-99: refused, -98: not applicable}"))
+        problems.append(
+            _problem(
+                source,
+                "missing_codes",
+                "missing_codes must map each code to "
+                "its reason, e.g. {-99: refused, -98: not applicable}",
+            )
+        )
     else:
-        out.missing_codes = {_text(k): str(v if v is not None else "missing")
-                             for k, v in codes.items()}
+        out.missing_codes = {
+            _text(k): str(v if v is not None else "missing") for k, v in codes.items()
+        }
 
     if data.get("min_cell") is not None:
         mc = data["min_cell"]
         if isinstance(mc, bool) or not isinstance(mc, int) or mc < 1:
-            problems.append(_problem(source, "min_cell", f"min_cell must be a whole number of at "
-                                     f"least 1; got {mc!r}"))
+            problems.append(
+                _problem(
+                    source, "min_cell", f"min_cell must be a whole number of at least 1; got {mc!r}"
+                )
+            )
         else:
             out.min_cell = mc
     layout = str(data.get("layout", "wide")).lower()
@@ -256,23 +340,42 @@ def _field(raw: Any, name: str, source: str, problems: list) -> FieldSpec | None
     if isinstance(raw, (str, int)) and not isinstance(raw, bool):
         return FieldSpec(column=str(raw))
     if not isinstance(raw, dict):
-        problems.append(_problem(source, name, f"{name} must be a column name or a mapping "
-                                 f"{{column: ...}}; got {raw!r}"))
+        problems.append(
+            _problem(
+                source,
+                name,
+                f"{name} must be a column name or a mapping {{column: ...}}; got {raw!r}",
+            )
+        )
         return None
     extra = sorted(str(k) for k in raw if k not in _FIELD_KEYS)
     if extra:
-        problems.append(_problem(source, name, f"{name} has unknown key(s) {', '.join(extra)} "
-                                 f"(allowed: column, values, format, value)"))
-    spec = FieldSpec(column=None if raw.get("column") is None else str(raw["column"]),
-                     format=None if raw.get("format") is None else str(raw["format"]),
-                     value=None if raw.get("value") is None else str(raw["value"]))
+        problems.append(
+            _problem(
+                source,
+                name,
+                f"{name} has unknown key(s) {', '.join(extra)} "
+                f"(allowed: column, values, format, value)",
+            )
+        )
+    spec = FieldSpec(
+        column=None if raw.get("column") is None else str(raw["column"]),
+        format=None if raw.get("format") is None else str(raw["format"]),
+        value=None if raw.get("value") is None else str(raw["value"]),
+    )
     if raw.get("values") is not None:
         if not isinstance(raw["values"], dict):
-            problems.append(_problem(source, f"{name}.values", "values must map source values "
-                                     "to study values, e.g. {baseline_arm_1: pre}"))
+            problems.append(
+                _problem(
+                    source,
+                    f"{name}.values",
+                    "values must map source values to study values, e.g. {baseline_arm_1: pre}",
+                )
+            )
         else:
-            spec.values = {_text(k): (None if v is None else str(v))
-                           for k, v in raw["values"].items()}
+            spec.values = {
+                _text(k): (None if v is None else str(v)) for k, v in raw["values"].items()
+            }
     if spec.column is None and spec.value is None:
         problems.append(_problem(source, name, f"{name} needs a column (or a constant value)"))
     return spec
@@ -290,8 +393,14 @@ def _items(key: str, spec: Any, source: str, problems: list) -> ItemSpec | None:
     if isinstance(spec, str):
         spec = {"prefix": spec}
     if not isinstance(spec, dict) or not spec:
-        problems.append(_problem(source, where, f"say where the {key} items are: "
-                                 f"{{prefix: {key}_}}, {{columns: [...]}} or {{COLUMN: NUMBER}}"))
+        problems.append(
+            _problem(
+                source,
+                where,
+                f"say where the {key} items are: "
+                f"{{prefix: {key}_}}, {{columns: [...]}} or {{COLUMN: NUMBER}}",
+            )
+        )
         return None
     out = ItemSpec(instrument=inst)
     special = {k: spec[k] for k in spec if k in _ITEM_KEYS}
@@ -305,9 +414,15 @@ def _items(key: str, spec: Any, source: str, problems: list) -> ItemSpec | None:
         parsed = {}
         for col, num in explicit.items():
             if isinstance(num, bool) or not isinstance(num, int):
-                problems.append(_problem(source, f"{where}.{col}", f"item number for column "
-                                         f"{col!r} must be a whole number 1-{inst.n_items}; got "
-                                         f"{num!r}"))
+                problems.append(
+                    _problem(
+                        source,
+                        f"{where}.{col}",
+                        f"item number for column "
+                        f"{col!r} must be a whole number 1-{inst.n_items}; got "
+                        f"{num!r}",
+                    )
+                )
                 continue
             parsed[str(col)] = num
         out.explicit = parsed
@@ -316,32 +431,49 @@ def _items(key: str, spec: Any, source: str, problems: list) -> ItemSpec | None:
     if "columns" in special:
         cols = special["columns"]
         if not isinstance(cols, list):
-            problems.append(_problem(source, f"{where}.columns", "columns must be a list of "
-                                     "source columns in item order"))
+            problems.append(
+                _problem(
+                    source,
+                    f"{where}.columns",
+                    "columns must be a list of source columns in item order",
+                )
+            )
         else:
             out.columns = [str(c) for c in cols]
     if sum(x is not None for x in (out.explicit, out.prefix, out.columns)) != 1:
-        problems.append(_problem(source, where, f"give exactly one of prefix, columns or "
-                                 f"COLUMN: NUMBER pairs for {key}"))
+        problems.append(
+            _problem(
+                source,
+                where,
+                f"give exactly one of prefix, columns or COLUMN: NUMBER pairs for {key}",
+            )
+        )
     if "recode" in special:
         rec = special["recode"]
         if not isinstance(rec, dict):
-            problems.append(_problem(source, f"{where}.recode", "recode must map source codes "
-                                     "to the instrument's values, e.g. {1: 0, 2: 1}"))
+            problems.append(
+                _problem(
+                    source,
+                    f"{where}.recode",
+                    "recode must map source codes to the instrument's values, e.g. {1: 0, 2: 1}",
+                )
+            )
         else:
             try:
                 out.recode = {float(k): float(v) for k, v in rec.items()}
             except (TypeError, ValueError):
-                problems.append(_problem(source, f"{where}.recode", "recode keys and values "
-                                         "must be numbers"))
+                problems.append(
+                    _problem(source, f"{where}.recode", "recode keys and values must be numbers")
+                )
     return out
 
 
 _DIGITS = re.compile(r"^(\d{1,3})$")
 
 
-def resolve_items(spec: ItemSpec, columns: list[str], source: str,
-                  problems: list) -> dict[str, int]:
+def resolve_items(
+    spec: ItemSpec, columns: list[str], source: str, problems: list
+) -> dict[str, int]:
     """Source column -> item number for one instrument, checked against ``columns``.
 
     Problems (appended to ``problems``): the instrument has no item columns;
@@ -354,16 +486,22 @@ def resolve_items(spec: ItemSpec, columns: list[str], source: str,
     if spec.prefix is not None:
         for col in columns:
             if col.lower().startswith(spec.prefix.lower()):
-                m = _DIGITS.match(col[len(spec.prefix):])
+                m = _DIGITS.match(col[len(spec.prefix) :])
                 if m:
                     found[col] = int(m.group(1))
         if not found:
             like = [c for c in columns if c.lower().startswith(key)][:5]
             hint = f"; columns starting with {key!r}: {', '.join(like)}" if like else ""
-            problems.append({"file": source, "column": f"{spec.prefix}*", "rows": "",
-                             "problem": f"instrument {key} has no item columns: no column is "
-                                        f"named {spec.prefix}<number> (expected {k} columns "
-                                        f"{spec.prefix}1 ... {spec.prefix}{k}){hint}"})
+            problems.append(
+                {
+                    "file": source,
+                    "column": f"{spec.prefix}*",
+                    "rows": "",
+                    "problem": f"instrument {key} has no item columns: no column is "
+                    f"named {spec.prefix}<number> (expected {k} columns "
+                    f"{spec.prefix}1 ... {spec.prefix}{k}){hint}",
+                }
+            )
             return {}
     elif spec.columns is not None:
         found = {c: i for i, c in enumerate(spec.columns, start=1)}
@@ -371,10 +509,16 @@ def resolve_items(spec: ItemSpec, columns: list[str], source: str,
         found = dict(spec.explicit or {})
     absent = [c for c in found if c not in columns]
     for col in absent:
-        problems.append({"file": source, "column": col, "rows": "",
-                         "problem": f"the mapping names column {col!r} for instrument {key}, "
-                                    f"but the export has no such column"
-                                    f"{close_matches(col, columns)}"})
+        problems.append(
+            {
+                "file": source,
+                "column": col,
+                "rows": "",
+                "problem": f"the mapping names column {col!r} for instrument {key}, "
+                f"but the export has no such column"
+                f"{close_matches(col, columns)}",
+            }
+        )
     if absent and len(absent) == len(found):
         return {}
     numbers: dict[int, list[str]] = {}
@@ -382,23 +526,46 @@ def resolve_items(spec: ItemSpec, columns: list[str], source: str,
         numbers.setdefault(num, []).append(col)
     bad = sorted(n for n in numbers if not 1 <= n <= k)
     if bad:
-        problems.append({"file": source, "column": ", ".join(c for n in bad for c in numbers[n]),
-                         "rows": "", "problem": f"instrument {key} has items 1-{k}; the mapping "
-                                                f"uses item number(s) {bad}"})
+        problems.append(
+            {
+                "file": source,
+                "column": ", ".join(c for n in bad for c in numbers[n]),
+                "rows": "",
+                "problem": f"instrument {key} has items 1-{k}; the mapping "
+                f"uses item number(s) {bad}",
+            }
+        )
     twice = {n: cs for n, cs in numbers.items() if len(cs) > 1}
     for n, cs in twice.items():
-        problems.append({"file": source, "column": ", ".join(cs), "rows": "",
-                         "problem": f"instrument {key}: item {n} is mapped from more than one "
-                                    f"column"})
+        problems.append(
+            {
+                "file": source,
+                "column": ", ".join(cs),
+                "rows": "",
+                "problem": f"instrument {key}: item {n} is mapped from more than one column",
+            }
+        )
     if len(found) > k and not bad:
-        problems.append({"file": source, "column": "", "rows": "",
-                         "problem": f"instrument {key} has {k} items; the mapping lists "
-                                    f"{len(found)} columns"})
+        problems.append(
+            {
+                "file": source,
+                "column": "",
+                "rows": "",
+                "problem": f"instrument {key} has {k} items; the mapping lists "
+                f"{len(found)} columns",
+            }
+        )
     left = [n for n in range(1, k + 1) if n not in numbers]
     if left and not bad and len(found) <= k:
-        problems.append({"file": source, "column": "", "rows": "",
-                         "problem": f"instrument {key}: {len(left)} of {k} items have no source "
-                                    f"column (item(s) {_ranges(left)}); every item needs one"})
+        problems.append(
+            {
+                "file": source,
+                "column": "",
+                "rows": "",
+                "problem": f"instrument {key}: {len(left)} of {k} items have no source "
+                f"column (item(s) {_ranges(left)}); every item needs one",
+            }
+        )
     return {c: n for c, n in found.items() if c in columns and 1 <= n <= k}
 
 

@@ -60,13 +60,22 @@ DICTIONARY_HEADERS = {
     "Field Annotation": "field_annotation",
 }
 _REQUIRED = ("field_name", "form_name", "field_type", "field_label")
-_SPECIAL = [("redcap_event_name", "Event Name"), ("redcap_repeat_instrument", "Repeat Instrument"),
-            ("redcap_repeat_instance", "Repeat Instance"),
-            ("redcap_data_access_group", "Data Access Group"),
-            ("redcap_survey_identifier", "Survey Identifier")]
+_SPECIAL = [
+    ("redcap_event_name", "Event Name"),
+    ("redcap_repeat_instrument", "Repeat Instrument"),
+    ("redcap_repeat_instance", "Repeat Instance"),
+    ("redcap_data_access_group", "Data Access Group"),
+    ("redcap_survey_identifier", "Survey Identifier"),
+]
 _FIXED_CHOICES = {"yesno": {"1": "Yes", "0": "No"}, "truefalse": {"1": "True", "0": "False"}}
-_STATUS = {"0": "incomplete", "1": "unverified", "2": "complete", "incomplete": "incomplete",
-           "unverified": "unverified", "complete": "complete"}
+_STATUS = {
+    "0": "incomplete",
+    "1": "unverified",
+    "2": "complete",
+    "incomplete": "incomplete",
+    "unverified": "unverified",
+    "complete": "complete",
+}
 
 
 def parse_choices(text) -> dict[str, str]:
@@ -93,9 +102,11 @@ def event_slug(label: str) -> str | None:
 def read_dictionary(path) -> pd.DataFrame:
     """The data dictionary with API column names, one row per field, in form order."""
     if path is None:
-        raise UsageError("a REDCap export needs its data dictionary: add --dictionary "
-                         "DATA_DICTIONARY.csv (REDCap: Project Setup > Data Dictionary > "
-                         "Download the current Data Dictionary)")
+        raise UsageError(
+            "a REDCap export needs its data dictionary: add --dictionary "
+            "DATA_DICTIONARY.csv (REDCap: Project Setup > Data Dictionary > "
+            "Download the current Data Dictionary)"
+        )
     path = Path(path)
     frame = read_table(path)
     rename = {}
@@ -107,18 +118,32 @@ def read_dictionary(path) -> pd.DataFrame:
     frame = frame.rename(columns=rename)
     absent = [c for c in _REQUIRED if c not in frame.columns]
     if absent:
-        expected = ", ".join(f"{k!r} ({v})" for k, v in DICTIONARY_HEADERS.items()
-                             if v in absent)
-        raise DataValidationError([{
-            "file": str(path), "column": ", ".join(absent), "rows": "",
-            "problem": f"this does not look like a REDCap data dictionary: columns {expected} "
-                       f"are missing (found {', '.join(map(str, frame.columns[:6]))} ...)"}])
+        expected = ", ".join(f"{k!r} ({v})" for k, v in DICTIONARY_HEADERS.items() if v in absent)
+        raise DataValidationError(
+            [
+                {
+                    "file": str(path),
+                    "column": ", ".join(absent),
+                    "rows": "",
+                    "problem": f"this does not look like a REDCap data dictionary: columns {expected} "
+                    f"are missing (found {', '.join(map(str, frame.columns[:6]))} ...)",
+                }
+            ]
+        )
     blank = frame["field_name"].isna()
     if blank.any():
         from ..errors import format_rows
-        raise DataValidationError([{"file": str(path), "column": "field_name",
-                                    "rows": format_rows(frame.index[blank]),
-                                    "problem": "blank variable names in the data dictionary"}])
+
+        raise DataValidationError(
+            [
+                {
+                    "file": str(path),
+                    "column": "field_name",
+                    "rows": format_rows(frame.index[blank]),
+                    "problem": "blank variable names in the data dictionary",
+                }
+            ]
+        )
     frame["field_name"] = frame["field_name"].astype("str").str.strip()
     frame["form_name"] = frame["form_name"].astype("str").str.strip()
     frame["field_type"] = frame["field_type"].astype("str").str.strip().str.lower()
@@ -182,8 +207,16 @@ def read_redcap(path: Path, dictionary) -> Source:
     seq, form_of, choices, boxes = _columns_of(d)
     frame = read_table(path)
     if frame.empty:
-        raise DataValidationError([{"file": str(path), "column": "", "rows": "",
-                                    "problem": "the REDCap export has a header but no records"}])
+        raise DataValidationError(
+            [
+                {
+                    "file": str(path),
+                    "column": "",
+                    "rows": "",
+                    "problem": "the REDCap export has a header but no records",
+                }
+            ]
+        )
     names = {n for n, _ in seq}
     rid = seq[0][0]
     notes = []
@@ -191,46 +224,77 @@ def read_redcap(path: Path, dictionary) -> Source:
         renamed = _rename_label_headers(list(frame.columns), seq)
         if rid in renamed:
             frame.columns = renamed
-            notes.append("REDCap export with label headers: columns matched to variable names "
-                         "through the data dictionary")
+            notes.append(
+                "REDCap export with label headers: columns matched to variable names "
+                "through the data dictionary"
+            )
     unknown = [c for c in frame.columns if c not in names]
     if len(unknown) == len(frame.columns):
-        raise DataValidationError([{
-            "file": str(path), "column": ", ".join(map(str, frame.columns[:4])), "rows": "",
-            "problem": f"none of the export's columns is a field of the data dictionary "
-                       f"{dictionary} (its first field is {rid!r}); is it the dictionary of "
-                       f"this project?"}])
+        raise DataValidationError(
+            [
+                {
+                    "file": str(path),
+                    "column": ", ".join(map(str, frame.columns[:4])),
+                    "rows": "",
+                    "problem": f"none of the export's columns is a field of the data dictionary "
+                    f"{dictionary} (its first field is {rid!r}); is it the dictionary of "
+                    f"this project?",
+                }
+            ]
+        )
     frame = _text_frame(frame)
     for base, cols in boxes.items():
         present = [c for c in cols if c in frame.columns]
         if not present or base in frame.columns:
             continue
-        checked = pd.DataFrame({c: frame[c].astype("str").str.strip().str.lower()
-                                .isin(["1", "checked"]) for c in present}, index=frame.index)
-        combined = [("; ".join(cols[c] for c in present if row[c]) or np.nan)
-                    for row in checked.to_dict("records")]
-        frame = pd.concat([frame, pd.Series(combined, index=frame.index, name=base,
-                                            dtype=object)], axis=1)
+        checked = pd.DataFrame(
+            {
+                c: frame[c].astype("str").str.strip().str.lower().isin(["1", "checked"])
+                for c in present
+            },
+            index=frame.index,
+        )
+        combined = [
+            ("; ".join(cols[c] for c in present if row[c]) or np.nan)
+            for row in checked.to_dict("records")
+        ]
+        frame = pd.concat(
+            [frame, pd.Series(combined, index=frame.index, name=base, dtype=object)], axis=1
+        )
     for form in dict.fromkeys(form_of.values()):
         col = f"{form}_complete"
         if col in frame.columns:
             status = frame[col].astype("str").str.strip().str.lower().map(_STATUS)
             counts = status.value_counts()
             if len(counts):
-                notes.append(f"form {form}: " + ", ".join(f"{int(counts.get(k, 0))} {k}" for k in
-                                                          ("complete", "unverified", "incomplete")
-                                                          if counts.get(k, 0)))
+                notes.append(
+                    f"form {form}: "
+                    + ", ".join(
+                        f"{int(counts.get(k, 0))} {k}"
+                        for k in ("complete", "unverified", "incomplete")
+                        if counts.get(k, 0)
+                    )
+                )
     idents = []
     if "identifier" in d.columns:
-        flagged = d.loc[d["identifier"].astype("str").str.strip().str.lower() == "y",
-                        "field_name"]
+        flagged = d.loc[d["identifier"].astype("str").str.strip().str.lower() == "y", "field_name"]
         for name in flagged:
             idents.extend([name, *boxes.get(name, {})])
     labels = {n: lab for n, lab in seq if n in frame.columns}
     part = "redcap_repeat_instrument" if "redcap_repeat_instrument" in frame.columns else None
-    return Source(path=path, format="redcap", frame=frame, part_column=part, choices=choices,
-                  identifier_columns=[c for c in idents if c in frame.columns], form_of=form_of,
-                  labels=labels, checkboxes=boxes, notes=notes, inputs=[Path(dictionary)])
+    return Source(
+        path=path,
+        format="redcap",
+        frame=frame,
+        part_column=part,
+        choices=choices,
+        identifier_columns=[c for c in idents if c in frame.columns],
+        form_of=form_of,
+        labels=labels,
+        checkboxes=boxes,
+        notes=notes,
+        inputs=[Path(dictionary)],
+    )
 
 
 def form_status(frame: pd.DataFrame, form: str) -> pd.Series | None:

@@ -29,15 +29,25 @@ class _Side:
         self.failures: list[dict] = []
 
     def fail(self, column, rows, problem, file=None):
-        self.failures.append({"file": str(file or self.map.source), "column": column,
-                              "rows": rows, "problem": problem})
+        self.failures.append(
+            {
+                "file": str(file or self.map.source),
+                "column": column,
+                "rows": rows,
+                "problem": problem,
+            }
+        )
 
     def side(self, path: Path | None, required: list[str], what: str) -> pd.DataFrame | None:
         if path is None:
             return None
         if not path.is_file():
-            self.fail("", "", f"the mapping names {what} file {path}, which does not exist",
-                      file=self.map.source)
+            self.fail(
+                "",
+                "",
+                f"the mapping names {what} file {path}, which does not exist",
+                file=self.map.source,
+            )
             return None
         try:
             frame = read_table(path)
@@ -50,9 +60,13 @@ class _Side:
             return None
         absent = [c for c in required if c not in frame.columns]
         for col in absent:
-            self.fail(col, "", f"missing column {col} ({what} needs {', '.join(required)}; "
-                               f"found {', '.join(frame.columns)}){close_matches(col, frame.columns)}",
-                      file=path)
+            self.fail(
+                col,
+                "",
+                f"missing column {col} ({what} needs {', '.join(required)}; "
+                f"found {', '.join(frame.columns)}){close_matches(col, frame.columns)}",
+                file=path,
+            )
         if absent:
             return None
         frame = frame.copy()
@@ -70,50 +84,76 @@ class _Side:
         if orgs is not None:
             blank = orgs["org_id"].isna()
             if blank.any():
-                self.fail("org_id", format_rows(orgs.index[blank]), "blank org_id",
-                          file=m.orgs_file)
+                self.fail(
+                    "org_id", format_rows(orgs.index[blank]), "blank org_id", file=m.orgs_file
+                )
             known |= set(orgs["org_id"].dropna())
             if "size" in orgs.columns:
                 num = pd.to_numeric(orgs["size"], errors="coerce")
                 bad = (num.isna() & orgs["size"].notna()) | (num < 0) | (num != np.round(num))
                 if bad.any():
-                    self.fail("size", format_rows(orgs.index[bad]), "size must be a whole "
-                              "number of staff", file=m.orgs_file)
+                    self.fail(
+                        "size",
+                        format_rows(orgs.index[bad]),
+                        "size must be a whole number of staff",
+                        file=m.orgs_file,
+                    )
         for frame, path in ((inter, m.interventions_file), (metrics, m.org_metrics_file)):
             if frame is None:
                 continue
             unknown = ~frame["org_id"].isin(known) & frame["org_id"].notna()
             if unknown.any():
-                self.fail("org_id", format_rows(frame.index[unknown]),
-                          f"{int(unknown.sum())} row(s) name organizations that have no workers "
-                          f"in the export and are not in the orgs file: "
-                          f"{', '.join(pd.unique(frame.loc[unknown, 'org_id'])[:5])}", file=path)
+                self.fail(
+                    "org_id",
+                    format_rows(frame.index[unknown]),
+                    f"{int(unknown.sum())} row(s) name organizations that have no workers "
+                    f"in the export and are not in the orgs file: "
+                    f"{', '.join(pd.unique(frame.loc[unknown, 'org_id'])[:5])}",
+                    file=path,
+                )
         if inter is not None:
             bad = ~inter["area"].isin(AREA_KEYS)
             if bad.any():
-                self.fail("area", format_rows(inter.index[bad]),
-                          f"unknown area(s) {format_counts(inter.loc[bad, 'area'].fillna(''))}; "
-                          f"valid areas are {', '.join(AREA_KEYS)}", file=m.interventions_file)
+                self.fail(
+                    "area",
+                    format_rows(inter.index[bad]),
+                    f"unknown area(s) {format_counts(inter.loc[bad, 'area'].fillna(''))}; "
+                    f"valid areas are {', '.join(AREA_KEYS)}",
+                    file=m.interventions_file,
+                )
             parsed, badd = parse_dates(inter["start_date"], None)
             badd |= inter["start_date"].isna().to_numpy()
             if badd.any():
-                self.fail("start_date", format_rows(inter.index[badd]),
-                          "start dates must be written YYYY-MM-DD", file=m.interventions_file)
+                self.fail(
+                    "start_date",
+                    format_rows(inter.index[badd]),
+                    "start dates must be written YYYY-MM-DD",
+                    file=m.interventions_file,
+                )
             inter = inter.assign(start_date=parsed)
         if metrics is not None:
-            month = pd.to_datetime(metrics["month"].astype("str").str.strip(), format="ISO8601",
-                                   errors="coerce")
+            month = pd.to_datetime(
+                metrics["month"].astype("str").str.strip(), format="ISO8601", errors="coerce"
+            )
             bad = month.isna().to_numpy()
             if bad.any():
-                self.fail("month", format_rows(metrics.index[bad]), "months must be written "
-                          "YYYY-MM", file=m.org_metrics_file)
+                self.fail(
+                    "month",
+                    format_rows(metrics.index[bad]),
+                    "months must be written YYYY-MM",
+                    file=m.org_metrics_file,
+                )
             metrics = metrics.assign(month=month.dt.strftime("%Y-%m"))
             for col in ("headcount", "separations", "absence_days"):
                 num = pd.to_numeric(metrics[col], errors="coerce")
                 badn = (num.isna() & metrics[col].notna()) | (num < 0)
                 if badn.any():
-                    self.fail(col, format_rows(metrics.index[badn]), f"{col} must be a "
-                              "non-negative whole number", file=m.org_metrics_file)
+                    self.fail(
+                        col,
+                        format_rows(metrics.index[badn]),
+                        f"{col} must be a non-negative whole number",
+                        file=m.org_metrics_file,
+                    )
         return {"orgs": orgs, "interventions": inter, "org_metrics": metrics}
 
 

@@ -22,19 +22,46 @@ __all__ = ["Source", "read_source", "detect_format", "QUALTRICS_IDENTIFIERS"]
 
 #: Qualtrics metadata columns that identify a person or place; always dropped.
 QUALTRICS_IDENTIFIERS = (
-    "IPAddress", "LocationLatitude", "LocationLongitude", "RecipientLastName",
-    "RecipientFirstName", "RecipientEmail", "ExternalReference", "ExternalDataReference",
+    "IPAddress",
+    "LocationLatitude",
+    "LocationLongitude",
+    "RecipientLastName",
+    "RecipientFirstName",
+    "RecipientEmail",
+    "ExternalReference",
+    "ExternalDataReference",
 )
 #: Other Qualtrics metadata columns (kept out of the study; listed for the template).
 QUALTRICS_METADATA = (
-    "StartDate", "EndDate", "Status", "Progress", "Duration (in seconds)", "Finished",
-    "RecordedDate", "ResponseId", "ResponseID", "DistributionChannel", "UserLanguage",
+    "StartDate",
+    "EndDate",
+    "Status",
+    "Progress",
+    "Duration (in seconds)",
+    "Finished",
+    "RecordedDate",
+    "ResponseId",
+    "ResponseID",
+    "DistributionChannel",
+    "UserLanguage",
     *QUALTRICS_IDENTIFIERS,
 )
 # Qualtrics Status codes: 0 IP Address, 1 Survey Preview, 2 Survey Test, 4 Imported,
 # 8 Spam, 9 Preview Spam, 12 Imported Spam, 16 Offline, 17 Offline Survey Preview.
-_NOT_RESPONSES = {"1", "2", "8", "9", "12", "17", "survey preview", "survey test", "spam",
-                  "preview spam", "imported spam", "offline survey preview"}
+_NOT_RESPONSES = {
+    "1",
+    "2",
+    "8",
+    "9",
+    "12",
+    "17",
+    "survey preview",
+    "survey test",
+    "spam",
+    "preview spam",
+    "imported spam",
+    "offline survey preview",
+}
 
 
 @dataclass
@@ -111,11 +138,14 @@ def read_source(path, *, format: str = "auto", dictionary=None, sheet=0) -> Sour
         raise UsageError(f"input file {path} does not exist")
     known = {".csv", ".tsv", ".txt", "", ".xlsx", ".xlsm", ".xls", ".sav", ".zsav"}
     if path.suffix.lower() not in known:
-        raise UsageError(f"unsupported file type {path.suffix!r} for {path}; use a CSV/TSV "
-                         "export (.csv, .tsv), Excel (.xlsx) or SPSS (.sav)")
+        raise UsageError(
+            f"unsupported file type {path.suffix!r} for {path}; use a CSV/TSV "
+            "export (.csv, .tsv), Excel (.xlsx) or SPSS (.sav)"
+        )
     fmt = detect_format(path, dictionary=dictionary, hint=format)
     if fmt == "redcap":
         from ._redcap import read_redcap
+
         return read_redcap(path, dictionary)
     if fmt == "qualtrics":
         return read_qualtrics(path)
@@ -124,8 +154,16 @@ def read_source(path, *, format: str = "auto", dictionary=None, sheet=0) -> Sour
     if fmt in ("csv", "excel"):
         frame = read_table(path, sheet=sheet)
         if frame.empty:
-            raise DataValidationError([{"file": str(path), "column": "", "rows": "",
-                                        "problem": "the file has a header but no data rows"}])
+            raise DataValidationError(
+                [
+                    {
+                        "file": str(path),
+                        "column": "",
+                        "rows": "",
+                        "problem": "the file has a header but no data rows",
+                    }
+                ]
+            )
         return Source(path=path, format=fmt, frame=_text_frame(frame))
     raise UsageError(f"unknown format {fmt!r}; use auto, redcap, qualtrics, csv, excel or spss")
 
@@ -146,8 +184,9 @@ def read_qualtrics(path: Path) -> Source:
     if len(frame) >= 2 and str(frame.iloc[1, 0]).lstrip().startswith('{"ImportId"'):
         labels = {c: str(v) for c, v in frame.iloc[0].items() if pd.notna(v)}
         drop = list(frame.index[:2])
-    elif len(frame) >= 1 and any(str(v).replace(" ", "").lower() == "responseid"
-                                 for v in frame.iloc[0].tolist()):
+    elif len(frame) >= 1 and any(
+        str(v).replace(" ", "").lower() == "responseid" for v in frame.iloc[0].tolist()
+    ):
         labels = {c: str(v) for c, v in frame.iloc[0].items() if pd.notna(v)}
         drop = list(frame.index[:1])
     data = frame.drop(index=drop)
@@ -159,13 +198,26 @@ def read_qualtrics(path: Path) -> Source:
             notes.append(f"{int(skip.sum())} preview/test/spam response(s) (Status) left out")
             data = data[~skip]
     if data.empty:
-        raise DataValidationError([{"file": str(path), "column": "", "rows": "",
-                                    "problem": "the Qualtrics export has no responses below its "
-                                               "header rows"}])
+        raise DataValidationError(
+            [
+                {
+                    "file": str(path),
+                    "column": "",
+                    "rows": "",
+                    "problem": "the Qualtrics export has no responses below its header rows",
+                }
+            ]
+        )
     idents = [c for c in QUALTRICS_IDENTIFIERS if c in data.columns]
-    return Source(path=path, format="qualtrics", frame=_text_frame(data), labels=labels,
-                  identifier_columns=idents, notes=notes,
-                  missing_codes={"-99": "seen but unanswered (Qualtrics)"})
+    return Source(
+        path=path,
+        format="qualtrics",
+        frame=_text_frame(data),
+        labels=labels,
+        identifier_columns=idents,
+        notes=notes,
+        missing_codes={"-99": "seen but unanswered (Qualtrics)"},
+    )
 
 
 # -- SPSS ---------------------------------------------------------------------------------
@@ -177,14 +229,24 @@ def read_spss(path: Path) -> Source:
     missing answers, their label kept as the reason. Rows are case numbers.
     """
     import pyreadstat
+
     try:
         frame, meta = pyreadstat.read_sav(str(path), user_missing=True)
     except Exception as exc:  # pyreadstat raises its own ReadstatError and others
-        raise DataValidationError([{"file": str(path), "column": "", "rows": "",
-                                    "problem": f"could not read the SPSS file: {exc}"}]) from None
+        raise DataValidationError(
+            [
+                {
+                    "file": str(path),
+                    "column": "",
+                    "rows": "",
+                    "problem": f"could not read the SPSS file: {exc}",
+                }
+            ]
+        ) from None
     if frame.empty:
-        raise DataValidationError([{"file": str(path), "column": "", "rows": "",
-                                    "problem": "the SPSS file has no cases"}])
+        raise DataValidationError(
+            [{"file": str(path), "column": "", "rows": "", "problem": "the SPSS file has no cases"}]
+        )
     text = {}
     for col in frame.columns:
         s = frame[col]
@@ -198,8 +260,10 @@ def read_spss(path: Path) -> Source:
     out = pd.DataFrame(text, columns=list(frame.columns))
     out.index = pd.RangeIndex(1, len(out) + 1, name="case")
     value_labels = getattr(meta, "variable_value_labels", {}) or {}
-    choices = {col: {_num(k) if not isinstance(k, str) else k: str(v) for k, v in labs.items()}
-               for col, labs in value_labels.items()}
+    choices = {
+        col: {_num(k) if not isinstance(k, str) else k: str(v) for k, v in labs.items()}
+        for col, labs in value_labels.items()
+    }
     missing: dict[str, str] = {}
     for col, ranges in (getattr(meta, "missing_ranges", {}) or {}).items():
         for rng in ranges:
@@ -213,8 +277,15 @@ def read_spss(path: Path) -> Source:
             code = _num(v) if not isinstance(v, str) else v
             missing.setdefault(code, choices.get(col, {}).get(code, "user-missing (SPSS)"))
     labels = dict(zip(meta.column_names, meta.column_labels or [], strict=False))
-    return Source(path=path, format="spss", frame=out, choices=choices, missing_codes=missing,
-                  labels={k: v for k, v in labels.items() if v}, row_word="case")
+    return Source(
+        path=path,
+        format="spss",
+        frame=out,
+        choices=choices,
+        missing_codes=missing,
+        labels={k: v for k, v in labels.items() if v},
+        row_word="case",
+    )
 
 
 def _num(value):

@@ -25,19 +25,74 @@ from ._values import norm_label
 
 __all__ = ["mapping_template"]
 
-_WORKER = ["workerid", "worker", "staffid", "employeeid", "participantid", "respondentid",
-           "respondent", "personid", "recordid", "userid", "staffno", "id"]
-_ORG = ["orgid", "org", "organization", "organisation", "agency", "agencyid", "site", "siteid",
-        "organizationid", "organisationid", "orgname", "employer"]
+_WORKER = [
+    "workerid",
+    "worker",
+    "staffid",
+    "employeeid",
+    "participantid",
+    "respondentid",
+    "respondent",
+    "personid",
+    "recordid",
+    "userid",
+    "staffno",
+    "id",
+]
+_ORG = [
+    "orgid",
+    "org",
+    "organization",
+    "organisation",
+    "agency",
+    "agencyid",
+    "site",
+    "siteid",
+    "organizationid",
+    "organisationid",
+    "orgname",
+    "employer",
+]
 _TEAM = ["teamid", "team", "unit", "unitid", "teamname", "workgroup", "department"]
 _ROLE = ["role", "jobrole", "position", "jobtitle", "profession", "discipline"]
 _TENURE = ["tenureyears", "tenure", "yearsinjob", "yearsinrole", "yearsemployed"]
-_WAVE = ["wave", "redcapeventname", "timepoint", "time", "occasion", "round", "phase",
-         "period", "event", "redcaprepeatinstance"]
-_DATE = ["date", "surveydate", "responsedate", "completiondate", "startdate", "recordeddate",
-         "submitted", "timestamp"]
-_IDENT = ["name", "email", "mail", "phone", "ipaddress", "latitude", "longitude", "address",
-          "birth", "dob", "ssn", "zip", "postcode"]
+_WAVE = [
+    "wave",
+    "redcapeventname",
+    "timepoint",
+    "time",
+    "occasion",
+    "round",
+    "phase",
+    "period",
+    "event",
+    "redcaprepeatinstance",
+]
+_DATE = [
+    "date",
+    "surveydate",
+    "responsedate",
+    "completiondate",
+    "startdate",
+    "recordeddate",
+    "submitted",
+    "timestamp",
+]
+_IDENT = [
+    "name",
+    "email",
+    "mail",
+    "phone",
+    "ipaddress",
+    "latitude",
+    "longitude",
+    "address",
+    "birth",
+    "dob",
+    "ssn",
+    "zip",
+    "postcode",
+]
 _PRE = re.compile(r"base|pre|intake|first|before|^t?[01]$|^w(ave)?_?1$", re.I)
 _POST = re.compile(r"follow|post|second|after|end|^t?2$|^w(ave)?_?2$", re.I)
 
@@ -72,13 +127,19 @@ def _item_guesses(src, columns, used) -> tuple[dict, list[str]]:
     for key in builtin_keys():
         inst = load_instrument(key)
         by_label = {norm_label(i.label): i.number for i in inst.items}
-        hits = {c: by_label[lab] for c, lab in labels.items()
-                if lab and lab in by_label and c not in taken}
+        hits = {
+            c: by_label[lab]
+            for c, lab in labels.items()
+            if lab and lab in by_label and c not in taken
+        }
         if len(hits) >= max(3, inst.n_items // 2) and len(set(hits.values())) == len(hits):
             parts = {re.match(r"^(.*?)0*(\d+)$", c) for c in hits}
             prefixes = {m.group(1) for m in parts if m}
-            if (len(prefixes) == 1 and None not in parts
-                    and all(int(m.group(2)) == hits[m.group(0)] for m in parts)):
+            if (
+                len(prefixes) == 1
+                and None not in parts
+                and all(int(m.group(2)) == hits[m.group(0)] for m in parts)
+            ):
                 hits = {"__prefix__": prefixes.pop(), **hits}
             out[key] = (hits, "matched by the instruments' item labels")
             taken |= set(hits)
@@ -94,8 +155,11 @@ def _item_guesses(src, columns, used) -> tuple[dict, list[str]]:
                 groups[m.group(1)][c] = int(m.group(2))
         if groups:
             prefix, found = max(groups.items(), key=lambda kv: len(kv[1]))
-            how = ("by column names" if len(found) == inst.n_items else
-                   f"by column names; found {len(found)} of {inst.n_items} items")
+            how = (
+                "by column names"
+                if len(found) == inst.n_items
+                else f"by column names; found {len(found)} of {inst.n_items} items"
+            )
             out[key] = ({"__prefix__": prefix, **found}, how)
             taken |= set(found)
     comments = []
@@ -111,9 +175,11 @@ def _item_guesses(src, columns, used) -> tuple[dict, list[str]]:
     for block, cols in blocks.items():
         fits = sizes.get(len(cols))
         if fits:
-            comments.append(f"# TODO: {block}_1 ... {block}_{len(cols)} ({len(cols)} columns) "
-                            f"could be {' or '.join(fits)}: e.g. {fits[0]}: {{prefix: "
-                            f"\"{block}_\"}}")
+            comments.append(
+                f"# TODO: {block}_1 ... {block}_{len(cols)} ({len(cols)} columns) "
+                f"could be {' or '.join(fits)}: e.g. {fits[0]}: {{prefix: "
+                f'"{block}_"}}'
+            )
     return out, comments
 
 
@@ -139,12 +205,14 @@ def mapping_template(source, *, format: str = "auto", dictionary=None, sheet=0) 
     guesses, comments = _item_guesses(src, columns, set())
     item_cols = {c for found, _ in guesses.values() for c in found if c != "__prefix__"}
     used: set[str] = set(item_cols)
-    L = [f"# Starter mapping for `stseval import`, written from {src.path.name} "
-         f"({src.format} export).",
-         "# Lines marked CHECK are guesses; lines marked TODO need you. Every option is",
-         "# described in the documentation of stseval.importers (README: Importing).",
-         f"study_name: {_q(src.path.stem)}",
-         f"format: {src.format}"]
+    L = [
+        f"# Starter mapping for `stseval import`, written from {src.path.name} "
+        f"({src.format} export).",
+        "# Lines marked CHECK are guesses; lines marked TODO need you. Every option is",
+        "# described in the documentation of stseval.importers (README: Importing).",
+        f"study_name: {_q(src.path.stem)}",
+        f"format: {src.format}",
+    ]
 
     def field(name, col, what, note=""):
         if col:
@@ -157,7 +225,8 @@ def mapping_template(source, *, format: str = "auto", dictionary=None, sheet=0) 
         worker = columns[0]
     elif src.format == "qualtrics":
         worker = _find(columns, _WORKER, used) or (
-            "ExternalReference" if "ExternalReference" in columns else None)
+            "ExternalReference" if "ExternalReference" in columns else None
+        )
     else:
         worker = _find(columns, _WORKER, used, contains=("worker",))
     field("worker_id", worker, "the worker ID (it is pseudonymized at import)")
@@ -170,8 +239,14 @@ def mapping_template(source, *, format: str = "auto", dictionary=None, sheet=0) 
     for name, names, contains in (("role", _ROLE, ()), ("tenure_years", _TENURE, ("tenure",))):
         col = _find(columns, names, used, contains=contains)
         if col is None and name == "tenure_years":
-            col = next((c for c in columns if c not in used
-                        and "years" in norm_label(src.labels.get(c, ""))), None)
+            col = next(
+                (
+                    c
+                    for c in columns
+                    if c not in used and "years" in norm_label(src.labels.get(c, ""))
+                ),
+                None,
+            )
         if col:
             field(name, col, name)
     wave = _find(columns, _WAVE, used)
@@ -181,29 +256,44 @@ def mapping_template(source, *, format: str = "auto", dictionary=None, sheet=0) 
         if values and not all(v.lower() in ("pre", "post", "follow_up") for v in values):
             L.append("wave:")
             L.append(f"  column: {_q(wave)}  # CHECK")
-            L.append("  values:  # source value -> study wave (pre, post, follow_up); null: "
-                     "rows with worker details only")
+            L.append(
+                "  values:  # source value -> study wave (pre, post, follow_up); null: "
+                "rows with worker details only"
+            )
             for v in values:
                 guess = "pre" if _PRE.search(v) else ("post" if _POST.search(v) else None)
                 L.append(f"    {_q(v)}: {guess or 'null'}  # {'CHECK' if guess else 'TODO'}")
         else:
             L.append(f"wave: {_q(wave)}  # CHECK")
     else:
-        L.append("wave: null  # TODO: the column holding the wave, or {value: pre} for a "
-                 "file of one wave")
+        L.append(
+            "wave: null  # TODO: the column holding the wave, or {value: pre} for a "
+            "file of one wave"
+        )
     L.append("waves: [pre, post]  # CHECK: the study's waves in order")
     date = _find(columns, _DATE, used, contains=("date",))
     if date:
         used.add(date)
-        L.append(f"date: {{column: {_q(date)}}}  # CHECK (add format: \"%d/%m/%Y\" for other "
-                 "layouts)")
+        L.append(
+            f'date: {{column: {_q(date)}}}  # CHECK (add format: "%d/%m/%Y" for other layouts)'
+        )
     else:
         L.append("# date: {column: null}  # optional: the column holding the survey date")
-    idents = list(dict.fromkeys(
-        src.identifier_columns + [c for c in columns if c not in used and c != worker
-                                  and any(p in _norm(c) for p in _IDENT)]))
-    L.append("identifiers:  # dropped at import, never written" if idents
-             else "identifiers: []  # columns with names, e-mails, phone numbers ...")
+    idents = list(
+        dict.fromkeys(
+            src.identifier_columns
+            + [
+                c
+                for c in columns
+                if c not in used and c != worker and any(p in _norm(c) for p in _IDENT)
+            ]
+        )
+    )
+    L.append(
+        "identifiers:  # dropped at import, never written"
+        if idents
+        else "identifiers: []  # columns with names, e-mails, phone numbers ..."
+    )
     L.extend(f"  - {_q(c)}  # CHECK" for c in idents)
     used |= set(idents)
     if guesses:
@@ -219,7 +309,7 @@ def mapping_template(source, *, format: str = "auto", dictionary=None, sheet=0) 
             L.append(f"  {key}:  # CHECK: {how}")
             L.extend(f"    {_q(c)}: {n}" for c, n in sorted(found.items(), key=lambda kv: kv[1]))
     else:
-        L.append("items:  # TODO: one entry per instrument, e.g. stss: {prefix: \"stss_\"}")
+        L.append('items:  # TODO: one entry per instrument, e.g. stss: {prefix: "stss_"}')
     L.extend(comments)
     codes = _codes(frame, [c for g in guesses.values() for c in g[0]])
     if codes:
@@ -227,15 +317,23 @@ def mapping_template(source, *, format: str = "auto", dictionary=None, sheet=0) 
         L.extend(f"  {c}: missing" for c in codes)
     else:
         L.append("# missing_codes: {-99: refused}  # answers that mean 'missing', and why")
-    L += ["# orgs_file: orgs.csv                  # optional: org_id, name, size",
-          "# interventions_file: interventions.csv  # org_id, area, start_date (YYYY-MM-DD)",
-          "# org_metrics_file: org_metrics.csv    # org_id, month, headcount, separations, "
-          "absence_days",
-          "min_cell: 5"]
-    meta = set(QUALTRICS_METADATA) | {"redcap_event_name", "redcap_repeat_instrument",
-                                      "redcap_repeat_instance"}
-    rest = [c for c in columns if c not in used and c not in meta
-            and not c.endswith("_complete") and "___" not in c]
+    L += [
+        "# orgs_file: orgs.csv                  # optional: org_id, name, size",
+        "# interventions_file: interventions.csv  # org_id, area, start_date (YYYY-MM-DD)",
+        "# org_metrics_file: org_metrics.csv    # org_id, month, headcount, separations, "
+        "absence_days",
+        "min_cell: 5",
+    ]
+    meta = set(QUALTRICS_METADATA) | {
+        "redcap_event_name",
+        "redcap_repeat_instrument",
+        "redcap_repeat_instance",
+    }
+    rest = [
+        c
+        for c in columns
+        if c not in used and c not in meta and not c.endswith("_complete") and "___" not in c
+    ]
     if rest:
         shown = ", ".join(rest[:40]) + (f" ... ({len(rest)} in all)" if len(rest) > 40 else "")
         L.append(f"# Columns not used (left out of the study): {shown}")

@@ -66,9 +66,9 @@ class ItemConverter:
     missing_codes: dict[str, str] = field(default_factory=dict)
     recode: dict[float, float] | None = None
     failures: list[dict] = field(default_factory=list)
-    unknown: dict[str, Counter] = field(default_factory=dict)      # label -> column counts
+    unknown: dict[str, Counter] = field(default_factory=dict)  # label -> column counts
     unknown_rows: list = field(default_factory=list)
-    reasons: list[dict] = field(default_factory=list)               # missing-code cells
+    reasons: list[dict] = field(default_factory=list)  # missing-code cells
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self):
@@ -86,12 +86,19 @@ class ItemConverter:
         table = {norm_label(lab): float(v) for v, lab in inst.anchors_for(number).items()}
         if inst.response.not_applicable is not None and inst.response.not_applicable_label:
             table[norm_label(inst.response.not_applicable_label)] = float(
-                inst.response.not_applicable)
+                inst.response.not_applicable
+            )
         return table
 
-    def convert(self, values: pd.Series, number: int, column: str, *,
-                choices: dict[str, str] | None = None, kit_column: str | None = None
-                ) -> pd.Series:
+    def convert(
+        self,
+        values: pd.Series,
+        number: int,
+        column: str,
+        *,
+        choices: dict[str, str] | None = None,
+        kit_column: str | None = None,
+    ) -> pd.Series:
         """One item column -> float Series (NaN = missing), same index (line numbers)."""
         inst = self.instrument
         labels = self.labels_for(number)
@@ -104,16 +111,18 @@ class ItemConverter:
                     value = float(code)
                 except ValueError:
                     continue
-                if value not in self._numeric_codes:   # missing-data codes keep their meaning
+                if value not in self._numeric_codes:  # missing-data codes keep their meaning
                     codes[value] = norm_label(lab)
             if codes and all(lab in labels for lab in codes.values()) and not recode:
                 through = {c: labels[lab] for c, lab in codes.items()}
                 if any(c != v for c, v in through.items()):
                     recode = through
-                    self.notes.append(f"{column}: source codes "
-                                      f"{', '.join(_num_text(c) for c in through)} recoded to "
-                                      f"{', '.join(_num_text(v) for v in through.values())} "
-                                      f"through the answer labels")
+                    self.notes.append(
+                        f"{column}: source codes "
+                        f"{', '.join(_num_text(c) for c in through)} recoded to "
+                        f"{', '.join(_num_text(v) for v in through.values())} "
+                        f"through the answer labels"
+                    )
             for c, lab in codes.items():
                 source_codes.setdefault(lab, c)
 
@@ -134,9 +143,14 @@ class ItemConverter:
             code_hit |= hit
             code_of[hit] = [self._text_codes[v] for v in low[hit]]
         for pos in np.flatnonzero(code_hit):
-            self.reasons.append({"line": values.index[pos], "column": kit_column or column,
-                                 "code": code_of[pos],
-                                 "reason": self.missing_codes[code_of[pos]]})
+            self.reasons.append(
+                {
+                    "line": values.index[pos],
+                    "column": kit_column or column,
+                    "code": code_of[pos],
+                    "reason": self.missing_codes[code_of[pos]],
+                }
+            )
         # labels
         need = (~blank) & ~is_num & ~code_hit
         from_instrument = np.zeros(len(values), dtype=bool)
@@ -170,23 +184,33 @@ class ItemConverter:
             shown = ", ".join(list(dict.fromkeys(text[bad].tolist()))[:5])
             hint = ""
             if (out[bad] < 0).any() and resp.min >= 0:
-                hint = (" (negative codes such as -99 usually mean missing: list them under "
-                        "missing_codes in the mapping)")
+                hint = (
+                    " (negative codes such as -99 usually mean missing: list them under "
+                    "missing_codes in the mapping)"
+                )
             elif set(out[bad]) == {float(resp.min - resp.step)} and not recode:
                 low, high = resp.min - resp.step, resp.max - resp.step
-                hint = (f" (the answers look coded {low}-{high}: if so, add recode: "
-                        f"{{{low}: {resp.min}, ...}} to items.{inst.key} in the mapping)")
-            self.failures.append({
-                "file": self.file, "column": column, "rows": format_rows(rows),
-                "problem": f"{int(bad.sum())} answer(s) out of range for {inst.key} item "
-                           f"{number} (e.g. {shown}); expected {self.allowed_text()} or "
-                           f"blank{hint}"})
+                hint = (
+                    f" (the answers look coded {low}-{high}: if so, add recode: "
+                    f"{{{low}: {resp.min}, ...}} to items.{inst.key} in the mapping)"
+                )
+            self.failures.append(
+                {
+                    "file": self.file,
+                    "column": column,
+                    "rows": format_rows(rows),
+                    "problem": f"{int(bad.sum())} answer(s) out of range for {inst.key} item "
+                    f"{number} (e.g. {shown}); expected {self.allowed_text()} or "
+                    f"blank{hint}",
+                }
+            )
             out[bad] = np.nan
         out[lost] = np.nan
         return out
 
-    def _label_value(self, raw: str, labels: dict[str, float],
-                     source_codes: dict[str, float]) -> tuple[float, bool]:
+    def _label_value(
+        self, raw: str, labels: dict[str, float], source_codes: dict[str, float]
+    ) -> tuple[float, bool]:
         """(value, came straight from the instrument's labels) or (nan, False)."""
         lab = norm_label(raw)
         if lab in labels:
@@ -205,8 +229,7 @@ class ItemConverter:
 
     def allowed_text(self) -> str:
         r = self.instrument.response
-        text = (f"whole numbers {r.min} to {r.max}" if r.step == 1
-                else ", ".join(map(str, r.values)))
+        text = f"whole numbers {r.min} to {r.max}" if r.step == 1 else ", ".join(map(str, r.values))
         if r.not_applicable is not None:
             text += f" (or {r.not_applicable} for not applicable)"
         return text
@@ -221,19 +244,23 @@ class ItemConverter:
             for raw, counter in sorted(self.unknown.items(), key=lambda kv: -sum(kv[1].values())):
                 in_cols = ", ".join(f"{c} x{n}" for c, n in counter.most_common(4))
                 more = len(counter) - 4
-                parts.append(f"{raw!r} x{sum(counter.values())} ({in_cols}"
-                             f"{f' and {more} more columns' if more > 0 else ''})")
+                parts.append(
+                    f"{raw!r} x{sum(counter.values())} ({in_cols}"
+                    f"{f' and {more} more columns' if more > 0 else ''})"
+                )
                 cols.extend(c for c in counter if c not in cols)
             anchors = ", ".join(dict.fromkeys(inst.response.anchors.values()))
-            hint = (" If these are missing-data codes, list them under missing_codes in the "
-                    "mapping.")
-            out.append({
-                "file": self.file, "column": ", ".join(cols[:6]) + (" ..." if len(cols) > 6
-                                                                    else ""),
-                "rows": format_rows(sorted(self.unknown_rows)),
-                "problem": f"unknown answer label(s) for {inst.key}: {'; '.join(parts[:10])}"
-                           f"{'; ...' if len(parts) > 10 else ''}. Expected numbers "
-                           f"({self.allowed_text()}) or the labels {anchors}.{hint}"})
+            hint = " If these are missing-data codes, list them under missing_codes in the mapping."
+            out.append(
+                {
+                    "file": self.file,
+                    "column": ", ".join(cols[:6]) + (" ..." if len(cols) > 6 else ""),
+                    "rows": format_rows(sorted(self.unknown_rows)),
+                    "problem": f"unknown answer label(s) for {inst.key}: {'; '.join(parts[:10])}"
+                    f"{'; ...' if len(parts) > 10 else ''}. Expected numbers "
+                    f"({self.allowed_text()}) or the labels {anchors}.{hint}",
+                }
+            )
         return out
 
 
@@ -248,8 +275,7 @@ def parse_dates(values: pd.Series, fmt: str | None) -> tuple[pd.Series, np.ndarr
         retry = parsed.isna().to_numpy() & ~blank
         if retry.any():
             # ISO dates with a time of day in another layout ("2024-03-01 9:05")
-            alt = pd.to_datetime(text[retry].str.slice(0, 10), format="%Y-%m-%d",
-                                 errors="coerce")
+            alt = pd.to_datetime(text[retry].str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
             parsed[retry] = alt
     bad = parsed.isna().to_numpy() & ~blank
     out = parsed.dt.strftime("%Y-%m-%d").where(parsed.notna())
