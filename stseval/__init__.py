@@ -53,6 +53,7 @@ _SUBMODULES = {
     "checks",
     "cli",
     "errors",
+    "columns",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._columns import (
+from .areas import AREA_KEYS
+from .columns import (
     INTERVENTION_COLUMNS,
     ORG_COLUMNS,
     ORG_METRIC_COLUMNS,
@@ -22,7 +23,6 @@ from ._columns import (
     TRUTH_COLUMNS,
     WORKER_COLUMNS,
 )
-from .areas import AREA_KEYS
 from .errors import DataValidationError, StsevalError, format_rows
 
 __all__ = ["check_study"]

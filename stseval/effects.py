@@ -1,7 +1,7 @@
 """Standardized effect sizes for pre/post and two-group comparisons, and reliable change.
 
 Every function returns a tidy :class:`pandas.DataFrame` whose first columns are
-``stseval._columns.EFFECT_SIZE_COLUMNS`` (``es_type, effect_size, ci_low, ci_high,
+``stseval.columns.EFFECT_SIZE_COLUMNS`` (``es_type, effect_size, ci_low, ci_high,
 method, n``) followed by a ``description`` that says exactly what was divided by
 what, so a reader never has to guess which "Cohen's d" was reported.
 
@@ -63,7 +63,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from ._args import real_number, whole_number
-from ._columns import EFFECT_SIZE_COLUMNS
+from .columns import EFFECT_SIZE_COLUMNS
 from .errors import UsageError
 
 __all__ = [

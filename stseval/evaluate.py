@@ -56,8 +56,8 @@ import pandas as pd
 from scipy import stats
 
 from . import effects, models
-from ._columns import ESTIMATE_COLUMNS, ESTIMATORS
 from .areas import AREA_KEYS, ORG_AREAS, get_area, outcome_direction
+from .columns import ESTIMATE_COLUMNS, ESTIMATORS
 from .errors import StsevalError, UsageError
 from .instruments import load_instrument
 
@@ -130,7 +130,7 @@ def evaluate_area(
     Returns
     -------
     DataFrame
-        The estimates table (``stseval._columns.ESTIMATE_COLUMNS``) plus
+        The estimates table (``stseval.columns.ESTIMATE_COLUMNS``) plus
         ``p_fdr_all_areas`` (filled by :func:`evaluate_all` / :func:`add_fdr`),
         ``direction`` (``lower`` or ``higher`` is better), ``icc_org`` (ICC(1)
         of the pre-wave outcome by organization) and ``method``. ``p_adjusted``

@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 #: One-row results of :func:`alpha` and :func:`omega` (extends
-#: ``_columns.RELIABILITY_COLUMNS`` with ``k`` and ``method``).
+#: ``columns.RELIABILITY_COLUMNS`` with ``k`` and ``method``).
 ALPHA_COLUMNS = ["estimate", "ci_low", "ci_high", "n", "k", "method"]
 #: One row per item from :func:`item_stats`.
 ITEM_STATS_COLUMNS = [

@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ._columns import DEFAULT_WAVES, INTERVENTION_COLUMNS, ORG_METRIC_COLUMNS, RESPONSE_ID_COLUMNS
 from .areas import AREA_KEYS
+from .columns import DEFAULT_WAVES, INTERVENTION_COLUMNS, ORG_METRIC_COLUMNS, RESPONSE_ID_COLUMNS
 from .errors import DataValidationError, UsageError
 from .instruments import Instrument, load_instrument
 

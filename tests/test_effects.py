@@ -14,7 +14,7 @@ import pytest
 from scipy import stats
 
 from stseval import effects
-from stseval._columns import EFFECT_SIZE_COLUMNS
+from stseval.columns import EFFECT_SIZE_COLUMNS
 from stseval.errors import UsageError
 
 # Lakens (2013, doi:10.3389/fpsyg.2013.00863), Table 1: ratings of two movies by the

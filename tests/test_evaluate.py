@@ -11,8 +11,8 @@ from scipy import stats
 
 import stseval
 from stseval import StudyDesign, UsageError, evaluate_all, evaluate_area, models
-from stseval._columns import ESTIMATE_COLUMNS, ESTIMATORS
 from stseval.areas import AREA_KEYS
+from stseval.columns import ESTIMATE_COLUMNS, ESTIMATORS
 
 
 @pytest.fixture(scope="module")

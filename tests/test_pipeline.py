@@ -25,8 +25,8 @@ from nbformat.v4 import new_code_cell
 
 import stseval
 from stseval import cli, pipeline, report
-from stseval._columns import ESTIMATE_COLUMNS
 from stseval.areas import AREA_KEYS, STAFF_OUTCOMES, get_area
+from stseval.columns import ESTIMATE_COLUMNS
 from stseval.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 from statsmodels.multivariate.factor import Factor
 
-from stseval._columns import RELIABILITY_COLUMNS
+from stseval.columns import RELIABILITY_COLUMNS
 from stseval.errors import DataValidationError, UsageError
 from stseval.reliability import (
     ALPHA_COLUMNS,
@@ -50,7 +50,7 @@ def _one_factor(rng, n, loadings):
 
 
 def test_columns_extend_the_vocabulary():
-    # stseval/_columns.py fixes the first columns of alpha/omega results.
+    # stseval/columns.py fixes the first columns of alpha/omega results.
     assert ALPHA_COLUMNS[: len(RELIABILITY_COLUMNS)] == RELIABILITY_COLUMNS
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from .._columns import INTERVENTION_COLUMNS, ORG_COLUMNS, ORG_METRIC_COLUMNS
+from ..columns import INTERVENTION_COLUMNS, ORG_COLUMNS, ORG_METRIC_COLUMNS
 from ..errors import DataValidationError, format_counts, format_rows
 from ..privacy import neutralize_formulas, pseudonymize
 from ._mapping import Mapping, close_matches, resolve_items

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from .._columns import DEFAULT_WAVES
+from ..columns import DEFAULT_WAVES
 from ..errors import DataValidationError, StsevalError, UsageError
 from ..instruments import Instrument, load_instrument
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._columns import INTERVENTION_COLUMNS, ORG_METRIC_COLUMNS
 from .._io import read_table
 from ..areas import AREA_KEYS
+from ..columns import INTERVENTION_COLUMNS, ORG_METRIC_COLUMNS
 from ..errors import StsevalError, format_counts, format_rows
 from ._mapping import Mapping, close_matches
 from ._values import is_blank, parse_dates
