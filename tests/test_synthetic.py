@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stseval._simengine import fast_scale_scores
+from stseval._simengine import MISSING, fast_scale_scores
 from stseval.areas import AREA_KEYS
 from stseval.errors import UsageError
 from stseval.instruments import load_instrument
@@ -290,7 +290,7 @@ def test_fast_scorer_equals_stseval_score(small_study):
     scored = score(resp, ["stss", "proqol", "org_guidance"])
     for key in ("stss", "proqol", "org_guidance"):
         inst = load_instrument(key)
-        block = resp[inst.item_columns].fillna(0).to_numpy(dtype=np.int8).T
+        block = resp[inst.item_columns].fillna(MISSING).to_numpy(dtype=np.int8).T
         for scale in inst.scales:
             np.testing.assert_allclose(
                 fast_scale_scores(block, inst, scale),
