@@ -213,7 +213,9 @@ def _anonymize(design, rng, s, responses, workers, present):
     order = rng.permutation(m)
     width = max(5, len(str(m)))
     new = pd.array([f"W{k + 1:0{width}d}" for k in order], dtype="str")
-    key = pd.DataFrame({"worker_id": new, "person_id": responses["worker_id"], "wave": wave})
+    key = pd.DataFrame(
+        {"worker_id": new, "person_id": responses["worker_id"], "wave": responses["wave"]}
+    )
     responses = responses.copy()
     responses["worker_id"] = new
     for i, (col, values) in enumerate(codes.items()):

@@ -187,7 +187,16 @@ def test_shipped_data_match_the_code(tmp_path, shipped_synthetic):
                 f"data/synthetic/{name}/{file} drifted from the code; run "
                 "scripts/make_synthetic.py and commit the result"
             )
-    assert sum(p.stat().st_size for p in (shipped_synthetic / "small").iterdir()) < 1_000_000
+    for name in (
+        "small",
+        "single_org",
+        "anonymous",
+        "coded",
+        "three_wave",
+        "staggered",
+        "team_rct",
+    ):
+        assert sum(p.stat().st_size for p in (shipped_synthetic / name).iterdir()) < 1_000_000
     assert sum(p.stat().st_size for p in (shipped_synthetic / "default").iterdir()) < 3_000_000
 
 
