@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime as _dt
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .areas import AREA_KEYS
+from .errors import UsageError
 
 __all__ = [
     "LATENT_OUTCOMES",
@@ -26,6 +28,8 @@ __all__ = [
     "preset_fields",
     "design_problems",
     "add_months",
+    "apply_overrides",
+    "spaced_waves",
 ]
 
 
@@ -367,3 +371,45 @@ def _deep_merge(base: dict, over: dict) -> dict:
         else:
             out[key] = value
     return out
+
+
+def spaced_waves(count: int, first) -> list[dict]:
+    """``count`` waves t0, t1, ... six months apart from ``first`` (a date or ISO text)."""
+    if count < 2:
+        raise ValueError(f"waves must be at least 2; got {count}")
+    day = _dt.date.fromisoformat(first) if isinstance(first, str) else first
+    out = []
+    for k in range(count):
+        month = add_months(day, 6 * k)
+        out.append({"name": f"t{k}", "date": month.replace(day=min(day.day, 28))})
+    return out
+
+
+def _parse(value):
+    if isinstance(value, str):
+        try:
+            return yaml.safe_load(value)
+        except yaml.YAMLError:
+            return value
+    return value
+
+
+def apply_overrides(data: dict, overrides: dict, fields) -> dict:
+    """``data`` (a design as a mapping) with dotted-key ``overrides`` set; text parsed as YAML."""
+    for key, raw in overrides.items():
+        value = _parse(raw)
+        parts = str(key).split(".")
+        if parts[0] not in fields:
+            raise UsageError(f"unknown design field {parts[0]!r}; fields are {', '.join(fields)}")
+        if parts[0] == "effects" and len(parts) == 3:
+            try:
+                parts[2] = _canonical_outcome(parts[2])
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+        node = data
+        for part in parts[:-1]:
+            if not isinstance(node.get(part), dict):
+                node[part] = {}
+            node = node[part]
+        node[parts[-1]] = value
+    return data

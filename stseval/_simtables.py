@@ -188,10 +188,11 @@ def sgic_codes(design, rng, n_people: int, person: np.ndarray, wave: np.ndarray)
             v[hit] = (v[hit] + other[hit]) % 26
         elif e == "birth_month":
             v[hit] = (v[hit] - 1 + step[hit]) % 12 + 1
-        elif e == "sibling":
-            v[hit] = np.where(v[hit] == 0, 1, v[hit] + step[hit])
-        else:
-            v[hit] = np.where(v[hit] == 1, 2, np.minimum(v[hit] + step[hit], 31))
+        else:  # a neighbouring count or day, never the true one
+            top = 9 if e == "sibling" else 31
+            bottom = 0 if e == "sibling" else 1
+            moved = v[hit] + step[hit]
+            v[hit] = np.where(moved < bottom, bottom + 1, np.where(moved > top, top - 1, moved))
     blank = rng.random(m) < design.sgic_unusable
     which_blank = rng.integers(0, len(elems), m)
     out = {}

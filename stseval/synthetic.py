@@ -120,8 +120,10 @@ from ._simdesign import (
     _alias_effects,
     _canonical_outcome,
     _deep_merge,
+    apply_overrides,
     design_problems,
     preset_fields,
+    spaced_waves,
 )
 from .areas import AREA_KEYS
 from .errors import UsageError
@@ -211,8 +213,8 @@ class StudyDesign(BaseModel):
     # -- schedule ---------------------------------------------------------------------
     waves: tuple[WaveSpec, ...] | None = Field(
         None,
-        description="waves in order as {name, date}; if not given: pre_date, post_date and "
-        "follow_up_date when follow_up is true",
+        description="waves in order as {name, date}, or a number K (t0..tK-1 six months apart "
+        "from pre_date); if not given: pre_date, post_date (and follow_up_date with follow_up)",
     )
     start_cohorts: int = Field(
         1,
@@ -378,6 +380,14 @@ class StudyDesign(BaseModel):
             raise ValueError(f"unknown trend key(s) {bad}; use {', '.join(LATENT_OUTCOMES)}")
         return v
 
+    @model_validator(mode="before")
+    @classmethod
+    def _wave_count(cls, data):
+        if isinstance(data, dict) and type(data.get("waves")) is int:
+            data = dict(data)
+            data["waves"] = spaced_waves(data["waves"], data.get("pre_date", _dt.date(2024, 3, 4)))
+        return data
+
     @model_validator(mode="after")
     def _consistent(self) -> StudyDesign:
         problems = design_problems(self)
@@ -487,30 +497,7 @@ class StudyDesign(BaseModel):
         String values are parsed as YAML (``"12"`` -> 12, ``"[2, 3]"`` -> a list),
         so command-line ``--set key=value`` pairs can be passed as they are.
         """
-        data = self.to_dict()
-        for key, value in overrides.items():
-            if isinstance(value, str):
-                try:
-                    value = yaml.safe_load(value)
-                except yaml.YAMLError:
-                    pass
-            parts = str(key).split(".")
-            if parts[0] not in type(self).model_fields:
-                raise UsageError(
-                    f"unknown design field {parts[0]!r}; fields are "
-                    f"{', '.join(type(self).model_fields)}"
-                )
-            if parts[0] == "effects" and len(parts) == 3:
-                try:
-                    parts[2] = _canonical_outcome(parts[2])
-                except ValueError as exc:
-                    raise UsageError(str(exc)) from None
-            node = data
-            for part in parts[:-1]:
-                if not isinstance(node.get(part), dict):
-                    node[part] = {}
-                node = node[part]
-            node[parts[-1]] = value
+        data = apply_overrides(self.to_dict(), overrides, type(self).model_fields)
         return self._validated(data, "design override")
 
     @classmethod

@@ -252,6 +252,30 @@ def test_selection_puts_worse_off_orgs_into_the_intervention_and_regresses_to_th
     assert did < -4 * did_se  # and "improve" with no effect at all: regression to the mean
 
 
+def test_chosen_teams_are_the_worse_off_teams():
+    d = StudyDesign.team_rct().with_overrides(
+        {"orgs_per_area": 150, "comparison": "chosen", "selection_strength": 2.0}
+    )
+    s = simulate(d.nullified(), seed=39)
+    scored = s.scored()
+    pre = scored[scored["wave"] == "pre"].groupby("team_id")["stss_total"].mean()
+    chosen = pre.index.isin(s.interventions["team_id"])
+    gap = pre[chosen].mean() - pre[~chosen].mean()
+    se = np.sqrt(pre[chosen].var() / chosen.sum() + pre[~chosen].var() / (~chosen).sum())
+    assert gap > 4 * se
+
+
+def test_wave_count_shorthand_spaces_waves_six_months_apart():
+    d = StudyDesign.default().with_overrides({"waves": "5", "start_cohorts": 3})
+    assert d.wave_names == ["t0", "t1", "t2", "t3", "t4"]
+    days = [w.date for w in d.wave_schedule()]
+    assert [
+        (b.year - a.year) * 12 + b.month - a.month for a, b in zip(days[:-1], days[1:], strict=True)
+    ] == [6] * 4
+    assert d.wave_effects() == [1.0, 0.7, 0.7**2, 0.7**3]
+    assert StudyDesign.from_dict(d.to_dict()) == d
+
+
 def test_multi_area_orgs_change_several_areas_and_comparison_orgs_none():
     d = StudyDesign.default().with_overrides(
         {"multi_area_share": 0.4, "multi_area_count": 3, "orgs_per_area": 30}
@@ -320,6 +344,9 @@ def test_self_generated_codes_match_true_pairs_at_the_expected_rate():
     same = (a == b).all(axis=1) & usable
     p = 0.85 * 0.95**2
     assert abs(same.mean() - p) < 4 * np.sqrt(p * (1 - p) / len(both))
+    # A misremembered code differs from the true one in exactly one element.
+    differ = (a != b).sum(axis=1)[usable & ~same]
+    assert len(differ) > 0 and (differ == 1).all()
     assert abs((~usable).mean() - (1 - 0.95**2)) < 4 * np.sqrt(0.0975 * 0.9025 / len(both))
     # Pre-wave codes do not identify people uniquely: chance collisions exist.
     full = pre.dropna().astype(str).agg("|".join, axis=1)
