@@ -93,6 +93,13 @@ def test_with_overrides_parses_strings_and_aliases():
         d.with_overrides({"icc_org": 0.5, "icc_team": 0.3})
 
 
+def test_any_preset_can_be_a_base():
+    d = StudyDesign.from_dict({"base": "staggered", "orgs_per_area": 3})
+    assert d.start_cohorts == 3 and d.orgs_per_area == 3 and d.wave_names[0] == "t0"
+    with pytest.raises(UsageError, match="base must be one of"):
+        StudyDesign.from_dict({"base": "huge"})
+
+
 def test_from_yaml_merges_over_a_base(tmp_path):
     path = tmp_path / "design.yaml"
     path.write_text("base: small\nname: mine\neffects:\n  culture:\n    proqol_cs: 0.4\n")
@@ -150,6 +157,11 @@ def test_follow_up_wave():
     fu = waves[waves.apply(lambda w: "follow_up" in w)]
     assert len(fu) > 0 and all("post" in w for w in fu)  # attrition is monotone
     assert s.validate() == []
+    # The follow-up has its own truth rows: the effect retained (follow_up_retention 0.7).
+    t = s.truth[(s.truth["outcome"] == "org_guidance_supervision") & (s.truth["estimand"] == "att")]
+    by_wave = t.set_index("wave")["value"]
+    assert set(by_wave.index) == {"post", "follow_up"}
+    assert 0.4 < by_wave["follow_up"] / by_wave["post"] < 1.0
 
 
 # -- reproducibility -------------------------------------------------------------------
