@@ -29,6 +29,7 @@ __all__ = [
     "design_problems",
     "add_months",
     "apply_overrides",
+    "clean_effects",
     "spaced_waves",
 ]
 
@@ -413,3 +414,23 @@ def apply_overrides(data: dict, overrides: dict, fields) -> dict:
             node = node[part]
         node[parts[-1]] = value
     return data
+
+
+def clean_effects(v) -> dict:
+    """Effects keyed by area and canonical latent outcome (score-column aliases resolved)."""
+    if not isinstance(v, dict):
+        raise ValueError("effects must map area -> {outcome: effect}")
+    out = {}
+    for area, table in v.items():
+        if area not in AREA_KEYS:
+            raise ValueError(
+                f"unknown area {area!r} in effects; valid areas are {', '.join(AREA_KEYS)}"
+            )
+        clean: dict[str, float] = {}
+        for key, value in (table or {}).items():
+            canon = _canonical_outcome(key)
+            if canon in clean and clean[canon] != value:
+                raise ValueError(f"effects.{area} sets {canon} twice with different values")
+            clean[canon] = value
+        out[area] = clean
+    return out

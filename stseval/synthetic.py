@@ -118,9 +118,9 @@ from ._simdesign import (
     ScoreTarget,
     WaveSpec,
     _alias_effects,
-    _canonical_outcome,
     _deep_merge,
     apply_overrides,
+    clean_effects,
     design_problems,
     preset_fields,
     spaced_waves,
@@ -145,11 +145,12 @@ __all__ = [
 class StudyDesign(BaseModel):
     """Everything :func:`simulate` needs; defaults make a realistic study.
 
-    Read one from YAML with :meth:`from_yaml` (fields not given keep the
-    defaults of ``base:``, one of ``default``, ``small``, ``null``), change
-    fields with :meth:`with_overrides` (dotted keys, e.g.
-    ``{"effects.supervision.stss_total": -0.3}``), write with :meth:`to_dict`.
-    Latent values are in standard-deviation units of the latent trait.
+    Built-in designs: :meth:`preset` (names in :data:`PRESET_NAMES`; also
+    ``StudyDesign.<name>()``); :meth:`nullified` zeroes every effect. Read
+    one from YAML with :meth:`from_yaml` (fields not given keep the preset
+    named by ``base:``), change fields with :meth:`with_overrides` (dotted
+    keys, e.g. ``{"effects.supervision.stss_total": -0.3}``), write with
+    :meth:`to_dict`. Latent values are in SD units of the latent trait.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -355,22 +356,7 @@ class StudyDesign(BaseModel):
     @field_validator("effects", mode="before")
     @classmethod
     def _effects(cls, v):
-        if not isinstance(v, dict):
-            raise ValueError("effects must map area -> {outcome: effect}")
-        out = {}
-        for area, table in v.items():
-            if area not in AREA_KEYS:
-                raise ValueError(
-                    f"unknown area {area!r} in effects; valid areas are {', '.join(AREA_KEYS)}"
-                )
-            clean: dict[str, float] = {}
-            for key, value in (table or {}).items():
-                canon = _canonical_outcome(key)
-                if canon in clean and clean[canon] != value:
-                    raise ValueError(f"effects.{area} sets {canon} twice with different values")
-                clean[canon] = value
-            out[area] = clean
-        return out
+        return clean_effects(v)
 
     @field_validator("trend")
     @classmethod
@@ -457,9 +443,8 @@ class StudyDesign(BaseModel):
 
     def nullified(self) -> StudyDesign:
         """The same design with every effect zero (all areas, all outcomes): truth is 0."""
-        name = self.name if self.name.endswith("null") else f"{self.name}-null"
-        if self.name == "synthetic-default":
-            name = "synthetic-null"
+        name = {"synthetic-default": "synthetic-null"}.get(self.name, f"{self.name}-null")
+        name = self.name if self.name.endswith("null") else name
         zero = {a: {k: 0.0 for k in LATENT_OUTCOMES} for a in AREA_KEYS}
         return self.model_copy(update={"effects": zero, "name": name})
 
@@ -577,8 +562,11 @@ def simulate(design: StudyDesign | None = None, *, seed: int) -> Study:
     Returns
     -------
     Study
-        With ``truth`` (see the module docstring) and ``meta["provenance"]``
-        holding the design, the seed and the stseval version.
+        With ``truth`` (see the module docstring), ``meta["provenance"]``
+        holding the design, the seed and the stseval version, and
+        ``meta["design"]`` (``linkage, link_code_columns, assignment,
+        comparison``) unless the design is linked, org-level, with chosen
+        comparison orgs.
 
     Raises
     ------
