@@ -6,9 +6,9 @@ selection can depend on them) and sets on the structure namespace:
 * ``org_area`` (primary area code, -1 = comparison org), ``changes`` (org x
   area: the areas each org changed; a share ``multi_area_share`` of
   intervention orgs change ``multi_area_count`` areas);
-* ``cohort`` (1..start_cohorts, 0 = never) and ``month_offset`` (start month
-  counted from ``start_date``): cohort *c* starts between wave *c-1* and
-  wave *c*;
+* ``cohort`` (1..start_cohorts, 0 = never; as equal as possible within each
+  area) and ``month_offset`` (start month counted from ``start_date``):
+  cohort *c* starts between wave *c-1* and wave *c*;
 * ``team_treated``: with ``assignment: team``, half the teams of each
   intervention org (odd counts: a coin decides the extra team), picked at
   random or, with ``selection_strength``, more often the teams with higher
@@ -77,9 +77,11 @@ def _cohorts(design, rng, s) -> None:
     treated = np.flatnonzero(s.org_area >= 0)
     s.cohort = np.zeros(s.n_org, dtype=np.int64)
     s.cohort[treated] = 1
-    if design.start_cohorts > 1:
-        labels = np.arange(len(treated)) % design.start_cohorts + 1
-        s.cohort[treated] = rng.permutation(labels)
+    if design.start_cohorts > 1:  # balanced within each area
+        for a in np.unique(s.org_area[treated]):
+            orgs = np.flatnonzero(s.org_area == a)
+            labels = np.arange(len(orgs)) % design.start_cohorts + 1
+            s.cohort[orgs] = rng.permutation(labels)
     firsts = cohort_first_months(design)
     base = np.array([0] + [_months_between(design.start_date, f) for f in firsts])
     s.month_offset = base[s.cohort] + s.start_offset

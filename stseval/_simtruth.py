@@ -110,8 +110,8 @@ def _groups(design, s, names, w: int, rows0: np.ndarray, a: int):
     out = [("", mine)]
     if design.start_cohorts > 1:
         coh = s.w_cohort[rows0]
-        out += [(names[c], mine & (coh == c)) for c in range(1, w + 1) if (mine & (coh == c)).any()]
-    return out
+        out += [(names[c], mine & (coh == c)) for c in range(1, w + 1)]
+    return [(label, sel) for label, sel in out if sel.any()]  # no rows: not treated yet
 
 
 def truth_table(design, s, cfg, diffs, pre_items, indicator_truth) -> tuple[pd.DataFrame, str]:
