@@ -47,10 +47,10 @@ def _months_between(a, b) -> int:
 
 def _select_orgs(design, rng, s, lat) -> None:
     """Re-draw which orgs change (same area mix), favouring high baseline STS."""
-    var = design.icc_org + design.org_wave_icc
+    var = design.icc_org + design.wave_shock_share
     level = math.sqrt(design.icc_org) * lat.u_org[:, 0]
     if lat.shock is not None:
-        level = level + math.sqrt(design.org_wave_icc) * lat.shock[:, 0, 0]
+        level = level + math.sqrt(design.wave_shock_share) * lat.shock[:, 0, 0]
     keys = design.selection_strength * level / math.sqrt(var) + rng.gumbel(size=s.n_org)
     codes = s.org_area[s.org_area >= 0]  # in a random order already
     chosen = np.sort(np.argsort(-keys, kind="mergesort")[: len(codes)])

@@ -273,14 +273,14 @@ def _effect_shape_problems(d) -> list[str]:
             f"cohort_effects needs one multiplier per start cohort ({d.start_cohorts}); "
             f"got {len(d.cohort_effects)}"
         )
-    if d.org_wave_icc >= 1 - d.prepost_r:
+    if d.wave_shock_share >= 1 - d.prepost_r:
         problems.append(
             f"org_wave_icc must be below 1 - prepost_r ({1 - d.prepost_r:.2f}): it is taken "
             "from the occasion variance"
         )
     if d.selection_strength != 0 and d.comparison == "randomized":
         problems.append("selection_strength must be 0 when comparison is randomized")
-    if d.selection_strength != 0 and d.icc_org + d.org_wave_icc == 0:
+    if d.selection_strength != 0 and d.icc_org + d.wave_shock_share == 0:
         problems.append("selection_strength needs org-level STS variance (icc_org or org_wave_icc)")
     return problems
 

@@ -199,7 +199,7 @@ def _latents(design, rng, s: SimpleNamespace, cfg) -> SimpleNamespace:
     mult = np.maximum(0.0, 1.0 + design.effect_heterogeneity * rng.standard_normal(s.n_org))
     n_waves = len(design.wave_schedule())
     shock = None
-    if design.org_wave_icc > 0:
+    if design.wave_shock_share > 0:
         shock = np.stack(
             [_correlate(rng.standard_normal((s.n_org, 3)), cfg.chol3) for _ in range(n_waves)],
             axis=1,
@@ -208,8 +208,8 @@ def _latents(design, rng, s: SimpleNamespace, cfg) -> SimpleNamespace:
     assign_units(design, rng, s, lat, mult)
     w_org, w_team = math.sqrt(design.icc_org), math.sqrt(design.icc_team)
     w_person = math.sqrt(design.prepost_r - design.icc_org - design.icc_team)
-    lat.w_occ = math.sqrt(1.0 - design.prepost_r - design.org_wave_icc)
-    lat.w_shock = math.sqrt(design.org_wave_icc)
+    lat.w_occ = math.sqrt(1.0 - design.prepost_r - design.wave_shock_share)
+    lat.w_shock = math.sqrt(design.wave_shock_share)
     stable = w_org * u_org[s.worker_org, :3] + w_team * u_team[s.worker_team]
     stable += w_person * person
     lat.stable = stable

@@ -49,8 +49,9 @@ Study shapes (design fields; presets :data:`PRESET_NAMES`)
 * ``multi_area_share``, ``multi_area_count``: some orgs change several areas
   (their effects add up); comparison orgs change nothing.
 * ``selection_strength``: orgs with higher baseline latent STS choose to
-  change more often; with ``org_wave_icc`` > 0 part of that baseline level is
-  a transient org x wave shock, so the chosen orgs regress to the mean.
+  change more often; part of that baseline level is a transient org x wave
+  shock (``org_wave_icc``, 0.03 by default with selection), so the chosen
+  orgs regress to the mean.
 * ``linkage``: ``anonymous`` (a new worker ID per response) or ``code``
   (anonymous plus self-generated code columns with realistic errors); see
   :mod:`stseval._simtables` for the layouts.
@@ -302,12 +303,13 @@ class StudyDesign(BaseModel):
     cohort_effects: tuple[float, ...] | None = Field(
         None, description="effect multiplier of each start cohort (default: all 1)"
     )
-    org_wave_icc: float = Field(
-        0.0,
+    org_wave_icc: float | None = Field(  # ASSUMED: org climate varies from year to year
+        None,
         ge=0,
         lt=1,
-        description="latent variance of a transient org x wave shock (taken from the occasion "
-        "variance); with selection it makes regression to the mean",
+        description="latent variance of a transient org x wave shock, taken from the occasion "
+        "variance (default 0.03 when selection_strength is not 0, else 0): with selection it "
+        "brings regression to the mean",
     )
     # -- missingness -------------------------------------------------------------------
     attrition: float = Field(0.15, ge=0, lt=1, description="share lost between pre and post")
@@ -533,6 +535,13 @@ class StudyDesign(BaseModel):
             return [float(v) for v in self.effect_by_wave]
         n_later = len(self.wave_schedule()) - 1
         return [1.0] + [self.follow_up_retention**k for k in range(1, n_later)]
+
+    @property
+    def wave_shock_share(self) -> float:
+        """``org_wave_icc``, or its default (0.03 with selection into intervention, else 0)."""
+        if self.org_wave_icc is not None:
+            return float(self.org_wave_icc)
+        return 0.03 if self.selection_strength != 0 else 0.0
 
     @property
     def comparison_kind(self) -> str:

@@ -250,6 +250,9 @@ def test_selection_puts_worse_off_orgs_into_the_intervention_and_regresses_to_th
     gap, gap_se, (did, did_se) = results["chosen"]
     assert gap > 4 * gap_se  # treated orgs start worse off
     assert did < -4 * did_se  # and "improve" with no effect at all: regression to the mean
+    # Selection alone brings a transient org x wave shock by default (so RTM is in the data).
+    assert StudyDesign().with_overrides({"selection_strength": 1}).wave_shock_share == 0.03
+    assert StudyDesign().wave_shock_share == 0.0
 
 
 def test_chosen_teams_are_the_worse_off_teams():
