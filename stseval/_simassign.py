@@ -13,9 +13,10 @@ selection can depend on them) and sets on the structure namespace:
   intervention org (odd counts: a coin decides the extra team), picked at
   random or, with ``selection_strength``, more often the teams with higher
   latent STS;
-* worker-level ``w_treated``, ``w_cohort``, ``w_eff`` (STS, BO, CS effects)
-  and ``w_peff`` (practice effect per area), and org-level ``eff_org`` and
-  ``treated_share`` for the indicators.
+* worker-level ``w_treated``, ``w_cohort``, ``w_eff`` (STS, BO, CS effects),
+  ``w_peff`` (practice effect per area) and, with multi-area orgs,
+  ``w_contrib`` (area -> the STS, BO, CS effect of that area's change
+  alone), and org-level ``eff_org`` and ``treated_share`` for the indicators.
 
 Selection into intervention: the set of intervention orgs is drawn without
 replacement with probabilities proportional to ``exp(selection_strength *
@@ -115,12 +116,20 @@ def _effects(design, s, mult) -> None:
             eff[o, :3] = vals if i == 0 else eff[o, :3] + vals
             peff[o, a] = design.effect(AREA_KEYS[a], "practice") * mult[o]
         eff[o, 3] = design.effect(AREA_KEYS[s.org_area[o]], "practice")
+    scale = mult.copy()
     eff *= mult[:, None]
     if design.cohort_effects is not None:
         cm = np.array([0.0, *design.cohort_effects])[s.cohort]
         eff *= cm[:, None]
         peff *= cm[:, None]
+        scale = scale * cm
     s.eff_org = eff
+    s.w_contrib = {}  # area -> each worker's STS/BO/CS effect from that area's change alone
+    if design.multi_area_share > 0:
+        for a in np.flatnonzero(s.changes.any(axis=0)):
+            vals = np.array([design.effect(AREA_KEYS[a], k) for k in ("sts", "bo", "cs")])
+            own = s.changes[:, a, None] * vals[None, :] * scale[:, None]
+            s.w_contrib[a] = own[s.worker_org] * s.team_treated[s.worker_team][:, None]
     s.w_treated = s.team_treated[s.worker_team]
     s.w_cohort = np.where(s.w_treated, s.cohort[s.worker_org], NEVER)
     s.w_eff = eff[s.worker_org, :3] * s.w_treated[:, None]

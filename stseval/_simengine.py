@@ -234,8 +234,24 @@ def _wave_factor(design, s, w: int) -> tuple[np.ndarray, np.ndarray]:
     return table[np.where(on, exposure + 1, 0)], on
 
 
+def _own_area_alternates(s, base, factor, rows0) -> list:
+    """(area, rows, latent STS/BO/CS without that area's change) for multi-area designs."""
+    out = []
+    for a, contrib in s.w_contrib.items():
+        rows = rows0[s.changes[s.worker_org[rows0], a]]
+        if len(rows):
+            eta = base[rows] + factor[rows, None] * (s.w_eff[rows] - contrib[rows])
+            out.append((a, rows, eta))
+    return out
+
+
 def _draw_wave(design, rng, s, lat, cfg, w: int):
-    """Step 3 for one wave: item answers (and, at later waves, the answers without change)."""
+    """Step 3 for one wave: item answers and, at later waves, the counterfactual answers.
+
+    Returns ``(answers, counterfactuals)``; each counterfactual is ``(label,
+    rows, answers)`` for the rows treated by then: label ``None`` = without
+    any change, an area code = without that area's change (multi-area orgs).
+    """
     n, n_area = s.n, len(AREA_KEYS)
     factor, on = _wave_factor(design, s, w) if w > 0 else (None, None)
     occ = _correlate(rng.standard_normal((n, 3)), cfg.chol3)
@@ -250,38 +266,41 @@ def _draw_wave(design, rng, s, lat, cfg, w: int):
     if w > 0:
         p_base += design.trend.get("practice", 0.0)
     rows0 = None if w == 0 else np.flatnonzero(on)
-    if rows0 is not None and not len(rows0):
-        rows0 = None
+    cfs = []
+    if rows0 is not None and len(rows0):
+        cfs.append((None, rows0, None))
+        cfs += _own_area_alternates(s, base, factor, rows0)
     eta = base if factor is None else base + factor[:, None] * s.w_eff
     arr = np.empty((cfg.n_items, n), dtype=np.int8)
-    y0 = None if rows0 is None else np.empty((cfg.n_items, len(rows0)), dtype=np.int8)
+    outs = [np.zeros((cfg.n_items, len(rows)), dtype=np.int8) for _, rows, _ in cfs]
     for key, scale, latent, _ in _scale_plan():
         idx = cfg.offsets[key] + np.array(cfg.insts[key].scales[scale].items) - 1
         if latent.startswith("practice:"):
             a = AREA_KEYS.index(latent.split(":")[1])
             col0 = np.ascontiguousarray(p_base[:, a])
             col = col0 if factor is None else col0 + factor * s.w_peff[:, a]
+            etas = [col0[cfs[0][1]]] if cfs else []
         else:
             col0 = np.ascontiguousarray(base[:, _K[latent]])
             col = np.ascontiguousarray(eta[:, _K[latent]])
+            etas = [col0[rows] if e is None else e[:, _K[latent]] for _, rows, e in cfs]
         tmp = np.empty((len(idx), n), dtype=np.int8)
-        if y0 is not None:
-            tmp0 = np.empty((len(idx), len(rows0)), dtype=np.int8)
-            model = cfg.models[(key, scale)]
-            draw_items(col, model, rng, tmp, eta0=col0[rows0], rows0=rows0, out0=tmp0)
-            y0[idx] = tmp0
-        else:
-            draw_items(col, cfg.models[(key, scale)], rng, tmp)
+        alts = [
+            (e, rows, np.empty((len(idx), len(rows)), dtype=np.int8))
+            for e, (_, rows, _) in zip(etas, cfs, strict=False)
+        ]
+        draw_items(col, cfg.models[(key, scale)], rng, tmp, alternates=alts)
         arr[idx] = tmp
+        for out, (_, _, got) in zip(outs, alts, strict=False):
+            out[idx] = got
     for key in INSTRUMENTS:  # stored raw: reverse-keyed items are flipped back
         inst = cfg.insts[key]
         rev = cfg.offsets[key] + np.array(inst.reverse_items, dtype=np.int64) - 1
         if len(rev):
             top = inst.response.min + inst.response.max
-            arr[rev] = top - arr[rev]
-            if y0 is not None:
-                y0[rev] = top - y0[rev]
-    return arr, y0, rows0
+            for block in (arr, *outs):
+                block[rev] = top - block[rev]
+    return arr, [(label, rows, out) for (label, rows, _), out in zip(cfs, outs, strict=True)]
 
 
 def _present(design, rng, cfg, s, first: np.ndarray, n_waves: int) -> np.ndarray:
@@ -303,20 +322,27 @@ def _present(design, rng, cfg, s, first: np.ndarray, n_waves: int) -> np.ndarray
     return present
 
 
+def _mirror(blanks, n: int, rows, answers) -> None:
+    """Blank in a counterfactual the cells blanked in the answers (same item non-response)."""
+    where = np.full(n, -1, dtype=np.int64)
+    where[rows] = np.arange(len(rows))
+    j, col = np.divmod(blanks, n)
+    hit = where[col] >= 0
+    answers[j[hit], where[col[hit]]] = MISSING
+
+
 def _blank(design, rng, cfg, s, items, later) -> dict:
-    """Step 4b: item non-response (mirrored in the answers without change) and skips."""
+    """Step 4b: item non-response (mirrored in the counterfactual answers) and skips.
+
+    Returns ``{wave: [(label, rows, differences)]}`` (see :func:`_draw_wave`).
+    """
     diffs = {}
     for w in range(len(items)):
         blanks = _nonresponse(rng, items[w], design.item_nonresponse)
-        if w in later:
-            y0, rows0 = later[w]
-            # The same cells are blank in the answers without the intervention.
-            where = np.full(s.n, -1, dtype=np.int64)
-            where[rows0] = np.arange(len(rows0))
-            j, col = np.divmod(blanks, s.n)
-            hit = where[col] >= 0
-            y0[j[hit], where[col[hit]]] = MISSING
-            diffs[w] = (rows0, potential_differences(cfg.insts, cfg.offsets, items[w], y0, rows0))
+        for label, rows, answers in later.get(w, []):
+            _mirror(blanks, s.n, rows, answers)
+            d = potential_differences(cfg.insts, cfg.offsets, items[w], answers, rows, label)
+            diffs.setdefault(w, []).append((label, rows, d))
         skip = rng.random((len(INSTRUMENTS), s.n)) < design.instrument_skip
         for k, key in enumerate(INSTRUMENTS):
             if skip[k].any():
@@ -339,10 +365,10 @@ def run(design, seed: int, *, return_key: bool = False):
     schedule = design.wave_schedule()
     items, later = [], {}
     for w in range(len(schedule)):
-        arr, y0, rows0 = _draw_wave(design, rng, s, lat, cfg, w)
+        arr, counterfactuals = _draw_wave(design, rng, s, lat, cfg, w)
         items.append(arr)
-        if y0 is not None:
-            later[w] = (y0, rows0)
+        if counterfactuals:
+            later[w] = counterfactuals
     present = _present(design, rng, cfg, s, items[0], len(schedule))
     diffs = _blank(design, rng, cfg, s, items, later)
     dates = [

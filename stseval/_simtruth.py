@@ -6,7 +6,8 @@ intervention orgs and, with staggered starts, every start cohort (column
 ``cohort``: the first wave after the cohort's start; blank = all cohorts that
 have started by that wave), the average effect on the treated ``att`` and
 ``att_sd`` of each score, and for ``separation_rate`` and ``absence_rate``
-(``wave`` blank) the indicator effect.
+(``wave`` blank) the indicator effect. With multi-area orgs also
+``att_own``/``att_own_sd``: the effect of the area's own change alone.
 """
 
 from __future__ import annotations
@@ -44,6 +45,11 @@ _EXTRA_NOTE = (
     "all orgs started by that wave). With team assignment the treated are the workers of the "
     "teams that changed; with multi-area orgs an area's att includes the other areas those "
     "orgs changed (the contrast with orgs that changed nothing)."
+)
+_OWN_NOTE = (
+    " att_own, att_own_sd: for the orgs that changed the area, the score with all their changes "
+    "minus the score without this area's change only (what a model with one indicator per area "
+    "targets); on practice scales it equals att."
 )
 _OUTCOMES = [("stss", "total"), ("proqol", "sts"), ("proqol", "bo"), ("proqol", "cs")]
 _WORKDAYS = 21  # working days per month, as stseval.columns
@@ -83,15 +89,20 @@ def fast_scale_scores(
     return out
 
 
-def potential_differences(insts, offsets, y1_all, y0, rows0) -> dict:
-    """Per treated worker (``rows0``): score with minus without the intervention, per scale."""
+def potential_differences(insts, offsets, y1_all, y_alt, rows, label=None) -> dict:
+    """Per row of ``rows``: score with all changes minus the counterfactual score, per scale.
+
+    ``label`` None: the counterfactual has no change (every scale); an area
+    code: it lacks that area's change only (the STS, burnout and compassion
+    satisfaction scores; practice moves with its own area only).
+    """
     diffs = {}
-    plan = _OUTCOMES + [("org_guidance", a) for a in AREA_KEYS]
+    plan = _OUTCOMES + ([("org_guidance", a) for a in AREA_KEYS] if label is None else [])
     for key, scale in plan:
         inst = insts[key]
         diffs[(key, scale)] = fast_scale_scores(
-            y1_all, inst, scale, offsets[key], rows0
-        ) - fast_scale_scores(y0, inst, scale, offsets[key])
+            y1_all, inst, scale, offsets[key], rows
+        ) - fast_scale_scores(y_alt, inst, scale, offsets[key])
     return diffs
 
 
@@ -104,51 +115,57 @@ def _pooled_sd(a: np.ndarray, b: np.ndarray) -> float:
     return math.sqrt(sum(p[0] * p[1] for p in parts) / dof)
 
 
-def _groups(design, s, names, w: int, rows0: np.ndarray, a: int):
-    """(cohort label, mask over rows0) of the rows whose truth is reported at wave ``w``."""
-    mine = s.changes[s.worker_org[rows0], a]
+def _groups(design, s, names, w: int, rows: np.ndarray, mine: np.ndarray):
+    """(cohort label, mask over rows) of the rows whose truth is reported at wave ``w``."""
     out = [("", mine)]
     if design.start_cohorts > 1:
-        coh = s.w_cohort[rows0]
+        coh = s.w_cohort[rows]
         out += [(names[c], mine & (coh == c)) for c in range(1, w + 1)]
     return [(label, sel) for label, sel in out if sel.any()]  # no rows: not treated yet
 
 
-def truth_table(design, s, cfg, diffs, pre_items, indicator_truth) -> tuple[pd.DataFrame, str]:
-    """The ``truth`` table and its definition text (see the module docstring)."""
+def _score_rows(design, s, cfg, area, diffs, pre_scores, pre_items):
+    """Truth rows (area, outcome, estimand, value, wave, cohort) of one area's scores."""
+    a = AREA_KEYS.index(area)
     names = design.wave_names
-    wave_col = len(names) > 2 or design.start_cohorts > 1
-    rows = []
-    comparison = ~s.w_treated
-    pre_scores: dict = {}
-    for a, area in enumerate(AREA_KEYS):
-        if not s.changes[:, a].any():
-            continue
-        arm = s.w_treated & s.changes[s.worker_org, a]
-        for w, (rows0, d_all) in sorted(diffs.items()):
-            for cohort, sel in _groups(design, s, names, w, rows0, a):
-                for key, scale in _OUTCOMES + [("org_guidance", area)]:
+    arm = s.w_treated & s.changes[s.worker_org, a]
+    rows_out = []
+    for w, entries in sorted(diffs.items()):
+        for label, rows, d_all in entries:
+            if label is None:
+                est, plan = ("att", "att_sd"), _OUTCOMES + [("org_guidance", area)]
+                mine = s.changes[s.worker_org[rows], a]
+            elif label == a:
+                est, plan, mine = ("att_own", "att_own_sd"), _OUTCOMES, np.ones(len(rows), bool)
+            else:
+                continue
+            for cohort, sel in _groups(design, s, names, w, rows, mine):
+                for key, scale in plan:
                     if (key, scale) not in pre_scores:
                         pre_scores[(key, scale)] = fast_scale_scores(
                             pre_items, cfg.insts[key], scale, cfg.offsets[key]
                         )
                     pre = pre_scores[(key, scale)]
-                    sd = _pooled_sd(pre[arm], pre[comparison])
+                    sd = _pooled_sd(pre[arm], pre[~s.w_treated])
                     d = d_all[(key, scale)][sel]
                     ok = ~np.isnan(d)  # both potential scores share their blank items
                     att = float(np.mean(d[ok])) if ok.any() else float("nan")
+                    att_sd = att / sd if sd > 0 else float("nan")
                     col = f"{key}_{scale}"
-                    rows.append((area, col, "att", att, names[w], cohort))
-                    rows.append(
-                        (
-                            area,
-                            col,
-                            "att_sd",
-                            att / sd if sd > 0 else float("nan"),
-                            names[w],
-                            cohort,
-                        )
-                    )
+                    rows_out.append((area, col, est[0], att, names[w], cohort))
+                    rows_out.append((area, col, est[1], att_sd, names[w], cohort))
+    return rows_out
+
+
+def truth_table(design, s, cfg, diffs, pre_items, indicator_truth) -> tuple[pd.DataFrame, str]:
+    """The ``truth`` table and its definition text (see the module docstring)."""
+    wave_col = len(design.wave_names) > 2 or design.start_cohorts > 1
+    rows: list = []
+    pre_scores: dict = {}
+    for a, area in enumerate(AREA_KEYS):
+        if not s.changes[:, a].any():
+            continue
+        rows += _score_rows(design, s, cfg, area, diffs, pre_scores, pre_items)
         for cohort, (sep, absn) in indicator_truth[area]:
             rows.append((area, "separation_rate", "att", sep, "", cohort))
             rows.append((area, "absence_rate", "att", absn, "", cohort))
@@ -161,7 +178,8 @@ def truth_table(design, s, cfg, diffs, pre_items, indicator_truth) -> tuple[pd.D
     for col in ("wave", "cohort"):
         if col in truth:
             truth[col] = truth[col].astype(object).where(truth[col] != "", None)
-    return truth, TRUTH_NOTE + (_EXTRA_NOTE if wave_col else "")
+    note = TRUTH_NOTE + (_EXTRA_NOTE if wave_col else "")
+    return truth, note + (_OWN_NOTE if design.multi_area_share > 0 else "")
 
 
 def _indicator_truth(design, s, diff_sep, diff_abs, window) -> dict:

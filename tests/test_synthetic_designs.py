@@ -398,3 +398,33 @@ def test_feature_combinations_have_a_complete_truth(overrides):
     s = simulate(design, seed=40)
     assert len(s.truth) and s.truth["value"].notna().all()
     assert set(s.responses["wave"]) == set(design.wave_names)
+
+
+def test_own_area_truth_of_multi_area_orgs():
+    """Every org changes training and supervision; supervision does nothing to STS.
+
+    So, exactly: the STSS effect of supervision's own change is 0 and that of
+    training's own change is the whole STSS effect (the same item draws give
+    all three potential answers). Burnout moves with both, so there each
+    own effect is smaller in size than the total.
+    """
+    d = StudyDesign.small().with_overrides(
+        {
+            "areas": ["training", "supervision"],
+            "orgs_per_area": 6,
+            "multi_area_share": 1.0,
+            "effects.supervision.sts": 0.0,
+        }
+    )
+    s = simulate(d, seed=41)
+    assert (s.interventions.groupby("org_id")["area"].nunique() == 2).all()
+    stss = dict(outcome="stss_total")
+    assert _truth(s, area="supervision", estimand="att_own", **stss) == 0.0
+    total = _truth(s, area="training", estimand="att", **stss)
+    assert _truth(s, area="training", estimand="att_own", **stss) == total != 0
+    bo_total = _truth(s, area="training", outcome="proqol_bo", estimand="att")
+    for area in ("training", "supervision"):
+        own = _truth(s, area=area, outcome="proqol_bo", estimand="att_own")
+        assert 0 < own / bo_total < 1
+    single = simulate(StudyDesign.small(), seed=41)
+    assert "att_own" not in set(single.truth["estimand"])
