@@ -29,8 +29,12 @@ __all__ = [
     "design_problems",
     "add_months",
     "apply_overrides",
+    "alias_effects",
+    "canonical_outcome",
+    "deep_merge",
     "clean_effects",
     "spaced_waves",
+    "cohort_first_months",
 ]
 
 
@@ -52,7 +56,7 @@ OUTCOME_ALIASES = {
 }
 
 
-def _canonical_outcome(key: str) -> str:
+def canonical_outcome(key: str) -> str:
     try:
         return OUTCOME_ALIASES[str(key)]
     except KeyError:
@@ -350,13 +354,13 @@ def design_problems(d) -> list[str]:
     return problems + schedule + ([] if schedule else _effect_shape_problems(d))
 
 
-def _alias_effects(data: dict) -> dict:
+def alias_effects(data: dict) -> dict:
     effects = data.get("effects")
     if isinstance(effects, dict):
         data = dict(data)
         data["effects"] = {
             a: {
-                (_canonical_outcome(k) if k in OUTCOME_ALIASES else k): v
+                (canonical_outcome(k) if k in OUTCOME_ALIASES else k): v
                 for k, v in (t or {}).items()
             }
             for a, t in effects.items()
@@ -364,11 +368,11 @@ def _alias_effects(data: dict) -> dict:
     return data
 
 
-def _deep_merge(base: dict, over: dict) -> dict:
+def deep_merge(base: dict, over: dict) -> dict:
     out = dict(base)
     for key, value in over.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
+            out[key] = deep_merge(out[key], value)
         else:
             out[key] = value
     return out
@@ -404,7 +408,7 @@ def apply_overrides(data: dict, overrides: dict, fields) -> dict:
             raise UsageError(f"unknown design field {parts[0]!r}; fields are {', '.join(fields)}")
         if parts[0] == "effects" and len(parts) == 3:
             try:
-                parts[2] = _canonical_outcome(parts[2])
+                parts[2] = canonical_outcome(parts[2])
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
         node = data
@@ -428,7 +432,7 @@ def clean_effects(v) -> dict:
             )
         clean: dict[str, float] = {}
         for key, value in (table or {}).items():
-            canon = _canonical_outcome(key)
+            canon = canonical_outcome(key)
             if canon in clean and clean[canon] != value:
                 raise ValueError(f"effects.{area} sets {canon} twice with different values")
             clean[canon] = value

@@ -118,10 +118,10 @@ from ._simdesign import (
     PRESETS,
     ScoreTarget,
     WaveSpec,
-    _alias_effects,
-    _deep_merge,
+    alias_effects,
     apply_overrides,
     clean_effects,
+    deep_merge,
     design_problems,
     preset_fields,
     spaced_waves,
@@ -463,7 +463,7 @@ class StudyDesign(BaseModel):
         base = data.pop("base", "default")
         if base not in PRESETS:
             raise UsageError(f"{source}: base must be one of {', '.join(PRESETS)}; got {base!r}")
-        merged = _deep_merge(cls.preset(base).to_dict(), _alias_effects(data))
+        merged = deep_merge(cls.preset(base).to_dict(), alias_effects(data))
         return cls._validated(merged, source)
 
     @classmethod
