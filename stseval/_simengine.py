@@ -33,15 +33,19 @@ from scipy.special import expit
 from ._latent import _NODES, _WEIGHTS, calibrate_scale, draw_items, latent_correlation
 from ._simassign import assign_units
 from ._simtables import build_study
-from ._simtruth import MISSING, fast_scale_scores, org_metrics, potential_differences
+from ._simtruth import (
+    INSTRUMENTS,
+    MISSING,
+    fast_scale_scores,
+    org_metrics,
+    potential_differences,
+)
 from .areas import AREA_KEYS
 from .errors import UsageError
 from .instruments import Instrument, load_instrument
 
 __all__ = ["run", "INSTRUMENTS", "fast_scale_scores", "MISSING"]
 
-#: Instruments a synthetic study holds, in column order.
-INSTRUMENTS = ("stss", "proqol", "org_guidance")
 _K = {"sts": 0, "bo": 1, "cs": 2}
 
 

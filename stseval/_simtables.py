@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from ._simtruth import MISSING, truth_table
+from ._simtruth import INSTRUMENTS, MISSING, truth_table
 from .areas import AREA_KEYS
 
 __all__ = ["build_study", "org_name", "sgic_codes"]
@@ -247,7 +247,7 @@ def _meta(design, seed, codes, truth_note) -> dict:
             "every effect is in truth.csv."
         ),
         "waves": list(design.wave_names),
-        "instruments": ["stss", "proqol", "org_guidance"],
+        "instruments": list(INSTRUMENTS),
         "min_cell": design.min_cell,
         "provenance": {
             "synthetic": True,
@@ -277,7 +277,7 @@ def build_study(design, seed, rng, s, cfg, items, present, dates, diffs, metrics
             "size": np.ceil(counts / s.coverage).astype(np.int64),
         }
     )
-    names = [c for key in ("stss", "proqol", "org_guidance") for c in cfg.insts[key].item_columns]
+    names = [c for key in INSTRUMENTS for c in cfg.insts[key].item_columns]
     responses = _response_frame(wid, design.wave_names, dates, items, present, names)
     metrics.insert(0, "org_id", oid.take(metrics.pop("_org").to_numpy()))
     truth, note = truth_table(design, s, cfg, diffs, items[0], ind_truth)

@@ -21,6 +21,7 @@ from .areas import AREA_KEYS
 from .instruments import Instrument
 
 __all__ = [
+    "INSTRUMENTS",
     "MISSING",
     "TRUTH_NOTE",
     "fast_scale_scores",
@@ -29,6 +30,8 @@ __all__ = [
     "truth_table",
 ]
 
+#: Instruments a synthetic study holds, in column order.
+INSTRUMENTS = ("stss", "proqol", "org_guidance")
 #: Int8 code of an unanswered item while the simulator builds answers (never a valid answer).
 MISSING = -128
 TRUTH_NOTE = (
