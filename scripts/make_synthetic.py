@@ -1,4 +1,4 @@
-"""Regenerate the shipped synthetic studies in data/synthetic/{default,small,null}.
+"""Regenerate the shipped synthetic studies in data/synthetic/ (one folder per design preset).
 
 Each folder is a complete study folder (``stseval.Study.to_dir``) plus a
 generated ``README.md`` data dictionary. ``tests/test_synthetic.py`` runs
@@ -7,7 +7,7 @@ differ from what the code produces, byte for byte.
 
 Usage::
 
-    .venv/bin/python scripts/make_synthetic.py            # all three
+    .venv/bin/python scripts/make_synthetic.py            # all of them
     .venv/bin/python scripts/make_synthetic.py small      # just one
     .venv/bin/python scripts/make_synthetic.py --out /tmp/synthetic
 """
@@ -27,13 +27,20 @@ PRESETS = {
     "default": ("default", 2026),
     "small": ("small", 2026),
     "null": ("null", 2026),
+    # One small study per study shape of issue 10 (a few hundred workers each).
+    "single_org": ("single_org", 2026),
+    "anonymous": ("anonymous", 2026),
+    "coded": ("coded", 2026),
+    "three_wave": ("three_wave", 2026),
+    "staggered": ("staggered", 2026),
+    "team_rct": ("team_rct", 2026),
 }
 
 
 def make(name: str, out_root: str | Path) -> Path:
     """Simulate the shipped study ``name`` into ``out_root/name`` (replacing its files)."""
     preset, seed = PRESETS[name]
-    design = getattr(StudyDesign, preset)()
+    design = StudyDesign.preset(preset)
     study = simulate(design, seed=seed)
     folder = study.to_dir(Path(out_root) / name, overwrite=True)
     write_data_dictionary(study, folder / "README.md")

@@ -191,12 +191,15 @@ def draw_items(
     eta0: np.ndarray | None = None,
     rows0: np.ndarray | None = None,
     out0: np.ndarray | None = None,
+    alternates: tuple = (),
 ) -> None:
     """Draw one scale's item answers into ``out`` (int8, shape (n_items, len(eta))).
 
     With ``eta0``/``rows0``/``out0`` the same noise draws also give the
     answers for the rows ``rows0`` under the latent values ``eta0``
-    (potential outcomes without the intervention), written to ``out0``.
+    (potential outcomes without the intervention), written to ``out0``;
+    ``alternates`` holds further ``(eta, rows, out)`` triples answered with
+    the same draws (e.g. without one of several changes).
     One uniform per item and row is drawn, in item order; all arithmetic is
     float64 so that the answers do not depend on the CPU's SIMD code path.
     """
@@ -205,6 +208,7 @@ def draw_items(
     scale = model.noise_sd * NOISE_SCALE
     lin = model.loading * np.asarray(eta, dtype=np.float64)
     lin0 = None if eta0 is None else model.loading * np.asarray(eta0, dtype=np.float64)
+    alts = [(model.loading * np.asarray(e, dtype=np.float64), r, o) for e, r, o in alternates]
     u = np.empty(n)
     y = np.empty(n)
     with np.errstate(divide="ignore"):
@@ -216,6 +220,7 @@ def draw_items(
             y *= scale
             if lin0 is not None:
                 y0 = y[rows0] + lin0
+            y_alts = [y[r] + lin_a for lin_a, r, _ in alts]
             y += lin
             col = out[j]
             col[...] = 1
@@ -226,3 +231,8 @@ def draw_items(
                 col0[...] = 1
                 for t in tau[j]:
                     col0 += y0 > t
+            for (_, _, out_a), y_a in zip(alts, y_alts, strict=True):
+                col_a = out_a[j]
+                col_a[...] = 1
+                for t in tau[j]:
+                    col_a += y_a > t

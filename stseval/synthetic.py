@@ -36,6 +36,28 @@ The model (details in :mod:`stseval._simengine` and :mod:`stseval._latent`)
   rise with the org's mean burnout (hazard ratio and rate ratio per latent
   SD), so an intervention that lowers burnout lowers both.
 
+Study shapes (design fields; presets :data:`PRESET_NAMES`)
+----------------------------------------------------------
+* ``waves``: any number of dated waves (default pre and post, or
+  ``follow_up: true`` for a third); ``effect_by_wave`` scales the effect at
+  the 1st, 2nd, ... wave after an org's start (default 1, then
+  ``follow_up_retention`` to the power of the waves since).
+* ``start_cohorts``: intervention orgs start in cohorts, cohort *c* between
+  wave *c-1* and wave *c*; ``cohort_effects`` scales each cohort's effect.
+* ``assignment: team``: half the teams of each intervention org change
+  (``comparison: randomized``, or chosen with ``selection_strength``).
+* ``multi_area_share``, ``multi_area_count``: some orgs change several areas
+  (their effects add up); comparison orgs change nothing.
+* ``selection_strength``: orgs with higher baseline latent STS choose to
+  change more often; part of that baseline level is a transient org x wave
+  shock (``org_wave_icc``, 0.03 by default with selection), so the chosen
+  orgs regress to the mean.
+* ``linkage``: ``anonymous`` (a new worker ID per response) or ``code``
+  (anonymous plus self-generated code columns with realistic errors); see
+  :mod:`stseval._simtables` for the layouts.
+* ``comparison_orgs: 0``: no comparison group (one or several orgs).
+* :meth:`StudyDesign.nullified`: the same design with every effect 0.
+
 Truth (``truth.csv``)
 ---------------------
 For each area with intervention orgs and each outcome (``stss_total``,
@@ -51,6 +73,11 @@ intervention and comparison workers (Morris's d_ppc2 denominator). For
 ``separation_rate`` and ``absence_rate`` (estimand ``att``): the mean over
 the intervention orgs' 12 months from their start of the expected monthly
 rate with minus without the intervention.
+With more than one later wave the table has a ``wave`` column (rows for
+every later wave; blank for the indicators); with start cohorts a
+``cohort`` column (the first wave after the cohort's start; blank = all
+orgs started by that wave). With team assignment the treated are the
+workers of the changed teams.
 
 Calibration defaults (norms.md section 7; DERIVED or ASSUMED as labelled on
 each field; ``StudyDesign().describe()`` lists them). Tests
@@ -77,95 +104,54 @@ from __future__ import annotations
 
 import datetime as _dt
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ._simdesign import (
+    DEFAULT_EFFECTS,
+    DEFAULT_TARGETS,
+    LATENT_OUTCOMES,
+    OUTCOME_ALIASES,
+    PRESETS,
+    ScoreTarget,
+    WaveSpec,
+    alias_effects,
+    apply_overrides,
+    clean_effects,
+    deep_merge,
+    design_problems,
+    preset_fields,
+    spaced_waves,
+)
 from .areas import AREA_KEYS
 from .errors import UsageError
 
 if TYPE_CHECKING:
     from .study import Study
 
-__all__ = ["StudyDesign", "ScoreTarget", "simulate", "LATENT_OUTCOMES", "OUTCOME_ALIASES"]
-
-#: Latent outcomes an effect can be set for.
-LATENT_OUTCOMES = ("sts", "bo", "cs", "practice")
-#: Score-column names accepted for the latent outcomes in ``effects`` (and ``--set``).
-OUTCOME_ALIASES = {
-    "stss_total": "sts",
-    "proqol_sts": "sts",
-    "sts": "sts",
-    "proqol_bo": "bo",
-    "burnout": "bo",
-    "bo": "bo",
-    "proqol_cs": "cs",
-    "compassion_satisfaction": "cs",
-    "cs": "cs",
-    "practice": "practice",
-    **{f"org_guidance_{a}": "practice" for a in AREA_KEYS},
-}
-
-
-def _canonical_outcome(key: str) -> str:
-    try:
-        return OUTCOME_ALIASES[str(key)]
-    except KeyError:
-        raise ValueError(
-            f"unknown outcome {key!r} in effects; use one of "
-            f"{', '.join(LATENT_OUTCOMES)} (or a score column such as "
-            f"stss_total, proqol_bo, org_guidance_<area>)"
-        ) from None
-
-
-class ScoreTarget(BaseModel):
-    """Target baseline distribution of one scale score (observed scale)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    mean: float
-    sd: float = Field(gt=0)
-    alpha: float = Field(gt=0.3, lt=0.97)
-
-
-# DERIVED defaults from norms.md section 7 (table) and sections 1.1-1.2:
-# STSS total N(42, 13) [1.1]; ProQOL CS/BO/STS N(38, 6)/N(24, 5.5)/N(23, 6) [1.2].
-# Alphas: STSS total .94 published [S6] -> .92 (kit band .75-.93); ProQOL CS .88, BO .75 -> .78,
-# STS .81 (manual as quoted [S14]). Organizational guidance inventory: ASSUMED (no norms exist;
-# kit-authored inventory): mean 2.9 of 5, SD 0.8, alpha .85.
-_DEFAULT_TARGETS = {
-    "stss_total": ScoreTarget(mean=42.0, sd=13.0, alpha=0.92),
-    "proqol_cs": ScoreTarget(mean=38.0, sd=6.0, alpha=0.88),
-    "proqol_bo": ScoreTarget(mean=24.0, sd=5.5, alpha=0.78),
-    "proqol_sts": ScoreTarget(mean=23.0, sd=6.0, alpha=0.81),
-    "org_guidance": ScoreTarget(mean=2.9, sd=0.8, alpha=0.85),
-}
-
-# ASSUMED default effects (latent SD units, applied from the post wave on): the practice scale
-# of the changed area clearly improves (+0.6 to +0.9, i.e. a large change in perceived
-# practice); STS and burnout fall and compassion satisfaction rises by small amounts
-# (|d| <= 0.25, norms.md section 7: org-level d 0.2-0.3, a null cRCT exists), differing by
-# area; leadership and monitoring near zero.
-_DEFAULT_EFFECTS = {
-    "policies": {"sts": -0.10, "bo": -0.15, "cs": 0.05, "practice": 0.8},
-    "training": {"sts": -0.20, "bo": -0.05, "cs": 0.10, "practice": 0.9},
-    "workforce_support": {"sts": -0.10, "bo": -0.25, "cs": 0.10, "practice": 0.8},
-    "culture": {"sts": -0.05, "bo": -0.10, "cs": 0.15, "practice": 0.7},
-    "supervision": {"sts": -0.25, "bo": -0.15, "cs": 0.10, "practice": 0.9},
-    "leadership": {"sts": 0.0, "bo": -0.05, "cs": 0.05, "practice": 0.6},
-    "monitoring": {"sts": 0.0, "bo": 0.0, "cs": 0.0, "practice": 0.7},
-}
+__all__ = [
+    "StudyDesign",
+    "ScoreTarget",
+    "WaveSpec",
+    "simulate",
+    "LATENT_OUTCOMES",
+    "OUTCOME_ALIASES",
+    "PRESET_NAMES",
+]
 
 
 class StudyDesign(BaseModel):
     """Everything :func:`simulate` needs; defaults make a realistic study.
 
-    Read one from YAML with :meth:`from_yaml` (fields not given keep the
-    defaults of ``base:``, one of ``default``, ``small``, ``null``), change
-    fields with :meth:`with_overrides` (dotted keys, e.g.
-    ``{"effects.supervision.stss_total": -0.3}``), write with :meth:`to_dict`.
-    Latent values are in standard-deviation units of the latent trait.
+    Built-in designs: :meth:`preset` (names in :data:`PRESET_NAMES`; also
+    ``StudyDesign.<name>()``); :meth:`nullified` zeroes every effect. Read
+    one from YAML with :meth:`from_yaml` (fields not given keep the preset
+    named by ``base:``), change fields with :meth:`with_overrides` (dotted
+    keys, e.g. ``{"effects.supervision.stss_total": -0.3}``), write with
+    :meth:`to_dict`. Latent values are in SD units of the latent trait.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -187,6 +173,39 @@ class StudyDesign(BaseModel):
         description="shares of the roles of non-supervisors",
     )
     supervisor_per_team: bool = Field(True, description="first worker of each team supervises")
+    assignment: Literal["org", "team"] = Field(
+        "org", description="who changes practice: whole orgs, or some teams of each org"
+    )
+    comparison: Literal["chosen", "randomized"] = Field(
+        "chosen",
+        description="how the changing orgs (or teams) were picked; chosen may select on STS "
+        "(selection_strength); study.yaml says none when there are no comparison orgs",
+    )
+    selection_strength: float = Field(
+        0.0,
+        description="log-odds slope of choosing to change per SD of the org's baseline latent "
+        "STS (teams: the team's); > 0: worse-off orgs change more often; 0 = random",
+    )
+    multi_area_share: float = Field(
+        0.0, ge=0, le=1, description="share of intervention orgs that change several areas"
+    )
+    multi_area_count: int = Field(2, ge=2, description="areas changed by a multi-area org")
+    linkage: Literal["linked", "anonymous", "code"] = Field(
+        "linked",
+        description="linked: worker IDs repeat across waves; anonymous: a new ID per response; "
+        "code: anonymous plus self-generated code (SGIC) columns",
+    )
+    sgic_elements: tuple[str, ...] = Field(
+        ("initial", "birth_month", "sibling"),
+        description="SGIC elements asked with linkage code (initial, birth_month, sibling, "
+        "birth_day); columns sgic_<element>",
+    )
+    sgic_misremember: float = Field(  # ASSUMED from McGloin 1996 (75% matched), Yurek 2008
+        0.15, ge=0, le=1, description="chance a later-wave code has one element misremembered"
+    )
+    sgic_unusable: float = Field(
+        0.05, ge=0, le=1, description="chance a code has a blank element (cannot be matched)"
+    )
     tenure_median_years: float = Field(  # ASSUMED; norms.md 5.1 gives median tenure ~1.8 y
         3.5, gt=0, description="median tenure (log-normal, supervisors +4 years)"
     )
@@ -194,6 +213,17 @@ class StudyDesign(BaseModel):
         (0.65, 0.95), description="(min, max) share of an org's headcount that is surveyed"
     )
     # -- schedule ---------------------------------------------------------------------
+    waves: tuple[WaveSpec, ...] | None = Field(
+        None,
+        description="waves in order as {name, date}, or a number K (t0..tK-1 six months apart "
+        "from pre_date); if not given: pre_date, post_date (and follow_up_date with follow_up)",
+    )
+    start_cohorts: int = Field(
+        1,
+        ge=1,
+        description="intervention orgs start in this many cohorts: cohort c starts between "
+        "wave c-1 and wave c (cohort 1 from start_date)",
+    )
     pre_date: _dt.date = Field(_dt.date(2024, 3, 4), description="first day of the pre survey")
     post_date: _dt.date = Field(_dt.date(2025, 3, 3), description="first day of the post survey")
     follow_up: bool = Field(False, description="add a follow-up wave")
@@ -208,7 +238,7 @@ class StudyDesign(BaseModel):
     metrics_months: int = Field(12, ge=1, description="indicator months before/after the start")
     # -- score distributions (observed baseline targets) ---------------------------------
     targets: dict[str, ScoreTarget] = Field(
-        default_factory=lambda: dict(_DEFAULT_TARGETS),
+        default_factory=lambda: dict(DEFAULT_TARGETS),
         description="baseline mean, SD and alpha of stss_total, proqol_cs/bo/sts and each "
         "org_guidance scale (norms.md 1.1, 1.2, 7)",
     )
@@ -253,14 +283,33 @@ class StudyDesign(BaseModel):
         description="secular change from pre to post for everyone (latent SD)",
     )
     effects: dict[str, dict[str, float]] = Field(
-        default_factory=lambda: {a: dict(v) for a, v in _DEFAULT_EFFECTS.items()},
+        default_factory=lambda: {a: dict(v) for a, v in DEFAULT_EFFECTS.items()},
         description="effect per area and latent outcome (sts, bo, cs, practice), latent SD",
     )
     effect_heterogeneity: float = Field(
         0.25, ge=0, description="between-org coefficient of variation of the effect"
     )
     follow_up_retention: float = Field(
-        0.7, ge=0, description="share of the effect left at the follow-up wave"
+        0.7,
+        ge=0,
+        description="share of the effect left at each further wave (when effect_by_wave is "
+        "not given: 1, r, r^2, ...)",
+    )
+    effect_by_wave: tuple[float, ...] | None = Field(
+        None,
+        description="effect multiplier at the 1st, 2nd, ... wave after an org's start "
+        "(one per later wave; > 1 grows, < 1 fades)",
+    )
+    cohort_effects: tuple[float, ...] | None = Field(
+        None, description="effect multiplier of each start cohort (default: all 1)"
+    )
+    org_wave_icc: float | None = Field(  # ASSUMED: org climate varies from year to year
+        None,
+        ge=0,
+        lt=1,
+        description="latent variance of a transient org x wave shock, taken from the occasion "
+        "variance (default 0.03 when selection_strength is not 0, else 0): with selection it "
+        "brings regression to the mean",
     )
     # -- missingness -------------------------------------------------------------------
     attrition: float = Field(0.15, ge=0, lt=1, description="share lost between pre and post")
@@ -309,22 +358,7 @@ class StudyDesign(BaseModel):
     @field_validator("effects", mode="before")
     @classmethod
     def _effects(cls, v):
-        if not isinstance(v, dict):
-            raise ValueError("effects must map area -> {outcome: effect}")
-        out = {}
-        for area, table in v.items():
-            if area not in AREA_KEYS:
-                raise ValueError(
-                    f"unknown area {area!r} in effects; valid areas are {', '.join(AREA_KEYS)}"
-                )
-            clean: dict[str, float] = {}
-            for key, value in (table or {}).items():
-                canon = _canonical_outcome(key)
-                if canon in clean and clean[canon] != value:
-                    raise ValueError(f"effects.{area} sets {canon} twice with different values")
-                clean[canon] = value
-            out[area] = clean
-        return out
+        return clean_effects(v)
 
     @field_validator("trend")
     @classmethod
@@ -334,58 +368,36 @@ class StudyDesign(BaseModel):
             raise ValueError(f"unknown trend key(s) {bad}; use {', '.join(LATENT_OUTCOMES)}")
         return v
 
+    @model_validator(mode="before")
+    @classmethod
+    def _wave_count(cls, data):
+        if isinstance(data, dict) and type(data.get("waves")) is int:
+            data = dict(data)
+            data["waves"] = spaced_waves(data["waves"], data.get("pre_date", _dt.date(2024, 3, 4)))
+        return data
+
     @model_validator(mode="after")
     def _consistent(self) -> StudyDesign:
-        problems = []
-        if self.icc_org + self.icc_team > self.prepost_r:
-            problems.append("icc_org + icc_team cannot exceed prepost_r (stable variance)")
-        share = (
-            self.practice_icc_org
-            + self.practice_icc_team
-            + self.practice_rater_stable
-            + self.practice_rater_wave
-        )
-        if share >= 1:
-            problems.append(
-                "practice variance shares (icc_org, icc_team, rater_stable, "
-                f"rater_wave) must sum below 1; got {share:.2f}"
-            )
-        for name in ("teams_per_org", "workers_per_team"):
-            lo, hi = getattr(self, name)
-            if lo < 1 or hi < lo:
-                problems.append(f"{name} must be (min, max) with 1 <= min <= max; got {(lo, hi)}")
-        lo, hi = self.survey_coverage
-        if not 0 < lo <= hi <= 1:
-            problems.append(f"survey_coverage must be (min, max) within (0, 1]; got {(lo, hi)}")
-        if (
-            not self.role_shares
-            or any(v < 0 for v in self.role_shares.values())
-            or sum(self.role_shares.values()) <= 0
-        ):
-            problems.append("role_shares must give non-negative shares with a positive sum")
-        window = _dt.timedelta(days=self.survey_window_days)
-        if self.pre_date + window > self.start_date:
-            problems.append("the baseline survey window must end before start_date")
-        last_start = _add_months(self.start_date, self.start_spread_months)
-        if last_start >= self.post_date:
-            problems.append("post_date must come after the last intervention start")
-        if self.follow_up and self.follow_up_date <= self.post_date + window:
-            problems.append("follow_up_date must come after the post survey window")
-        missing = [
-            k
-            for k in ("stss_total", "proqol_cs", "proqol_bo", "proqol_sts", "org_guidance")
-            if k not in self.targets
-        ]
-        if missing:
-            problems.append(f"targets lacks {missing}")
-        for key in ("bo_sts", "cs_bo", "cs_sts"):
-            if key not in self.correlations or not -1 < self.correlations[key] < 1:
-                problems.append(f"correlations.{key} must be given, between -1 and 1")
+        problems = design_problems(self)
         if problems:
             raise ValueError("; ".join(problems))
         return self
 
     # -- presets and I/O ---------------------------------------------------------------
+    @classmethod
+    def preset(cls, name: str, *, null: bool = False) -> StudyDesign:
+        """The built-in design ``name`` (one of :data:`PRESET_NAMES`); ``null=True`` zeroes effects.
+
+        Raises
+        ------
+        UsageError
+            ``name`` is not a preset.
+        """
+        if name not in PRESETS:
+            raise UsageError(f"unknown design preset {name!r}; presets are {', '.join(PRESETS)}")
+        design = cls(**preset_fields(name))
+        return design.nullified() if null or name == "null" else design
+
     @classmethod
     def default(cls) -> StudyDesign:
         """About 70 orgs (8 per area + 14 comparison), 3-6 teams of 6-15 workers."""
@@ -394,20 +406,49 @@ class StudyDesign(BaseModel):
     @classmethod
     def small(cls) -> StudyDesign:
         """Every area with 2 intervention orgs, 4 comparison orgs, small teams (~350 workers)."""
-        return cls(
-            name="synthetic-small",
-            orgs_per_area=2,
-            comparison_orgs=4,
-            teams_per_org=(2, 3),
-            workers_per_team=(5, 9),
-        )
+        return cls.preset("small")
 
     @classmethod
     def null(cls) -> StudyDesign:
         """The default design with every effect zero (practice included): truth is 0."""
-        return cls(
-            name="synthetic-null", effects={a: {k: 0.0 for k in LATENT_OUTCOMES} for a in AREA_KEYS}
-        )
+        return cls.preset("null")
+
+    @classmethod
+    def single_org(cls) -> StudyDesign:
+        """One agency changes supervision, no comparison group, pre/post (~165 workers)."""
+        return cls.preset("single_org")
+
+    @classmethod
+    def anonymous(cls) -> StudyDesign:
+        """Anonymous waves: a new worker ID on every response, no link (~330 respondents)."""
+        return cls.preset("anonymous")
+
+    @classmethod
+    def coded(cls) -> StudyDesign:
+        """Anonymous waves linked by self-generated codes (SGIC) with realistic errors."""
+        return cls.preset("coded")
+
+    @classmethod
+    def three_wave(cls) -> StudyDesign:
+        """Pre, post and follow-up; the effect fades to 60% at the follow-up (~250 workers)."""
+        return cls.preset("three_wave")
+
+    @classmethod
+    def staggered(cls) -> StudyDesign:
+        """Four waves, three start cohorts; effects differ by cohort and grow with exposure."""
+        return cls.preset("staggered")
+
+    @classmethod
+    def team_rct(cls) -> StudyDesign:
+        """Cluster RCT of teams: half the teams of each of 8 orgs randomized to change."""
+        return cls.preset("team_rct")
+
+    def nullified(self) -> StudyDesign:
+        """The same design with every effect zero (all areas, all outcomes): truth is 0."""
+        name = {"synthetic-default": "synthetic-null"}.get(self.name, f"{self.name}-null")
+        name = self.name if self.name.endswith("null") else name
+        zero = {a: {k: 0.0 for k in LATENT_OUTCOMES} for a in AREA_KEYS}
+        return self.model_copy(update={"effects": zero, "name": name})
 
     def to_dict(self) -> dict:
         """Plain mapping (dates as ISO strings, tuples as lists), readable by :meth:`from_dict`."""
@@ -420,9 +461,9 @@ class StudyDesign(BaseModel):
             raise UsageError(f"{source} must hold a mapping of design fields")
         data = dict(data)
         base = data.pop("base", "default")
-        if base not in {"default", "small", "null"}:
-            raise UsageError(f"{source}: base must be default, small or null; got {base!r}")
-        merged = _deep_merge(getattr(cls, base)().to_dict(), _alias_effects(data))
+        if base not in PRESETS:
+            raise UsageError(f"{source}: base must be one of {', '.join(PRESETS)}; got {base!r}")
+        merged = deep_merge(cls.preset(base).to_dict(), alias_effects(data))
         return cls._validated(merged, source)
 
     @classmethod
@@ -443,30 +484,7 @@ class StudyDesign(BaseModel):
         String values are parsed as YAML (``"12"`` -> 12, ``"[2, 3]"`` -> a list),
         so command-line ``--set key=value`` pairs can be passed as they are.
         """
-        data = self.to_dict()
-        for key, value in overrides.items():
-            if isinstance(value, str):
-                try:
-                    value = yaml.safe_load(value)
-                except yaml.YAMLError:
-                    pass
-            parts = str(key).split(".")
-            if parts[0] not in type(self).model_fields:
-                raise UsageError(
-                    f"unknown design field {parts[0]!r}; fields are "
-                    f"{', '.join(type(self).model_fields)}"
-                )
-            if parts[0] == "effects" and len(parts) == 3:
-                try:
-                    parts[2] = _canonical_outcome(parts[2])
-                except ValueError as exc:
-                    raise UsageError(str(exc)) from None
-            node = data
-            for part in parts[:-1]:
-                if not isinstance(node.get(part), dict):
-                    node[part] = {}
-                node = node[part]
-            node[parts[-1]] = value
+        data = apply_overrides(self.to_dict(), overrides, type(self).model_fields)
         return self._validated(data, "design override")
 
     @classmethod
@@ -497,42 +515,47 @@ class StudyDesign(BaseModel):
         """Effect (latent SD units) of an intervention in ``area`` on a latent outcome."""
         return float(self.effects.get(area, {}).get(outcome, 0.0))
 
+    def wave_schedule(self) -> list[WaveSpec]:
+        """The waves in order (``waves`` if given, else pre, post and an optional follow_up)."""
+        if self.waves is not None:
+            return list(self.waves)
+        out = [WaveSpec(name="pre", date=self.pre_date), WaveSpec(name="post", date=self.post_date)]
+        if self.follow_up:
+            out.append(WaveSpec(name="follow_up", date=self.follow_up_date))
+        return out
+
     @property
-    def waves(self) -> list[str]:
-        return ["pre", "post"] + (["follow_up"] if self.follow_up else [])
+    def wave_names(self) -> list[str]:
+        """Names of the waves in order."""
+        return [w.name for w in self.wave_schedule()]
+
+    def wave_effects(self) -> list[float]:
+        """Effect multiplier at the 1st, 2nd, ... wave after an org's start."""
+        if self.effect_by_wave is not None:
+            return [float(v) for v in self.effect_by_wave]
+        n_later = len(self.wave_schedule()) - 1
+        return [1.0] + [self.follow_up_retention**k for k in range(1, n_later)]
+
+    @property
+    def wave_shock_share(self) -> float:
+        """``org_wave_icc``, or its default (0.03 with selection into intervention, else 0)."""
+        if self.org_wave_icc is not None:
+            return float(self.org_wave_icc)
+        return 0.03 if self.selection_strength != 0 else 0.0
+
+    @property
+    def comparison_kind(self) -> str:
+        """What study.yaml's ``design.comparison`` says: chosen, randomized or none."""
+        if self.assignment == "org" and self.comparison_orgs == 0:
+            return "none"
+        return self.comparison
 
     @property
     def n_orgs(self) -> int:
         return self.orgs_per_area * len(self.areas) + self.comparison_orgs
 
 
-def _alias_effects(data: dict) -> dict:
-    effects = data.get("effects")
-    if isinstance(effects, dict):
-        data = dict(data)
-        data["effects"] = {
-            a: {
-                (_canonical_outcome(k) if k in OUTCOME_ALIASES else k): v
-                for k, v in (t or {}).items()
-            }
-            for a, t in effects.items()
-        }
-    return data
-
-
-def _deep_merge(base: dict, over: dict) -> dict:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def _add_months(day: _dt.date, months: int) -> _dt.date:
-    total = day.year * 12 + day.month - 1 + months
-    return _dt.date(total // 12, total % 12 + 1, 1)
+PRESET_NAMES = tuple(PRESETS)
 
 
 def simulate(design: StudyDesign | None = None, *, seed: int) -> Study:
@@ -548,8 +571,11 @@ def simulate(design: StudyDesign | None = None, *, seed: int) -> Study:
     Returns
     -------
     Study
-        With ``truth`` (see the module docstring) and ``meta["provenance"]``
-        holding the design, the seed and the stseval version.
+        With ``truth`` (see the module docstring), ``meta["provenance"]``
+        holding the design, the seed and the stseval version, and
+        ``meta["design"]`` (``linkage, link_code_columns, assignment,
+        comparison``) unless the design is linked, org-level, with chosen
+        comparison orgs.
 
     Raises
     ------

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stseval._simengine import fast_scale_scores
+from stseval._simengine import MISSING, fast_scale_scores
 from stseval.areas import AREA_KEYS
 from stseval.errors import UsageError
 from stseval.instruments import load_instrument
@@ -93,6 +93,13 @@ def test_with_overrides_parses_strings_and_aliases():
         d.with_overrides({"icc_org": 0.5, "icc_team": 0.3})
 
 
+def test_any_preset_can_be_a_base():
+    d = StudyDesign.from_dict({"base": "staggered", "orgs_per_area": 3})
+    assert d.start_cohorts == 3 and d.orgs_per_area == 3 and d.wave_names[0] == "t0"
+    with pytest.raises(UsageError, match="base must be one of"):
+        StudyDesign.from_dict({"base": "huge"})
+
+
 def test_from_yaml_merges_over_a_base(tmp_path):
     path = tmp_path / "design.yaml"
     path.write_text("base: small\nname: mine\neffects:\n  culture:\n    proqol_cs: 0.4\n")
@@ -150,6 +157,11 @@ def test_follow_up_wave():
     fu = waves[waves.apply(lambda w: "follow_up" in w)]
     assert len(fu) > 0 and all("post" in w for w in fu)  # attrition is monotone
     assert s.validate() == []
+    # The follow-up has its own truth rows: the effect retained (follow_up_retention 0.7).
+    t = s.truth[(s.truth["outcome"] == "org_guidance_supervision") & (s.truth["estimand"] == "att")]
+    by_wave = t.set_index("wave")["value"]
+    assert set(by_wave.index) == {"post", "follow_up"}
+    assert 0.4 < by_wave["follow_up"] / by_wave["post"] < 1.0
 
 
 # -- reproducibility -------------------------------------------------------------------
@@ -187,7 +199,16 @@ def test_shipped_data_match_the_code(tmp_path, shipped_synthetic):
                 f"data/synthetic/{name}/{file} drifted from the code; run "
                 "scripts/make_synthetic.py and commit the result"
             )
-    assert sum(p.stat().st_size for p in (shipped_synthetic / "small").iterdir()) < 1_000_000
+    for name in (
+        "small",
+        "single_org",
+        "anonymous",
+        "coded",
+        "three_wave",
+        "staggered",
+        "team_rct",
+    ):
+        assert sum(p.stat().st_size for p in (shipped_synthetic / name).iterdir()) < 1_000_000
     assert sum(p.stat().st_size for p in (shipped_synthetic / "default").iterdir()) < 3_000_000
 
 
@@ -290,7 +311,7 @@ def test_fast_scorer_equals_stseval_score(small_study):
     scored = score(resp, ["stss", "proqol", "org_guidance"])
     for key in ("stss", "proqol", "org_guidance"):
         inst = load_instrument(key)
-        block = resp[inst.item_columns].fillna(0).to_numpy(dtype=np.int8).T
+        block = resp[inst.item_columns].fillna(MISSING).to_numpy(dtype=np.int8).T
         for scale in inst.scales:
             np.testing.assert_allclose(
                 fast_scale_scores(block, inst, scale),
