@@ -100,10 +100,22 @@ def standardize(row: dict, sd: float) -> dict:
     return row
 
 
+def coef_test(fit, col, se_type):
+    """:func:`stseval._cluster.coef_test` with G - 1 df.
+
+    With fixed effects nested in clusters, ``I - H_gg`` has zero eigenvalues;
+    ``_cluster`` gives them the pseudo-inverse value 0 in ``np.where`` but first
+    evaluates 0 ** power in the discarded branch, a harmless divide-by-zero that
+    is silenced here, for that call only.
+    """
+    with np.errstate(divide="ignore"):
+        return _cluster.coef_test(fit, col, se_type=se_type, df_method="G-1")
+
+
 def cluster_coef(X, y, codes, col, *, se_type, confidence, names=None) -> dict:
     """OLS coefficient ``col`` with a cluster-robust SE (``se_type``) and t on G - 1 df."""
     fit = _cluster.ols(X, y, codes, names=names)
-    est, se, _, df = _cluster.coef_test(fit, col, se_type=se_type, df_method="G-1")
+    est, se, _, df = coef_test(fit, col, se_type)
     return t_row(est, se, df, confidence)
 
 
