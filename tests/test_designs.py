@@ -19,6 +19,7 @@ from stseval._designrows import DESIGN_COLUMNS
 from stseval.cross_section import did_cross_section, org_mean_did
 from stseval.errors import UsageError
 from stseval.no_comparison import its_own_trend, within_change
+from stseval.waves import ancova_by_wave, wave_effects
 
 
 def _row(res, wave):
@@ -269,3 +270,76 @@ def test_org_mean_did_recovers_effect():
         errs.append((r["estimate"] - 0.3) / r["se"])
     assert abs(np.mean(errs)) < 0.5
     assert np.mean(np.abs(errs) < stats.t.ppf(0.975, 14)) >= 0.85
+
+
+# --------------------------------------------------------------------------- waves
+
+
+def test_wave_effects_linked_equals_difference_in_paired_change_when_complete():
+    data = simulate(np.random.default_rng(10), n_orgs=10, per_org=10)
+    res = wave_effects(data, se_type="CR1")
+    wide = data.pivot(index="worker_id", columns="wave", values="score")
+    arm = data.groupby("worker_id")["treated"].first()
+    for w in ("post", "follow_up"):
+        d = wide[w] - wide["pre"]
+        assert _row(res, w)["estimate"] == pytest.approx(d[arm == 1].mean() - d[arm == 0].mean())
+    # the same model with worker dummies in statsmodels: same estimate; CR1 SE equal up to the
+    # (n - 1) / (n - k) factor, which counts the dummies there (k_sm) and not here (k = 4)
+    sub = data[data["org_id"].isin([0, 1, 2, 5, 6, 7])].copy()
+    for w in ("post", "follow_up"):
+        sub[f"W_{w}"] = (sub["wave"] == w).astype(float)
+        sub[f"T_{w}"] = sub[f"W_{w}"] * sub["treated"]
+    fit = smf.ols("score ~ C(worker_id) + W_post + W_follow_up + T_post + T_follow_up", sub).fit(
+        cov_type="cluster", cov_kwds={"groups": sub["org_id"]}
+    )
+    r = _row(wave_effects(sub, se_type="CR1"), "post")
+    n, k_sm = len(sub), len(fit.params)
+    assert r["estimate"] == pytest.approx(fit.params["T_post"])
+    factor = (n - k_sm) / (n - 4)
+    assert r["se"] ** 2 == pytest.approx(fit.bse["T_post"] ** 2 * factor, rel=1e-6)
+
+
+def test_wave_effects_recovers_effects_linked_and_anonymous():
+    for linked in (True, False):
+        errs = []
+        for seed in range(15):
+            rng = np.random.default_rng(500 + seed)
+            data = simulate(rng, n_orgs=16, per_org=12, linked=linked)
+            data = data.drop(index=rng.choice(data.index, 100, replace=False))  # attrition
+            res = wave_effects(data, linked=linked)
+            for w, truth in (("post", 0.5), ("follow_up", 0.3)):
+                r = _row(res, w)
+                errs.append((r["estimate"] - truth) / r["se"])
+        assert abs(np.mean(errs)) < 0.5
+        assert np.mean(np.abs(errs) < stats.t.ppf(0.975, 15)) >= 0.85
+
+
+def test_wave_effects_without_comparison_is_a_note():
+    data = simulate(np.random.default_rng(11), n_orgs=4, treated_share=1.0)
+    res = wave_effects(data)
+    assert res["estimate"].isna().all() and res["note"].str.contains("within_change").all()
+    assert list(res["wave"]) == ["post", "follow_up"]
+
+
+def test_ancova_by_wave_matches_models_ancova_and_recovers():
+    data = simulate(np.random.default_rng(12), n_orgs=12, per_org=10)
+    res = ancova_by_wave(data)
+    wide = data.pivot(index="worker_id", columns="wave", values="score")
+    meta = data.groupby("worker_id")[["treated", "org_id"]].first()
+    w2 = wide.join(meta).rename(columns={"follow_up": "post_", "post": "p"})
+    old = models.ancova(w2.rename(columns={"post_": "post"}).reset_index())
+    assert _row(res, "follow_up")["estimate"] == pytest.approx(old["estimate"].iloc[0])
+    assert _row(res, "follow_up")["se"] == pytest.approx(old["se"].iloc[0])
+    hits = []
+    for seed in range(15):
+        d = simulate(np.random.default_rng(600 + seed), n_orgs=16, per_org=12)
+        r = _row(ancova_by_wave(d), "post")
+        hits.append(r["ci_low"] <= 0.5 <= r["ci_high"])
+    assert np.mean(hits) >= 0.8
+
+
+def test_ancova_by_wave_anonymous_says_not_linked():
+    data = simulate(np.random.default_rng(13), n_orgs=6, linked=False)
+    res = ancova_by_wave(data, linked=False)
+    assert list(res["note"]) == ["not estimable: waves are not linked"] * 2
+    assert res["estimate"].isna().all()
