@@ -69,7 +69,7 @@ def frame(rows: list[dict], extra: tuple[str, ...] = ()) -> pd.DataFrame:
                 [None if v is None or v is pd.NA or v != v else int(v) for v in vals],
                 dtype="Int64",
             )
-        elif col in ("wave", "cohort"):
+        elif col in ("wave", "cohort", "area"):
             data[col] = pd.Series([None if v is None else v for v in vals], dtype=object)
         else:
             data[col] = np.array([np.nan if v is None else v for v in vals], dtype=float)
