@@ -55,6 +55,7 @@ def _prepare(data, y, unit, time, cohort, cluster, waves, confidence):
     df = numeric(df, y).dropna(subset=[y, unit, time, cluster])
     order = wave_order(df, time, waves)
     pos = {w: i for i, w in enumerate(order)}
+    df[cohort] = df[cohort].mask(df[cohort].astype(str).str.strip() == "")
     bad_c = df[cohort].notna() & ~df[cohort].isin(order)
     if bad_c.any():
         raise UsageError(

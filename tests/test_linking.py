@@ -201,3 +201,18 @@ def test_simulated_population_precision_and_recall():
     assert recall2 >= 0.88 and recall2 > recall + 0.05
     # ... at the price of a few more wrong matches, still a small share
     assert wrong >= 0 and wrong2 <= 0.03
+
+
+def test_linked_frame_feeds_the_paired_estimator():
+    """link_codes -> within_change(worker="linked_id"): pairs = matches, change recovered."""
+    from stseval.no_comparison import within_change
+
+    rng = np.random.default_rng(11)
+    df = _population(rng, n_orgs=10, per_org=60)
+    level = pd.Series(rng.normal(0, 1, df["person"].max() + 1))
+    df["score"] = np.where(df["person"] >= 0, df["person"].map(level), rng.normal(0, 1, len(df)))
+    df["score"] += np.where(df["wave"] == "post", 0.5, 0.0) + rng.normal(0, 0.3, len(df))
+    res = link_codes(df, SIM_ELEMENTS, rule="k_of_m", k=3)
+    est = within_change(res.linked, worker="linked_id").iloc[0]
+    assert est["n_workers"] == res.rates.set_index("org_id").loc["all", "n_matched"]
+    assert abs(est["estimate"] - 0.5) < 3 * est["se"]
