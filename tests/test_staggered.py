@@ -159,7 +159,7 @@ def test_simulation_cs_recovers_truth_and_twfe_is_biased():
 def test_analytic_se_agrees_with_cluster_bootstrap():
     rng = np.random.default_rng(77)
     df, _, _ = _simulate(rng, n_orgs=40, per_org=4, T=4, sd=1.0)
-    res = att_gt(df, unit="worker_id", cluster="org_id")
+    res = att_gt(df, unit="worker_id", cluster="org_id", share_variance=True)
     se = res.loc[res["estimator"] == "att_overall", "se"].iloc[0]
     rows_of = [np.flatnonzero(df["org_id"].to_numpy() == o) for o in df["org_id"].unique()]
     boot = []
@@ -172,6 +172,22 @@ def test_analytic_se_agrees_with_cluster_bootstrap():
         r = att_gt(b, unit="worker_id", cluster="org_id")
         boot.append(r.loc[r["estimator"] == "att_overall", "estimate"].iloc[0])
     assert 0.75 < se / np.std(boot, ddof=1) < 1.33
+
+
+def test_conditional_se_covers_the_truth_of_these_cohorts():
+    """Default inference is conditional on the cohort sizes: ~95% coverage of the truth
+    defined by the realized cohorts; share_variance=True is wider (population weights)."""
+    hits, ratio = [], []
+    for seed in range(50):
+        df, truth, event0 = _simulate(np.random.default_rng(900 + seed), n_orgs=30, per_org=4, T=5)
+        res = att_gt(df, unit="worker_id")
+        o = res[res["estimator"] == "att_overall"].iloc[0]
+        e0 = res[(res["estimator"] == "att_event") & (res["event_time"] == 0)].iloc[0]
+        hits += [o["ci_low"] <= truth <= o["ci_high"], e0["ci_low"] <= event0 <= e0["ci_high"]]
+        wide = att_gt(df, unit="worker_id", share_variance=True)
+        ratio.append(wide.loc[wide["estimator"] == "att_overall", "se"].iloc[0] / o["se"])
+    assert 0.88 <= np.mean(hits) <= 0.995, np.mean(hits)
+    assert min(ratio) >= 1.0 - 1e-9 and np.mean(ratio) > 1.2
 
 
 def test_twfe_matches_statsmodels_dummies_on_unbalanced_panel():
