@@ -18,7 +18,7 @@ from . import _cluster
 from ._results import _check_confidence, _check_frame, _numeric, _se_type
 from .errors import UsageError
 
-__all__ = ["DESIGN_COLUMNS"]
+__all__ = ["DESIGN_COLUMNS", "DESIGN_ESTIMATORS"]
 
 #: Columns of every design-estimator table, in this order.
 DESIGN_COLUMNS = [
@@ -40,6 +40,24 @@ DESIGN_COLUMNS = [
     "es_description",
     "method",
 ]
+
+#: New names for the ``estimator`` column (for ``stseval.columns.ESTIMATORS`` and the README).
+DESIGN_ESTIMATORS = {
+    "within_paired": "no comparison, linked: mean paired change from the first wave",
+    "within_unlinked": "no comparison, anonymous: difference of wave means",
+    "its_own_level": "ITS against the organizations' own pre-trend: level change",
+    "its_own_slope": "ITS against the organizations' own pre-trend: slope change per month",
+    "did_cross_section": "DiD on responses (arm x later wave), clustered by assigned unit",
+    "did_org_means": "DiD on organization (or team) means, weighted by respondents",
+    "wave_effect": "arm x wave effect at each later wave from one model of all waves",
+    "ancova_wave": "ANCOVA of each later wave on the first (linked only)",
+    "att_gt": "Callaway-Sant'Anna group-time effect ATT(g, t)",
+    "att_event": "ATT aggregated by event time (waves since start)",
+    "att_overall": "ATT aggregated over cohorts and post-start waves",
+    "twfe": "two-way fixed effects DiD (comparison only; biased with staggered starts)",
+    "team_did": "treated vs untreated teams, organization strata, clustered by team",
+    "did_joint_areas": "DiD with one indicator per area (sensitivity)",
+}
 
 _TEXT = ("estimator", "es_type", "note", "es_description", "method")
 _COUNTS = ("n_workers", "n_orgs")

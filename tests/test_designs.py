@@ -343,3 +343,29 @@ def test_ancova_by_wave_anonymous_says_not_linked():
     res = ancova_by_wave(data, linked=False)
     assert list(res["note"]) == ["not estimable: waves are not linked"] * 2
     assert res["estimate"].isna().all()
+
+
+def test_every_estimator_name_is_in_the_vocabulary():
+    from stseval._designrows import DESIGN_ESTIMATORS
+    from stseval.multi_area import joint_areas
+    from stseval.staggered import att_gt, twfe_did
+    from stseval.teams import team_effect
+
+    data = simulate(np.random.default_rng(14), n_orgs=8, per_org=8, teams_per_org=2)
+    data["cohort"] = np.where(data["treated"] == 1, "post", None)
+    tables = [
+        within_change(data),
+        within_change(data, linked=False),
+        its_own_trend(_months(np.random.default_rng(15), 2)),
+        did_cross_section(data),
+        org_mean_did(data),
+        wave_effects(data),
+        ancova_by_wave(data),
+        att_gt(data),
+        twfe_did(data),
+        team_effect(data),
+        joint_areas(data, areas=["treated"]),
+    ]
+    names = set().union(*(set(t["estimator"]) for t in tables))
+    assert names <= set(DESIGN_ESTIMATORS)
+    assert all(list(t.columns[: len(DESIGN_COLUMNS)]) == DESIGN_COLUMNS for t in tables)
