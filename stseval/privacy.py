@@ -1,17 +1,17 @@
 """Keep staff survey data safe to share: pseudonyms, small-cell suppression, leak scans.
 
-Four tools, all used before anything leaves the analyst's machine:
+Five tools, all used before anything leaves the analyst's machine:
 
 * **Pseudonymization** -- :func:`load_key`, :func:`pseudonymize`,
   :func:`pseudonymize_frame`, :func:`drop_identifiers`. IDs become keyed hashes
   (HMAC-SHA256, RFC 2104) so the same worker gets the same pseudonym in every
   table, but nobody without the key (kept outside the study folder) can link a
   pseudonym back to a person by hashing a list of candidate IDs.
-* **Minimum cell size** -- :func:`suppress` (primary and complementary
-  suppression with an audit table), :func:`suppress_mask` (for figures) and
-  :func:`check_min_cell` (a last check before publishing).
-* **Leak scan** -- :func:`scan_for_leaks` / :func:`assert_no_leaks` look for
-  worker IDs, free-text answers and row-level tables in a finished report.
+* **Minimum cell size** -- :func:`suppress` (primary and complementary suppression with an
+  audit table), :func:`suppress_mask` (figures), :func:`check_min_cell` (a last check).
+* **Across tables** -- :func:`protect_tables` etc., re-exported from :mod:`stseval.disclosure`.
+* **Leak scan** -- :func:`scan_for_leaks` / :func:`assert_no_leaks` look for worker IDs,
+  free-text answers and row-level tables in a finished report.
 * **CSV safety** -- :func:`neutralize_formulas` / :func:`safe_csv` defuse
   spreadsheet formula injection in exported CSV files.
 
@@ -26,12 +26,7 @@ Hundepool, A. et al. (2012). *Statistical Disclosure Control*. Wiley.
 https://doi.org/10.1002/9781118348239 (primary/complementary cell suppression)
 OWASP. CSV Injection. https://owasp.org/www-community/attacks/CSV_Injection ;
 OWASP Application Security Verification Standard 5.0, requirement 1.2.10 (adds NUL).
-
-The leak scan itself lives in :mod:`stseval._leakscan` and is re-exported here.
-
-Tests (``tests/test_privacy.py``) check pseudonyms against an independent
-``hmac.new(key, id.encode(), hashlib.sha256).hexdigest()[:12]``, suppression on
-hand-built arm x wave tables, leak scans on planted reports and formula cases.
+The leak scan lives in :mod:`stseval._leakscan`; tests in ``tests/test_privacy.py``.
 """
 
 from __future__ import annotations
@@ -56,6 +51,14 @@ from stseval._leakscan import (
     assert_no_leaks,
     scan_for_leaks,
 )
+from stseval.disclosure import (
+    CellTable,
+    DisclosureError,
+    Relation,
+    other_org_bands,
+    protect_tables,
+    write_disclosure_audit,
+)
 from stseval.errors import DataValidationError, UsageError, format_rows
 
 __all__ = [
@@ -73,6 +76,12 @@ __all__ = [
     "assert_no_leaks",
     "neutralize_formulas",
     "safe_csv",
+    "CellTable",
+    "Relation",
+    "DisclosureError",
+    "protect_tables",
+    "other_org_bands",
+    "write_disclosure_audit",
 ]
 
 MIN_KEY_BYTES = 16
