@@ -39,11 +39,12 @@ Rules
    n_max`` and is not a single value (the mean can move by at least ``mean_protection``).
    Bounds are computed with ``scipy.optimize.linprog`` (HiGHS), minimizing and maximizing
    each sensitive quantity.
-4. Complementary: while a sensitive quantity is not protected, hide one more shown cell:
-   among the shown counts (for a count) or shown means, then counts (for a sum) of the
-   populations nearest in the relation graph, try the smallest first (non-totals before
-   totals, never a zero) and keep the first that protects it; if none does alone, hide
-   the smallest and go on. Fail closed: when nothing is left to hide,
+4. Complementary: while a sensitive quantity is not protected, hide one more shown cell.
+   Candidates are shown cells of populations connected to it through relations, ranked:
+   for a count, counts before means; for a sum, means of the same measure, then counts,
+   then other means; then nearest in the relation graph, non-totals before totals,
+   smallest count first; zeros never. The first of the top four that protects it alone
+   is hidden; if none does, the top one is hidden and the search goes on. Fail closed: when nothing is left to hide,
    :class:`DisclosureError` is raised and nothing is returned.
 
 This greedy search does not minimise information loss (Hundepool et al. 2012, ch. 4,
@@ -268,7 +269,7 @@ def _complementary(
                     [model.describe(target)],
                 )
             chosen = candidates[0]
-            for cand in candidates[:8]:
+            for cand in candidates[:4]:
                 system.hide(cand)
                 ok = protect(target)
                 system.unhide(cand)
