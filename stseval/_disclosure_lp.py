@@ -295,6 +295,7 @@ class LinearSystem:
         self.primary: set[int] = set()
         self._published = set(model.published_vars())
         self._cache = None
+        self._bounds: dict = {}
 
     def hide(self, var: int, *, primary: bool = False) -> None:
         self.hidden.add(var)
@@ -356,6 +357,12 @@ class LinearSystem:
     def bounds_of(self, var: int) -> tuple[float, float]:
         """Smallest and largest value of ``var`` consistent with what a reader knows."""
         (a_eq, b_eq), (a_ub, b_ub), bounds = self._matrices()
+        cached = self._bounds.setdefault(self._cache[0], {})
+        if var not in cached:
+            cached[var] = self._solve(var, a_eq, b_eq, a_ub, b_ub, bounds)
+        return cached[var]
+
+    def _solve(self, var, a_eq, b_eq, a_ub, b_ub, bounds) -> tuple[float, float]:
         out = []
         for sign in (1.0, -1.0):
             c = np.zeros(len(bounds))

@@ -44,8 +44,8 @@ Rules
    for a count, counts before means; for a sum, means of the same measure, then counts,
    then other means; then nearest in the relation graph, non-totals before totals,
    smallest count first; zeros never. The first of the top four that protects it alone
-   is hidden; if none does, the top one is hidden and the search goes on. Fail closed: when nothing is left to hide,
-   :class:`DisclosureError` is raised and nothing is returned.
+   is hidden; if none does, the top one is hidden and the search goes on. Fail closed:
+   when nothing is left to hide, :class:`DisclosureError` is raised, nothing returned.
 
 This greedy search does not minimise information loss (Hundepool et al. 2012, ch. 4,
 describe optimal methods); its guarantee is rule 3, checked exactly on the final tables.
@@ -384,14 +384,7 @@ def other_org_bands(
         )
         rule = f"withheld: fewer than min_orgs ({min_orgs}) other organizations"
         return pd.DataFrame([row]), pd.DataFrame([(table, "band", rule)], columns=AUDIT_COLUMNS)
-    step = 10.0**-decimals
-    q1, q3 = np.quantile(arr, [0.25, 0.75])
-    low = np.floor(round(q1 / step, 9)) * step
-    high = np.ceil(round(q3 / step, 9)) * step
-    while np.any(np.isclose(arr, low, rtol=0, atol=step * 1e-6)):
-        low -= step
-    while np.any(np.isclose(arr, high, rtol=0, atol=step * 1e-6)) or high <= low:
-        high += step
+    low, high = _band(arr, decimals)
     position = ""
     if own is not None and np.isfinite(own):
         position = "below" if own < low else "above" if own > high else "within"
@@ -402,6 +395,19 @@ def other_org_bands(
     row = dict(shown=True, n_orgs=n, low=low, high=high, position=position, text=text)
     rule = "banded: quartiles rounded outward, edges never equal to one organization's value"
     return pd.DataFrame([row]), pd.DataFrame([(table, "band", rule)], columns=AUDIT_COLUMNS)
+
+
+def _band(arr: np.ndarray, decimals: int) -> tuple[float, float]:
+    """Quartiles rounded outward; an edge equal to any value moves one step further out."""
+    step = 10.0**-decimals
+    q1, q3 = np.quantile(arr, [0.25, 0.75])
+    low = np.floor(round(q1 / step, 9)) * step
+    high = np.ceil(round(q3 / step, 9)) * step
+    while np.any(np.isclose(arr, low, rtol=0, atol=step * 1e-6)):
+        low -= step
+    while np.any(np.isclose(arr, high, rtol=0, atol=step * 1e-6)) or high <= low:
+        high += step
+    return float(round(low, decimals)), float(round(high, decimals))
 
 
 def write_disclosure_audit(audit: Any, path: Any) -> Any:

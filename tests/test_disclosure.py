@@ -252,7 +252,7 @@ def primary_only(truth):
 
 
 ARMS = ("intervention", "comparison", "other")
-N_RANDOM = int(os.environ.get("STSEVAL_ATTACK_CASES", "16"))
+N_RANDOM = int(os.environ.get("STSEVAL_ATTACK_CASES", "12"))
 
 
 @pytest.mark.slow
