@@ -49,6 +49,7 @@ class Model:
         self.cells: dict[str, list[tuple[Any, int, str]]] = {}
         self.relations: list[tuple[int, list[int]]] = []
         self.value_ranges: dict[str, tuple[float, float]] = {}
+        self.row_keys: dict[str, dict[Any, int]] = {}
 
     # ----------------------------------------------------------------- building
     def key_of(self, mapping: Mapping[str, Any]) -> tuple:
@@ -262,7 +263,6 @@ def build_model(tables, *, relations, total, value_ranges) -> Model:
         for key in [rel.total, *rel.parts]:
             dims += [d for d in key if d not in dims]
     model = Model(tables, dims, _norm(total))
-    model.row_keys = {}
     for spec in tables:
         _add_table(model, spec)
     rels = {(t, tuple(p)) for spec in tables for t, p in _table_relations(model, spec)}

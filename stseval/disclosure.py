@@ -223,6 +223,30 @@ def protect_tables(
     UsageError
         Bad arguments, a relation naming an unknown population, or numbers that do not
         add up (pass unrounded values).
+
+    Examples
+    --------
+    The participant flow, attrition and outcome summary of one report (arms plus a
+    ``Total`` row each); "responded post" is the attrition table's "stayed", and the
+    responders who were not analysed are a remainder the report never prints::
+
+        flow = CellTable("flow", flow_df, dims=["stage", "arm"])
+        attrition = CellTable("attrition", attr_df, dims=["status", "arm"],
+                              means={"baseline_mean": "stss_pre"},
+                              fixed={"stage": "responded_pre"})
+        summary = CellTable("summary", summ_df, dims=["stage", "arm"],
+                            means={"mean": "stss_{wave}"})
+        excluded = CellTable("excluded", excl_df, dims=["stage", "arm"],
+                             means={"baseline_mean": "stss_pre"}, publish=False)
+        relations = [r for arm in ["intervention", "comparison", "Total"] for r in (
+            Relation({"stage": "responded_post", "arm": arm},
+                     [{"stage": "responded_pre", "status": "stayed", "arm": arm}]),
+            Relation({"stage": "responded_post", "arm": arm},
+                     [{"stage": "analysed", "arm": arm}, {"stage": "excluded", "arm": arm}]),
+        )]
+        result = protect_tables([flow, attrition, summary, excluded], relations=relations,
+                                min_cell=5, value_ranges={"stss_pre": (17, 85)},
+                                mean_protection=1.0)
     """
     min_cell = _check_positive_int(min_cell, "min_cell", 2)
     if count_protection < 0 or mean_protection < 0:
