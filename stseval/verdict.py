@@ -50,6 +50,7 @@ __all__ = [
     "add_verdicts",
     "verdict_sentence",
     "count_sentence",
+    "verdict_badge",
 ]
 
 #: The four verdicts, in the order reports list them.
@@ -61,6 +62,25 @@ _PHRASE = {
     "unclear": "no clear change",
     "not_estimable": "could not be estimated",
 }
+
+
+_BADGE = {
+    "improved": "\u2713 clearly better",
+    "worsened": "\u2717 clearly worse",
+    "unclear": "\u2013 no clear change",
+    "not_estimable": "? not estimable",
+}
+
+
+def verdict_badge(verdict: str) -> str:
+    """Short label with a symbol for an at-a-glance table (symbol and words, never colour alone).
+
+    ``improved`` -> ``"✓ clearly better"``, ``worsened`` -> ``"✗ clearly worse"``,
+    ``unclear`` -> ``"– no clear change"``, ``not_estimable`` -> ``"? not estimable"``.
+    """
+    if verdict not in _BADGE:
+        raise UsageError(f"verdict must be one of {list(VERDICTS)}, got {verdict!r}")
+    return _BADGE[verdict]
 
 
 @dataclass(frozen=True)

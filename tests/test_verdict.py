@@ -5,7 +5,14 @@ import pandas as pd
 import pytest
 
 from stseval.errors import UsageError
-from stseval.verdict import VERDICTS, add_verdicts, count_sentence, decide_verdict, verdict_sentence
+from stseval.verdict import (
+    VERDICTS,
+    add_verdicts,
+    count_sentence,
+    decide_verdict,
+    verdict_badge,
+    verdict_sentence,
+)
 
 # (estimate, ci_low, ci_high, p_adjusted, p_value, direction, expected)
 CASES = [
@@ -188,3 +195,11 @@ def test_count_sentence_counts_adjusted_verdicts():
         "1 showed no clear change and 1 could not be estimated"
     )
     assert "adjusted p below 0.05" in text and "95% interval" in text
+
+
+def test_verdict_badge():
+    assert verdict_badge("improved").startswith("\u2713")
+    assert "clearly" not in verdict_badge("unclear")
+    assert {verdict_badge(v) for v in VERDICTS}.__len__() == 4
+    with pytest.raises(UsageError, match="verdict must be"):
+        verdict_badge("better")
