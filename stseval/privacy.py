@@ -1,17 +1,17 @@
 """Keep staff survey data safe to share: pseudonyms, small-cell suppression, leak scans.
 
-Four tools, all used before anything leaves the analyst's machine:
+Five tools, all used before anything leaves the analyst's machine:
 
 * **Pseudonymization** -- :func:`load_key`, :func:`pseudonymize`,
   :func:`pseudonymize_frame`, :func:`drop_identifiers`. IDs become keyed hashes
   (HMAC-SHA256, RFC 2104) so the same worker gets the same pseudonym in every
   table, but nobody without the key (kept outside the study folder) can link a
   pseudonym back to a person by hashing a list of candidate IDs.
-* **Minimum cell size** -- :func:`suppress` (primary and complementary
-  suppression with an audit table), :func:`suppress_mask` (for figures) and
-  :func:`check_min_cell` (a last check before publishing).
-* **Leak scan** -- :func:`scan_for_leaks` / :func:`assert_no_leaks` look for
-  worker IDs, free-text answers and row-level tables in a finished report.
+* **Minimum cell size** -- :func:`suppress` (primary and complementary suppression with an
+  audit table), :func:`suppress_mask` (figures), :func:`check_min_cell` (a last check).
+* **Across tables** -- :func:`protect_tables` etc., re-exported from :mod:`stseval.disclosure`.
+* **Leak scan** -- :func:`scan_for_leaks` / :func:`assert_no_leaks` look for worker IDs,
+  free-text answers and row-level tables in a finished report.
 * **CSV safety** -- :func:`neutralize_formulas` / :func:`safe_csv` defuse
   spreadsheet formula injection in exported CSV files.
 
@@ -26,17 +26,11 @@ Hundepool, A. et al. (2012). *Statistical Disclosure Control*. Wiley.
 https://doi.org/10.1002/9781118348239 (primary/complementary cell suppression)
 OWASP. CSV Injection. https://owasp.org/www-community/attacks/CSV_Injection ;
 OWASP Application Security Verification Standard 5.0, requirement 1.2.10 (adds NUL).
-
-The leak scan itself lives in :mod:`stseval._leakscan` and is re-exported here.
-
-Tests (``tests/test_privacy.py``) check pseudonyms against an independent
-``hmac.new(key, id.encode(), hashlib.sha256).hexdigest()[:12]``, suppression on
-hand-built arm x wave tables, leak scans on planted reports and formula cases.
+The leak scan lives in :mod:`stseval._leakscan`; tests in ``tests/test_privacy.py``.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
 import os
@@ -49,12 +43,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from stseval._csvsafe import neutralize_formulas, safe_csv
 from stseval._leakscan import (
     LeakFinding,
     PrivacyLeakError,
     _id_str,
     assert_no_leaks,
     scan_for_leaks,
+)
+from stseval.disclosure import (
+    CellTable,
+    DisclosureError,
+    Relation,
+    other_org_bands,
+    protect_tables,
+    write_disclosure_audit,
 )
 from stseval.errors import DataValidationError, UsageError, format_rows
 
@@ -73,6 +76,12 @@ __all__ = [
     "assert_no_leaks",
     "neutralize_formulas",
     "safe_csv",
+    "CellTable",
+    "Relation",
+    "DisclosureError",
+    "protect_tables",
+    "other_org_bands",
+    "write_disclosure_audit",
 ]
 
 MIN_KEY_BYTES = 16
@@ -388,9 +397,41 @@ def suppress(
     counts = _counts(table, count_col, name)
     min_cell = _check_min_cell(min_cell)
     parts = _partitions(group_cols, table)
+    value_cols = _value_columns(table, value_cols, parts, count_col)
+    is_total = _total_mask(total_rows, table)
+    pct_present = any(_PCT_NAME.search(str(c)) for c in value_cols)
+    n = len(table)
+    hidden = (
+        table["suppressed"].fillna(False).astype(bool).to_numpy()
+        if "suppressed" in table.columns
+        else np.zeros(n, dtype=bool)
+    )
+    reason: dict[int, str] = {}
+    visible_count = ~np.isnan(counts)
+    for i in np.flatnonzero(~hidden & visible_count & (counts > 0) & (counts < min_cell)):
+        hidden[i] = True
+        reason[i] = f"primary: n < min_cell {min_cell}"
+    sets = _cell_sets(table, parts)
+    _complement(
+        counts, hidden, reason, sets, is_total, group_cols is not None or pct_present, table.index
+    )
+    blank = [count_col, *value_cols]
+    out = _blank_rows(table, hidden, reason, blank, marker, min_cell)
+    audit = pd.DataFrame(
+        [
+            {"table": name, "row": table.index[i], "column": col, "reason": reason[i]}
+            for i in sorted(reason)
+            for col in blank
+        ],
+        columns=AUDIT_COLUMNS,
+    )
+    return out, audit
+
+
+def _value_columns(table, value_cols, parts, count_col) -> list:
     grouped = {c for p in parts for c in p}
     if value_cols is None:
-        value_cols = [
+        return [
             c
             for c in table.columns
             if c not in grouped
@@ -398,40 +439,29 @@ def suppress(
             and pd.api.types.is_numeric_dtype(table[c])
             and not pd.api.types.is_bool_dtype(table[c])
         ]
-    else:
-        value_cols = [value_cols] if isinstance(value_cols, str) else list(value_cols)
-        bad = [c for c in value_cols if c not in table.columns or c in grouped or c == count_col]
-        if bad:
-            raise UsageError(
-                f"value_cols {bad} are missing from the table or are the count or group columns"
-            )
-    is_total = _total_mask(total_rows, table)
-    declared = group_cols is not None
-    pct_present = any(_PCT_NAME.search(str(c)) for c in value_cols)
-    n = len(table)
-    visible_count = ~np.isnan(counts)
-    already = (
-        table["suppressed"].fillna(False).astype(bool).to_numpy()
-        if "suppressed" in table.columns
-        else np.zeros(n, dtype=bool)
-    )
-    hidden = already.copy()
-    reason: dict[int, str] = {}
-    for i in np.flatnonzero(~hidden & visible_count & (counts > 0) & (counts < min_cell)):
-        hidden[i] = True
-        reason[i] = f"primary: n < min_cell {min_cell}"
-    sets = [[np.arange(n)]] if parts == [[]] else []
+    value_cols = [value_cols] if isinstance(value_cols, str) else list(value_cols)
+    bad = [c for c in value_cols if c not in table.columns or c in grouped or c == count_col]
+    if bad:
+        raise UsageError(
+            f"value_cols {bad} are missing from the table or are the count or group columns"
+        )
+    return value_cols
+
+
+def _cell_sets(table: pd.DataFrame, parts: list[list[str]]) -> list[list[np.ndarray]]:
+    """Row positions of each set of additive cells, one list per partition."""
+    sets = [[np.arange(len(table))]] if parts == [[]] else []
+    flat = table.reset_index(drop=True)
     for p in parts:
         if p:
-            sets.append(
-                [
-                    np.asarray(ix)
-                    for ix in table.reset_index(drop=True)
-                    .groupby(p, dropna=False, sort=False)
-                    .indices.values()
-                ]
-            )
-    labels = table.index
+            groups = flat.groupby(p, dropna=False, sort=False).indices.values()
+            sets.append([np.asarray(ix) for ix in groups])
+    return sets
+
+
+def _complement(counts, hidden, reason, sets, is_total, additive, labels) -> None:
+    """Hide one more cell in any set with exactly one hidden cell, until none is left."""
+    visible_count = ~np.isnan(counts)
     changed = True
     while changed:
         changed = False
@@ -439,9 +469,7 @@ def suppress(
             for idx in groups:
                 cells, totals = idx[~is_total[idx]], idx[is_total[idx]]
                 lone = cells[hidden[cells]]
-                if lone.size != 1:
-                    continue
-                if not (declared or pct_present or (~hidden[totals]).any()):
+                if lone.size != 1 or not (additive or (~hidden[totals]).any()):
                     continue
                 open_cells = cells[~hidden[cells] & visible_count[cells]]
                 pool = open_cells[counts[open_cells] > 0]
@@ -454,8 +482,9 @@ def suppress(
                 reason[pick] = f"complementary: protects row {labels[lone[0]]}"
                 changed = True
 
+
+def _blank_rows(table, hidden, reason, blank, marker, min_cell) -> pd.DataFrame:
     out = table.copy()
-    blank = [count_col, *value_cols]
     rows = np.flatnonzero(hidden)
     for col in blank:
         if pd.api.types.is_numeric_dtype(out[col]) and not pd.api.types.is_bool_dtype(out[col]):
@@ -464,7 +493,7 @@ def suppress(
             out[col] = out[col].astype(object)
         if rows.size:
             out.iloc[rows, out.columns.get_loc(col)] = np.nan
-    notes = [""] * n
+    notes = [""] * len(table)
     for i, why in reason.items():
         notes[i] = (
             f"{marker}: n < {min_cell}"
@@ -476,15 +505,7 @@ def suppress(
         notes = ["; ".join(s for s in (o, m) if s) for o, m in zip(old, notes, strict=True)]
     out["suppressed"] = hidden
     out["note"] = notes
-    audit = pd.DataFrame(
-        [
-            {"table": name, "row": labels[i], "column": col, "reason": reason[i]}
-            for i in sorted(reason)
-            for col in blank
-        ],
-        columns=AUDIT_COLUMNS,
-    )
-    return out, audit
+    return out
 
 
 def suppress_mask(counts: Any, min_cell: int = 5) -> Any:
@@ -528,63 +549,3 @@ def check_min_cell(
             for i in bad
         ]
         raise PrivacyLeakError(name, findings)
-
-
-# --------------------------------------------------------------------------- CSV safety
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
-_NUMBER = re.compile(r"[+-]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?%?")
-
-
-def _neutral(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
-        return "'" + value
-    return value
-
-
-def _neutral_label(label: Any) -> Any:
-    return tuple(_neutral(x) for x in label) if isinstance(label, tuple) else _neutral(label)
-
-
-def neutralize_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """Return a copy where text that a spreadsheet would run as a formula is defused.
-
-    A string cell (or column/index label) starting with ``=``, ``+``, ``-``, ``@``,
-    tab, carriage return or NUL gets a leading single quote (OWASP CSV Injection;
-    NUL from OWASP ASVS). Genuine numbers are left alone: numeric columns are never
-    touched, and a string that is a plain number (``"-1.5"``, ``"+2"``,
-    ``"-1,234.5"``, ``"-3e2"``, ``"-5%"``) stays as it is -- a spreadsheet reads it
-    as that number, which is harmless. ``"-2+3"`` is not a plain number and is
-    quoted. Non-string values in text columns and missing values are unchanged.
-    """
-    if not isinstance(df, pd.DataFrame):
-        raise UsageError(f"df must be a pandas DataFrame, got {type(df).__name__}")
-    out = df.copy()
-    for j, col in enumerate(df.columns):
-        s = df.iloc[:, j]
-        if isinstance(s.dtype, pd.CategoricalDtype):
-            cats = s.cat.categories
-            mapping = {c: _neutral(c) for c in cats if _neutral(c) != c}
-            if mapping:
-                out.isetitem(j, s.cat.rename_categories(mapping))
-        elif pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype):
-            out.isetitem(
-                j, pd.Series([_neutral(v) for v in s], index=s.index, dtype=s.dtype, name=col)
-            )
-    out.columns = out.columns.map(_neutral_label)
-    out.index = out.index.map(_neutral_label)
-    return out
-
-
-def safe_csv(df: pd.DataFrame, path: Any, **to_csv_kwargs: Any) -> str | None:
-    """Write ``df`` to CSV after :func:`neutralize_formulas`.
-
-    ``path`` and ``to_csv_kwargs`` go to :meth:`pandas.DataFrame.to_csv`; as there,
-    ``path=None`` returns the CSV text. ``df`` itself is not changed. Unless
-    ``quoting`` is given, text fields are wrapped in double quotes
-    (``csv.QUOTE_NONNUMERIC``, as OWASP advises): Python's csv writer otherwise
-    leaves a bare carriage return unquoted, which splits the row and can start a
-    new cell with ``=``. Numbers stay unquoted; pandas reads the file back as usual.
-    """
-    to_csv_kwargs.setdefault("quoting", csv.QUOTE_NONNUMERIC)
-    return neutralize_formulas(df).to_csv(path, **to_csv_kwargs)
