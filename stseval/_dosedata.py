@@ -90,6 +90,17 @@ def long_scores(data, area, outcome, *, practice, waves, covariates, orgs="arms"
     return d.reset_index(drop=True), practice, (w0, w1)
 
 
+def panel_rows(long: pd.DataFrame, change: str) -> tuple[pd.DataFrame, str]:
+    """Keep only workers who answered both waves (``change="panel"``, or ``"auto"`` when
+    any worker did); returns the rows and the words for ``method``."""
+    if change not in ("auto", "panel", "cross_section"):
+        raise UsageError(f"change must be 'auto', 'panel' or 'cross_section'; got {change!r}")
+    both = long.groupby(["org_id", "worker_id"])["wave"].transform("nunique") == 2
+    if change == "cross_section" or (change == "auto" and not both.any()):
+        return long, "org means over each wave's respondents"
+    return long[both].reset_index(drop=True), "mean within-worker change of workers with both waves"
+
+
 def org_changes(long: pd.DataFrame, covariates, min_cell: int) -> tuple[pd.DataFrame, int]:
     """One row per organization with both waves: wave means, changes, weight.
 

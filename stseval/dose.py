@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from . import _cluster
-from ._dosedata import long_scores, org_changes, weighted_mean, wls_cr2
+from ._dosedata import long_scores, org_changes, panel_rows, weighted_mean, wls_cr2
 from ._results import _check_confidence, _t_interval
 from .areas import AREA_KEYS, STAFF_OUTCOMES
 from .columns import ESTIMATE_COLUMNS
@@ -93,18 +93,26 @@ def _min_cell(data, min_cell) -> int:
     return int(min_cell)
 
 
+_TEXT = {"area", "outcome", "estimator", "es_type", "practice", "bin", "es_description"}
+_TEXT |= {"wave", "method", "note"}
+
+
+def _blank_value(v) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
+
+
 def _out(rows: list[dict], **fixed) -> pd.DataFrame:
-    table = pd.DataFrame(rows)
-    for col, val in fixed.items():
-        table[col] = val
+    data = {}
     for col in DOSE_COLUMNS:
-        if col not in table:
-            table[col] = np.nan
-    for col in ("note", "method", "es_type", "es_description", "bin", "practice", "wave"):
-        table[col] = table[col].astype(object).fillna("").astype(str)
-    for col in ("n_workers", "n_orgs"):
-        table[col] = pd.to_numeric(table[col], errors="coerce").round().astype("Int64")
-    return table[DOSE_COLUMNS].reset_index(drop=True)
+        vals = [fixed[col] if col in fixed else r.get(col) for r in rows]
+        if col in _TEXT:
+            data[col] = ["" if _blank_value(v) else str(v) for v in vals]
+        elif col in ("n_workers", "n_orgs"):
+            ints = [None if _blank_value(v) else int(round(float(v))) for v in vals]
+            data[col] = pd.array(ints, dtype="Int64")
+        else:
+            data[col] = np.array([np.nan if _blank_value(v) else v for v in vals], dtype=float)
+    return pd.DataFrame(data)
 
 
 def _bins(practice: str) -> list[tuple[str, float, float]]:
@@ -132,6 +140,7 @@ def org_dose_response(
     covariates=(),
     waves=None,
     orgs: str = "arms",
+    change: str = "auto",
     confidence: float = 0.95,
     min_cell: int | None = None,
 ) -> pd.DataFrame:
@@ -171,6 +180,14 @@ def org_dose_response(
     orgs : {"arms", "all"}
         With a study: the area's intervention and comparison organizations
         (default), or every organization.
+    change : {"auto", "panel", "cross_section"}
+        ``"panel"``: an organization's change is the mean within-worker change
+        of the workers who answered both waves (the same people at both waves,
+        so a change in who answered cannot move practice and outcome together;
+        needed because the same staff rate practice and report their outcome).
+        ``"cross_section"``: difference of the two waves' respondent means (for
+        unlinked waves). ``"auto"`` (default): panel when any worker answered
+        both waves.
     confidence : float
     min_cell : int, optional
         Fewest respondents per organization and wave, and fewest organizations
@@ -193,12 +210,17 @@ def org_dose_response(
     long, practice, (w0, w1) = long_scores(
         data, area, outcome, practice=practice, waves=waves, covariates=covariates, orgs=orgs
     )
-    ch, dropped = org_changes(long, covariates, mc)
+    n_all = long["org_id"].nunique()
+    long, how = panel_rows(long, change)
+    ch, _ = org_changes(long, covariates, mc)
+    dropped = n_all - len(ch)
     note = f"{dropped} organization(s) with fewer than {mc} respondents in a wave left out"
     note = note if dropped else ""
     fixed = dict(area=area, outcome=outcome, practice=practice, wave=w1)
     rows = [_slope_row(ch, covariates, confidence, note)]
     rows += [_bin_row(ch, b, confidence, mc) for b in _bins(practice)]
+    for r in rows:
+        r["method"] = f"{how}; {r['method']}"
     return _out(rows, **fixed)
 
 
@@ -230,7 +252,8 @@ def _slope_row(ch, covariates, confidence, note) -> dict:
 
 def _bin_row(ch, b, confidence, mc) -> dict:
     label, low, high = b
-    sub = ch[(ch["dp"] >= low) & (ch["dp"] < high)]
+    dp = ch["dp"].to_numpy(float)
+    sel = (dp >= low) & (dp < high)
     row = dict(
         estimator="dose_bin",
         bin=label,
@@ -238,16 +261,16 @@ def _bin_row(ch, b, confidence, mc) -> dict:
         "organizations in this band of practice gain; " + _ASSOC,
     )
     row["method"] = "weighted mean of org outcome change, sandwich SE, t(G_bin-1)"
-    n_w = int(sub["n_workers"].sum())
-    if len(sub) < max(mc, 2) or n_w < mc:
+    n_w, n_o = int(ch["n_workers"].to_numpy()[sel].sum()), int(sel.sum())
+    if n_o < max(mc, 2) or n_w < mc:
         row["note"] = (
             f"suppressed: fewer than {max(mc, 2)} organizations or {mc} workers in this band"
         )
         return row
-    m, se, dfree = weighted_mean(sub["dy"].to_numpy(float), sub["w"].to_numpy(float))
+    m, se, dfree = weighted_mean(ch["dy"].to_numpy(float)[sel], ch["w"].to_numpy(float)[sel])
     lo, hi, p = _t_interval(m, se, dfree, confidence)
     row.update(estimate=m, se=se, ci_low=lo, ci_high=hi, p_value=p)
-    row.update(n_orgs=len(sub), n_workers=n_w, note="")
+    row.update(n_orgs=n_o, n_workers=n_w, note="")
     return row
 
 
@@ -363,6 +386,7 @@ def mediation(
     waves=None,
     n_boot: int = 1000,
     seed: int = 0,
+    change: str = "auto",
     confidence: float = 0.95,
     min_cell: int | None = None,
 ) -> pd.DataFrame:
@@ -409,7 +433,10 @@ def mediation(
     long, practice, (w0, w1) = long_scores(
         data, area, outcome, practice=practice, waves=waves, covariates=(), orgs="arms"
     )
-    ch, dropped = org_changes(long, [], mc)
+    n_all = long["org_id"].nunique()
+    long, how = panel_rows(long, change)
+    ch, _ = org_changes(long, [], mc)
+    dropped = n_all - len(ch)
     ch = ch.dropna(subset=["treated"])
     fixed = dict(area=area, outcome=outcome, practice=practice, wave=w1, bin="")
     names = ["med_a", "med_b", "med_indirect", "med_direct", "med_total"]
@@ -434,7 +461,7 @@ def mediation(
     if (~ok).sum():
         notes.append(f"{int((~ok).sum())} singular resample(s) dropped")
     method = (
-        f"product of coefficients, org-level WLS; percentile bootstrap of organizations "
+        f"{how}; product of coefficients, org-level WLS; percentile bootstrap of organizations "
         f"within arm, {n_boot} resamples, seed {seed}"
     )
     for j, r in enumerate(rows):

@@ -117,7 +117,7 @@ def test_slope_equals_numpy_weighted_least_squares_and_hc2():
     h = w * np.einsum("gi,ij,gj->g", X, bread, X)
     meat = (X * (w**2 * e**2 / (1 - h))[:, None]).T @ X
     se = np.sqrt((bread @ meat @ bread)[1, 1])
-    row = _slope(frame, min_cell=3)
+    row = _slope(frame, min_cell=3, change="cross_section")
     assert row["estimate"] == pytest.approx(beta[1], rel=1e-10)
     assert row["se"] == pytest.approx(se, rel=1e-8)
     assert row["n_orgs"] == 12
@@ -134,6 +134,27 @@ def test_slope_equals_numpy_weighted_least_squares_and_hc2():
     q = stats.t.ppf(0.975, dfree)
     assert row["ci_low"] == pytest.approx(beta[1] - q * se, rel=1e-8)
     assert "association" in row["es_description"]
+
+
+def test_panel_change_uses_only_workers_with_both_waves():
+    rng = np.random.default_rng(7)
+    frame = _simulate(rng, G=10, m=8)
+    # the three lowest-practice post-wave raters of O002 leave after the first wave
+    post = frame[(frame["org_id"] == "O002") & (frame["wave"] == "post")]
+    leavers = set(post.nsmallest(3, PRACTICE)["worker_id"])
+    frame = frame[~(frame["worker_id"].isin(leavers) & (frame["wave"] == "post"))]
+    stayers = frame[~frame["worker_id"].isin(leavers)]
+    dp, dy, w = _hand_org_means(stayers).T
+    X = np.column_stack([np.ones_like(dp), dp])
+    beta = np.linalg.lstsq(X * np.sqrt(w)[:, None], dy * np.sqrt(w), rcond=None)[0]
+    row = _slope(frame, min_cell=3)  # change="auto": linked workers -> panel
+    assert row["estimate"] == pytest.approx(beta[1], rel=1e-10)
+    assert row["method"].startswith("mean within-worker change")
+    assert row["n_workers"] == 80 - 3
+    cross = _slope(frame, min_cell=3, change="cross_section")
+    assert cross["estimate"] != pytest.approx(beta[1], rel=1e-6)
+    with pytest.raises(UsageError, match="change must be"):
+        _slope(frame, change="wide")
 
 
 def test_bin_with_equal_weights_is_the_plain_mean_and_t_interval():
