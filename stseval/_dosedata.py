@@ -90,21 +90,27 @@ def long_scores(data, area, outcome, *, practice, waves, covariates, orgs="arms"
     return d.reset_index(drop=True), practice, (w0, w1)
 
 
-def panel_rows(long: pd.DataFrame, change: str) -> tuple[pd.DataFrame, str]:
+def panel_rows(long: pd.DataFrame, change: str) -> tuple[pd.DataFrame, str, bool]:
     """Keep only workers who answered both waves (``change="panel"``, or ``"auto"`` when
-    any worker did); returns the rows and the words for ``method``."""
+    any worker did); returns the rows, the words for ``method`` and whether it is a panel."""
     if change not in ("auto", "panel", "cross_section"):
         raise UsageError(f"change must be 'auto', 'panel' or 'cross_section'; got {change!r}")
     both = long.groupby(["org_id", "worker_id"])["wave"].transform("nunique") == 2
     if change == "cross_section" or (change == "auto" and not both.any()):
-        return long, "org means over each wave's respondents"
-    return long[both].reset_index(drop=True), "mean within-worker change of workers with both waves"
+        return long, "org means over each wave's respondents", False
+    how = "mean within-worker change of workers with both waves"
+    return long[both].reset_index(drop=True), how, True
 
 
-def org_changes(long: pd.DataFrame, covariates, min_cell: int) -> tuple[pd.DataFrame, int]:
+def org_changes(
+    long: pd.DataFrame, covariates, min_cell: int, *, panel: bool = False
+) -> tuple[pd.DataFrame, int]:
     """One row per organization with both waves: wave means, changes, weight.
 
-    Columns ``org_id, n_pre, n_post, n_workers, dp, dy, d_<cov>..., w, treated``:
+    Columns ``org_id, n_pre, n_post, n_workers, dp, dy, d_<cov>..., w, treated,
+    noise_dp``; ``noise_dp`` is the sampling variance of ``dp`` as an estimate of
+    the organization's change: var of the workers' own changes / n (``panel``),
+    else s2_pre / n_pre + s2_post / n_post.
     ``dp``/``dy`` = later-wave mean minus earlier-wave mean of practice and
     outcome over the respondents of each wave; ``w = 2 / (1/n_pre + 1/n_post)``
     (equals the number of respondents when both waves have the same number).
@@ -128,7 +134,27 @@ def org_changes(long: pd.DataFrame, covariates, min_cell: int) -> tuple[pd.DataF
     treated = np.full(G, np.nan)
     treated[codes] = long["treated"].to_numpy(float)
     out["treated"] = treated[keep]
+    out["noise_dp"] = _noise(long, codes, cell, n, panel)[keep]
     return out, int((~keep).sum())
+
+
+def _noise(long, codes, cell, n, panel) -> np.ndarray:
+    G = n.shape[0]
+    p = long["p"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if panel:
+            sign = np.where(long["wave"].to_numpy() == 1, 1.0, -1.0)
+            wk = pd.factorize(long["org_id"] + "\x00" + long["worker_id"])[0]
+            d = np.bincount(wk, sign * p)
+            org_of = np.zeros(len(d), dtype=int)
+            org_of[wk] = codes
+            k = np.bincount(org_of, minlength=G).astype(float)
+            m = np.bincount(org_of, d, G) / k
+            return (np.bincount(org_of, d**2, G) - k * m**2) / (k - 1) / k
+        s1 = np.bincount(cell, p, 2 * G).reshape(G, 2)
+        s2 = np.bincount(cell, p**2, 2 * G).reshape(G, 2)
+        var = (s2 - s1**2 / n) / (n - 1)
+        return (var / n).sum(axis=1)
 
 
 def wls_cr2(X: np.ndarray, y: np.ndarray, w: np.ndarray, col: int):
@@ -147,6 +173,24 @@ def wls_cr2(X: np.ndarray, y: np.ndarray, w: np.ndarray, col: int):
     c[col] = 1.0
     dfree = _cluster.satterthwaite_df(fit, "CR2", c)
     return float(fit.beta[col]), float(np.sqrt(max(V[col, col], 0.0))), float(dfree)
+
+
+def change_reliability(ch: pd.DataFrame) -> float:
+    """Share of the weighted variance of ``dp`` across organizations that is not noise.
+
+    ``1 - sum(u_g noise_g) / var_u(dp)``, ``u_g = w_g / sum w``, ``var_u`` the
+    weighted variance with the G/(G-1) factor; clipped to [0, 1]. The slope of
+    ``dy`` on ``dp`` is attenuated toward zero by about this factor (regression
+    dilution).
+    """
+    if len(ch) < 3 or ch["noise_dp"].isna().any():
+        return float("nan")
+    u = ch["w"].to_numpy(float) / ch["w"].sum()
+    dp = ch["dp"].to_numpy(float)
+    var = len(dp) / (len(dp) - 1) * np.sum(u * (dp - np.sum(u * dp)) ** 2)
+    if not var > 0:
+        return float("nan")
+    return float(np.clip(1 - np.sum(u * ch["noise_dp"].to_numpy(float)) / var, 0.0, 1.0))
 
 
 def weighted_mean(v: np.ndarray, w: np.ndarray):

@@ -40,7 +40,14 @@ import numpy as np
 import pandas as pd
 
 from . import _cluster
-from ._dosedata import long_scores, org_changes, panel_rows, weighted_mean, wls_cr2
+from ._dosedata import (
+    change_reliability,
+    long_scores,
+    org_changes,
+    panel_rows,
+    weighted_mean,
+    wls_cr2,
+)
 from ._results import _check_confidence, _t_interval
 from .areas import AREA_KEYS, STAFF_OUTCOMES
 from .columns import ESTIMATE_COLUMNS
@@ -56,8 +63,16 @@ __all__ = [
     "dose_table",
 ]
 
-#: Columns of every table returned here: the estimates-table contract plus five.
-DOSE_COLUMNS = ESTIMATE_COLUMNS + ["practice", "bin", "es_description", "wave", "method"]
+#: Columns of every table returned here: the estimates-table contract plus six.
+#: ``reliability`` (``dose_org`` rows): see :func:`org_dose_response`.
+DOSE_COLUMNS = ESTIMATE_COLUMNS + [
+    "practice",
+    "bin",
+    "reliability",
+    "es_description",
+    "wave",
+    "method",
+]
 
 #: Estimator names of this module (candidates for ``stseval.columns.ESTIMATORS``).
 DOSE_ESTIMATORS = [
@@ -193,6 +208,14 @@ def org_dose_response(
         Fewest respondents per organization and wave, and fewest organizations
         and workers in a bin; default the study's ``min_cell`` (5 for a frame).
 
+    The org means are estimates: a practice change measured on few workers is
+    partly noise, which shrinks the slope toward 0 (regression dilution).
+    ``reliability`` on the ``dose_org`` row is ``1 - sum(u_g v_g) / var_u(dp)``
+    with ``v_g`` the sampling variance of org g's ``dp`` (variance of its
+    workers' own changes / n for a panel, s2_pre / n_pre + s2_post / n_post
+    otherwise): roughly the factor by which the slope is shrunk (the tests
+    check it against the simulated attenuation). Below 0.8 the note says so.
+
     Returns
     -------
     DataFrame with :data:`DOSE_COLUMNS`: ``estimate`` is the slope (outcome
@@ -211,8 +234,8 @@ def org_dose_response(
         data, area, outcome, practice=practice, waves=waves, covariates=covariates, orgs=orgs
     )
     n_all = long["org_id"].nunique()
-    long, how = panel_rows(long, change)
-    ch, _ = org_changes(long, covariates, mc)
+    long, how, panel = panel_rows(long, change)
+    ch, _ = org_changes(long, covariates, mc, panel=panel)
     dropped = n_all - len(ch)
     note = f"{dropped} organization(s) with fewer than {mc} respondents in a wave left out"
     note = note if dropped else ""
@@ -247,6 +270,12 @@ def _slope_row(ch, covariates, confidence, note) -> dict:
         return row
     lo, hi, p = _t_interval(est, se, dfree, confidence)
     row.update(estimate=est, se=se, ci_low=lo, ci_high=hi, p_value=p, note=note)
+    rel = change_reliability(ch)
+    row["reliability"] = rel
+    if np.isfinite(rel) and rel < 0.8:
+        row["note"] = "; ".join(
+            filter(None, [note, f"practice change reliability {rel:.2f}: slope shrunk toward 0"])
+        )
     return row
 
 
@@ -434,8 +463,8 @@ def mediation(
         data, area, outcome, practice=practice, waves=waves, covariates=(), orgs="arms"
     )
     n_all = long["org_id"].nunique()
-    long, how = panel_rows(long, change)
-    ch, _ = org_changes(long, [], mc)
+    long, how, panel = panel_rows(long, change)
+    ch, _ = org_changes(long, [], mc, panel=panel)
     dropped = n_all - len(ch)
     ch = ch.dropna(subset=["treated"])
     fixed = dict(area=area, outcome=outcome, practice=practice, wave=w1, bin="")

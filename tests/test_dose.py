@@ -347,3 +347,19 @@ def test_worker_rows_and_words():
     assert "speaks to change" in out.set_index("estimator").loc["dose_within", "es_description"]
     assert not out["es_description"].str.contains(" effect of").any()
     assert (out["n_orgs"] == 12).all()
+
+
+def test_noisy_practice_change_shrinks_the_slope_and_reliability_says_by_how_much():
+    """Raters' noise N(0, 1) per worker and wave, 10 workers per org: the org practice
+    change has noise variance 2/10 = 0.2 against a true variance 0.6^2/4 + 0.3^2 = 0.18,
+    so reliability 0.18/0.38 = 0.47 and the slope shrinks from -4 to about -1.9."""
+    rng = np.random.default_rng(30)
+    rows = [_slope(_simulate(rng, b=-4.0, m=10, rater_sd=1.0)) for _ in range(40)]
+    rel = np.array([r["reliability"] for r in rows])
+    est = np.array([r["estimate"] for r in rows])
+    lam = 0.18 / 0.38
+    assert abs(rel.mean() - lam) < 0.06
+    assert abs(est.mean() - lam * -4.0) < 3 * est.std(ddof=1) / np.sqrt(40)
+    assert "slope shrunk toward 0" in rows[0]["note"]
+    clean = _slope(_simulate(rng, b=-4.0))
+    assert clean["reliability"] > 0.95 and "shrunk" not in clean["note"]
