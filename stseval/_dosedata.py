@@ -61,7 +61,13 @@ def long_scores(data, area, outcome, *, practice, waves, covariates, orgs="arms"
             arm = scored.groupby("org_id")["treated"].first()
     elif hasattr(data, "scored") and hasattr(data, "arms"):
         scored = data.scored()
-        w0, w1 = tuple(str(w) for w in waves) if waves is not None else tuple(data.waves[:2])
+        chosen = [str(w) for w in waves] if waves is not None else list(data.waves[:2])
+        if len(chosen) != 2 or not set(chosen) <= set(data.waves):
+            raise UsageError(
+                f"dose-response needs two waves of the study ({', '.join(data.waves)}); "
+                f"got {chosen}"
+            )
+        w0, w1 = chosen
         arms = data.arms(area)
         arm = arms.set_index("org_id")["arm"].eq("intervention").astype(float)
         if orgs == "arms":

@@ -363,3 +363,26 @@ def test_noisy_practice_change_shrinks_the_slope_and_reliability_says_by_how_muc
     assert "slope shrunk toward 0" in rows[0]["note"]
     clean = _slope(_simulate(rng, b=-4.0))
     assert clean["reliability"] > 0.95 and "shrunk" not in clean["note"]
+
+
+# ----------------------------------------------------------------------------- on a study
+
+
+def test_study_path_table_and_mediation(shipped_synthetic):
+    from stseval.study import Study
+
+    study = Study.from_dir(shipped_synthetic / "small")
+    area = study.interventions["area"].iloc[0]
+    arms = study.arms(area)
+    out = dose.org_dose_response(study, area, "stss_total", min_cell=2)
+    row = out[out["estimator"] == "dose_org"].iloc[0]
+    assert row["practice"] == f"org_guidance_{area}" and row["wave"] == study.waves[1]
+    assert 3 <= row["n_orgs"] <= len(arms)
+    table = dose.dose_table(study, areas=[area], outcomes=["stss_total"], min_cell=2)
+    assert list(table.columns) == dose.DOSE_COLUMNS
+    assert set(table["estimator"]) >= {"dose_org", "dose_bin", "dose_within", "dose_between"}
+    med = dose.mediation(study, area, "stss_total", n_boot=200, min_cell=2)
+    assert list(med["estimator"]) == ["med_a", "med_b", "med_indirect", "med_direct", "med_total"]
+    assert med["note"].str.contains("sequential ignorability").all()
+    with pytest.raises(UsageError, match="two waves"):
+        dose.org_dose_response(study, area, "stss_total", waves=("pre", "later"))
