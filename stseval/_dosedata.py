@@ -211,3 +211,30 @@ def weighted_mean(v: np.ndarray, w: np.ndarray):
     G = len(v)
     se = float(np.sqrt(G / (G - 1) * np.sum(u**2 * (v - m) ** 2))) if G > 1 else np.nan
     return m, se, float(G - 1)
+
+
+def stratified_counts(T: np.ndarray, n_boot: int, rng) -> np.ndarray:
+    """(n_boot, G) counts: how often each organization is drawn, resampling within arm."""
+    counts = np.zeros((n_boot, len(T)))
+    rows = np.arange(n_boot)[:, None]
+    for arm in (0.0, 1.0):
+        idx = np.flatnonzero(T == arm)
+        draw = idx[rng.integers(0, len(idx), size=(n_boot, len(idx)))]
+        np.add.at(counts, (np.broadcast_to(rows, draw.shape), draw), 1.0)
+    return counts
+
+
+def med_paths(T, M, Y, W: np.ndarray) -> np.ndarray:
+    """a, b, a*b, c', c'+a*b for each row of weights ``W`` (B x G), batched WLS."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s1, s0 = W @ T, W @ (1 - T)
+        a = (W @ (T * M)) / s1 - (W @ ((1 - T) * M)) / s0
+        X = np.column_stack([np.ones_like(T), T, M])
+        xtx = np.einsum("bg,gi,gj->bij", W, X, X)
+        xty = np.einsum("bg,gi,g->bi", W, X, Y)
+        det = np.linalg.det(xtx)
+        good = np.abs(det) > 1e-10 * np.abs(xtx).max(axis=(1, 2)) ** 3
+        beta = np.full((len(W), 3), np.nan)
+        beta[good] = np.linalg.solve(xtx[good], xty[good][..., None])[..., 0]
+    c_direct, b = beta[:, 1], beta[:, 2]
+    return np.vstack([a, b, a * b, c_direct, c_direct + a * b])
