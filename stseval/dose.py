@@ -344,6 +344,12 @@ def worker_dose_response(
       their colleagues have better outcomes? Partly how distress colours the
       rating; not evidence about practice.
 
+    When every worker answered both waves and organizations keep their
+    respondents, ``dose_within`` equals the ``dose_org`` slope (checked in the
+    tests); it differs with unbalanced data, and its interval comes from the
+    model. By simulation (24 organizations of 10 workers): 95% coverage 0.94
+    with a slope of -4, 2% rejections at 5% with none (100 replications each).
+
     Inference: Wald t on G - 2 df, as :func:`stseval.models.mixed`. Arguments
     as :func:`org_dose_response`; ``min_cell`` is the fewest workers the
     model may use. Returns :data:`DOSE_COLUMNS` (associations; see

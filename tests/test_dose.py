@@ -347,6 +347,10 @@ def test_worker_rows_and_words():
     assert "speaks to change" in out.set_index("estimator").loc["dose_within", "es_description"]
     assert not out["es_description"].str.contains(" effect of").any()
     assert (out["n_orgs"] == 12).all()
+    # Balanced two-wave panel: the within-organization coefficient (wave fixed effect,
+    # worker and org intercepts, centred practice) is the org change-on-change slope.
+    within = out.set_index("estimator").loc["dose_within", "estimate"]
+    assert within == pytest.approx(_slope(f)["estimate"], rel=1e-6)
 
 
 def test_noisy_practice_change_shrinks_the_slope_and_reliability_says_by_how_much():
