@@ -93,6 +93,24 @@ def _programs(study, programs) -> pd.DataFrame | None:
     return p
 
 
+def _check_named(programs: pd.DataFrame, workers: pd.DataFrame) -> None:
+    """Every worker_id / team_id a program row names must exist in workers.csv."""
+    wid = programs["worker_id"]
+    tid = programs["team_id"]
+    bad_w = (wid != "") & ~wid.isin(workers["worker_id"].astype(str))
+    bad_t = (tid != "") & ~tid.isin(workers["team_id"].astype(str))
+    problems = []
+    for mask, col in [(bad_w, "worker_id"), (bad_t, "team_id")]:
+        if mask.any():
+            rows = ", ".join(str(i + 2) for i in programs.index[mask][:5])
+            shown = ", ".join(map(repr, programs.loc[mask, col].unique()[:5]))
+            problems.append(f"{col} {shown} (rows {rows}) not in workers.csv")
+    if problems:
+        raise UsageError(
+            "programs.csv names people the study does not have: " + "; ".join(problems)
+        )
+
+
 def _groups(workers: pd.DataFrame, programs: pd.DataFrame, statement: str) -> pd.Series:
     """1 = participant, 0 = in no program, NaN = only in programs for other statements."""
 
@@ -184,6 +202,8 @@ def evaluate_statement(
     if unknown:
         raise UsageError(f"outcome(s) {unknown} not available here; choose from {default}")
     prog = _programs(study, programs)
+    if prog is not None:
+        _check_named(prog, study.workers)
     rows = []
     for outcome in outcomes:
         why = _why_not(scored, outcome, prog, statement, waves)

@@ -44,10 +44,10 @@ def _tables(seed=0, n_orgs=6, per_team=8):
     n = len(workers)
     programs = pd.DataFrame(
         [("course", "skills", "2024-05-01", f"O{o}-T1", "") for o in range(1, n_orgs + 1)]
-        + [("mentoring", "education", "2024-05-01", "O1-T2", ""), ("coach", "skills", "", "", "W2T0")]
+        + [("mentoring", "education", "2024-05-01", "O1-T2", ""), ("coach", "skills", "", "", "W220")]
         , columns=["program", "statement", "start_date", "team_id", "worker_id"],
     )  # fmt: skip
-    part = workers["team_id"].str.endswith("T1") | (workers["worker_id"] == "W2T0")
+    part = workers["team_id"].str.endswith("T1") | (workers["worker_id"] == "W220")
     part = part.to_numpy()
     ind_pre = rng.integers(2, 4, (n, 28))
     stss_pre = rng.integers(3, 5, (n, 17))
@@ -116,6 +116,8 @@ def test_known_effects_and_hand_computations(built):
         assert row["ci_low"] < truth < row["ci_high"]
         assert row["n_workers"] == keep.sum() == 48 + 1 + 39
         assert row["n_orgs"] == 6
+        assert t.loc[(outcome, "paired_change"), "n_workers"] == 49  # 6 teams + 1 named worker
+        assert t.loc[(outcome, "paired_change_nonparticipants"), "n_workers"] == 39
     assert (out["area"] == "skills").all() and (out["wave"] == "post").all()
     assert t.loc[("stss_total", "ancova"), "direction"] == "lower"
 
@@ -166,6 +168,10 @@ def test_bad_arguments(built):
     empty.loc[0, "team_id"] = ""
     with pytest.raises(UsageError, match="rows 2 name neither"):
         evaluate_statement(study, "skills", programs=empty)
+    ghost = programs.copy()
+    ghost.loc[len(ghost)] = ["x", "skills", "", "", "W999"]
+    with pytest.raises(UsageError, match="worker_id 'W999' \\(rows 10\\) not in workers.csv"):
+        evaluate_statement(study, "skills", programs=ghost)
     before = programs.copy()
     evaluate_statement(study, "skills", programs=programs)
     pd.testing.assert_frame_equal(programs, before)
