@@ -24,7 +24,7 @@ from ..privacy import neutralize_formulas, pseudonymize
 from ._mapping import Mapping, close_matches, resolve_items
 from ._redcap import event_slug, form_status
 from ._side import read_side_files
-from ._sources import Source
+from ._source import Source
 from ._values import ItemConverter, is_blank, parse_dates
 
 __all__ = ["build_tables"]
@@ -54,6 +54,7 @@ class _Builder:
         self.failures: list[dict] = []
         self.notes: list[str] = list(source.notes)
         self.reasons: list[dict] = []
+        self.code_maps: dict[str, list[dict]] = {}
 
     def fail(self, column, rows, problem, file=None):
         self.failures.append(_fail(file or self.file, column, rows, problem))
@@ -295,17 +296,36 @@ class _Builder:
         for key, found in self.items.items():
             spec = self.map.items[key]
             inst = spec.instrument
-            conv = ItemConverter(inst, self.file, codes, spec.recode)
+            conv = self.converter(spec, codes)
             for col, num in sorted(found.items(), key=lambda kv: kv[1]):
                 values = sub[col]
                 kit = inst.item_columns[num - 1]
                 out[kit] = conv.convert(
-                    values, num, col, choices=self.src.choices.get(col), kit_column=kit
+                    values,
+                    num,
+                    col,
+                    choices=self.src.choices.get(col),
+                    kit_column=kit,
+                    ranges=self.src.missing_ranges.get(col),
                 )
-            self.failures.extend(conv.finish())
-            self.notes.extend(conv.notes)
-            self.reasons.extend(conv.reasons)
+            self.collect(key, conv)
         return out
+
+    def converter(self, spec, codes) -> ItemConverter:
+        return ItemConverter(
+            spec.instrument,
+            self.file,
+            codes,
+            spec.recode,
+            codes=spec.codes,
+            synonyms=dict(spec.synonyms),
+        )
+
+    def collect(self, key: str, conv: ItemConverter) -> None:
+        self.failures.extend(conv.finish())
+        self.notes.extend(conv.notes)
+        self.reasons.extend(conv.reasons)
+        self.code_maps.setdefault(key, []).extend(conv.maps)
 
     def dates(self, rows: np.ndarray) -> pd.Series:
         if self.date_col is None:
@@ -388,7 +408,7 @@ class _Builder:
         kit_col = pd.Series(np.nan, index=f.index, dtype=object)
         for key, found in self.items.items():
             spec = m.items[key]
-            conv = ItemConverter(spec.instrument, self.file, codes, spec.recode)
+            conv = self.converter(spec, codes)
             for col, num in found.items():
                 rows = keep & (name == col).to_numpy()
                 if rows.any():
@@ -399,8 +419,7 @@ class _Builder:
                         kit_column=spec.instrument.item_columns[num - 1],
                     )
                     kit_col[rows] = spec.instrument.item_columns[num - 1]
-            self.failures.extend(conv.finish())
-            self.reasons.extend(conv.reasons)
+            self.collect(key, conv)
         cells = pd.DataFrame(
             {
                 "worker_id": worker[keep],

@@ -20,6 +20,7 @@ import yaml
 from ..columns import DEFAULT_WAVES
 from ..errors import DataValidationError, StsevalError, UsageError
 from ..instruments import Instrument, load_instrument
+from ._itemspec import parse_codes, parse_recode, resolve_synonyms
 
 __all__ = ["Mapping", "FieldSpec", "ItemSpec", "load_mapping", "resolve_items", "close_matches"]
 
@@ -47,9 +48,10 @@ _KEYS = {
     "sheet",
     "redcap",
     "keep_org_names",
+    "synonyms",
 }
 _FIELD_KEYS = {"column", "values", "format", "value"}
-_ITEM_KEYS = {"prefix", "columns", "items", "recode"}
+_ITEM_KEYS = {"prefix", "columns", "items", "recode", "codes", "synonyms"}
 #: The study-folder fields a mapping may fill from a source column.
 PERSON_FIELDS = ("worker_id", "org_id", "team_id", "role", "tenure_years")
 
@@ -73,6 +75,8 @@ class ItemSpec:
     prefix: str | None = None
     columns: list[str] | None = None
     recode: dict[float, float] | None = None
+    codes: dict[str, Any] | None = None
+    synonyms: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -119,6 +123,41 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
+def _read_yaml(path: Path) -> Any:
+    source = str(path)
+    if not path.is_file():
+        if path.is_dir():
+            raise UsageError(f"{path} is a folder; --mapping needs the mapping YAML file")
+        raise UsageError(
+            f"mapping file {path} does not exist (write a starter one with "
+            f"`stseval import SOURCE --template > mapping.yaml`)"
+        )
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataValidationError(
+            [_problem(source, "", "the mapping file is not UTF-8 text; save it as UTF-8")]
+        ) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        what = getattr(exc, "problem", None) or str(exc)
+        raise DataValidationError(
+            [
+                _problem(
+                    source,
+                    "",
+                    f"not valid YAML{where}: {what} (check indentation and "
+                    "that values with ':' or '#' are quoted)",
+                )
+            ],
+            title="the mapping file could not be read",
+        ) from None
+
+
 def load_mapping(mapping: str | Path | dict, *, source_name: str | None = None) -> Mapping:
     """Parse a mapping (YAML file or dict) and check its structure; see the package docs."""
     if isinstance(mapping, Mapping):
@@ -127,33 +166,8 @@ def load_mapping(mapping: str | Path | dict, *, source_name: str | None = None) 
         data, source, base = mapping, source_name or "mapping", Path.cwd()
     else:
         path = Path(mapping)
-        if not path.is_file():
-            raise UsageError(
-                f"mapping file {path} does not exist (write a starter one with "
-                f"`stseval import SOURCE --template > mapping.yaml`)"
-            )
+        data = _read_yaml(path)
         source, base = str(path), path.resolve().parent
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-        except UnicodeDecodeError:
-            raise DataValidationError(
-                [_problem(source, "", "the mapping file is not UTF-8 text; save it as UTF-8")]
-            ) from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            what = getattr(exc, "problem", None) or str(exc)
-            raise DataValidationError(
-                [
-                    _problem(
-                        source,
-                        "",
-                        f"not valid YAML{where}: {what} (check indentation and "
-                        "that values with ':' or '#' are quoted)",
-                    )
-                ],
-                title="the mapping file could not be read",
-            ) from None
     if not isinstance(data, dict):
         raise DataValidationError(
             [
@@ -169,9 +183,16 @@ def load_mapping(mapping: str | Path | dict, *, source_name: str | None = None) 
         )
     problems: list[dict] = []
     out = Mapping(source=source, base=base)
+    for step in (_parse_top, _parse_fields, _parse_waves, _parse_items, _parse_codes, _parse_rest):
+        step(data, out, problems)
+    if problems:
+        raise DataValidationError(problems, title=f"the mapping {source} has problems")
+    return out
 
-    unknown = sorted(str(k) for k in data if k not in _KEYS)
-    for key in unknown:
+
+def _parse_top(data: dict, out: Mapping, problems: list) -> None:
+    source = out.source
+    for key in sorted(str(k) for k in data if k not in _KEYS):
         hint = close_matches(key, _KEYS)
         problems.append(
             _problem(
@@ -180,7 +201,6 @@ def load_mapping(mapping: str | Path | dict, *, source_name: str | None = None) 
                 f"unknown mapping key {key!r}{hint}; allowed keys: {', '.join(sorted(_KEYS))}",
             )
         )
-
     fmt = str(data.get("format", "auto")).lower()
     if fmt not in FORMATS:
         problems.append(
@@ -189,41 +209,29 @@ def load_mapping(mapping: str | Path | dict, *, source_name: str | None = None) 
     out.format = fmt if fmt in FORMATS else "auto"
     out.study_name = None if data.get("study_name") is None else str(data["study_name"])
 
+
+_REQUIRED_FIELDS = {
+    "worker_id": "the mapping must say which column holds the worker ID (worker_id: COLUMN)",
+    "org_id": "the mapping must say which column holds the organization (org_id: COLUMN)",
+    "wave": "the mapping must say which column holds the wave (wave: COLUMN, or "
+    "wave: {value: pre} for a one-wave file)",
+}
+
+
+def _parse_fields(data: dict, out: Mapping, problems: list) -> None:
+    source = out.source
     for name in PERSON_FIELDS:
         if data.get(name) is not None:
             spec = _field(data[name], name, source, problems)
             if spec is not None:
                 out.fields[name] = spec
-    if "worker_id" not in data or data.get("worker_id") is None:
-        problems.append(
-            _problem(
-                source,
-                "worker_id",
-                "the mapping must say which column holds the worker ID (worker_id: COLUMN)",
-            )
-        )
-    if data.get("org_id") is None:
-        problems.append(
-            _problem(
-                source,
-                "org_id",
-                "the mapping must say which column holds the organization (org_id: COLUMN)",
-            )
-        )
+    for name, text in _REQUIRED_FIELDS.items():
+        if data.get(name) is None:
+            problems.append(_problem(source, name, text))
     if data.get("wave") is not None:
         out.wave = _field(data["wave"], "wave", source, problems)
-    else:
-        problems.append(
-            _problem(
-                source,
-                "wave",
-                "the mapping must say which column holds the "
-                "wave (wave: COLUMN, or wave: {value: pre} for a one-wave file)",
-            )
-        )
     if data.get("date") is not None:
         out.date = _field(data["date"], "date", source, problems)
-
     ids = data.get("identifiers") or []
     if isinstance(ids, str):
         ids = [ids]
@@ -232,6 +240,9 @@ def load_mapping(mapping: str | Path | dict, *, source_name: str | None = None) 
         ids = []
     out.identifiers = [str(c) for c in ids]
 
+
+def _parse_waves(data: dict, out: Mapping, problems: list) -> None:
+    source = out.source
     waves = data.get("waves")
     if waves is not None:
         if not isinstance(waves, list) or not waves or len({str(w) for w in waves}) != len(waves):
@@ -265,43 +276,53 @@ def load_mapping(mapping: str | Path | dict, *, source_name: str | None = None) 
                 )
             )
 
+
+def _parse_items(data: dict, out: Mapping, problems: list) -> None:
     items = data.get("items")
     if not isinstance(items, dict) or not items:
         problems.append(
             _problem(
-                source,
+                out.source,
                 "items",
                 "the mapping must list the instrument items, e.g. items: {stss: {prefix: stss_}}",
             )
         )
-    else:
-        for key, spec in items.items():
-            parsed = _items(str(key), spec, source, problems)
-            if parsed is not None:
-                out.items[parsed.instrument.key] = parsed
+        return
+    shared = data.get("synonyms") or {}
+    if not isinstance(shared, dict):
+        problems.append(_problem(out.source, "synonyms", "synonyms must map LABEL: ANCHOR"))
+        shared = {}
+    for key, spec in items.items():
+        parsed = _items(str(key), spec, out.source, problems)
+        if parsed is not None:
+            own = resolve_synonyms(shared, parsed.instrument, None, strict=False)
+            parsed.synonyms = {**own, **parsed.synonyms}
+            out.items[parsed.instrument.key] = parsed
 
-    for name in ("orgs_file", "interventions_file", "org_metrics_file"):
-        if data.get(name):
-            p = Path(str(data[name])).expanduser()
-            setattr(out, name, p if p.is_absolute() else base / p)
 
+def _parse_codes(data: dict, out: Mapping, problems: list) -> None:
     codes = data.get("missing_codes") or {}
     if isinstance(codes, list):
         codes = {c: "missing" for c in codes}
     if not isinstance(codes, dict):
         problems.append(
             _problem(
-                source,
+                out.source,
                 "missing_codes",
                 "missing_codes must map each code to "
                 "its reason, e.g. {-99: refused, -98: not applicable}",
             )
         )
-    else:
-        out.missing_codes = {
-            _text(k): str(v if v is not None else "missing") for k, v in codes.items()
-        }
+        return
+    out.missing_codes = {_text(k): str(v if v is not None else "missing") for k, v in codes.items()}
 
+
+def _parse_rest(data: dict, out: Mapping, problems: list) -> None:
+    source = out.source
+    for name in ("orgs_file", "interventions_file", "org_metrics_file"):
+        if data.get(name):
+            p = Path(str(data[name])).expanduser()
+            setattr(out, name, p if p.is_absolute() else out.base / p)
     if data.get("min_cell") is not None:
         mc = data["min_cell"]
         if isinstance(mc, bool) or not isinstance(mc, int) or mc < 1:
@@ -330,10 +351,6 @@ def load_mapping(mapping: str | Path | dict, *, source_name: str | None = None) 
     else:
         out.require_complete = bool(redcap.get("require_complete", False))
     out.keep_org_names = bool(data.get("keep_org_names", False))
-
-    if problems:
-        raise DataValidationError(problems, title=f"the mapping {source} has problems")
-    return out
 
 
 def _field(raw: Any, name: str, source: str, problems: list) -> FieldSpec | None:
@@ -404,7 +421,22 @@ def _items(key: str, spec: Any, source: str, problems: list) -> ItemSpec | None:
         return None
     out = ItemSpec(instrument=inst)
     special = {k: spec[k] for k in spec if k in _ITEM_KEYS}
-    explicit = {k: v for k, v in spec.items() if k not in _ITEM_KEYS}
+    _item_columns(out, special, {k: v for k, v in spec.items() if k not in _ITEM_KEYS}, source, problems)
+    where_problem = lambda col, text: problems.append(_problem(source, f"{where}.{col}", text))  # noqa: E731
+    if "recode" in special:
+        out.recode = parse_recode(special["recode"], where_problem)
+    if "codes" in special:
+        out.codes = parse_codes(special["codes"], inst, where_problem)
+        if out.recode is not None:
+            where_problem("codes", "give codes or recode, not both")
+    if "synonyms" in special:
+        raw = special["synonyms"]
+        out.synonyms = resolve_synonyms(raw, inst, where_problem, strict=True)
+    return out
+
+
+def _item_columns(out: ItemSpec, special: dict, explicit: dict, source: str, problems) -> None:
+    inst, where = out.instrument, f"items.{out.instrument.key}"
     if "items" in special:
         if not isinstance(special["items"], dict):
             problems.append(_problem(source, where, "items must map COLUMN: NUMBER"))
@@ -445,27 +477,9 @@ def _items(key: str, spec: Any, source: str, problems: list) -> ItemSpec | None:
             _problem(
                 source,
                 where,
-                f"give exactly one of prefix, columns or COLUMN: NUMBER pairs for {key}",
+                f"give exactly one of prefix, columns or COLUMN: NUMBER pairs for {inst.key}",
             )
         )
-    if "recode" in special:
-        rec = special["recode"]
-        if not isinstance(rec, dict):
-            problems.append(
-                _problem(
-                    source,
-                    f"{where}.recode",
-                    "recode must map source codes to the instrument's values, e.g. {1: 0, 2: 1}",
-                )
-            )
-        else:
-            try:
-                out.recode = {float(k): float(v) for k, v in rec.items()}
-            except (TypeError, ValueError):
-                problems.append(
-                    _problem(source, f"{where}.recode", "recode keys and values must be numbers")
-                )
-    return out
 
 
 _DIGITS = re.compile(r"^(\d{1,3})$")

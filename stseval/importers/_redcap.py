@@ -33,7 +33,7 @@ import pandas as pd
 
 from .._io import read_table
 from ..errors import DataValidationError, UsageError
-from ._sources import Source, _text_frame
+from ._source import Source, text_frame
 from ._values import norm_label
 
 __all__ = ["read_redcap", "read_dictionary", "parse_choices", "event_slug", "DICTIONARY_HEADERS"]
@@ -242,7 +242,7 @@ def read_redcap(path: Path, dictionary) -> Source:
                 }
             ]
         )
-    frame = _text_frame(frame)
+    frame = text_frame(frame)
     for base, cols in boxes.items():
         present = [c for c in cols if c in frame.columns]
         if not present or base in frame.columns:
