@@ -139,8 +139,11 @@ def _import(args) -> int:
         print(
             "Missing-data codes read as missing: "
             + ", ".join(f"{reason} {n}" for reason, n in codes.items())
-            + " (see missing_reasons.csv)"
+            + " (see missing_reasons.csv and import_report.md)"
         )
+    print("Answer codes (full map in import_report.md):")
+    for line in result.report_short():
+        print(f"  {line}")
     for note in result.notes:
         print(f"Note: {note}")
     for text in result.warnings + [str(w.message) for w in caught]:

@@ -81,6 +81,7 @@ SPSS user-missing values are missing codes without being listed.
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,6 +116,7 @@ STUDY_FILES = (
     "org_metrics.csv",
     "truth.csv",
     "missing_reasons.csv",
+    "import_report.md",
 )
 
 
@@ -134,7 +136,13 @@ class ImportResult:
     notes : list of str
         What the import did beyond the mapping (rows skipped, codes recoded...).
     missing_reasons : DataFrame
-        ``worker_id, wave, column, code, reason``: answers given as missing-data codes.
+        ``worker_id, wave, column, code, reason``: answers turned into missing
+        (missing-data codes, SPSS user-missing values, choices that are not answers).
+    code_map : DataFrame
+        The code -> value map per item column with answer counts
+        (:func:`stseval.importers._codereport.code_map_table`).
+    report : str
+        ``import_report.md`` (Markdown), also written into the study folder.
     """
 
     out: Path
@@ -142,6 +150,14 @@ class ImportResult:
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     missing_reasons: pd.DataFrame | None = None
+    code_map: pd.DataFrame | None = None
+    report: str = ""
+
+    def report_short(self) -> list[str]:
+        """One line per instrument: the code map in words, answers read as missing."""
+        from ._codereport import report_short
+
+        return report_short(self.code_map, self.missing_reasons)
 
     def summary(self) -> pd.DataFrame:
         """Rows per table of the written folder: ``table, rows``."""
@@ -248,9 +264,9 @@ def import_study(
         Every problem with the mapping and the export, all at once.
     """
     from ..checks import study_warnings
-    from ..privacy import safe_csv
     from ..study import Study
     from ._build import build_tables
+    from ._codereport import code_map_table, report_markdown
 
     key_bytes = _key(key, key_file, pseudonymize)
     mapping = load_mapping(mapping)
@@ -267,18 +283,19 @@ def import_study(
         fmt = "redcap"
     src = read_source(source, format=fmt, dictionary=dictionary, sheet=mapping.sheet)
     cell = int(min_cell or mapping.min_cell or 5)
-    tables, meta, reasons = build_tables(src, mapping, key=key_bytes, min_cell=cell)
+    tables, meta, reasons, code_maps = build_tables(src, mapping, key=key_bytes, min_cell=cell)
     study = Study(meta=meta, **tables)
     found = list(study.validate())
     found += study_warnings(study, cell)
+    table = code_map_table(code_maps)
+    report = report_markdown(
+        table, reasons, title=meta["name"], notes=_report_notes(src, mapping, meta)
+    )
     study.to_dir(out, overwrite=overwrite)
-    stale = out / "missing_reasons.csv"
-    if len(reasons):
-        safe_csv(reasons, stale, index=False, lineterminator="\n")
-    elif stale.exists():
-        stale.unlink()
+    _write_beside(out, reasons, report)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        # the folder was validated above; from_dir repeats the study warnings
+        warnings.filterwarnings("ignore", message=re.escape(f"{out}: "), category=UserWarning)
         written = Study.from_dir(out, validate=True)
     return ImportResult(
         out=out,
@@ -286,7 +303,30 @@ def import_study(
         warnings=list(dict.fromkeys(found)),
         notes=list(meta["provenance"]["notes"]),
         missing_reasons=reasons,
+        code_map=table,
+        report=report,
     )
+
+
+def _report_notes(src, mapping, meta) -> list[str]:
+    prov = meta["provenance"]
+    notes = [
+        f"source: {src.path.name} ({src.format}"
+        + (f", read as {src.encoding} text" if src.encoding else "")
+        + f"); mapping: {prov['mapping']}; imported on {prov['imported_on']}",
+    ]
+    return notes + [f"note: {n}" for n in prov["notes"]]
+
+
+def _write_beside(out: Path, reasons: pd.DataFrame, report: str) -> None:
+    from ..privacy import safe_csv
+
+    stale = out / "missing_reasons.csv"
+    if len(reasons):
+        safe_csv(reasons, stale, index=False, lineterminator="\n")
+    elif stale.exists():
+        stale.unlink()
+    (out / "import_report.md").write_text(report, encoding="utf-8")
 
 
 def mapping_template(source, *, format: str = "auto", dictionary=None, sheet=0) -> str:

@@ -712,8 +712,11 @@ def build_tables(source: Source, mapping: Mapping, *, key: bytes | None, min_cel
     meta : dict
         ``name, waves, instruments, min_cell, provenance``.
     reasons : DataFrame
-        ``worker_id, wave, column, code, reason`` for every answer given as a
-        missing-data code.
+        ``worker_id, wave, column, code, reason`` for every answer turned into
+        missing (missing-data codes, user-missing values, non-answer choices).
+    code_maps : dict
+        Instrument key -> one entry per item column (its code map and code
+        counts), for :mod:`stseval.importers._codereport`.
 
     Raises
     ------
@@ -728,4 +731,4 @@ def build_tables(source: Source, mapping: Mapping, *, key: bytes | None, min_cel
             title=f"{source.name} could not be imported (rows are {source.row_word} numbers"
             f"{'; the header is line 1' if source.row_word == 'line' else ''})",
         )
-    return result
+    return (*result, builder.code_maps)

@@ -216,19 +216,21 @@ def _from_mapping(codes: dict[str, object], table, missing_codes) -> CodeMap:
 
 def _order_note(out: CodeMap, column: str) -> None:
     pairs = sorted(
-        (_number(c), v) for c, v in out.values.items() if out.how.get(c) == LABELS and _number(c) is not None
+        (_number(c), v)
+        for c, v in out.values.items()
+        if out.how.get(c) == LABELS and _number(c) is not None
     )
     if len(pairs) < 2:
         return
     vals = [v for _, v in pairs]
     if all(a > b for a, b in zip(vals, vals[1:], strict=False)):
         out.notes.append(
-            f"{column}: the source's labels run opposite to the instrument's anchors "
+            f"the source's labels run opposite to the instrument's anchors "
             f"(code {code_text(pairs[0][0])} = {vals[0]:g}); the labels were followed"
         )
     elif not all(a < b for a, b in zip(vals, vals[1:], strict=False)):
         out.notes.append(
-            f"{column}: the source's codes are not in the anchors' order; the labels were followed"
+            "the source's codes are not in the anchors' order; the labels were followed"
         )
 
 
@@ -313,7 +315,7 @@ def _from_labels(choices, column, table, allowed, missing_codes) -> CodeMap:
         if not unmatched:  # every choice is a non-answer or a missing code: only missing
             return out
         raise CodeMapError(
-            f"column {column}: none of the source's labels is an answer of the instrument "
+            f"none of the source's labels is an answer of the instrument "
             f"({shown}); expected labels such as {', '.join(list(dict.fromkeys(table))[:5])} "
             "- add synonyms or a codes: block for this instrument in the mapping"
         )
@@ -333,7 +335,7 @@ def _decide_unmatched(out: CodeMap, unmatched: list[str], column: str, shown: st
         if n is not None and low is not None and not (low < n < high):
             out.missing[code], out.how[code] = out.labels[code].strip(), LABELS
             out.notes.append(
-                f"{column}: choice {code} {out.labels[code]!r} is not an answer of the "
+                f"choice {code} {out.labels[code]!r} is not an answer of the "
                 "instrument and lies outside the scale's codes: read as missing"
             )
         else:
@@ -341,7 +343,7 @@ def _decide_unmatched(out: CodeMap, unmatched: list[str], column: str, shown: st
     if inside:
         listed = ", ".join(f"{c} {out.labels[c]!r}" for c in inside)
         raise CodeMapError(
-            f"column {column}: choice(s) {listed} are not answers of the instrument and sit "
+            f"choice(s) {listed} are not answers of the instrument and sit "
             f"among its answers ({shown}); add the label under synonyms (label: value) or "
             "give a codes: block for this instrument in the mapping"
         )
@@ -352,7 +354,7 @@ def _check_clashes(out: CodeMap, column: str, shown: str) -> None:
     for code, value in out.values.items():
         if value in seen:
             raise CodeMapError(
-                f"column {column}: codes {seen[value]} and {code} both stand for the answer "
+                f"codes {seen[value]} and {code} both stand for the answer "
                 f"{value:g} ({shown}); give a codes: block for this instrument in the mapping"
             )
         seen[value] = code

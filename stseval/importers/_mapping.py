@@ -421,7 +421,9 @@ def _items(key: str, spec: Any, source: str, problems: list) -> ItemSpec | None:
         return None
     out = ItemSpec(instrument=inst)
     special = {k: spec[k] for k in spec if k in _ITEM_KEYS}
-    _item_columns(out, special, {k: v for k, v in spec.items() if k not in _ITEM_KEYS}, source, problems)
+    _item_columns(
+        out, special, {k: v for k, v in spec.items() if k not in _ITEM_KEYS}, source, problems
+    )
     where_problem = lambda col, text: problems.append(_problem(source, f"{where}.{col}", text))  # noqa: E731
     if "recode" in special:
         out.recode = parse_recode(special["recode"], where_problem)

@@ -201,11 +201,24 @@ def _rename_label_headers(columns: list[str], seq: list[tuple[str, str]]) -> lis
     return out
 
 
+def _repeated_fields(frame: pd.DataFrame, names: set, path: Path) -> None:
+    """Repeated headers are refused unless none of them is a dictionary field (label
+    exports repeat "Complete?" and "Survey Timestamp" once per form)."""
+    problems = frame.attrs.get("header_problems") or []
+    bad = [
+        p
+        for p in problems
+        if "trimming" in p["problem"] or any(c in names for c in p["column"].split(", "))
+    ]
+    if bad:
+        raise DataValidationError(bad, title=f"the header of {path} has problems")
+
+
 def read_redcap(path: Path, dictionary) -> Source:
     """Read a REDCap records export with its data dictionary (see the module docstring)."""
     d = read_dictionary(dictionary)
     seq, form_of, choices, boxes = _columns_of(d)
-    frame = read_table(path)
+    frame = read_table(path, duplicates="number")
     if frame.empty:
         raise DataValidationError(
             [
@@ -219,7 +232,8 @@ def read_redcap(path: Path, dictionary) -> Source:
         )
     names = {n for n, _ in seq}
     rid = seq[0][0]
-    notes = []
+    notes = list(frame.attrs.get("notes", []))
+    encoding = frame.attrs.get("encoding")
     if rid not in frame.columns:
         renamed = _rename_label_headers(list(frame.columns), seq)
         if rid in renamed:
@@ -228,6 +242,7 @@ def read_redcap(path: Path, dictionary) -> Source:
                 "REDCap export with label headers: columns matched to variable names "
                 "through the data dictionary"
             )
+    _repeated_fields(frame, names, path)
     unknown = [c for c in frame.columns if c not in names]
     if len(unknown) == len(frame.columns):
         raise DataValidationError(
@@ -293,6 +308,7 @@ def read_redcap(path: Path, dictionary) -> Source:
         labels=labels,
         checkboxes=boxes,
         notes=notes,
+        encoding=encoding,
         inputs=[Path(dictionary)],
     )
 

@@ -40,5 +40,3 @@ def text_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Cells as stripped-of-nothing text objects with NaN for blanks."""
     out = frame.astype(object)
     return out.where(frame.notna(), np.nan)
-
-

@@ -106,6 +106,10 @@ def read_source(path, *, format: str = "auto", dictionary=None, sheet=0) -> Sour
         Excel sheet.
     """
     path = Path(path)
+    if path.is_dir():
+        raise UsageError(
+            f"{path} is a folder; give the export file itself (e.g. {path / 'export.csv'})"
+        )
     if not path.is_file():
         raise UsageError(f"input file {path} does not exist")
     known = {".csv", ".tsv", ".txt", "", ".xlsx", ".xlsm", ".xls", ".sav", ".zsav"}
@@ -134,7 +138,13 @@ def read_source(path, *, format: str = "auto", dictionary=None, sheet=0) -> Sour
                     }
                 ]
             )
-        return Source(path=path, format=fmt, frame=text_frame(frame))
+        return Source(
+            path=path,
+            format=fmt,
+            frame=text_frame(frame),
+            encoding=frame.attrs.get("encoding"),
+            notes=list(frame.attrs.get("notes", [])),
+        )
     raise UsageError(f"unknown format {fmt!r}; use auto, redcap, qualtrics, csv, excel or spss")
 
 
@@ -160,7 +170,7 @@ def read_qualtrics(path: Path) -> Source:
         labels = {c: str(v) for c, v in frame.iloc[0].items() if pd.notna(v)}
         drop = list(frame.index[:1])
     data = frame.drop(index=drop)
-    notes = []
+    notes = list(frame.attrs.get("notes", []))
     if "Status" in data.columns:
         status = data["Status"].astype("str").str.strip().str.lower()
         skip = status.isin(_NOT_RESPONSES).to_numpy()
@@ -186,6 +196,7 @@ def read_qualtrics(path: Path) -> Source:
         labels=labels,
         identifier_columns=idents,
         notes=notes,
+        encoding=frame.attrs.get("encoding"),
         missing_codes={"-99": "seen but unanswered (Qualtrics)"},
     )
 

@@ -59,6 +59,10 @@ def _as_number(code: str) -> float | None:
     return None if number != number or number in (float("inf"), float("-inf")) else number
 
 
+def _columns_text(cols: list[str]) -> str:
+    return ", ".join(cols[:4]) + (f" ... {len(cols)} columns" if len(cols) > 4 else "")
+
+
 def _choices(labels: dict[str, str]) -> str:
     return " | ".join(f"{c}, {lab}" for c, lab in list(labels.items())[:8])
 
@@ -100,6 +104,8 @@ class ItemConverter:
     reasons: list[dict] = field(default_factory=list)  # cells turned into missing
     notes: list[str] = field(default_factory=list)
     maps: list[dict] = field(default_factory=list)  # per column: map and counts (the report)
+    map_errors: dict[str, list[str]] = field(default_factory=dict)  # message -> columns
+    note_columns: dict[str, list[str]] = field(default_factory=dict)  # note -> columns
 
     def __post_init__(self):
         self._codes = {code_text(c): r for c, r in self.missing_codes.items()}
@@ -122,14 +128,16 @@ class ItemConverter:
     def code_map(self, number: int, column: str, choices, ranges=None) -> CodeMap | None:
         codes = self.codes
         missing = dict(self.missing_codes)
+        spss_missing = []
         for code, label in (choices or {}).items():
             n = _as_number(code_text(code))
             if n is not None and any(lo <= n <= hi for lo, hi, _ in ranges or ()):
                 missing[code_text(code)] = str(label)
+                spss_missing.append(code_text(code))
         if codes is None and self.recode:
             codes = {code_text(k): v for k, v in self.recode.items()}
         try:
-            return build_code_map(
+            cmap = build_code_map(
                 choices,
                 column=column,
                 anchors=self.anchors(number),
@@ -139,10 +147,11 @@ class ItemConverter:
                 missing_codes=missing,
                 recode_rest=self.codes is None and bool(self.recode),
             )
+            for code in spss_missing:
+                cmap.how[code] = "SPSS user-missing"
+            return cmap
         except CodeMapError as exc:
-            self.failures.append(
-                {"file": self.file, "column": column, "rows": "", "problem": str(exc)}
-            )
+            self.map_errors.setdefault(str(exc), []).append(column)
             return None
 
     def convert(
@@ -160,22 +169,29 @@ class ItemConverter:
         out = pd.Series(np.nan, index=values.index, dtype="float64")
         if cmap is None:
             return out
-        self.notes.extend(cmap.notes)
+        for note in cmap.notes:
+            self.note_columns.setdefault(note, []).append(column)
         text = values.astype("str").str.strip()
         blank = is_blank(values)
         present = text[~blank]
         counts = Counter(code_text(v) for v in present)
         table = anchor_table(self.anchors(number), self.synonyms)
         by_label = {label_key(lab): code for code, lab in cmap.labels.items()}
-        decided = {raw: self._decide(raw, cmap, table, by_label, ranges) for raw in pd.unique(present)}
+        decided = {
+            raw: self._decide(raw, cmap, table, by_label, ranges) for raw in pd.unique(present)
+        }
         kinds = present.map(lambda r: decided[r][0])
         vals = present.map(lambda r: decided[r][1])
         ok = (kinds == "value").to_numpy()
         out[present.index[ok]] = vals[ok].astype("float64").to_numpy()
         for line, raw in present[(kinds == "missing").to_numpy()].items():
             self.reasons.append(
-                {"line": line, "column": kit_column or column, "code": code_text(raw),
-                 "reason": decided[raw][1]}
+                {
+                    "line": line,
+                    "column": kit_column or column,
+                    "code": code_text(raw),
+                    "reason": decided[raw][1],
+                }
             )
         unknown = present[(kinds == "unknown").to_numpy()]
         for line, raw in unknown.items():
@@ -185,9 +201,20 @@ class ItemConverter:
         if len(bad):
             self._range_failure(bad, number, column, cmap)
         out = self._range_check(out, text, number, column, cmap)
+        text_codes = {
+            code_text(r): (k if k != "range" else "unknown", v)
+            for r, (k, v) in decided.items()
+            if _as_number(code_text(r)) is None
+        }
         self.maps.append(
-            {"column": column, "kit_column": kit_column or column, "number": number,
-             "map": cmap, "counts": counts}
+            {
+                "column": column,
+                "kit_column": kit_column or column,
+                "number": number,
+                "map": cmap,
+                "counts": counts,
+                "text": text_codes,
+            }
         )
         return out
 
@@ -267,6 +294,19 @@ class ItemConverter:
     def finish(self) -> list[dict]:
         """All failures of this instrument, the unknown labels as one row with counts."""
         out = list(self.failures)
+        for text, cols in self.note_columns.items():
+            self.notes.append(f"{self.instrument.key} ({_columns_text(cols)}): {text}")
+        self.note_columns = {}
+        for text, cols in self.map_errors.items():
+            shown = ", ".join(cols[:6]) + (f" ... ({len(cols)} columns)" if len(cols) > 6 else "")
+            out.append(
+                {
+                    "file": self.file,
+                    "column": shown,
+                    "rows": "",
+                    "problem": f"{self.instrument.key}: the answer codes cannot be decided: {text}",
+                }
+            )
         if self.unknown:
             inst = self.instrument
             parts = []
