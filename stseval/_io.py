@@ -76,7 +76,7 @@ def decode_text(raw: bytes, path: str | Path) -> tuple[str, str]:
                 "",
                 "the file starts like UTF-16 text but cannot be decoded; save it as CSV UTF-8",
             ) from None
-    if b"\x00" in raw[:4096]:
+    if b"\x00" in raw:
         raise _fail(
             path,
             "",
@@ -218,6 +218,8 @@ def _read_delimited(path: Path, dtype, duplicates: str) -> pd.DataFrame:
     if not raw.strip():
         raise _fail(path, "", "", "the file is empty")
     text, encoding = decode_text(raw, path)
+    if not text.strip():
+        raise _fail(path, "", "", "the file is empty (it holds only a byte-order mark or spaces)")
     _check_lines(text, path)
     delimiter = _sniff_delimiter(text[:4096], path)
     names = _header(text, delimiter, path)

@@ -390,7 +390,9 @@ def test_codes_block_and_synonyms_in_the_mapping(tmp_path):
     inst = load_instrument("stss")
     book = {"Nie": 1, "Selten": 2, "Manchmal": 3, "Oft": 4, "Sehr oft": 5, "Keine Angabe": 6}
     _, ids, events, grid = _answers("stss", 4, 5, [], False)
-    german = dict(zip(["Never", "Rarely", "Occasionally", "Often", "Very often"], book))
+    german = dict(
+        zip(["Never", "Rarely", "Occasionally", "Often", "Very often"], list(book)[:5], strict=True)
+    )
     codes = _cell_codes(inst, grid, {a: book[g] for a, g in german.items()})
     source, mapping, kw = _write_redcap(tmp_path, inst, ids, events, codes, book)
     with pytest.raises(DataValidationError, match="none of the source's labels"):

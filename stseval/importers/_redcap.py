@@ -145,6 +145,21 @@ def read_dictionary(path) -> pd.DataFrame:
             ]
         )
     frame["field_name"] = frame["field_name"].astype("str").str.strip()
+    twice = frame["field_name"].duplicated(keep=False)
+    if twice.any():
+        from ..errors import format_rows
+
+        raise DataValidationError(
+            [
+                {
+                    "file": str(path),
+                    "column": "field_name",
+                    "rows": format_rows(frame.index[twice]),
+                    "problem": "variable name(s) listed more than once in the data dictionary: "
+                    + ", ".join(pd.unique(frame.loc[twice, "field_name"])[:10]),
+                }
+            ]
+        )
     frame["form_name"] = frame["form_name"].astype("str").str.strip()
     frame["field_type"] = frame["field_type"].astype("str").str.strip().str.lower()
     return frame

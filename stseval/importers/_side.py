@@ -45,7 +45,8 @@ class _Side:
             self.fail(
                 "",
                 "",
-                f"the mapping names {what} file {path}, which does not exist",
+                f"the mapping names {what} file {path}, which "
+                + ("is a folder, not a file" if path.is_dir() else "does not exist"),
                 file=self.map.source,
             )
             return None

@@ -258,7 +258,12 @@ class ItemConverter:
         shown = ", ".join(list(dict.fromkeys(bad.tolist()))[:5])
         nums = pd.to_numeric(bad, errors="coerce")
         hint = ""
-        if cmap.labels and not cmap.identity:
+        if cmap.how and not cmap.labels and not cmap.identity:
+            hint = (
+                f" (the mapping's codes for {self.instrument.key} list "
+                f"{', '.join(cmap.how)}: add this code, as a value or as missing)"
+            )
+        elif cmap.labels and not cmap.identity:
             hint = (
                 f" (the source's choices are {_choices(cmap.labels)}: a code without a label "
                 "cannot be read; list it under missing_codes if it means missing)"

@@ -14,9 +14,14 @@ Plain Python only, so the corpus does not depend on the code it tests.
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.dont_write_bytecode = True
+import corpus_imports  # noqa: E402  (the import/mapping cases added for issue 13)
+
 STSS = [f"stss_{i}" for i in range(1, 18)]
 IMPORT = "import {dir}/export.csv --mapping {dir}/mapping.yaml --out {out} --no-pseudonymize"
 MAPPING = """worker_id: worker
@@ -682,6 +687,7 @@ def build() -> list[str]:
         },
     )
     c.case("ok_check_valid_study", check, ["valid", "Respondents per arm and wave"], study_files())
+    corpus_imports.build(c, base, csv_text, edit, MAPPING)
     return c.names
 
 
