@@ -123,6 +123,9 @@ def _import(args) -> int:
     counts = s.responses.groupby("wave").size()
     print("Responses per wave: " + ", ".join(f"{w} {int(counts.get(w, 0))}" for w in s.waves))
     print(f"Instruments: {', '.join(s.instruments)}")
+    encoding = s.provenance.get("encoding")
+    if encoding and encoding not in ("utf-8", "xlsx"):
+        print(f"Text encoding of the export: {encoding}")
     print(
         "IDs: "
         + (

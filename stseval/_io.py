@@ -6,7 +6,7 @@ the same things with the same message:
 * encodings: UTF-16 when the file starts with its byte-order mark (Excel's
   "Unicode text"), else UTF-8 (with or without BOM), Windows-1252, Latin-1.
   The one used is reported in ``frame.attrs["encoding"]`` (``utf-8``,
-  ``utf-8 with BOM``, ``utf-16``, ``windows-1252``, ``latin-1``). A file with
+  ``utf-8 with BOM``, ``utf-16``, ``latin-1 (windows-1252)``, ``latin-1``). A file with
   NUL bytes and no UTF-16 mark is refused as not plain text;
 * headers: duplicated names, names equal after trimming spaces or ignoring
   case, and empty names over a column that holds data are errors listing
@@ -42,7 +42,11 @@ __all__ = [
 MAX_COLUMNS = 20_000
 #: Most characters on one line of a table.
 MAX_LINE = 2_000_000
-_ENCODINGS = (("utf-8-sig", None), ("cp1252", "windows-1252"), ("latin-1", "latin-1"))
+_ENCODINGS = (
+    ("utf-8-sig", None),
+    ("cp1252", "latin-1 (windows-1252)"),
+    ("latin-1", "latin-1"),
+)
 
 
 def _fail(path, column, rows, problem) -> DataValidationError:

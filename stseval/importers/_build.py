@@ -685,6 +685,7 @@ class _Builder:
             "provenance": {
                 "imported_from": self.src.path.name,
                 "format": self.src.format,
+                "encoding": self.src.encoding or "",
                 "mapping": Path(m.source).name,
                 "imported_on": date.today().isoformat(),
                 "stseval_version": __version__,

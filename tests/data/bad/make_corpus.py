@@ -633,13 +633,16 @@ def build() -> list[str]:
     c.case(
         "ok_utf8_bom",
         IMPORT,
-        ["Imported 6 workers in 2 organizations, 12 survey responses"],
+        [
+            "Imported 6 workers in 2 organizations, 12 survey responses",
+            "Text encoding of the export: utf-8 with BOM",
+        ],
         {"export.csv": b"\xef\xbb\xbf" + csv_text(base).encode("utf-8"), "mapping.yaml": MAPPING},
     )
     c.case(
         "ok_latin1",
         IMPORT,
-        ["Imported 6 workers in 2 organizations"],
+        ["Imported 6 workers in 2 organizations", "Text encoding of the export: latin-1"],
         {
             "export.csv": csv_text(
                 [dict(r, team="Équipe Süd" if r["worker"] < "P04" else "Équipe Nord") for r in base]
@@ -679,7 +682,7 @@ def build() -> list[str]:
     c.case(
         "ok_utf16_tab",
         IMPORT,
-        ["Imported 6 workers", "pre 6, post 6"],
+        ["Imported 6 workers", "pre 6, post 6", "Text encoding of the export: utf-16"],
         {
             "export.csv": b"\xff\xfe"
             + csv_text(base, sep="\t").replace("\n", "\r\n").encode("utf-16-le"),
