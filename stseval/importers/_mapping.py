@@ -9,8 +9,6 @@ export lacks.
 
 from __future__ import annotations
 
-import difflib
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +19,16 @@ from ..columns import DEFAULT_WAVES
 from ..errors import DataValidationError, StsevalError, UsageError
 from ..instruments import Instrument, load_instrument
 from ._itemspec import parse_codes, parse_recode, resolve_synonyms
+from ._resolve import close_matches, resolve_items
 
-__all__ = ["Mapping", "FieldSpec", "ItemSpec", "load_mapping", "resolve_items", "close_matches"]
+__all__ = [
+    "Mapping",
+    "FieldSpec",
+    "ItemSpec",
+    "load_mapping",
+    "resolve_items",
+    "close_matches",
+]
 
 FORMATS = ("auto", "redcap", "qualtrics", "csv", "excel", "spss")
 _KEYS = {
@@ -497,125 +503,3 @@ def _item_columns(out: ItemSpec, special: dict, explicit: dict, source: str, pro
                 f"give exactly one of prefix, columns or COLUMN: NUMBER pairs for {inst.key}",
             )
         )
-
-
-_DIGITS = re.compile(r"^(\d{1,3})$")
-
-
-def resolve_items(
-    spec: ItemSpec, columns: list[str], source: str, problems: list
-) -> dict[str, int]:
-    """Source column -> item number for one instrument, checked against ``columns``.
-
-    Problems (appended to ``problems``): the instrument has no item columns;
-    a named column is not in the export; an item number outside 1..k or used
-    twice; items left without a source column.
-    """
-    inst = spec.instrument
-    key, k = inst.key, inst.n_items
-    found: dict[str, int] = {}
-    if spec.prefix is not None:
-        for col in columns:
-            if col.lower().startswith(spec.prefix.lower()):
-                m = _DIGITS.match(col[len(spec.prefix) :])
-                if m:
-                    found[col] = int(m.group(1))
-        if not found:
-            like = [c for c in columns if c.lower().startswith(key)][:5]
-            hint = f"; columns starting with {key!r}: {', '.join(like)}" if like else ""
-            problems.append(
-                {
-                    "file": source,
-                    "column": f"{spec.prefix}*",
-                    "rows": "",
-                    "problem": f"instrument {key} has no item columns: no column is "
-                    f"named {spec.prefix}<number> (expected {k} columns "
-                    f"{spec.prefix}1 ... {spec.prefix}{k}){hint}",
-                }
-            )
-            return {}
-    elif spec.columns is not None:
-        found = {c: i for i, c in enumerate(spec.columns, start=1)}
-    else:
-        found = dict(spec.explicit or {})
-    absent = [c for c in found if c not in columns]
-    for col in absent:
-        problems.append(
-            {
-                "file": source,
-                "column": col,
-                "rows": "",
-                "problem": f"the mapping names column {col!r} for instrument {key}, "
-                f"but the export has no such column"
-                f"{close_matches(col, columns)}",
-            }
-        )
-    if absent and len(absent) == len(found):
-        return {}
-    numbers: dict[int, list[str]] = {}
-    for col, num in found.items():
-        numbers.setdefault(num, []).append(col)
-    bad = sorted(n for n in numbers if not 1 <= n <= k)
-    if bad:
-        problems.append(
-            {
-                "file": source,
-                "column": ", ".join(c for n in bad for c in numbers[n]),
-                "rows": "",
-                "problem": f"instrument {key} has items 1-{k}; the mapping "
-                f"uses item number(s) {bad}",
-            }
-        )
-    twice = {n: cs for n, cs in numbers.items() if len(cs) > 1}
-    for n, cs in twice.items():
-        problems.append(
-            {
-                "file": source,
-                "column": ", ".join(cs),
-                "rows": "",
-                "problem": f"instrument {key}: item {n} is mapped from more than one column",
-            }
-        )
-    if len(found) > k and not bad:
-        problems.append(
-            {
-                "file": source,
-                "column": "",
-                "rows": "",
-                "problem": f"instrument {key} has {k} items; the mapping lists "
-                f"{len(found)} columns",
-            }
-        )
-    left = [n for n in range(1, k + 1) if n not in numbers]
-    if left and not bad and len(found) <= k:
-        problems.append(
-            {
-                "file": source,
-                "column": "",
-                "rows": "",
-                "problem": f"instrument {key}: {len(left)} of {k} items have no source "
-                f"column (item(s) {_ranges(left)}); every item needs one",
-            }
-        )
-    return {c: n for c, n in found.items() if c in columns and 1 <= n <= k}
-
-
-def _ranges(numbers: list[int]) -> str:
-    parts, start = [], None
-    for i, n in enumerate(numbers):
-        if start is None:
-            start = n
-        if i + 1 == len(numbers) or numbers[i + 1] != n + 1:
-            parts.append(f"{start}" if start == n else f"{start}-{n}")
-            start = None
-    return ", ".join(parts)
-
-
-def close_matches(name: str, candidates) -> str:
-    """`` (did you mean 'X'?)`` when a candidate is close to ``name``, else ``""``."""
-    cands = [str(c) for c in candidates]
-    lower = {c.lower(): c for c in cands}
-    if name.lower() in lower and lower[name.lower()] != name:
-        return f" (did you mean {lower[name.lower()]!r}? names are case-sensitive)"
-    hits = difflib.get_close_matches(name, cands, n=2, cutoff=0.7)
-    return f" (did you mean {' or '.join(repr(h) for h in hits)}?)" if hits else ""

@@ -36,7 +36,15 @@ from ..errors import DataValidationError, UsageError
 from ._source import Source, text_frame
 from ._values import norm_label
 
-__all__ = ["read_redcap", "read_dictionary", "parse_choices", "event_slug", "DICTIONARY_HEADERS"]
+__all__ = [
+    "read_redcap",
+    "read_dictionary",
+    "parse_choices",
+    "event_slug",
+    "form_status",
+    "blank_incomplete",
+    "DICTIONARY_HEADERS",
+]
 
 #: CSV-download header -> API name of the data dictionary columns.
 DICTIONARY_HEADERS = {
@@ -229,6 +237,49 @@ def _repeated_fields(frame: pd.DataFrame, names: set, path: Path) -> None:
         raise DataValidationError(bad, title=f"the header of {path} has problems")
 
 
+def _combine_checkboxes(frame: pd.DataFrame, boxes: dict) -> pd.DataFrame:
+    """Add a column ``field`` holding the checked labels of ``field___code`` columns."""
+    for base, cols in boxes.items():
+        present = [c for c in cols if c in frame.columns]
+        if not present or base in frame.columns:
+            continue
+        checked = pd.DataFrame(
+            {
+                c: frame[c].astype("str").str.strip().str.lower().isin(["1", "checked"])
+                for c in present
+            },
+            index=frame.index,
+        )
+        combined = [
+            ("; ".join(cols[c] for c in present if row[c]) or np.nan)
+            for row in checked.to_dict("records")
+        ]
+        frame = pd.concat(
+            [frame, pd.Series(combined, index=frame.index, name=base, dtype=object)], axis=1
+        )
+    return frame
+
+
+def _status_notes(frame: pd.DataFrame, form_of: dict) -> list[str]:
+    """``form F: n complete, n unverified, n incomplete`` per form with a status column."""
+    notes = []
+    for form in dict.fromkeys(form_of.values()):
+        status = form_status(frame, form)
+        if status is None:
+            continue
+        counts = status.value_counts()
+        if len(counts):
+            notes.append(
+                f"form {form}: "
+                + ", ".join(
+                    f"{int(counts.get(k, 0))} {k}"
+                    for k in ("complete", "unverified", "incomplete")
+                    if counts.get(k, 0)
+                )
+            )
+    return notes
+
+
 def read_redcap(path: Path, dictionary) -> Source:
     """Read a REDCap records export with its data dictionary (see the module docstring)."""
     d = read_dictionary(dictionary)
@@ -272,39 +323,8 @@ def read_redcap(path: Path, dictionary) -> Source:
                 }
             ]
         )
-    frame = text_frame(frame)
-    for base, cols in boxes.items():
-        present = [c for c in cols if c in frame.columns]
-        if not present or base in frame.columns:
-            continue
-        checked = pd.DataFrame(
-            {
-                c: frame[c].astype("str").str.strip().str.lower().isin(["1", "checked"])
-                for c in present
-            },
-            index=frame.index,
-        )
-        combined = [
-            ("; ".join(cols[c] for c in present if row[c]) or np.nan)
-            for row in checked.to_dict("records")
-        ]
-        frame = pd.concat(
-            [frame, pd.Series(combined, index=frame.index, name=base, dtype=object)], axis=1
-        )
-    for form in dict.fromkeys(form_of.values()):
-        col = f"{form}_complete"
-        if col in frame.columns:
-            status = frame[col].astype("str").str.strip().str.lower().map(_STATUS)
-            counts = status.value_counts()
-            if len(counts):
-                notes.append(
-                    f"form {form}: "
-                    + ", ".join(
-                        f"{int(counts.get(k, 0))} {k}"
-                        for k in ("complete", "unverified", "incomplete")
-                        if counts.get(k, 0)
-                    )
-                )
+    frame = _combine_checkboxes(text_frame(frame), boxes)
+    notes += _status_notes(frame, form_of)
     idents = []
     if "identifier" in d.columns:
         flagged = d.loc[d["identifier"].astype("str").str.strip().str.lower() == "y", "field_name"]
@@ -334,3 +354,19 @@ def form_status(frame: pd.DataFrame, form: str) -> pd.Series | None:
     if col not in frame.columns:
         return None
     return frame[col].astype("str").str.strip().str.lower().map(_STATUS)
+
+
+def blank_incomplete(frame: pd.DataFrame, columns, form_of: dict) -> tuple[pd.DataFrame, int]:
+    """A copy of ``frame`` with answers on forms not marked Complete blanked, and their count."""
+    frame = frame.copy()
+    n = 0
+    for col in columns:
+        form = form_of.get(col)
+        status = form_status(frame, form) if form else None
+        if status is None:
+            continue
+        drop = (status != "complete").to_numpy() & frame[col].notna().to_numpy()
+        drop &= frame[col].astype("str").str.strip().ne("").to_numpy()
+        n += int(drop.sum())
+        frame.loc[drop, col] = np.nan
+    return frame, n

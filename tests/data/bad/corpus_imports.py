@@ -335,6 +335,27 @@ def build(c, base, csv_text, edit, mapping):
         edit(base, 3, stss_2="1e400"),
     )
     c.export_case(
+        "orgs_size_infinite",
+        ["orgs.csv", "column size, rows 3", "size must be a whole number of staff (got 'inf')"],
+        mapping=mapping + "orgs_file: orgs.csv\n",
+        **{"orgs.csv": "org_id,name,size\nA1,One,12\nA2,Two,inf\n"},
+    )
+    c.export_case(
+        "org_metrics_headcount_overflows",
+        ["org_metrics.csv", "column headcount, rows 2", "(got '1e400')"],
+        mapping=mapping + "org_metrics_file: org_metrics.csv\n",
+        **{
+            "org_metrics.csv": "org_id,month,headcount,separations,absence_days\n"
+            "A1,2024-01,1e400,1,3\nA2,2024-01,20,0,2\n"
+        },
+    )
+    c.export_case(
+        "tenure_infinite",
+        ["column tenure", "tenure must be a finite, non-negative number of years", "'inf'"],
+        [dict(r, tenure="inf" if r["worker"] == "P02" else "3") for r in base],
+        mapping=mapping + "tenure_years: tenure\n",
+    )
+    c.export_case(
         "ok_not_applicable_text_is_missing",
         ["Imported 6 workers", "N/A"],
         edit(base, 3, stss_2="N/A"),

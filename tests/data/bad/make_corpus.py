@@ -211,7 +211,7 @@ def build() -> list[str]:
     )
     c.export_case(
         "tenure_not_number",
-        ["tenure must be a non-negative number of years", "'ten'"],
+        ["tenure must be a finite, non-negative number of years", "'ten'"],
         [dict(r, tenure="ten" if r["worker"] == "P03" else "2") for r in base],
         mapping=MAPPING + "tenure_years: tenure\n",
     )
