@@ -70,13 +70,38 @@ study-folder column names. Without ``orgs_file`` the organizations come from
 the workers' org IDs (size = workers in the export). With pseudonymization,
 organization names become ``Organization 01`` ... unless ``keep_org_names``.
 
-Answers may be numbers in the instrument's range or answer labels: ``Very
-often``, ``very often ``, ``5 - Very often`` all read as 5 on a 1-5 scale
-whose label 5 is "Very often" (labels come from the instrument file and from
-the source's value labels: REDCap choices, SPSS value labels). REDCap or SPSS
-codes that differ from the instrument's values (0-4 for a 1-5 scale) are
-recoded through the labels. Qualtrics' ``-99`` (seen but unanswered) and
-SPSS user-missing values are missing codes without being listed.
+Answer codes
+------------
+Each item column gets its own code map, built choice by choice (see
+:mod:`stseval.importers._codemap`): from the source's labels (REDCap choices,
+SPSS value labels) matched to the instrument's anchors ignoring case, spacing
+and punctuation, or from the mapping's ``codes``; without labels, numbers are
+read as they are. A choice that is not an answer ("Prefer not to say", "Not
+applicable", "Don't know", or any unknown label outside the scale's codes)
+becomes missing with its label as the reason; it never shifts the others.
+Labels that run opposite to the anchors (1 = "Very often") are followed and
+the import says so. When the labels do not decide (no label matches, two
+codes claim one answer, an unknown label between answers) the import stops
+and names the columns, codes and labels. Options per instrument::
+
+    items:
+      proqol:
+        prefix: pq_
+        codes: {1: 5, 2: 4, 3: 3, 4: 2, 5: 1, 9: "prefer not to say"}  # code -> value
+        synonyms: {"Sometimes": Occasionally}   # source label -> anchor (or value)
+    synonyms: {"Nie": Never}                    # top level: for every instrument
+
+Answer cells may also hold labels: ``Very often``, ``very often ``, ``5 - Very
+often`` all read as 5 on a 1-5 scale whose label 5 is "Very often". Qualtrics'
+``-99`` (seen but unanswered) and SPSS user-missing values (discrete values and
+ranges such as ``97 THRU 99``, per variable) are missing without being listed.
+Qualtrics CSV exports carry no value labels: a numeric export whose recode
+values differ from the instrument's values needs a ``codes:`` block (or the
+choice-text export).
+
+What the import did is written beside the study: ``import_report.md`` (per
+instrument: the code -> value map, how each code was decided, answers per
+code, answers turned into missing and why) and ``missing_reasons.csv``.
 """
 
 from __future__ import annotations

@@ -13,7 +13,15 @@ __all__ = ["Source", "text_frame"]
 
 @dataclass
 class Source:
-    """An export read as text, with its metadata (see the module docstring)."""
+    """An export read as text, with what the source says about it.
+
+    ``frame`` holds the cells as text (NaN = blank) indexed by the line (or
+    SPSS case) number a user sees; ``choices`` maps column -> code -> label
+    (REDCap choices, SPSS value labels); ``missing_codes`` are codes missing
+    in every column (Qualtrics -99, text user-missing values);
+    ``missing_ranges`` maps column -> ``(lo, hi, reason)`` SPSS user-missing
+    values and ranges; ``encoding`` is the text encoding read.
+    """
 
     path: Path
     format: str

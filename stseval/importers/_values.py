@@ -2,13 +2,12 @@
 
 An answer cell may hold a number (``4``, ``4.0``), an answer label as the
 respondent saw it (``Very often``, ``very often ``, ``5 - Very often``,
-``(5) Very often``), a project missing-data code (``-99``) or nothing.
-Labels are matched, ignoring case, spacing and a leading number, against the
-instrument's own answer labels for that item (``response.anchors`` or the
-item's ``anchor_set``) and then against the source's value labels (a REDCap
-data dictionary's choices, SPSS value labels). When the source's value labels
-are the instrument's labels under other codes (a REDCap field coded 0-4 for a
-1-5 scale), the codes are recoded through the labels.
+``(5) Very often``), a missing-data code (``-99``), a non-answer ("Prefer not
+to say") or nothing. Numbers go through the column's code map
+(:mod:`stseval.importers._codemap`: source labels, the mapping's ``codes``,
+or numeric identity); labels are matched to the instrument's anchors, the
+mapping's synonyms and the source's own labels. Every answer turned into
+missing is recorded with its reason; every map is kept for the import report.
 """
 
 from __future__ import annotations
