@@ -141,12 +141,11 @@ def report_markdown(table: pd.DataFrame, reasons: pd.DataFrame, *, title: str, n
 
 
 def _missing_section(key: str, inst_rows: pd.DataFrame, reasons: pd.DataFrame) -> list[str]:
-    cols = set(inst_rows["column"])
     kit = reasons[reasons["column"].isin(_kit_columns(inst_rows))] if len(reasons) else reasons
     if not len(kit):
         return [f"No {key} answer was turned into missing.", ""]
     counts = Counter(zip(kit["code"], kit["reason"], strict=True))
-    out = [f"Answers turned into missing ({len(kit)} in {len(cols)} column(s)):", ""]
+    out = [f"Answers turned into missing: {len(kit)} (reasons in missing_reasons.csv)", ""]
     out += ["| code | reason | answers |", "|---|---|---|"]
     out += [f"| {c} | {r} | {n} |" for (c, r), n in sorted(counts.items(), key=lambda kv: -kv[1])]
     return out + [""]
