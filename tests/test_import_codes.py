@@ -155,8 +155,11 @@ def _write_spss(tmp, inst, ids, events, codes, book, *, prefix="q_"):
     return tmp / "s.sav", _mapping(inst.key, prefix), {}
 
 
-def _write_qualtrics(tmp, inst, ids, events, grid, *, prefix="Q1_"):
-    """Choice-text export: the cells hold the labels the respondent saw."""
+def _write_qualtrics(tmp, inst, ids, events, grid, *, prefix="Q1_", book=None):
+    """Choice-text export (cells hold the labels the respondent saw) or, with ``book``, a
+    numeric export of the recode values; the CSV has no labels, so the mapping's ``codes:``
+    block says what each recode value is (as a user copies it from the survey's recode
+    values)."""
     names = [
         "StartDate",
         "Status",
@@ -178,11 +181,12 @@ def _write_qualtrics(tmp, inst, ids, events, grid, *, prefix="Q1_"):
                 if v is None:
                     cells.append("")
                 elif isinstance(v, str):
-                    cells.append(v)
+                    cells.append(v if book is None else str(book[v]))
                 elif v == -99:
                     cells.append("-99")
                 else:
-                    cells.append(anchors[int(v)])
+                    label = anchors[int(v)]
+                    cells.append(label if book is None else str(book[label]))
             w.writerow(
                 [
                     "2024-01-01 10:00:00",
@@ -196,6 +200,8 @@ def _write_qualtrics(tmp, inst, ids, events, grid, *, prefix="Q1_"):
             )
     mapping = _mapping(inst.key, prefix)
     mapping["format"] = "qualtrics"
+    if book is not None:
+        mapping["items"][inst.key]["codes"] = {code: label for label, code in book.items()}
     return tmp / "q.csv", mapping, {}
 
 
@@ -207,6 +213,8 @@ def _round_trip(tmp, fmt, key, seed, start, reverse, extra, with_code):
         source, mapping, kw = _write_redcap(tmp, inst, ids, events, codes, book)
     elif fmt == "spss":
         source, mapping, kw = _write_spss(tmp, inst, ids, events, codes, book)
+    elif fmt == "qualtrics_numeric":
+        source, mapping, kw = _write_qualtrics(tmp, inst, ids, events, grid, book=book)
     else:
         source, mapping, kw = _write_qualtrics(tmp, inst, ids, events, grid)
     result = import_study(source, mapping, tmp / "study", pseudonymize=False, **kw)
@@ -252,6 +260,18 @@ def test_round_trip_any_code_order(
 @given(key=_CASES["key"], seed=_CASES["seed"], extra=_CASES["extra"], with_code=st.booleans())
 def test_round_trip_qualtrics_choice_text(key, seed, extra, with_code, tmp_path_factory):
     _round_trip(tmp_path_factory.mktemp("q"), "qualtrics", key, seed, 0, False, extra, with_code)
+
+
+@_SETTINGS
+@given(**_CASES)
+def test_round_trip_qualtrics_recode_values_with_a_codes_block(
+    key, seed, start, reverse, extra, with_code, tmp_path_factory
+):
+    tmp = tmp_path_factory.mktemp("qn")
+    result = _round_trip(tmp, "qualtrics_numeric", key, seed, start, reverse, extra, with_code)
+    assert set(result.code_map["decided_by"]) <= {"mapping file", "missing code"}
+    if with_code and (result.missing_reasons["code"] == "-99").any():
+        assert "missing code" in set(result.code_map["decided_by"])
 
 
 # -- the two silent misreads of issue 13, as they were reported ------------------------

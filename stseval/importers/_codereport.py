@@ -40,18 +40,31 @@ def _sort_key(code: str):
         return (1, 0.0, code)
 
 
+def _is_number(code: str) -> bool:
+    try:
+        float(code)
+    except ValueError:
+        return False
+    return True
+
+
 def _rows_of(key: str, entry: dict) -> list[dict]:
     cmap, counts = entry["map"], entry["counts"]
     codes = set(cmap.values) | set(cmap.missing) | set(cmap.labels) | set(counts)
     rows = []
-    text = entry.get("text", {})
+    found = entry.get("text", {})
     for code in sorted(codes, key=_sort_key):
-        kind, value = text[code] if code in text else cmap.lookup(code)
-        how = "answer text" if code in text else cmap.how.get(code)
+        kind, value = found[code] if code in found else cmap.lookup(code)
+        how = cmap.how.get(code)
         if how is None:
-            how = "source labels (step)" if cmap.step and kind == "value" else IDENTITY
-            if kind != "value":
+            if not _is_number(code):
+                how = "answer text"
+            elif kind == "missing":
+                how = "missing code"
+            elif kind != "value":
                 how = "not a choice"
+            else:
+                how = "source labels (step)" if cmap.step else IDENTITY
         rows.append(
             {
                 "instrument": key,

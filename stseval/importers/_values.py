@@ -200,10 +200,8 @@ class ItemConverter:
         if len(bad):
             self._range_failure(bad, number, column, cmap)
         out = self._range_check(out, text, number, column, cmap)
-        text_codes = {
-            code_text(r): (k if k != "range" else "unknown", v)
-            for r, (k, v) in decided.items()
-            if _as_number(code_text(r)) is None
+        text_codes = {  # what each code found in the column became (the report's counts)
+            code_text(r): (k if k != "range" else "unknown", v) for r, (k, v) in decided.items()
         }
         self.maps.append(
             {
