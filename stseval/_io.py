@@ -153,7 +153,8 @@ def header_problems(names: list, path: str | Path, *, empty_ok: set[int] = froze
         )
     clashes = [ps for ps in groups.values() if len(ps) > 1]
     for ps in clashes[:10]:
-        shown = [repr(str(names[p])) for p in ps]
+        more = f" ... ({len(ps)} in all)" if len(ps) > 10 else ""
+        shown = [repr(str(names[p])) for p in ps[:10]]
         same = len({str(names[p]) for p in ps}) == 1
         why = (
             "appears more than once"
@@ -165,8 +166,9 @@ def header_problems(names: list, path: str | Path, *, empty_ok: set[int] = froze
                 "file": str(path),
                 "column": ", ".join(dict.fromkeys(str(names[p]) for p in ps)),
                 "rows": "1",
-                "problem": f"column name(s) {', '.join(shown)} at column numbers "
-                f"{', '.join(str(p + 1) for p in ps)} {why}; rename or remove the extra column",
+                "problem": f"column name(s) {', '.join(shown)}{more} at column numbers "
+                f"{', '.join(str(p + 1) for p in ps[:10])}{more} {why}; rename or remove the "
+                "extra column",
             }
         )
     if len(clashes) > 10:
