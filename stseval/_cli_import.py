@@ -65,34 +65,40 @@ def _import_args(p):
     p.add_argument("--sheet", default=None, help="Excel sheet for --template (name or number)")
 
 
+def _write_template(args) -> int:
+    from .importers import mapping_template
+
+    if args.mapping:
+        raise UsageError("--template writes a new mapping; leave out --mapping")
+    sheet = args.sheet
+    if isinstance(sheet, str) and sheet.isdigit():
+        sheet = int(sheet)
+    text = mapping_template(
+        args.source,
+        format=args.format,
+        dictionary=args.dictionary,
+        sheet=0 if sheet is None else sheet,
+    )
+    if args.out:
+        out = Path(args.out)
+        if out.exists() and not args.overwrite:
+            raise UsageError(f"{out} exists; pass --overwrite to replace it")
+        if out.resolve() == Path(args.source).resolve():
+            raise UsageError("--out must not be the export file (inputs are never modified)")
+        out.write_text(text, encoding="utf-8")
+        print(f"Wrote a starter mapping to {out}; check the lines marked CHECK and TODO.")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 @command("import", "import a REDCap, Qualtrics, CSV, Excel or SPSS export into a study folder")
 @_arguments(_import_args)
 def _import(args) -> int:
-    from .importers import import_study, mapping_template
+    from .importers import import_study
 
     if args.template:
-        if args.mapping:
-            raise UsageError("--template writes a new mapping; leave out --mapping")
-        sheet = args.sheet
-        if isinstance(sheet, str) and sheet.isdigit():
-            sheet = int(sheet)
-        text = mapping_template(
-            args.source,
-            format=args.format,
-            dictionary=args.dictionary,
-            sheet=0 if sheet is None else sheet,
-        )
-        if args.out:
-            out = Path(args.out)
-            if out.exists() and not args.overwrite:
-                raise UsageError(f"{out} exists; pass --overwrite to replace it")
-            if out.resolve() == Path(args.source).resolve():
-                raise UsageError("--out must not be the export file (inputs are never modified)")
-            out.write_text(text, encoding="utf-8")
-            print(f"Wrote a starter mapping to {out}; check the lines marked CHECK and TODO.")
-        else:
-            sys.stdout.write(text)
-        return 0
+        return _write_template(args)
     if not args.mapping:
         raise UsageError(
             "say which column is which with --mapping mapping.yaml (write a starter "
@@ -115,6 +121,11 @@ def _import(args) -> int:
             min_cell=args.min_cell,
             overwrite=args.overwrite,
         )
+    _print_summary(result, caught)
+    return 0
+
+
+def _print_summary(result, caught) -> None:
     s = result.study
     print(
         f"Imported {len(s.workers)} workers in {s.orgs['org_id'].nunique()} organizations, "
@@ -123,6 +134,9 @@ def _import(args) -> int:
     counts = s.responses.groupby("wave").size()
     print("Responses per wave: " + ", ".join(f"{w} {int(counts.get(w, 0))}" for w in s.waves))
     print(f"Instruments: {', '.join(s.instruments)}")
+    encoding = s.provenance.get("encoding")
+    if encoding and encoding not in ("utf-8", "xlsx"):
+        print(f"Text encoding of the export: {encoding}")
     print(
         "IDs: "
         + (
@@ -139,13 +153,15 @@ def _import(args) -> int:
         print(
             "Missing-data codes read as missing: "
             + ", ".join(f"{reason} {n}" for reason, n in codes.items())
-            + " (see missing_reasons.csv)"
+            + " (see missing_reasons.csv and import_report.md)"
         )
+    print("Answer codes (full map in import_report.md):")
+    for line in result.report_short():
+        print(f"  {line}")
     for note in result.notes:
         print(f"Note: {note}")
     for text in result.warnings + [str(w.message) for w in caught]:
         print(f"stseval: warning: {text}", file=sys.stderr)
-    return 0
 
 
 def _check_args(p):

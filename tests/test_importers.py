@@ -307,7 +307,10 @@ def test_spss_value_labels_recode_and_user_missing(tmp_path):
         "-9",
         "Refused",
     ]
-    assert any("recoded to 1, 2, 3, 4, 5 through the answer labels" in n for n in result.notes)
+    item1 = result.code_map[result.code_map["item"] == 1].set_index("code")
+    assert item1.loc[["0", "1", "2", "3", "4"], "value"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert set(item1.loc[["0", "4"], "decided_by"]) == {"source labels"}
+    assert item1.loc["-9", "decided_by"] == "SPSS user-missing"
     assert list(result.study.responses["date"].dt.strftime("%Y-%m-%d")[:2]) == [
         "2024-01-05",
         "2024-09-01",

@@ -70,17 +70,43 @@ study-folder column names. Without ``orgs_file`` the organizations come from
 the workers' org IDs (size = workers in the export). With pseudonymization,
 organization names become ``Organization 01`` ... unless ``keep_org_names``.
 
-Answers may be numbers in the instrument's range or answer labels: ``Very
-often``, ``very often ``, ``5 - Very often`` all read as 5 on a 1-5 scale
-whose label 5 is "Very often" (labels come from the instrument file and from
-the source's value labels: REDCap choices, SPSS value labels). REDCap or SPSS
-codes that differ from the instrument's values (0-4 for a 1-5 scale) are
-recoded through the labels. Qualtrics' ``-99`` (seen but unanswered) and
-SPSS user-missing values are missing codes without being listed.
+Answer codes
+------------
+Each item column gets its own code map, built choice by choice (see
+:mod:`stseval.importers._codemap`): from the source's labels (REDCap choices,
+SPSS value labels) matched to the instrument's anchors ignoring case, spacing
+and punctuation, or from the mapping's ``codes``; without labels, numbers are
+read as they are. A choice that is not an answer ("Prefer not to say", "Not
+applicable", "Don't know", or any unknown label outside the scale's codes)
+becomes missing with its label as the reason; it never shifts the others.
+Labels that run opposite to the anchors (1 = "Very often") are followed and
+the import says so. When the labels do not decide (no label matches, two
+codes claim one answer, an unknown label between answers) the import stops
+and names the columns, codes and labels. Options per instrument::
+
+    items:
+      proqol:
+        prefix: pq_
+        codes: {1: 5, 2: 4, 3: 3, 4: 2, 5: 1, 9: "prefer not to say"}  # code -> value
+        synonyms: {"Sometimes": Occasionally}   # source label -> anchor (or value)
+    synonyms: {"Nie": Never}                    # top level: for every instrument
+
+Answer cells may also hold labels: ``Very often``, ``very often ``, ``5 - Very
+often`` all read as 5 on a 1-5 scale whose label 5 is "Very often". Qualtrics'
+``-99`` (seen but unanswered) and SPSS user-missing values (discrete values and
+ranges such as ``97 THRU 99``, per variable) are missing without being listed.
+Qualtrics CSV exports carry no value labels: a numeric export whose recode
+values differ from the instrument's values needs a ``codes:`` block (or the
+choice-text export).
+
+What the import did is written beside the study: ``import_report.md`` (per
+instrument: the code -> value map, how each code was decided, answers per
+code, answers turned into missing and why) and ``missing_reasons.csv``.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,6 +141,7 @@ STUDY_FILES = (
     "org_metrics.csv",
     "truth.csv",
     "missing_reasons.csv",
+    "import_report.md",
 )
 
 
@@ -134,7 +161,13 @@ class ImportResult:
     notes : list of str
         What the import did beyond the mapping (rows skipped, codes recoded...).
     missing_reasons : DataFrame
-        ``worker_id, wave, column, code, reason``: answers given as missing-data codes.
+        ``worker_id, wave, column, code, reason``: answers turned into missing
+        (missing-data codes, SPSS user-missing values, choices that are not answers).
+    code_map : DataFrame
+        The code -> value map per item column with answer counts
+        (:func:`stseval.importers._codereport.code_map_table`).
+    report : str
+        ``import_report.md`` (Markdown), also written into the study folder.
     """
 
     out: Path
@@ -142,6 +175,14 @@ class ImportResult:
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     missing_reasons: pd.DataFrame | None = None
+    code_map: pd.DataFrame | None = None
+    report: str = ""
+
+    def report_short(self) -> list[str]:
+        """One line per instrument: the code map in words, answers read as missing."""
+        from ._codereport import report_short
+
+        return report_short(self.code_map, self.missing_reasons)
 
     def summary(self) -> pd.DataFrame:
         """Rows per table of the written folder: ``table, rows``."""
@@ -248,9 +289,9 @@ def import_study(
         Every problem with the mapping and the export, all at once.
     """
     from ..checks import study_warnings
-    from ..privacy import safe_csv
     from ..study import Study
     from ._build import build_tables
+    from ._codereport import code_map_table, report_markdown
 
     key_bytes = _key(key, key_file, pseudonymize)
     mapping = load_mapping(mapping)
@@ -267,18 +308,19 @@ def import_study(
         fmt = "redcap"
     src = read_source(source, format=fmt, dictionary=dictionary, sheet=mapping.sheet)
     cell = int(min_cell or mapping.min_cell or 5)
-    tables, meta, reasons = build_tables(src, mapping, key=key_bytes, min_cell=cell)
+    tables, meta, reasons, code_maps = build_tables(src, mapping, key=key_bytes, min_cell=cell)
     study = Study(meta=meta, **tables)
     found = list(study.validate())
     found += study_warnings(study, cell)
+    table = code_map_table(code_maps)
+    report = report_markdown(
+        table, reasons, title=meta["name"], notes=_report_notes(src, mapping, meta)
+    )
     study.to_dir(out, overwrite=overwrite)
-    stale = out / "missing_reasons.csv"
-    if len(reasons):
-        safe_csv(reasons, stale, index=False, lineterminator="\n")
-    elif stale.exists():
-        stale.unlink()
+    _write_beside(out, reasons, report)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        # the folder was validated above; from_dir repeats the study warnings
+        warnings.filterwarnings("ignore", message=re.escape(f"{out}: "), category=UserWarning)
         written = Study.from_dir(out, validate=True)
     return ImportResult(
         out=out,
@@ -286,7 +328,30 @@ def import_study(
         warnings=list(dict.fromkeys(found)),
         notes=list(meta["provenance"]["notes"]),
         missing_reasons=reasons,
+        code_map=table,
+        report=report,
     )
+
+
+def _report_notes(src, mapping, meta) -> list[str]:
+    prov = meta["provenance"]
+    notes = [
+        f"source: {src.path.name} ({src.format}"
+        + (f", read as {src.encoding} text" if src.encoding else "")
+        + f"); mapping: {prov['mapping']}; imported on {prov['imported_on']}",
+    ]
+    return notes + [f"note: {n}" for n in prov["notes"]]
+
+
+def _write_beside(out: Path, reasons: pd.DataFrame, report: str) -> None:
+    from ..privacy import safe_csv
+
+    stale = out / "missing_reasons.csv"
+    if len(reasons):
+        safe_csv(reasons, stale, index=False, lineterminator="\n")
+    elif stale.exists():
+        stale.unlink()
+    (out / "import_report.md").write_text(report, encoding="utf-8")
 
 
 def mapping_template(source, *, format: str = "auto", dictionary=None, sheet=0) -> str:

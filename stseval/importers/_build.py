@@ -11,20 +11,14 @@ naming the source file, column and line numbers.
 
 from __future__ import annotations
 
-from datetime import date
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-from .. import __version__
-from ..columns import INTERVENTION_COLUMNS, ORG_COLUMNS, ORG_METRIC_COLUMNS
 from ..errors import DataValidationError, format_counts, format_rows
-from ..privacy import neutralize_formulas, pseudonymize
 from ._mapping import Mapping, close_matches, resolve_items
-from ._redcap import event_slug, form_status
+from ._redcap import blank_incomplete, event_slug
 from ._side import read_side_files
-from ._sources import Source
+from ._source import Source
 from ._values import ItemConverter, is_blank, parse_dates
 
 __all__ = ["build_tables"]
@@ -54,6 +48,7 @@ class _Builder:
         self.failures: list[dict] = []
         self.notes: list[str] = list(source.notes)
         self.reasons: list[dict] = []
+        self.code_maps: dict[str, list[dict]] = {}
 
     def fail(self, column, rows, problem, file=None):
         self.failures.append(_fail(file or self.file, column, rows, problem))
@@ -90,23 +85,7 @@ class _Builder:
         self.cols = {name: self.column(name, spec) for name, spec in m.fields.items()}
         self.wave_col = self.column("wave", m.wave) if m.wave else None
         self.date_col = self.column("date", m.date) if m.date else None
-        if m.layout == "long":
-            for what, col in (("long.item", m.long_item), ("long.value", m.long_value)):
-                if col not in cols:
-                    self.fail(
-                        col,
-                        "",
-                        f"the mapping names column {col!r} for {what} (long "
-                        f"layout), but the export has no such column"
-                        f"{close_matches(col, cols)}",
-                    )
-            item_names = (
-                sorted(self.frame[m.long_item].dropna().astype("str").str.strip().unique())
-                if m.long_item in cols
-                else []
-            )
-        else:
-            item_names = cols
+        item_names = self.item_names(cols)
         self.items: dict[str, dict[str, int]] = {}
         for key, spec in m.items.items():
             self.items[key] = resolve_items(spec, item_names, self.file, self.failures)
@@ -121,6 +100,33 @@ class _Builder:
         self.idents = list(
             dict.fromkeys([c for c in m.identifiers if c in cols] + self.src.identifier_columns)
         )
+        self.check_identifiers()
+        wid = self.cols.get("worker_id")
+        # without the worker or wave column no row can be placed: stop at the mapping problems
+        return wid is not None and (
+            m.wave is None or m.wave.value is not None or self.wave_col is not None
+        )
+
+    def item_names(self, cols: list[str]) -> list[str]:
+        """The item names the mapping can point at: columns, or long layout's item values."""
+        m = self.map
+        if m.layout != "long":
+            return cols
+        for what, col in (("long.item", m.long_item), ("long.value", m.long_value)):
+            if col not in cols:
+                self.fail(
+                    col,
+                    "",
+                    f"the mapping names column {col!r} for {what} (long "
+                    f"layout), but the export has no such column"
+                    f"{close_matches(col, cols)}",
+                )
+        if m.long_item not in cols:
+            return []
+        return sorted(self.frame[m.long_item].dropna().astype("str").str.strip().unique())
+
+    def check_identifiers(self) -> None:
+        """Identifier columns may not be used as fields or items (except a hashed worker ID)."""
         used = {
             **{n: c for n, c in self.cols.items() if c},
             "wave": self.wave_col,
@@ -150,10 +156,6 @@ class _Builder:
                 "imported pseudonymized: set STSEVAL_KEY or pass --key-file "
                 "instead of --no-pseudonymize",
             )
-        # without the worker or wave column no row can be placed: stop at the mapping problems
-        return wid is not None and (
-            m.wave is None or m.wave.value is not None or self.wave_col is not None
-        )
 
     # -- rows --------------------------------------------------------------------------
     def text(self, col: str | None) -> pd.Series:
@@ -226,23 +228,13 @@ class _Builder:
 
     def blank_incomplete_forms(self):
         """REDCap ``require_complete``: answers on forms not marked Complete become missing."""
-        frame = self.frame.copy()
-        n = 0
-        for found in self.items.values():
-            for col in found:
-                form = self.src.form_of.get(col)
-                status = form_status(frame, form) if form else None
-                if status is None:
-                    continue
-                drop = (status != "complete").to_numpy() & ~is_blank(frame[col])
-                n += int(drop.sum())
-                frame.loc[drop, col] = np.nan
+        cols = [c for found in self.items.values() for c in found]
+        self.frame, n = blank_incomplete(self.frame, cols, self.src.form_of)
         if n:
             self.notes.append(
                 f"{n} answer(s) on forms not marked Complete were treated as "
                 "missing (redcap.require_complete)"
             )
-        self.frame = frame
 
     def answered(self, rows: np.ndarray) -> np.ndarray:
         cols = [c for found in self.items.values() for c in found]
@@ -295,17 +287,36 @@ class _Builder:
         for key, found in self.items.items():
             spec = self.map.items[key]
             inst = spec.instrument
-            conv = ItemConverter(inst, self.file, codes, spec.recode)
+            conv = self.converter(spec, codes)
             for col, num in sorted(found.items(), key=lambda kv: kv[1]):
                 values = sub[col]
                 kit = inst.item_columns[num - 1]
                 out[kit] = conv.convert(
-                    values, num, col, choices=self.src.choices.get(col), kit_column=kit
+                    values,
+                    num,
+                    col,
+                    choices=self.src.choices.get(col),
+                    kit_column=kit,
+                    ranges=self.src.missing_ranges.get(col),
                 )
-            self.failures.extend(conv.finish())
-            self.notes.extend(conv.notes)
-            self.reasons.extend(conv.reasons)
+            self.collect(key, conv)
         return out
+
+    def converter(self, spec, codes) -> ItemConverter:
+        return ItemConverter(
+            spec.instrument,
+            self.file,
+            codes,
+            spec.recode,
+            codes=spec.codes,
+            synonyms=dict(spec.synonyms),
+        )
+
+    def collect(self, key: str, conv: ItemConverter) -> None:
+        self.failures.extend(conv.finish())
+        self.notes.extend(conv.notes)
+        self.reasons.extend(conv.reasons)
+        self.code_maps.setdefault(key, []).extend(conv.maps)
 
     def dates(self, rows: np.ndarray) -> pd.Series:
         if self.date_col is None:
@@ -388,7 +399,7 @@ class _Builder:
         kit_col = pd.Series(np.nan, index=f.index, dtype=object)
         for key, found in self.items.items():
             spec = m.items[key]
-            conv = ItemConverter(spec.instrument, self.file, codes, spec.recode)
+            conv = self.converter(spec, codes)
             for col, num in found.items():
                 rows = keep & (name == col).to_numpy()
                 if rows.any():
@@ -399,8 +410,7 @@ class _Builder:
                         kit_column=spec.instrument.item_columns[num - 1],
                     )
                     kit_col[rows] = spec.instrument.item_columns[num - 1]
-            self.failures.extend(conv.finish())
-            self.reasons.extend(conv.reasons)
+            self.collect(key, conv)
         cells = pd.DataFrame(
             {
                 "worker_id": worker[keep],
@@ -462,7 +472,16 @@ class _Builder:
                     t = t.map(lambda v, ch=choices: ch.get(v, v) if isinstance(v, str) else v)
                 data[name] = t
         rows = pd.DataFrame(data)
-        responders = set(resp["worker_id"])
+        table = self.one_value_each(rows)
+        if "org_id" not in table.columns:
+            return None
+        table = self.drop_orgless(table, rows, set(resp["worker_id"]))
+        self.place_teams(table)
+        self.check_tenure(table, rows)
+        return table
+
+    def one_value_each(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """One row per worker; a failure for workers with two orgs/teams/roles/tenures."""
         out = []
         for name in [c for c in rows.columns if c != "worker_id"]:
             col = self.cols.get(name)
@@ -485,8 +504,9 @@ class _Builder:
         table = pd.DataFrame({"worker_id": pd.unique(rows["worker_id"])})
         for s in out:
             table[s.name] = table["worker_id"].map(s)
-        if "org_id" not in table.columns:
-            return None
+        return table
+
+    def drop_orgless(self, table, rows, responders) -> pd.DataFrame:
         no_org = table["org_id"].isna()
         lacking = no_org & table["worker_id"].isin(responders)
         if lacking.any():
@@ -504,7 +524,9 @@ class _Builder:
             self.notes.append(
                 f"{dropped} worker(s) without answers and without an organization were left out"
             )
-        table = table[~no_org].copy()
+        return table[~no_org].copy()
+
+    def place_teams(self, table: pd.DataFrame) -> None:
         if "team_id" not in table.columns:
             table["team_id"] = table["org_id"]
             self.notes.append("no team column in the mapping: each organization is one team")
@@ -516,171 +538,28 @@ class _Builder:
                     f"{int(blank.sum())} worker(s) without a team were put in a "
                     "team of their whole organization"
                 )
+
+    def check_tenure(self, table: pd.DataFrame, rows: pd.DataFrame) -> None:
         if "tenure_years" in table.columns:
             num = pd.to_numeric(table["tenure_years"], errors="coerce")
-            bad = (num.isna() & table["tenure_years"].notna()) | (num < 0)
+            given = table["tenure_years"].notna()
+            bad = given & ~(np.isfinite(num.astype("float64")) & (num >= 0))
             if bad.any():
                 ids = set(table.loc[bad, "worker_id"])
                 lines = rows.index[rows["worker_id"].isin(ids).to_numpy()]
                 self.fail(
                     self.cols.get("tenure_years") or "",
                     format_rows(lines),
-                    f"tenure must be a non-negative number of years (got "
+                    f"tenure must be a finite, non-negative number of years (got "
                     f"{', '.join(repr(v) for v in table.loc[bad, 'tenure_years'][:3])})",
                 )
-        return table
 
     # -- assembly -------------------------------------------------------------------------
     def finish(self, resp: pd.DataFrame, workers: pd.DataFrame, side: dict):
-        m = self.map
-        if self.key is None:
-            looks = workers["worker_id"].astype("str").str.contains("@")
-            if looks.any():
-                self.fail(
-                    self.cols["worker_id"],
-                    "",
-                    "worker IDs look like e-mail addresses; "
-                    "they can only be imported pseudonymized (set STSEVAL_KEY or pass "
-                    "--key-file instead of --no-pseudonymize)",
-                )
-                return None
-        orgs_file = side["orgs"]
-        org_ids = list(
-            dict.fromkeys(
-                list(workers["org_id"])
-                + (list(orgs_file["org_id"].dropna()) if orgs_file is not None else [])
-            )
-        )
-        counts = workers.groupby("org_id").size()
-        orgs = pd.DataFrame({"org_id": org_ids})
-        from_file = (
-            orgs_file.drop_duplicates("org_id").set_index("org_id")
-            if orgs_file is not None
-            else None
-        )
-        if from_file is not None and "name" in from_file.columns:
-            orgs["name"] = orgs["org_id"].map(from_file["name"])
-        else:
-            orgs["name"] = np.nan
-        if from_file is not None and "size" in from_file.columns:
-            orgs["size"] = orgs["org_id"].map(from_file["size"])
-        else:
-            orgs["size"] = np.nan
-        no_size = orgs["size"].isna()
-        if no_size.any():
-            orgs.loc[no_size, "size"] = orgs.loc[no_size, "org_id"].map(counts).fillna(0)
-            self.notes.append(
-                f"org size not given for {int(no_size.sum())} organization(s): "
-                "the number of workers in the export was used"
-            )
-        orgs["size"] = pd.to_numeric(orgs["size"]).astype("int64")
-        inter = side["interventions"]
-        inter = (
-            inter[INTERVENTION_COLUMNS].copy()
-            if inter is not None
-            else pd.DataFrame({c: pd.Series(dtype=object) for c in INTERVENTION_COLUMNS})
-        )
-        metrics = side["org_metrics"]
-        metrics = (
-            metrics[ORG_METRIC_COLUMNS].copy()
-            if metrics is not None
-            else pd.DataFrame({c: pd.Series(dtype=object) for c in ORG_METRIC_COLUMNS})
-        )
-        reasons = pd.DataFrame(self.reasons, columns=["line", "column", "code", "reason"])
+        """The study tables, ``study.yaml`` metadata and missing reasons (see _assemble)."""
+        from ._assemble import assemble
 
-        # teams must be unique across orgs
-        team_orgs = workers.groupby("team_id")["org_id"].nunique()
-        shared = team_orgs[team_orgs > 1].index
-        if self.key is not None:
-            workers["team_id"] = pseudonymize(
-                workers["org_id"].astype("str") + "\x1f" + workers["team_id"].astype("str"),
-                self.key,
-                prefix="T",
-            ).to_numpy()
-        elif len(shared):
-            clash = workers["team_id"].isin(shared)
-            workers.loc[clash, "team_id"] = (
-                workers.loc[clash, "org_id"].astype("str")
-                + "-"
-                + workers.loc[clash, "team_id"].astype("str")
-            )
-            self.notes.append(
-                f"team IDs used in several organizations were prefixed with the "
-                f"organization ({len(shared)} team name(s))"
-            )
-        if self.key is not None:
-            workers["worker_id"] = pseudonymize(workers["worker_id"], self.key, prefix="W")
-            resp["worker_id"] = pseudonymize(resp["worker_id"], self.key, prefix="W")
-            for frame in (workers, orgs, inter, metrics):
-                frame["org_id"] = pseudonymize(frame["org_id"], self.key, prefix="O").to_numpy()
-            if not m.keep_org_names:
-                order = orgs["org_id"].sort_values().tolist()
-                width = max(2, len(str(len(order))))
-                names = {o: f"Organization {i:0{width}d}" for i, o in enumerate(order, 1)}
-                orgs["name"] = orgs["org_id"].map(names)
-        if orgs["name"].isna().any():
-            orgs["name"] = orgs["name"].astype(object).where(orgs["name"].notna(), orgs["org_id"])
-        if len(reasons):
-            src_worker = self.text(self.cols.get("worker_id"))
-            src_wave, _ = self.waves()
-            reasons.insert(0, "wave", src_wave.reindex(reasons["line"]).to_numpy())
-            ids = src_worker.reindex(reasons["line"])
-            reasons.insert(
-                0,
-                "worker_id",
-                (
-                    pseudonymize(ids, self.key, prefix="W").to_numpy()
-                    if self.key is not None
-                    else ids.to_numpy()
-                ),
-            )
-            reasons = reasons.drop(columns="line")
-        # item columns in instrument order, nullable integers
-        item_cols = [c for key in m.items for c in m.items[key].instrument.item_columns]
-        for col in item_cols:
-            if col not in resp.columns:
-                resp[col] = np.nan
-            resp[col] = pd.to_numeric(resp[col]).astype("Int64")
-        resp = resp[["worker_id", "wave", "date", *item_cols]].reset_index(drop=True)
-        person_cols = ["worker_id", "org_id", "team_id"] + [
-            c for c in ("role", "tenure_years") if c in workers.columns
-        ]
-        workers = workers[person_cols].reset_index(drop=True)
-        if "tenure_years" in workers.columns:
-            workers["tenure_years"] = pd.to_numeric(workers["tenure_years"])
-        # text starting with = + - @ would run as a formula in a spreadsheet: defuse it the
-        # same way in every table, so IDs still match across tables
-        tables = {
-            "workers": neutralize_formulas(workers),
-            "responses": neutralize_formulas(resp),
-            "orgs": neutralize_formulas(orgs[ORG_COLUMNS].reset_index(drop=True)),
-            "interventions": neutralize_formulas(inter.reset_index(drop=True)),
-            "org_metrics": neutralize_formulas(metrics.reset_index(drop=True)),
-        }
-        missing_summary = reasons.groupby("reason").size().to_dict() if len(reasons) else {}
-        meta = {
-            "name": m.study_name or self.src.path.stem,
-            "waves": list(m.waves),
-            "instruments": list(m.items),
-            "min_cell": int(self.min_cell),
-            "provenance": {
-                "imported_from": self.src.path.name,
-                "format": self.src.format,
-                "mapping": Path(m.source).name,
-                "imported_on": date.today().isoformat(),
-                "stseval_version": __version__,
-                "pseudonymized": self.key is not None,
-                "pseudonyms": (
-                    "HMAC-SHA256 of the source IDs with a key kept outside the study"
-                    if self.key is not None
-                    else "none (IDs imported as given: --no-pseudonymize)"
-                ),
-                "identifiers_dropped": list(self.idents),
-                "missing_codes": {str(k): int(v) for k, v in missing_summary.items()},
-                "notes": list(dict.fromkeys(self.notes)),
-            },
-        }
-        return tables, meta, reasons
+        return assemble(self, resp, workers, side)
 
 
 def build_tables(source: Source, mapping: Mapping, *, key: bytes | None, min_cell: int):
@@ -693,8 +572,11 @@ def build_tables(source: Source, mapping: Mapping, *, key: bytes | None, min_cel
     meta : dict
         ``name, waves, instruments, min_cell, provenance``.
     reasons : DataFrame
-        ``worker_id, wave, column, code, reason`` for every answer given as a
-        missing-data code.
+        ``worker_id, wave, column, code, reason`` for every answer turned into
+        missing (missing-data codes, user-missing values, non-answer choices).
+    code_maps : dict
+        Instrument key -> one entry per item column (its code map and code
+        counts), for :mod:`stseval.importers._codereport`.
 
     Raises
     ------
@@ -709,4 +591,4 @@ def build_tables(source: Source, mapping: Mapping, *, key: bytes | None, min_cel
             title=f"{source.name} could not be imported (rows are {source.row_word} numbers"
             f"{'; the header is line 1' if source.row_word == 'line' else ''})",
         )
-    return result
+    return (*result, builder.code_maps)

@@ -9,8 +9,6 @@ export lacks.
 
 from __future__ import annotations
 
-import difflib
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,8 +18,17 @@ import yaml
 from ..columns import DEFAULT_WAVES
 from ..errors import DataValidationError, StsevalError, UsageError
 from ..instruments import Instrument, load_instrument
+from ._itemspec import parse_codes, parse_recode, resolve_synonyms
+from ._resolve import close_matches, resolve_items
 
-__all__ = ["Mapping", "FieldSpec", "ItemSpec", "load_mapping", "resolve_items", "close_matches"]
+__all__ = [
+    "Mapping",
+    "FieldSpec",
+    "ItemSpec",
+    "load_mapping",
+    "resolve_items",
+    "close_matches",
+]
 
 FORMATS = ("auto", "redcap", "qualtrics", "csv", "excel", "spss")
 _KEYS = {
@@ -47,9 +54,10 @@ _KEYS = {
     "sheet",
     "redcap",
     "keep_org_names",
+    "synonyms",
 }
 _FIELD_KEYS = {"column", "values", "format", "value"}
-_ITEM_KEYS = {"prefix", "columns", "items", "recode"}
+_ITEM_KEYS = {"prefix", "columns", "items", "recode", "codes", "synonyms"}
 #: The study-folder fields a mapping may fill from a source column.
 PERSON_FIELDS = ("worker_id", "org_id", "team_id", "role", "tenure_years")
 
@@ -73,6 +81,8 @@ class ItemSpec:
     prefix: str | None = None
     columns: list[str] | None = None
     recode: dict[float, float] | None = None
+    codes: dict[str, Any] | None = None
+    synonyms: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -119,6 +129,56 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice (PyYAML silently keeps the last one)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _read_yaml(path: Path) -> Any:
+    source = str(path)
+    if not path.is_file():
+        if path.is_dir():
+            raise UsageError(f"{path} is a folder; --mapping needs the mapping YAML file")
+        raise UsageError(
+            f"mapping file {path} does not exist (write a starter one with "
+            f"`stseval import SOURCE --template > mapping.yaml`)"
+        )
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataValidationError(
+            [_problem(source, "", "the mapping file is not UTF-8 text; save it as UTF-8")]
+        ) from None
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        what = getattr(exc, "problem", None) or str(exc)
+        raise DataValidationError(
+            [
+                _problem(
+                    source,
+                    "",
+                    f"not valid YAML{where}: {what} (check indentation and "
+                    "that values with ':' or '#' are quoted)",
+                )
+            ],
+            title="the mapping file could not be read",
+        ) from None
+
+
 def load_mapping(mapping: str | Path | dict, *, source_name: str | None = None) -> Mapping:
     """Parse a mapping (YAML file or dict) and check its structure; see the package docs."""
     if isinstance(mapping, Mapping):
@@ -127,33 +187,8 @@ def load_mapping(mapping: str | Path | dict, *, source_name: str | None = None) 
         data, source, base = mapping, source_name or "mapping", Path.cwd()
     else:
         path = Path(mapping)
-        if not path.is_file():
-            raise UsageError(
-                f"mapping file {path} does not exist (write a starter one with "
-                f"`stseval import SOURCE --template > mapping.yaml`)"
-            )
+        data = _read_yaml(path)
         source, base = str(path), path.resolve().parent
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-        except UnicodeDecodeError:
-            raise DataValidationError(
-                [_problem(source, "", "the mapping file is not UTF-8 text; save it as UTF-8")]
-            ) from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            what = getattr(exc, "problem", None) or str(exc)
-            raise DataValidationError(
-                [
-                    _problem(
-                        source,
-                        "",
-                        f"not valid YAML{where}: {what} (check indentation and "
-                        "that values with ':' or '#' are quoted)",
-                    )
-                ],
-                title="the mapping file could not be read",
-            ) from None
     if not isinstance(data, dict):
         raise DataValidationError(
             [
@@ -169,9 +204,16 @@ def load_mapping(mapping: str | Path | dict, *, source_name: str | None = None) 
         )
     problems: list[dict] = []
     out = Mapping(source=source, base=base)
+    for step in (_parse_top, _parse_fields, _parse_waves, _parse_items, _parse_codes, _parse_rest):
+        step(data, out, problems)
+    if problems:
+        raise DataValidationError(problems, title=f"the mapping {source} has problems")
+    return out
 
-    unknown = sorted(str(k) for k in data if k not in _KEYS)
-    for key in unknown:
+
+def _parse_top(data: dict, out: Mapping, problems: list) -> None:
+    source = out.source
+    for key in sorted(str(k) for k in data if k not in _KEYS):
         hint = close_matches(key, _KEYS)
         problems.append(
             _problem(
@@ -180,7 +222,6 @@ def load_mapping(mapping: str | Path | dict, *, source_name: str | None = None) 
                 f"unknown mapping key {key!r}{hint}; allowed keys: {', '.join(sorted(_KEYS))}",
             )
         )
-
     fmt = str(data.get("format", "auto")).lower()
     if fmt not in FORMATS:
         problems.append(
@@ -189,41 +230,29 @@ def load_mapping(mapping: str | Path | dict, *, source_name: str | None = None) 
     out.format = fmt if fmt in FORMATS else "auto"
     out.study_name = None if data.get("study_name") is None else str(data["study_name"])
 
+
+_REQUIRED_FIELDS = {
+    "worker_id": "the mapping must say which column holds the worker ID (worker_id: COLUMN)",
+    "org_id": "the mapping must say which column holds the organization (org_id: COLUMN)",
+    "wave": "the mapping must say which column holds the wave (wave: COLUMN, or "
+    "wave: {value: pre} for a one-wave file)",
+}
+
+
+def _parse_fields(data: dict, out: Mapping, problems: list) -> None:
+    source = out.source
     for name in PERSON_FIELDS:
         if data.get(name) is not None:
             spec = _field(data[name], name, source, problems)
             if spec is not None:
                 out.fields[name] = spec
-    if "worker_id" not in data or data.get("worker_id") is None:
-        problems.append(
-            _problem(
-                source,
-                "worker_id",
-                "the mapping must say which column holds the worker ID (worker_id: COLUMN)",
-            )
-        )
-    if data.get("org_id") is None:
-        problems.append(
-            _problem(
-                source,
-                "org_id",
-                "the mapping must say which column holds the organization (org_id: COLUMN)",
-            )
-        )
+    for name, text in _REQUIRED_FIELDS.items():
+        if data.get(name) is None:
+            problems.append(_problem(source, name, text))
     if data.get("wave") is not None:
         out.wave = _field(data["wave"], "wave", source, problems)
-    else:
-        problems.append(
-            _problem(
-                source,
-                "wave",
-                "the mapping must say which column holds the "
-                "wave (wave: COLUMN, or wave: {value: pre} for a one-wave file)",
-            )
-        )
     if data.get("date") is not None:
         out.date = _field(data["date"], "date", source, problems)
-
     ids = data.get("identifiers") or []
     if isinstance(ids, str):
         ids = [ids]
@@ -232,6 +261,9 @@ def load_mapping(mapping: str | Path | dict, *, source_name: str | None = None) 
         ids = []
     out.identifiers = [str(c) for c in ids]
 
+
+def _parse_waves(data: dict, out: Mapping, problems: list) -> None:
+    source = out.source
     waves = data.get("waves")
     if waves is not None:
         if not isinstance(waves, list) or not waves or len({str(w) for w in waves}) != len(waves):
@@ -265,43 +297,53 @@ def load_mapping(mapping: str | Path | dict, *, source_name: str | None = None) 
                 )
             )
 
+
+def _parse_items(data: dict, out: Mapping, problems: list) -> None:
     items = data.get("items")
     if not isinstance(items, dict) or not items:
         problems.append(
             _problem(
-                source,
+                out.source,
                 "items",
                 "the mapping must list the instrument items, e.g. items: {stss: {prefix: stss_}}",
             )
         )
-    else:
-        for key, spec in items.items():
-            parsed = _items(str(key), spec, source, problems)
-            if parsed is not None:
-                out.items[parsed.instrument.key] = parsed
+        return
+    shared = data.get("synonyms") or {}
+    if not isinstance(shared, dict):
+        problems.append(_problem(out.source, "synonyms", "synonyms must map LABEL: ANCHOR"))
+        shared = {}
+    for key, spec in items.items():
+        parsed = _items(str(key), spec, out.source, problems)
+        if parsed is not None:
+            own = resolve_synonyms(shared, parsed.instrument, None, strict=False)
+            parsed.synonyms = {**own, **parsed.synonyms}
+            out.items[parsed.instrument.key] = parsed
 
-    for name in ("orgs_file", "interventions_file", "org_metrics_file"):
-        if data.get(name):
-            p = Path(str(data[name])).expanduser()
-            setattr(out, name, p if p.is_absolute() else base / p)
 
+def _parse_codes(data: dict, out: Mapping, problems: list) -> None:
     codes = data.get("missing_codes") or {}
     if isinstance(codes, list):
         codes = {c: "missing" for c in codes}
     if not isinstance(codes, dict):
         problems.append(
             _problem(
-                source,
+                out.source,
                 "missing_codes",
                 "missing_codes must map each code to "
                 "its reason, e.g. {-99: refused, -98: not applicable}",
             )
         )
-    else:
-        out.missing_codes = {
-            _text(k): str(v if v is not None else "missing") for k, v in codes.items()
-        }
+        return
+    out.missing_codes = {_text(k): str(v if v is not None else "missing") for k, v in codes.items()}
 
+
+def _parse_rest(data: dict, out: Mapping, problems: list) -> None:
+    source = out.source
+    for name in ("orgs_file", "interventions_file", "org_metrics_file"):
+        if data.get(name):
+            p = Path(str(data[name])).expanduser()
+            setattr(out, name, p if p.is_absolute() else out.base / p)
     if data.get("min_cell") is not None:
         mc = data["min_cell"]
         if isinstance(mc, bool) or not isinstance(mc, int) or mc < 1:
@@ -330,10 +372,6 @@ def load_mapping(mapping: str | Path | dict, *, source_name: str | None = None) 
     else:
         out.require_complete = bool(redcap.get("require_complete", False))
     out.keep_org_names = bool(data.get("keep_org_names", False))
-
-    if problems:
-        raise DataValidationError(problems, title=f"the mapping {source} has problems")
-    return out
 
 
 def _field(raw: Any, name: str, source: str, problems: list) -> FieldSpec | None:
@@ -404,7 +442,24 @@ def _items(key: str, spec: Any, source: str, problems: list) -> ItemSpec | None:
         return None
     out = ItemSpec(instrument=inst)
     special = {k: spec[k] for k in spec if k in _ITEM_KEYS}
-    explicit = {k: v for k, v in spec.items() if k not in _ITEM_KEYS}
+    _item_columns(
+        out, special, {k: v for k, v in spec.items() if k not in _ITEM_KEYS}, source, problems
+    )
+    where_problem = lambda col, text: problems.append(_problem(source, f"{where}.{col}", text))  # noqa: E731
+    if "recode" in special:
+        out.recode = parse_recode(special["recode"], where_problem)
+    if "codes" in special:
+        out.codes = parse_codes(special["codes"], inst, where_problem)
+        if out.recode is not None:
+            where_problem("codes", "give codes or recode, not both")
+    if "synonyms" in special:
+        raw = special["synonyms"]
+        out.synonyms = resolve_synonyms(raw, inst, where_problem, strict=True)
+    return out
+
+
+def _item_columns(out: ItemSpec, special: dict, explicit: dict, source: str, problems) -> None:
+    inst, where = out.instrument, f"items.{out.instrument.key}"
     if "items" in special:
         if not isinstance(special["items"], dict):
             problems.append(_problem(source, where, "items must map COLUMN: NUMBER"))
@@ -445,146 +500,6 @@ def _items(key: str, spec: Any, source: str, problems: list) -> ItemSpec | None:
             _problem(
                 source,
                 where,
-                f"give exactly one of prefix, columns or COLUMN: NUMBER pairs for {key}",
+                f"give exactly one of prefix, columns or COLUMN: NUMBER pairs for {inst.key}",
             )
         )
-    if "recode" in special:
-        rec = special["recode"]
-        if not isinstance(rec, dict):
-            problems.append(
-                _problem(
-                    source,
-                    f"{where}.recode",
-                    "recode must map source codes to the instrument's values, e.g. {1: 0, 2: 1}",
-                )
-            )
-        else:
-            try:
-                out.recode = {float(k): float(v) for k, v in rec.items()}
-            except (TypeError, ValueError):
-                problems.append(
-                    _problem(source, f"{where}.recode", "recode keys and values must be numbers")
-                )
-    return out
-
-
-_DIGITS = re.compile(r"^(\d{1,3})$")
-
-
-def resolve_items(
-    spec: ItemSpec, columns: list[str], source: str, problems: list
-) -> dict[str, int]:
-    """Source column -> item number for one instrument, checked against ``columns``.
-
-    Problems (appended to ``problems``): the instrument has no item columns;
-    a named column is not in the export; an item number outside 1..k or used
-    twice; items left without a source column.
-    """
-    inst = spec.instrument
-    key, k = inst.key, inst.n_items
-    found: dict[str, int] = {}
-    if spec.prefix is not None:
-        for col in columns:
-            if col.lower().startswith(spec.prefix.lower()):
-                m = _DIGITS.match(col[len(spec.prefix) :])
-                if m:
-                    found[col] = int(m.group(1))
-        if not found:
-            like = [c for c in columns if c.lower().startswith(key)][:5]
-            hint = f"; columns starting with {key!r}: {', '.join(like)}" if like else ""
-            problems.append(
-                {
-                    "file": source,
-                    "column": f"{spec.prefix}*",
-                    "rows": "",
-                    "problem": f"instrument {key} has no item columns: no column is "
-                    f"named {spec.prefix}<number> (expected {k} columns "
-                    f"{spec.prefix}1 ... {spec.prefix}{k}){hint}",
-                }
-            )
-            return {}
-    elif spec.columns is not None:
-        found = {c: i for i, c in enumerate(spec.columns, start=1)}
-    else:
-        found = dict(spec.explicit or {})
-    absent = [c for c in found if c not in columns]
-    for col in absent:
-        problems.append(
-            {
-                "file": source,
-                "column": col,
-                "rows": "",
-                "problem": f"the mapping names column {col!r} for instrument {key}, "
-                f"but the export has no such column"
-                f"{close_matches(col, columns)}",
-            }
-        )
-    if absent and len(absent) == len(found):
-        return {}
-    numbers: dict[int, list[str]] = {}
-    for col, num in found.items():
-        numbers.setdefault(num, []).append(col)
-    bad = sorted(n for n in numbers if not 1 <= n <= k)
-    if bad:
-        problems.append(
-            {
-                "file": source,
-                "column": ", ".join(c for n in bad for c in numbers[n]),
-                "rows": "",
-                "problem": f"instrument {key} has items 1-{k}; the mapping "
-                f"uses item number(s) {bad}",
-            }
-        )
-    twice = {n: cs for n, cs in numbers.items() if len(cs) > 1}
-    for n, cs in twice.items():
-        problems.append(
-            {
-                "file": source,
-                "column": ", ".join(cs),
-                "rows": "",
-                "problem": f"instrument {key}: item {n} is mapped from more than one column",
-            }
-        )
-    if len(found) > k and not bad:
-        problems.append(
-            {
-                "file": source,
-                "column": "",
-                "rows": "",
-                "problem": f"instrument {key} has {k} items; the mapping lists "
-                f"{len(found)} columns",
-            }
-        )
-    left = [n for n in range(1, k + 1) if n not in numbers]
-    if left and not bad and len(found) <= k:
-        problems.append(
-            {
-                "file": source,
-                "column": "",
-                "rows": "",
-                "problem": f"instrument {key}: {len(left)} of {k} items have no source "
-                f"column (item(s) {_ranges(left)}); every item needs one",
-            }
-        )
-    return {c: n for c, n in found.items() if c in columns and 1 <= n <= k}
-
-
-def _ranges(numbers: list[int]) -> str:
-    parts, start = [], None
-    for i, n in enumerate(numbers):
-        if start is None:
-            start = n
-        if i + 1 == len(numbers) or numbers[i + 1] != n + 1:
-            parts.append(f"{start}" if start == n else f"{start}-{n}")
-            start = None
-    return ", ".join(parts)
-
-
-def close_matches(name: str, candidates) -> str:
-    """`` (did you mean 'X'?)`` when a candidate is close to ``name``, else ``""``."""
-    cands = [str(c) for c in candidates]
-    lower = {c.lower(): c for c in cands}
-    if name.lower() in lower and lower[name.lower()] != name:
-        return f" (did you mean {lower[name.lower()]!r}? names are case-sensitive)"
-    hits = difflib.get_close_matches(name, cands, n=2, cutoff=0.7)
-    return f" (did you mean {' or '.join(repr(h) for h in hits)}?)" if hits else ""

@@ -33,10 +33,18 @@ import pandas as pd
 
 from .._io import read_table
 from ..errors import DataValidationError, UsageError
-from ._sources import Source, _text_frame
+from ._source import Source, text_frame
 from ._values import norm_label
 
-__all__ = ["read_redcap", "read_dictionary", "parse_choices", "event_slug", "DICTIONARY_HEADERS"]
+__all__ = [
+    "read_redcap",
+    "read_dictionary",
+    "parse_choices",
+    "event_slug",
+    "form_status",
+    "blank_incomplete",
+    "DICTIONARY_HEADERS",
+]
 
 #: CSV-download header -> API name of the data dictionary columns.
 DICTIONARY_HEADERS = {
@@ -145,6 +153,21 @@ def read_dictionary(path) -> pd.DataFrame:
             ]
         )
     frame["field_name"] = frame["field_name"].astype("str").str.strip()
+    twice = frame["field_name"].duplicated(keep=False)
+    if twice.any():
+        from ..errors import format_rows
+
+        raise DataValidationError(
+            [
+                {
+                    "file": str(path),
+                    "column": "field_name",
+                    "rows": format_rows(frame.index[twice]),
+                    "problem": "variable name(s) listed more than once in the data dictionary: "
+                    + ", ".join(pd.unique(frame.loc[twice, "field_name"])[:10]),
+                }
+            ]
+        )
     frame["form_name"] = frame["form_name"].astype("str").str.strip()
     frame["field_type"] = frame["field_type"].astype("str").str.strip().str.lower()
     return frame
@@ -201,48 +224,21 @@ def _rename_label_headers(columns: list[str], seq: list[tuple[str, str]]) -> lis
     return out
 
 
-def read_redcap(path: Path, dictionary) -> Source:
-    """Read a REDCap records export with its data dictionary (see the module docstring)."""
-    d = read_dictionary(dictionary)
-    seq, form_of, choices, boxes = _columns_of(d)
-    frame = read_table(path)
-    if frame.empty:
-        raise DataValidationError(
-            [
-                {
-                    "file": str(path),
-                    "column": "",
-                    "rows": "",
-                    "problem": "the REDCap export has a header but no records",
-                }
-            ]
-        )
-    names = {n for n, _ in seq}
-    rid = seq[0][0]
-    notes = []
-    if rid not in frame.columns:
-        renamed = _rename_label_headers(list(frame.columns), seq)
-        if rid in renamed:
-            frame.columns = renamed
-            notes.append(
-                "REDCap export with label headers: columns matched to variable names "
-                "through the data dictionary"
-            )
-    unknown = [c for c in frame.columns if c not in names]
-    if len(unknown) == len(frame.columns):
-        raise DataValidationError(
-            [
-                {
-                    "file": str(path),
-                    "column": ", ".join(map(str, frame.columns[:4])),
-                    "rows": "",
-                    "problem": f"none of the export's columns is a field of the data dictionary "
-                    f"{dictionary} (its first field is {rid!r}); is it the dictionary of "
-                    f"this project?",
-                }
-            ]
-        )
-    frame = _text_frame(frame)
+def _repeated_fields(frame: pd.DataFrame, names: set, path: Path) -> None:
+    """Repeated headers are refused unless none of them is a dictionary field (label
+    exports repeat "Complete?" and "Survey Timestamp" once per form)."""
+    problems = frame.attrs.get("header_problems") or []
+    bad = [
+        p
+        for p in problems
+        if "trimming" in p["problem"] or any(c in names for c in p["column"].split(", "))
+    ]
+    if bad:
+        raise DataValidationError(bad, title=f"the header of {path} has problems")
+
+
+def _combine_checkboxes(frame: pd.DataFrame, boxes: dict) -> pd.DataFrame:
+    """Add a column ``field`` holding the checked labels of ``field___code`` columns."""
     for base, cols in boxes.items():
         present = [c for c in cols if c in frame.columns]
         if not present or base in frame.columns:
@@ -261,20 +257,74 @@ def read_redcap(path: Path, dictionary) -> Source:
         frame = pd.concat(
             [frame, pd.Series(combined, index=frame.index, name=base, dtype=object)], axis=1
         )
+    return frame
+
+
+def _status_notes(frame: pd.DataFrame, form_of: dict) -> list[str]:
+    """``form F: n complete, n unverified, n incomplete`` per form with a status column."""
+    notes = []
     for form in dict.fromkeys(form_of.values()):
-        col = f"{form}_complete"
-        if col in frame.columns:
-            status = frame[col].astype("str").str.strip().str.lower().map(_STATUS)
-            counts = status.value_counts()
-            if len(counts):
-                notes.append(
-                    f"form {form}: "
-                    + ", ".join(
-                        f"{int(counts.get(k, 0))} {k}"
-                        for k in ("complete", "unverified", "incomplete")
-                        if counts.get(k, 0)
-                    )
+        status = form_status(frame, form)
+        if status is None:
+            continue
+        counts = status.value_counts()
+        if len(counts):
+            notes.append(
+                f"form {form}: "
+                + ", ".join(
+                    f"{int(counts.get(k, 0))} {k}"
+                    for k in ("complete", "unverified", "incomplete")
+                    if counts.get(k, 0)
                 )
+            )
+    return notes
+
+
+def read_redcap(path: Path, dictionary) -> Source:
+    """Read a REDCap records export with its data dictionary (see the module docstring)."""
+    d = read_dictionary(dictionary)
+    seq, form_of, choices, boxes = _columns_of(d)
+    frame = read_table(path, duplicates="number")
+    if frame.empty:
+        raise DataValidationError(
+            [
+                {
+                    "file": str(path),
+                    "column": "",
+                    "rows": "",
+                    "problem": "the REDCap export has a header but no records",
+                }
+            ]
+        )
+    names = {n for n, _ in seq}
+    rid = seq[0][0]
+    notes = list(frame.attrs.get("notes", []))
+    encoding = frame.attrs.get("encoding")
+    if rid not in frame.columns:
+        renamed = _rename_label_headers(list(frame.columns), seq)
+        if rid in renamed:
+            frame.columns = renamed
+            notes.append(
+                "REDCap export with label headers: columns matched to variable names "
+                "through the data dictionary"
+            )
+    _repeated_fields(frame, names, path)
+    unknown = [c for c in frame.columns if c not in names]
+    if len(unknown) == len(frame.columns):
+        raise DataValidationError(
+            [
+                {
+                    "file": str(path),
+                    "column": ", ".join(map(str, frame.columns[:4])),
+                    "rows": "",
+                    "problem": f"none of the export's columns is a field of the data dictionary "
+                    f"{dictionary} (its first field is {rid!r}); is it the dictionary of "
+                    f"this project?",
+                }
+            ]
+        )
+    frame = _combine_checkboxes(text_frame(frame), boxes)
+    notes += _status_notes(frame, form_of)
     idents = []
     if "identifier" in d.columns:
         flagged = d.loc[d["identifier"].astype("str").str.strip().str.lower() == "y", "field_name"]
@@ -293,6 +343,7 @@ def read_redcap(path: Path, dictionary) -> Source:
         labels=labels,
         checkboxes=boxes,
         notes=notes,
+        encoding=encoding,
         inputs=[Path(dictionary)],
     )
 
@@ -303,3 +354,19 @@ def form_status(frame: pd.DataFrame, form: str) -> pd.Series | None:
     if col not in frame.columns:
         return None
     return frame[col].astype("str").str.strip().str.lower().map(_STATUS)
+
+
+def blank_incomplete(frame: pd.DataFrame, columns, form_of: dict) -> tuple[pd.DataFrame, int]:
+    """A copy of ``frame`` with answers on forms not marked Complete blanked, and their count."""
+    frame = frame.copy()
+    n = 0
+    for col in columns:
+        form = form_of.get(col)
+        status = form_status(frame, form) if form else None
+        if status is None:
+            continue
+        drop = (status != "complete").to_numpy() & frame[col].notna().to_numpy()
+        drop &= frame[col].astype("str").str.strip().ne("").to_numpy()
+        n += int(drop.sum())
+        frame.loc[drop, col] = np.nan
+    return frame, n

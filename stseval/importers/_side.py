@@ -45,7 +45,8 @@ class _Side:
             self.fail(
                 "",
                 "",
-                f"the mapping names {what} file {path}, which does not exist",
+                f"the mapping names {what} file {path}, which "
+                + ("is a folder, not a file" if path.is_dir() else "does not exist"),
                 file=self.map.source,
             )
             return None
@@ -82,79 +83,95 @@ class _Side:
         metrics = self.side(m.org_metrics_file, ORG_METRIC_COLUMNS, "the org metrics")
         known = set(orgs_seen)
         if orgs is not None:
-            blank = orgs["org_id"].isna()
-            if blank.any():
-                self.fail(
-                    "org_id", format_rows(orgs.index[blank]), "blank org_id", file=m.orgs_file
-                )
-            known |= set(orgs["org_id"].dropna())
-            if "size" in orgs.columns:
-                num = pd.to_numeric(orgs["size"], errors="coerce")
-                bad = (num.isna() & orgs["size"].notna()) | (num < 0) | (num != np.round(num))
-                if bad.any():
-                    self.fail(
-                        "size",
-                        format_rows(orgs.index[bad]),
-                        "size must be a whole number of staff",
-                        file=m.orgs_file,
-                    )
+            known |= self.check_orgs(orgs)
         for frame, path in ((inter, m.interventions_file), (metrics, m.org_metrics_file)):
-            if frame is None:
-                continue
-            unknown = ~frame["org_id"].isin(known) & frame["org_id"].notna()
-            if unknown.any():
+            if frame is not None:
+                self.check_known(frame, path, known)
+        if inter is not None:
+            inter = self.check_interventions(inter)
+        if metrics is not None:
+            metrics = self.check_metrics(metrics)
+        return {"orgs": orgs, "interventions": inter, "org_metrics": metrics}
+
+    def check_orgs(self, orgs: pd.DataFrame) -> set:
+        path = self.map.orgs_file
+        blank = orgs["org_id"].isna()
+        if blank.any():
+            self.fail("org_id", format_rows(orgs.index[blank]), "blank org_id", file=path)
+        if "size" in orgs.columns:
+            num = pd.to_numeric(orgs["size"], errors="coerce").astype("float64")
+            whole = np.isfinite(num) & (num >= 0) & (num == np.round(num))
+            bad = orgs["size"].notna() & ~whole
+            if bad.any():
                 self.fail(
-                    "org_id",
-                    format_rows(frame.index[unknown]),
-                    f"{int(unknown.sum())} row(s) name organizations that have no workers "
-                    f"in the export and are not in the orgs file: "
-                    f"{', '.join(pd.unique(frame.loc[unknown, 'org_id'])[:5])}",
+                    "size",
+                    format_rows(orgs.index[bad]),
+                    "size must be a whole number of staff (got "
+                    f"{', '.join(repr(v) for v in orgs.loc[bad, 'size'][:3])})",
                     file=path,
                 )
-        if inter is not None:
-            bad = ~inter["area"].isin(AREA_KEYS)
-            if bad.any():
-                self.fail(
-                    "area",
-                    format_rows(inter.index[bad]),
-                    f"unknown area(s) {format_counts(inter.loc[bad, 'area'].fillna(''))}; "
-                    f"valid areas are {', '.join(AREA_KEYS)}",
-                    file=m.interventions_file,
-                )
-            parsed, badd = parse_dates(inter["start_date"], None)
-            badd |= inter["start_date"].isna().to_numpy()
-            if badd.any():
-                self.fail(
-                    "start_date",
-                    format_rows(inter.index[badd]),
-                    "start dates must be written YYYY-MM-DD",
-                    file=m.interventions_file,
-                )
-            inter = inter.assign(start_date=parsed)
-        if metrics is not None:
-            month = pd.to_datetime(
-                metrics["month"].astype("str").str.strip(), format="ISO8601", errors="coerce"
+        return set(orgs["org_id"].dropna())
+
+    def check_known(self, frame: pd.DataFrame, path, known: set) -> None:
+        unknown = ~frame["org_id"].isin(known) & frame["org_id"].notna()
+        if unknown.any():
+            self.fail(
+                "org_id",
+                format_rows(frame.index[unknown]),
+                f"{int(unknown.sum())} row(s) name organizations that have no workers "
+                f"in the export and are not in the orgs file: "
+                f"{', '.join(pd.unique(frame.loc[unknown, 'org_id'])[:5])}",
+                file=path,
             )
-            bad = month.isna().to_numpy()
-            if bad.any():
+
+    def check_interventions(self, inter: pd.DataFrame) -> pd.DataFrame:
+        path = self.map.interventions_file
+        bad = ~inter["area"].isin(AREA_KEYS)
+        if bad.any():
+            self.fail(
+                "area",
+                format_rows(inter.index[bad]),
+                f"unknown area(s) {format_counts(inter.loc[bad, 'area'].fillna(''))}; "
+                f"valid areas are {', '.join(AREA_KEYS)}",
+                file=path,
+            )
+        parsed, badd = parse_dates(inter["start_date"], None)
+        badd |= inter["start_date"].isna().to_numpy()
+        if badd.any():
+            self.fail(
+                "start_date",
+                format_rows(inter.index[badd]),
+                "start dates must be written YYYY-MM-DD",
+                file=path,
+            )
+        return inter.assign(start_date=parsed)
+
+    def check_metrics(self, metrics: pd.DataFrame) -> pd.DataFrame:
+        path = self.map.org_metrics_file
+        month = pd.to_datetime(
+            metrics["month"].astype("str").str.strip(), format="ISO8601", errors="coerce"
+        )
+        bad = month.isna().to_numpy()
+        if bad.any():
+            self.fail(
+                "month",
+                format_rows(metrics.index[bad]),
+                "months must be written YYYY-MM",
+                file=path,
+            )
+        metrics = metrics.assign(month=month.dt.strftime("%Y-%m"))
+        for col in ("headcount", "separations", "absence_days"):
+            num = pd.to_numeric(metrics[col], errors="coerce").astype("float64")
+            badn = metrics[col].notna() & ~(np.isfinite(num) & (num >= 0))
+            if badn.any():
                 self.fail(
-                    "month",
-                    format_rows(metrics.index[bad]),
-                    "months must be written YYYY-MM",
-                    file=m.org_metrics_file,
+                    col,
+                    format_rows(metrics.index[badn]),
+                    f"{col} must be a non-negative whole number (got "
+                    f"{', '.join(repr(v) for v in metrics.loc[badn, col][:3])})",
+                    file=path,
                 )
-            metrics = metrics.assign(month=month.dt.strftime("%Y-%m"))
-            for col in ("headcount", "separations", "absence_days"):
-                num = pd.to_numeric(metrics[col], errors="coerce")
-                badn = (num.isna() & metrics[col].notna()) | (num < 0)
-                if badn.any():
-                    self.fail(
-                        col,
-                        format_rows(metrics.index[badn]),
-                        f"{col} must be a non-negative whole number",
-                        file=m.org_metrics_file,
-                    )
-        return {"orgs": orgs, "interventions": inter, "org_metrics": metrics}
+        return metrics
 
 
 def read_side_files(mapping: Mapping, orgs_seen: set) -> tuple[dict, list[dict]]:

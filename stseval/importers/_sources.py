@@ -9,7 +9,6 @@ value codes, question text. Files are only read, never written.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,8 @@ import pandas as pd
 
 from .._io import read_table
 from ..errors import DataValidationError, UsageError
+from ._redcap import read_redcap
+from ._source import Source, text_frame
 
 __all__ = ["Source", "read_source", "detect_format", "QUALTRICS_IDENTIFIERS"]
 
@@ -64,35 +65,6 @@ _NOT_RESPONSES = {
 }
 
 
-@dataclass
-class Source:
-    """An export read as text, with its metadata (see the module docstring)."""
-
-    path: Path
-    format: str
-    frame: pd.DataFrame
-    part_column: str | None = None
-    choices: dict[str, dict[str, str]] = field(default_factory=dict)
-    identifier_columns: list[str] = field(default_factory=list)
-    missing_codes: dict[str, str] = field(default_factory=dict)
-    form_of: dict[str, str] = field(default_factory=dict)
-    labels: dict[str, str] = field(default_factory=dict)
-    checkboxes: dict[str, dict[str, str]] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    inputs: list[Path] = field(default_factory=list)
-    row_word: str = "line"
-
-    @property
-    def name(self) -> str:
-        return str(self.path)
-
-
-def _text_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Cells as stripped-of-nothing text objects with NaN for blanks."""
-    out = frame.astype(object)
-    return out.where(frame.notna(), np.nan)
-
-
 def detect_format(path: Path, *, dictionary=None, hint: str = "auto") -> str:
     """``redcap``, ``qualtrics``, ``csv``, ``excel`` or ``spss`` for an export file."""
     if hint and hint != "auto":
@@ -134,6 +106,10 @@ def read_source(path, *, format: str = "auto", dictionary=None, sheet=0) -> Sour
         Excel sheet.
     """
     path = Path(path)
+    if path.is_dir():
+        raise UsageError(
+            f"{path} is a folder; give the export file itself (e.g. {path / 'export.csv'})"
+        )
     if not path.is_file():
         raise UsageError(f"input file {path} does not exist")
     known = {".csv", ".tsv", ".txt", "", ".xlsx", ".xlsm", ".xls", ".sav", ".zsav"}
@@ -144,8 +120,6 @@ def read_source(path, *, format: str = "auto", dictionary=None, sheet=0) -> Sour
         )
     fmt = detect_format(path, dictionary=dictionary, hint=format)
     if fmt == "redcap":
-        from ._redcap import read_redcap
-
         return read_redcap(path, dictionary)
     if fmt == "qualtrics":
         return read_qualtrics(path)
@@ -164,7 +138,13 @@ def read_source(path, *, format: str = "auto", dictionary=None, sheet=0) -> Sour
                     }
                 ]
             )
-        return Source(path=path, format=fmt, frame=_text_frame(frame))
+        return Source(
+            path=path,
+            format=fmt,
+            frame=text_frame(frame),
+            encoding=frame.attrs.get("encoding"),
+            notes=list(frame.attrs.get("notes", [])),
+        )
     raise UsageError(f"unknown format {fmt!r}; use auto, redcap, qualtrics, csv, excel or spss")
 
 
@@ -190,7 +170,7 @@ def read_qualtrics(path: Path) -> Source:
         labels = {c: str(v) for c, v in frame.iloc[0].items() if pd.notna(v)}
         drop = list(frame.index[:1])
     data = frame.drop(index=drop)
-    notes = []
+    notes = list(frame.attrs.get("notes", []))
     if "Status" in data.columns:
         status = data["Status"].astype("str").str.strip().str.lower()
         skip = status.isin(_NOT_RESPONSES).to_numpy()
@@ -212,10 +192,11 @@ def read_qualtrics(path: Path) -> Source:
     return Source(
         path=path,
         format="qualtrics",
-        frame=_text_frame(data),
+        frame=text_frame(data),
         labels=labels,
         identifier_columns=idents,
         notes=notes,
+        encoding=frame.attrs.get("encoding"),
         missing_codes={"-99": "seen but unanswered (Qualtrics)"},
     )
 
@@ -264,18 +245,7 @@ def read_spss(path: Path) -> Source:
         col: {_num(k) if not isinstance(k, str) else k: str(v) for k, v in labs.items()}
         for col, labs in value_labels.items()
     }
-    missing: dict[str, str] = {}
-    for col, ranges in (getattr(meta, "missing_ranges", {}) or {}).items():
-        for rng in ranges:
-            lo, hi = rng.get("lo"), rng.get("hi")
-            if lo is not None and lo == hi:
-                code = _num(lo) if not isinstance(lo, str) else lo
-                reason = choices.get(col, {}).get(code, "user-missing (SPSS)")
-                missing.setdefault(code, reason)
-    for col, vals in (getattr(meta, "missing_user_values", {}) or {}).items():
-        for v in vals:
-            code = _num(v) if not isinstance(v, str) else v
-            missing.setdefault(code, choices.get(col, {}).get(code, "user-missing (SPSS)"))
+    missing, ranges = _spss_missing(meta, choices)
     labels = dict(zip(meta.column_names, meta.column_labels or [], strict=False))
     return Source(
         path=path,
@@ -283,9 +253,33 @@ def read_spss(path: Path) -> Source:
         frame=out,
         choices=choices,
         missing_codes=missing,
+        missing_ranges=ranges,
         labels={k: v for k, v in labels.items() if v},
         row_word="case",
     )
+
+
+def _spss_missing(meta, choices) -> tuple[dict[str, str], dict[str, list]]:
+    """User-missing values: numeric ones per column as ``(lo, hi, reason)`` ranges (discrete
+    values are ranges with ``lo == hi``); text ones as codes for every column."""
+    text_codes: dict[str, str] = {}
+    ranges: dict[str, list[tuple[float, float, str]]] = {}
+    spans = dict(getattr(meta, "missing_ranges", {}) or {})
+    for col, vals in (getattr(meta, "missing_user_values", {}) or {}).items():
+        spans.setdefault(col, []).extend({"lo": v, "hi": v} for v in vals)
+    for col, spans_of in spans.items():
+        for rng in spans_of:
+            lo, hi = rng.get("lo"), rng.get("hi")
+            if isinstance(lo, str) or isinstance(hi, str):
+                code = str(lo).strip()
+                text_codes.setdefault(code, choices.get(col, {}).get(code, "user-missing (SPSS)"))
+                continue
+            if lo is None or hi is None:
+                continue
+            lo, hi = float(lo), float(hi)
+            shown = _num(lo) if lo == hi else f"{_num(lo)} thru {_num(hi)}"
+            ranges.setdefault(col, []).append((lo, hi, f"user-missing (SPSS: {shown})"))
+    return text_codes, ranges
 
 
 def _num(value):

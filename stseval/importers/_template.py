@@ -183,6 +183,169 @@ def _item_guesses(src, columns, used) -> tuple[dict, list[str]]:
     return out, comments
 
 
+class _Writer:
+    """The lines of a starter mapping, section by section."""
+
+    def __init__(self, src, guesses, comments):
+        self.src, self.frame = src, src.frame
+        self.columns = [str(c) for c in src.frame.columns]
+        self.guesses, self.comments = guesses, comments
+        self.used: set[str] = {
+            c for found, _ in guesses.values() for c in found if c != "__prefix__"
+        }
+        self.worker = None
+        self.L = [
+            f"# Starter mapping for `stseval import`, written from {src.path.name} "
+            f"({src.format} export).",
+            "# Lines marked CHECK are guesses; lines marked TODO need you. Every option is",
+            "# described in the documentation of stseval.importers (README: Importing).",
+            f"study_name: {_q(src.path.stem)}",
+            f"format: {src.format}",
+        ]
+
+    def field(self, name, col, what, note=""):
+        if col:
+            self.used.add(col)
+            self.L.append(f"{name}: {_q(col)}  # CHECK{note}")
+        else:
+            self.L.append(f"{name}: null  # TODO: the column holding {what}")
+
+    def people(self) -> None:
+        columns, used, src = self.columns, self.used, self.src
+        if src.format == "redcap":
+            worker = columns[0]
+        elif src.format == "qualtrics":
+            worker = _find(columns, _WORKER, used) or (
+                "ExternalReference" if "ExternalReference" in columns else None
+            )
+        else:
+            worker = _find(columns, _WORKER, used, contains=("worker",))
+        self.worker = worker
+        self.field("worker_id", worker, "the worker ID (it is pseudonymized at import)")
+        org = _find(columns, _ORG, used, contains=("org", "agency"))
+        self.field("org_id", org, "the organization")
+        team = _find(columns, _TEAM, used, contains=("team",))
+        if team:
+            self.field("team_id", team, "the team")
+        else:
+            self.L.append("# team_id: null  # optional: the column holding the team")
+        for name, names, contains in (("role", _ROLE, ()), ("tenure_years", _TENURE, ("tenure",))):
+            col = _find(columns, names, used, contains=contains)
+            if col is None and name == "tenure_years":
+                col = next(
+                    (
+                        c
+                        for c in columns
+                        if c not in used and "years" in norm_label(src.labels.get(c, ""))
+                    ),
+                    None,
+                )
+            if col:
+                self.field(name, col, name)
+
+    def wave_and_date(self) -> None:
+        L, used = self.L, self.used
+        wave = _find(self.columns, _WAVE, used)
+        if wave:
+            used.add(wave)
+            values = [str(v).strip() for v in pd.unique(self.frame[wave].dropna())][:20]
+            if values and not all(v.lower() in ("pre", "post", "follow_up") for v in values):
+                L.append("wave:")
+                L.append(f"  column: {_q(wave)}  # CHECK")
+                L.append(
+                    "  values:  # source value -> study wave (pre, post, follow_up); null: "
+                    "rows with worker details only"
+                )
+                for v in values:
+                    guess = "pre" if _PRE.search(v) else ("post" if _POST.search(v) else None)
+                    L.append(f"    {_q(v)}: {guess or 'null'}  # {'CHECK' if guess else 'TODO'}")
+            else:
+                L.append(f"wave: {_q(wave)}  # CHECK")
+        else:
+            L.append(
+                "wave: null  # TODO: the column holding the wave, or {value: pre} for a "
+                "file of one wave"
+            )
+        L.append("waves: [pre, post]  # CHECK: the study's waves in order")
+        date = _find(self.columns, _DATE, used, contains=("date",))
+        if date:
+            used.add(date)
+            L.append(
+                f'date: {{column: {_q(date)}}}  # CHECK (add format: "%d/%m/%Y" for other layouts)'
+            )
+        else:
+            L.append("# date: {column: null}  # optional: the column holding the survey date")
+
+    def identifiers(self) -> None:
+        used = self.used
+        idents = list(
+            dict.fromkeys(
+                self.src.identifier_columns
+                + [
+                    c
+                    for c in self.columns
+                    if c not in used and c != self.worker and any(p in _norm(c) for p in _IDENT)
+                ]
+            )
+        )
+        self.L.append(
+            "identifiers:  # dropped at import, never written"
+            if idents
+            else "identifiers: []  # columns with names, e-mails, phone numbers ..."
+        )
+        self.L.extend(f"  - {_q(c)}  # CHECK" for c in idents)
+        used |= set(idents)
+
+    def items(self) -> None:
+        L = self.L
+        if not self.guesses:
+            L.append('items:  # TODO: one entry per instrument, e.g. stss: {prefix: "stss_"}')
+        else:
+            L.append("items:")
+        for key, (found, how) in self.guesses.items():
+            inst = load_instrument(key)
+            prefix = found.pop("__prefix__", None)
+            self.used |= set(found)
+            numbers = sorted(found.values())
+            if prefix is not None and numbers == list(range(1, inst.n_items + 1)):
+                L.append(f"  {key}: {{prefix: {_q(prefix)}}}  # CHECK: {how}")
+                continue
+            L.append(f"  {key}:  # CHECK: {how}")
+            L.extend(f"    {_q(c)}: {n}" for c, n in sorted(found.items(), key=lambda kv: kv[1]))
+        L.extend(self.comments)
+        codes = _codes(self.frame, [c for g in self.guesses.values() for c in g[0]])
+        if codes:
+            L.append("missing_codes:  # TODO: say why each code means missing")
+            L.extend(f"  {c}: missing" for c in codes)
+        else:
+            L.append("# missing_codes: {-99: refused}  # answers that mean 'missing', and why")
+
+    def tail(self) -> None:
+        self.L += [
+            "# orgs_file: orgs.csv                  # optional: org_id, name, size",
+            "# interventions_file: interventions.csv  # org_id, area, start_date (YYYY-MM-DD)",
+            "# org_metrics_file: org_metrics.csv    # org_id, month, headcount, separations, "
+            "absence_days",
+            "min_cell: 5",
+        ]
+        meta = set(QUALTRICS_METADATA) | {
+            "redcap_event_name",
+            "redcap_repeat_instrument",
+            "redcap_repeat_instance",
+        }
+        rest = [
+            c
+            for c in self.columns
+            if c not in self.used
+            and c not in meta
+            and not c.endswith("_complete")
+            and "___" not in c
+        ]
+        if rest:
+            shown = ", ".join(rest[:40]) + (f" ... ({len(rest)} in all)" if len(rest) > 40 else "")
+            self.L.append(f"# Columns not used (left out of the study): {shown}")
+
+
 def mapping_template(source, *, format: str = "auto", dictionary=None, sheet=0) -> str:
     """A starter mapping (YAML text with comments) for an export.
 
@@ -200,144 +363,14 @@ def mapping_template(source, *, format: str = "auto", dictionary=None, sheet=0) 
         ``TODO`` lines are filled in.
     """
     src = read_source(source, format=format, dictionary=dictionary, sheet=sheet)
-    frame = src.frame
-    columns = [str(c) for c in frame.columns]
-    guesses, comments = _item_guesses(src, columns, set())
-    item_cols = {c for found, _ in guesses.values() for c in found if c != "__prefix__"}
-    used: set[str] = set(item_cols)
-    L = [
-        f"# Starter mapping for `stseval import`, written from {src.path.name} "
-        f"({src.format} export).",
-        "# Lines marked CHECK are guesses; lines marked TODO need you. Every option is",
-        "# described in the documentation of stseval.importers (README: Importing).",
-        f"study_name: {_q(src.path.stem)}",
-        f"format: {src.format}",
-    ]
-
-    def field(name, col, what, note=""):
-        if col:
-            used.add(col)
-            L.append(f"{name}: {_q(col)}  # CHECK{note}")
-        else:
-            L.append(f"{name}: null  # TODO: the column holding {what}")
-
-    if src.format == "redcap":
-        worker = columns[0]
-    elif src.format == "qualtrics":
-        worker = _find(columns, _WORKER, used) or (
-            "ExternalReference" if "ExternalReference" in columns else None
-        )
-    else:
-        worker = _find(columns, _WORKER, used, contains=("worker",))
-    field("worker_id", worker, "the worker ID (it is pseudonymized at import)")
-    field("org_id", _find(columns, _ORG, used, contains=("org", "agency")), "the organization")
-    team = _find(columns, _TEAM, used, contains=("team",))
-    if team:
-        field("team_id", team, "the team")
-    else:
-        L.append("# team_id: null  # optional: the column holding the team")
-    for name, names, contains in (("role", _ROLE, ()), ("tenure_years", _TENURE, ("tenure",))):
-        col = _find(columns, names, used, contains=contains)
-        if col is None and name == "tenure_years":
-            col = next(
-                (
-                    c
-                    for c in columns
-                    if c not in used and "years" in norm_label(src.labels.get(c, ""))
-                ),
-                None,
-            )
-        if col:
-            field(name, col, name)
-    wave = _find(columns, _WAVE, used)
-    if wave:
-        used.add(wave)
-        values = [str(v).strip() for v in pd.unique(frame[wave].dropna())][:20]
-        if values and not all(v.lower() in ("pre", "post", "follow_up") for v in values):
-            L.append("wave:")
-            L.append(f"  column: {_q(wave)}  # CHECK")
-            L.append(
-                "  values:  # source value -> study wave (pre, post, follow_up); null: "
-                "rows with worker details only"
-            )
-            for v in values:
-                guess = "pre" if _PRE.search(v) else ("post" if _POST.search(v) else None)
-                L.append(f"    {_q(v)}: {guess or 'null'}  # {'CHECK' if guess else 'TODO'}")
-        else:
-            L.append(f"wave: {_q(wave)}  # CHECK")
-    else:
-        L.append(
-            "wave: null  # TODO: the column holding the wave, or {value: pre} for a "
-            "file of one wave"
-        )
-    L.append("waves: [pre, post]  # CHECK: the study's waves in order")
-    date = _find(columns, _DATE, used, contains=("date",))
-    if date:
-        used.add(date)
-        L.append(
-            f'date: {{column: {_q(date)}}}  # CHECK (add format: "%d/%m/%Y" for other layouts)'
-        )
-    else:
-        L.append("# date: {column: null}  # optional: the column holding the survey date")
-    idents = list(
-        dict.fromkeys(
-            src.identifier_columns
-            + [
-                c
-                for c in columns
-                if c not in used and c != worker and any(p in _norm(c) for p in _IDENT)
-            ]
-        )
-    )
-    L.append(
-        "identifiers:  # dropped at import, never written"
-        if idents
-        else "identifiers: []  # columns with names, e-mails, phone numbers ..."
-    )
-    L.extend(f"  - {_q(c)}  # CHECK" for c in idents)
-    used |= set(idents)
-    if guesses:
-        L.append("items:")
-        for key, (found, how) in guesses.items():
-            inst = load_instrument(key)
-            prefix = found.pop("__prefix__", None)
-            used |= set(found)
-            numbers = sorted(found.values())
-            if prefix is not None and numbers == list(range(1, inst.n_items + 1)):
-                L.append(f"  {key}: {{prefix: {_q(prefix)}}}  # CHECK: {how}")
-                continue
-            L.append(f"  {key}:  # CHECK: {how}")
-            L.extend(f"    {_q(c)}: {n}" for c, n in sorted(found.items(), key=lambda kv: kv[1]))
-    else:
-        L.append('items:  # TODO: one entry per instrument, e.g. stss: {prefix: "stss_"}')
-    L.extend(comments)
-    codes = _codes(frame, [c for g in guesses.values() for c in g[0]])
-    if codes:
-        L.append("missing_codes:  # TODO: say why each code means missing")
-        L.extend(f"  {c}: missing" for c in codes)
-    else:
-        L.append("# missing_codes: {-99: refused}  # answers that mean 'missing', and why")
-    L += [
-        "# orgs_file: orgs.csv                  # optional: org_id, name, size",
-        "# interventions_file: interventions.csv  # org_id, area, start_date (YYYY-MM-DD)",
-        "# org_metrics_file: org_metrics.csv    # org_id, month, headcount, separations, "
-        "absence_days",
-        "min_cell: 5",
-    ]
-    meta = set(QUALTRICS_METADATA) | {
-        "redcap_event_name",
-        "redcap_repeat_instrument",
-        "redcap_repeat_instance",
-    }
-    rest = [
-        c
-        for c in columns
-        if c not in used and c not in meta and not c.endswith("_complete") and "___" not in c
-    ]
-    if rest:
-        shown = ", ".join(rest[:40]) + (f" ... ({len(rest)} in all)" if len(rest) > 40 else "")
-        L.append(f"# Columns not used (left out of the study): {shown}")
-    return "\n".join(L) + "\n"
+    guesses, comments = _item_guesses(src, [str(c) for c in src.frame.columns], set())
+    w = _Writer(src, guesses, comments)
+    w.people()
+    w.wave_and_date()
+    w.identifiers()
+    w.items()
+    w.tail()
+    return "\n".join(w.L) + "\n"
 
 
 def _codes(frame, cols) -> list[str]:

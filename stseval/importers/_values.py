@@ -2,13 +2,12 @@
 
 An answer cell may hold a number (``4``, ``4.0``), an answer label as the
 respondent saw it (``Very often``, ``very often ``, ``5 - Very often``,
-``(5) Very often``), a project missing-data code (``-99``) or nothing.
-Labels are matched, ignoring case, spacing and a leading number, against the
-instrument's own answer labels for that item (``response.anchors`` or the
-item's ``anchor_set``) and then against the source's value labels (a REDCap
-data dictionary's choices, SPSS value labels). When the source's value labels
-are the instrument's labels under other codes (a REDCap field coded 0-4 for a
-1-5 scale), the codes are recoded through the labels.
+``(5) Very often``), a missing-data code (``-99``), a non-answer ("Prefer not
+to say") or nothing. Numbers go through the column's code map
+(:mod:`stseval.importers._codemap`: source labels, the mapping's ``codes``,
+or numeric identity); labels are matched to the instrument's anchors, the
+mapping's synonyms and the source's own labels. Every answer turned into
+missing is recorded with its reason; every map is kept for the import report.
 """
 
 from __future__ import annotations
@@ -22,9 +21,19 @@ import pandas as pd
 
 from ..errors import format_rows
 from ..instruments import Instrument
+from ._codemap import (
+    CodeMap,
+    CodeMapError,
+    anchor_table,
+    build_code_map,
+    code_text,
+    is_non_answer,
+    label_key,
+)
 
 __all__ = ["norm_label", "ItemConverter", "parse_dates", "is_blank"]
 
+_PREFIX_NUM = re.compile(r"^\(?\s*[-+]?\d+(?:\.\d+)?\s*\)?\s*[-\u2013\u2014=:.)]?\s*(?=\D)")
 _PREFIX = re.compile(r"^\(?\s*([-+]?\d+(?:\.\d+)?)\s*\)?\s*(?:[-\u2013\u2014=:.)]|\s)\s*(.+)$")
 _SPACE = re.compile(r"\s+")
 _TAGS = re.compile(r"<[^>]+>")
@@ -41,13 +50,29 @@ def is_blank(values: pd.Series) -> np.ndarray:
     return (values.isna() | (text == "")).to_numpy()
 
 
-def _num_text(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+def _as_number(code: str) -> float | None:
+    try:
+        number = float(code)
+    except ValueError:
+        return None
+    return None if number != number or number in (float("inf"), float("-inf")) else number
+
+
+def _columns_text(cols: list[str]) -> str:
+    return ", ".join(cols[:4]) + (f" ... {len(cols)} columns" if len(cols) > 4 else "")
+
+
+def _choices(labels: dict[str, str]) -> str:
+    return " | ".join(f"{c}, {lab}" for c, lab in list(labels.items())[:8])
 
 
 @dataclass
 class ItemConverter:
     """Converts the answer columns of one instrument and collects the problems.
+
+    Each column gets its own code map (:mod:`stseval.importers._codemap`),
+    built choice by choice from the source's labels, the mapping's ``codes``
+    / ``recode`` / ``synonyms``, or numeric identity.
 
     Parameters
     ----------
@@ -55,40 +80,78 @@ class ItemConverter:
     file : str
         Source file named in messages.
     missing_codes : dict
-        Code text -> reason (from the mapping); matched as text and as numbers.
+        Code text -> reason (from the mapping and the source); matched as
+        text and as numbers, in every column.
     recode : dict, optional
-        Source code -> instrument value (the mapping's ``recode``), applied to
-        numbers and to codes found through the source's value labels.
+        The mapping's ``recode`` (source code -> value; other numbers as they are).
+    codes : dict, optional
+        The mapping's ``codes`` (source code -> value, anchor label, or
+        ``null``/reason text for missing; other codes are refused).
+    synonyms : dict, optional
+        Label -> value pairs matched like the instrument's anchors.
     """
 
     instrument: Instrument
     file: str
     missing_codes: dict[str, str] = field(default_factory=dict)
     recode: dict[float, float] | None = None
+    codes: dict | None = None
+    synonyms: dict[str, float] = field(default_factory=dict)
     failures: list[dict] = field(default_factory=list)
     unknown: dict[str, Counter] = field(default_factory=dict)  # label -> column counts
     unknown_rows: list = field(default_factory=list)
-    reasons: list[dict] = field(default_factory=list)  # missing-code cells
+    reasons: list[dict] = field(default_factory=list)  # cells turned into missing
     notes: list[str] = field(default_factory=list)
+    maps: list[dict] = field(default_factory=list)  # per column: map and counts (the report)
+    map_errors: dict[str, list[str]] = field(default_factory=dict)  # message -> columns
+    note_columns: dict[str, list[str]] = field(default_factory=dict)  # note -> columns
 
     def __post_init__(self):
-        codes = {}
-        for code in self.missing_codes:
-            try:
-                codes[float(code)] = code
-            except ValueError:
-                pass
-        self._numeric_codes = codes
-        self._text_codes = {norm_label(c): c for c in self.missing_codes}
+        self._codes = {code_text(c): r for c, r in self.missing_codes.items()}
+        self._text_codes = {norm_label(c): r for c, r in self.missing_codes.items()}
 
-    def labels_for(self, number: int) -> dict[str, float]:
+    def allowed(self) -> set[float]:
+        resp = self.instrument.response
+        out = {float(v) for v in resp.values}
+        if resp.not_applicable is not None:
+            out.add(float(resp.not_applicable))
+        return out
+
+    def anchors(self, number: int) -> dict:
         inst = self.instrument
-        table = {norm_label(lab): float(v) for v, lab in inst.anchors_for(number).items()}
+        anchors = dict(inst.anchors_for(number))
         if inst.response.not_applicable is not None and inst.response.not_applicable_label:
-            table[norm_label(inst.response.not_applicable_label)] = float(
-                inst.response.not_applicable
+            anchors[inst.response.not_applicable] = inst.response.not_applicable_label
+        return anchors
+
+    def code_map(self, number: int, column: str, choices, ranges=None) -> CodeMap | None:
+        codes = self.codes
+        missing = dict(self.missing_codes)
+        spss_missing = []
+        for code, label in (choices or {}).items():
+            n = _as_number(code_text(code))
+            if n is not None and any(lo <= n <= hi for lo, hi, _ in ranges or ()):
+                missing[code_text(code)] = str(label)
+                spss_missing.append(code_text(code))
+        if codes is None and self.recode:
+            codes = {code_text(k): v for k, v in self.recode.items()}
+        try:
+            cmap = build_code_map(
+                choices,
+                column=column,
+                anchors=self.anchors(number),
+                allowed=self.allowed(),
+                synonyms=self.synonyms,
+                codes=codes,
+                missing_codes=missing,
+                recode_rest=self.codes is None and bool(self.recode),
             )
-        return table
+            for code in spss_missing:
+                cmap.how[code] = "SPSS user-missing"
+            return cmap
+        except CodeMapError as exc:
+            self.map_errors.setdefault(str(exc), []).append(column)
+            return None
 
     def convert(
         self,
@@ -98,134 +161,130 @@ class ItemConverter:
         *,
         choices: dict[str, str] | None = None,
         kit_column: str | None = None,
+        ranges: list[tuple[float, float, str]] | None = None,
     ) -> pd.Series:
         """One item column -> float Series (NaN = missing), same index (line numbers)."""
-        inst = self.instrument
-        labels = self.labels_for(number)
-        recode = dict(self.recode or {})
-        source_codes: dict[str, float] = {}
-        if choices:
-            codes = {}
-            for code, lab in choices.items():
-                try:
-                    value = float(code)
-                except ValueError:
-                    continue
-                if value not in self._numeric_codes:  # missing-data codes keep their meaning
-                    codes[value] = norm_label(lab)
-            if codes and all(lab in labels for lab in codes.values()) and not recode:
-                through = {c: labels[lab] for c, lab in codes.items()}
-                if any(c != v for c, v in through.items()):
-                    recode = through
-                    self.notes.append(
-                        f"{column}: source codes "
-                        f"{', '.join(_num_text(c) for c in through)} recoded to "
-                        f"{', '.join(_num_text(v) for v in through.values())} "
-                        f"through the answer labels"
-                    )
-            for c, lab in codes.items():
-                source_codes.setdefault(lab, c)
-
+        cmap = self.code_map(number, column, choices, ranges)
+        out = pd.Series(np.nan, index=values.index, dtype="float64")
+        if cmap is None:
+            return out
+        for note in cmap.notes:
+            self.note_columns.setdefault(note, []).append(column)
         text = values.astype("str").str.strip()
         blank = is_blank(values)
-        out = pd.to_numeric(text.where(~blank), errors="coerce").astype("float64")
-        is_num = out.notna().to_numpy()
-        # missing-data codes (as numbers or as text)
-        code_hit = np.zeros(len(values), dtype=bool)
-        code_of = np.empty(len(values), dtype=object)
-        if self._numeric_codes:
-            hit = out.isin(list(self._numeric_codes)).to_numpy()
-            code_hit |= hit
-            code_of[hit] = [self._numeric_codes[v] for v in out[hit]]
-        if self._text_codes:
-            low = text.str.lower()
-            hit = (~blank) & ~is_num & low.isin(list(self._text_codes)).to_numpy()
-            code_hit |= hit
-            code_of[hit] = [self._text_codes[v] for v in low[hit]]
-        for pos in np.flatnonzero(code_hit):
+        present = text[~blank]
+        counts = Counter(code_text(v) for v in present)
+        table = anchor_table(self.anchors(number), self.synonyms)
+        by_label = {label_key(lab): code for code, lab in cmap.labels.items()}
+        decided = {
+            raw: self._decide(raw, cmap, table, by_label, ranges) for raw in pd.unique(present)
+        }
+        kinds = present.map(lambda r: decided[r][0])
+        vals = present.map(lambda r: decided[r][1])
+        ok = (kinds == "value").to_numpy()
+        out[present.index[ok]] = vals[ok].astype("float64").to_numpy()
+        for line, raw in present[(kinds == "missing").to_numpy()].items():
             self.reasons.append(
                 {
-                    "line": values.index[pos],
+                    "line": line,
                     "column": kit_column or column,
-                    "code": code_of[pos],
-                    "reason": self.missing_codes[code_of[pos]],
+                    "code": code_text(raw),
+                    "reason": decided[raw][1],
                 }
             )
-        # labels
-        need = (~blank) & ~is_num & ~code_hit
-        from_instrument = np.zeros(len(values), dtype=bool)
-        if need.any():
-            mapped = {}
-            for raw in pd.unique(text[need]):
-                mapped[raw] = self._label_value(raw, labels, source_codes)
-            vals = np.array([mapped[r][0] for r in text[need]], dtype="float64")
-            direct = np.array([mapped[r][1] for r in text[need]], dtype=bool)
-            out.iloc[np.flatnonzero(need)] = vals
-            from_instrument[np.flatnonzero(need)] = direct
-            lost = need & out.isna().to_numpy()
-            for pos in np.flatnonzero(lost):
-                raw = text.iloc[pos]
-                self.unknown.setdefault(raw, Counter())[column] += 1
-                self.unknown_rows.append(values.index[pos])
-        else:
-            lost = np.zeros(len(values), dtype=bool)
-        out[code_hit] = np.nan
-        if recode:
-            apply = out.notna().to_numpy() & ~from_instrument
-            out[apply] = out[apply].map(lambda v: recode.get(v, v))
-        # range check
-        resp = inst.response
-        allowed = {float(v) for v in resp.values}
-        if resp.not_applicable is not None:
-            allowed.add(float(resp.not_applicable))
-        bad = out.notna().to_numpy() & ~out.isin(list(allowed)).to_numpy()
-        if bad.any():
-            rows = values.index[bad]
-            shown = ", ".join(list(dict.fromkeys(text[bad].tolist()))[:5])
-            hint = ""
-            if (out[bad] < 0).any() and resp.min >= 0:
-                hint = (
-                    " (negative codes such as -99 usually mean missing: list them under "
-                    "missing_codes in the mapping)"
-                )
-            elif set(out[bad]) == {float(resp.min - resp.step)} and not recode:
-                low, high = resp.min - resp.step, resp.max - resp.step
-                hint = (
-                    f" (the answers look coded {low}-{high}: if so, add recode: "
-                    f"{{{low}: {resp.min}, ...}} to items.{inst.key} in the mapping)"
-                )
-            self.failures.append(
-                {
-                    "file": self.file,
-                    "column": column,
-                    "rows": format_rows(rows),
-                    "problem": f"{int(bad.sum())} answer(s) out of range for {inst.key} item "
-                    f"{number} (e.g. {shown}); expected {self.allowed_text()} or "
-                    f"blank{hint}",
-                }
-            )
-            out[bad] = np.nan
-        out[lost] = np.nan
+        unknown = present[(kinds == "unknown").to_numpy()]
+        for line, raw in unknown.items():
+            self.unknown.setdefault(raw, Counter())[column] += 1
+            self.unknown_rows.append(line)
+        bad = present[(kinds == "range").to_numpy()]
+        if len(bad):
+            self._range_failure(bad, number, column, cmap)
+        out = self._range_check(out, text, number, column, cmap)
+        text_codes = {  # what each code found in the column became (the report's counts)
+            code_text(r): (k if k != "range" else "unknown", v) for r, (k, v) in decided.items()
+        }
+        self.maps.append(
+            {
+                "column": column,
+                "kit_column": kit_column or column,
+                "number": number,
+                "map": cmap,
+                "counts": counts,
+                "text": text_codes,
+            }
+        )
         return out
 
-    def _label_value(
-        self, raw: str, labels: dict[str, float], source_codes: dict[str, float]
-    ) -> tuple[float, bool]:
-        """(value, came straight from the instrument's labels) or (nan, False)."""
-        lab = norm_label(raw)
-        if lab in labels:
-            return labels[lab], True
-        if lab in source_codes:
-            return source_codes[lab], False
-        m = _PREFIX.match(raw.strip())
-        if m:
-            rest = norm_label(m.group(2))
-            if rest in labels:
-                return labels[rest], True
-            if rest in source_codes:
-                return source_codes[rest], False
-            return float(m.group(1)), False
-        return float("nan"), False
+    def _decide(self, raw: str, cmap: CodeMap, table, by_label, ranges) -> tuple[str, object]:
+        """(``value``, v), (``missing``, reason), (``unknown``, None) or (``range``, None)."""
+        code = code_text(raw)
+        if code in self._codes:
+            return "missing", self._codes[code]
+        number = _as_number(code)
+        if number is not None:
+            for lo, hi, reason in ranges or ():
+                if lo <= number <= hi:
+                    return "missing", cmap.missing.get(code, reason)
+            kind, value = cmap.lookup(code)
+            return (kind, value) if kind != "unknown" else ("range", None)
+        if norm_label(raw) in self._text_codes:
+            return "missing", self._text_codes[norm_label(raw)]
+        for text in (raw, _PREFIX_NUM.sub("", raw, count=1)):
+            key = label_key(text)
+            if key in table:
+                return "value", table[key]
+            if key in by_label:
+                return cmap.lookup(by_label[key])
+        m = _PREFIX.match(raw)
+        if m and _as_number(code_text(m.group(1))) is not None:
+            kind, value = cmap.lookup(code_text(m.group(1)))
+            return (kind, value) if kind != "unknown" else ("range", None)
+        if is_non_answer(raw):
+            return "missing", raw
+        return "unknown", None
+
+    def _range_check(self, out, text, number, column, cmap) -> pd.Series:
+        bad = out.notna().to_numpy() & ~out.isin(list(self.allowed())).to_numpy()
+        if bad.any():
+            self._range_failure(text[bad], number, column, cmap, mapped=out[bad])
+            out[bad] = np.nan
+        return out
+
+    def _range_failure(self, bad: pd.Series, number, column, cmap, mapped=None) -> None:
+        resp = self.instrument.response
+        shown = ", ".join(list(dict.fromkeys(bad.tolist()))[:5])
+        nums = pd.to_numeric(bad, errors="coerce")
+        hint = ""
+        if cmap.how and not cmap.labels and not cmap.identity:
+            hint = (
+                f" (the mapping's codes for {self.instrument.key} list "
+                f"{', '.join(cmap.how)}: add this code, as a value or as missing)"
+            )
+        elif cmap.labels and not cmap.identity:
+            hint = (
+                f" (the source's choices are {_choices(cmap.labels)}: a code without a label "
+                "cannot be read; list it under missing_codes if it means missing)"
+            )
+        elif (nums < 0).any() and resp.min >= 0:
+            hint = (
+                " (negative codes such as -99 usually mean missing: list them under "
+                "missing_codes in the mapping)"
+            )
+        elif set(nums) == {float(resp.min - resp.step)} and cmap.identity and not cmap.values:
+            low, high = resp.min - resp.step, resp.max - resp.step
+            hint = (
+                f" (the answers look coded {low}-{high}: if so, add recode: "
+                f"{{{low}: {resp.min}, ...}} to items.{self.instrument.key} in the mapping)"
+            )
+        self.failures.append(
+            {
+                "file": self.file,
+                "column": column,
+                "rows": format_rows(bad.index),
+                "problem": f"{len(bad)} answer(s) out of range for {self.instrument.key} item "
+                f"{number} (e.g. {shown}); expected {self.allowed_text()} or blank{hint}",
+            }
+        )
 
     def allowed_text(self) -> str:
         r = self.instrument.response
@@ -237,6 +296,19 @@ class ItemConverter:
     def finish(self) -> list[dict]:
         """All failures of this instrument, the unknown labels as one row with counts."""
         out = list(self.failures)
+        for text, cols in self.note_columns.items():
+            self.notes.append(f"{self.instrument.key} ({_columns_text(cols)}): {text}")
+        self.note_columns = {}
+        for text, cols in self.map_errors.items():
+            shown = ", ".join(cols[:6]) + (f" ... ({len(cols)} columns)" if len(cols) > 6 else "")
+            out.append(
+                {
+                    "file": self.file,
+                    "column": shown,
+                    "rows": "",
+                    "problem": f"{self.instrument.key}: the answer codes cannot be decided: {text}",
+                }
+            )
         if self.unknown:
             inst = self.instrument
             parts = []

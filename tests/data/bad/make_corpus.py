@@ -14,9 +14,14 @@ Plain Python only, so the corpus does not depend on the code it tests.
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.dont_write_bytecode = True
+import corpus_imports  # noqa: E402  (the import/mapping cases added for issue 13)
+
 STSS = [f"stss_{i}" for i in range(1, 18)]
 IMPORT = "import {dir}/export.csv --mapping {dir}/mapping.yaml --out {out} --no-pseudonymize"
 MAPPING = """worker_id: worker
@@ -206,7 +211,7 @@ def build() -> list[str]:
     )
     c.export_case(
         "tenure_not_number",
-        ["tenure must be a non-negative number of years", "'ten'"],
+        ["tenure must be a finite, non-negative number of years", "'ten'"],
         [dict(r, tenure="ten" if r["worker"] == "P03" else "2") for r in base],
         mapping=MAPPING + "tenure_years: tenure\n",
     )
@@ -628,13 +633,16 @@ def build() -> list[str]:
     c.case(
         "ok_utf8_bom",
         IMPORT,
-        ["Imported 6 workers in 2 organizations, 12 survey responses"],
+        [
+            "Imported 6 workers in 2 organizations, 12 survey responses",
+            "Text encoding of the export: utf-8 with BOM",
+        ],
         {"export.csv": b"\xef\xbb\xbf" + csv_text(base).encode("utf-8"), "mapping.yaml": MAPPING},
     )
     c.case(
         "ok_latin1",
         IMPORT,
-        ["Imported 6 workers in 2 organizations"],
+        ["Imported 6 workers in 2 organizations", "Text encoding of the export: latin-1"],
         {
             "export.csv": csv_text(
                 [dict(r, team="Équipe Süd" if r["worker"] < "P04" else "Équipe Nord") for r in base]
@@ -674,7 +682,7 @@ def build() -> list[str]:
     c.case(
         "ok_utf16_tab",
         IMPORT,
-        ["Imported 6 workers", "pre 6, post 6"],
+        ["Imported 6 workers", "pre 6, post 6", "Text encoding of the export: utf-16"],
         {
             "export.csv": b"\xff\xfe"
             + csv_text(base, sep="\t").replace("\n", "\r\n").encode("utf-16-le"),
@@ -682,6 +690,7 @@ def build() -> list[str]:
         },
     )
     c.case("ok_check_valid_study", check, ["valid", "Respondents per arm and wave"], study_files())
+    corpus_imports.build(c, base, csv_text, edit, MAPPING)
     return c.names
 
 
