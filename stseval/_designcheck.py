@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._tablecheck import isin
 from .areas import STATEMENT_KEYS
 
 __all__ = ["design_checks", "PROGRAM_COLUMNS"]
@@ -128,7 +129,7 @@ def _teams(checker, assignment) -> None:
         return
     team_org = workers.dropna(subset=["team_id"]).drop_duplicates("team_id")
     team_org = team_org.set_index("team_id")["org_id"]
-    unknown = ~inter["team_id"].isin(team_org.index).to_numpy() & ~blank
+    unknown = ~isin(inter["team_id"], team_org.index) & ~blank
     if unknown.any():
         checker.fail(
             "interventions.csv",
@@ -188,7 +189,7 @@ def _programs(checker) -> None:
     if workers is not None and {"team_id", "worker_id"} <= set(workers.columns):
         for col in ("team_id", "worker_id"):
             blank = _blank(prog[col])
-            bad = ~prog[col].isin(set(workers[col].dropna())).to_numpy() & ~blank
+            bad = ~isin(prog[col], set(workers[col].dropna())) & ~blank
             if bad.any():
                 checker.fail(
                     file,

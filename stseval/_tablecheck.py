@@ -35,6 +35,12 @@ def _lines(mask) -> str:
     return "line " + format_rows(pos + 2) if len(pos) else ""
 
 
+def isin(values: pd.Series, known) -> np.ndarray:
+    """``values.isin(known)`` as a boolean array, by hashing (fast on Arrow-backed text too)."""
+    index = pd.Index(np.asarray(list(known), dtype=object))
+    return index.get_indexer(np.asarray(values, dtype=object)) >= 0
+
+
 def _blank(values: pd.Series) -> np.ndarray:
     if values.dtype == object or pd.api.types.is_string_dtype(values):
         text = values.astype("str").str.strip()
@@ -124,7 +130,7 @@ class _Checker:
 
     def refers(self, frame, file, col, known, target, what):
         values = frame[col]
-        bad = (~values.isin(known) & ~pd.Series(_blank(values), index=values.index)).to_numpy()
+        bad = ~isin(values, known) & ~_blank(values)
         if bad.any():
             self.fail(
                 file,
@@ -232,7 +238,7 @@ class _Checker:
         self.ids(o, "orgs.csv", ["org_id"])
         self.unique(o, "orgs.csv", ["org_id"], "org")
         self.numbers(o, "orgs.csv", "size", whole=True)
-        self.org_ids = set(o["org_id"].dropna())
+        self.org_ids = set(o["org_id"].dropna().unique().tolist())
 
     def _workers(self):
         s, org_ids = self.study, self.org_ids
@@ -255,7 +261,7 @@ class _Checker:
             )
         if "tenure_years" in w.columns:
             self.numbers(w, "workers.csv", "tenure_years", whole=False)
-        self.worker_ids = set(w["worker_id"].dropna())
+        self.worker_ids = set(w["worker_id"].dropna().unique().tolist())
         self._small_orgs(w)
 
     def _small_orgs(self, w):
@@ -292,13 +298,13 @@ class _Checker:
                     f"{_show(r['wave'][bad])}; study.yaml lists waves "
                     f"{', '.join(waves)}",
                 )
-            seen = set(wave_col)
+            seen = set(wave_col.unique().tolist())
             unanswered = [w for w in waves if w not in seen]
             if unanswered:
                 self.warnings.append(f"nobody answered wave(s) {', '.join(unanswered)}")
         if worker_ids is not None:
             self.refers(r, "responses.csv", "worker_id", worker_ids, "workers.csv", "workers")
-            silent = worker_ids - set(r["worker_id"].dropna())
+            silent = worker_ids - set(r["worker_id"].dropna().unique().tolist())
             if silent:
                 self.warnings.append(
                     f"{len(silent)} worker(s) have no survey response: {_show(sorted(silent))}"

@@ -280,6 +280,7 @@ class Study:
 
         path = Path(path)
         meta, tables, failures, warns, files = read_study_files(path)
+        read_notes = list(warns)
         study = cls(meta=meta, **tables, source=path)
         fmt = "parquet" if files["responses"].endswith(".parquet") else "csv"
         object.__setattr__(study, "_format", fmt)
@@ -288,9 +289,9 @@ class Study:
             failures = failures + errors
             warns = warns + more
         if failures:
-            raise _folder_error(path, failures)
+            raise _folder_error(path, failures, notes=read_notes)
         if any(tables[k] is None for k in ("workers", "responses", "orgs", "interventions")):
-            raise _folder_error(path, [])
+            raise _folder_error(path, [], notes=read_notes)
         for text in warns if validate else []:
             warnings.warn(f"{path}: {text}", stacklevel=2)
         study._normalize()
@@ -535,9 +536,11 @@ class Study:
         return reshape.outcome_scores(self, outcome)
 
 
-def _folder_error(path: Path, failures: list[dict]) -> DataValidationError:
+def _folder_error(path: Path, failures: list[dict], notes=()) -> DataValidationError:
+    """One error for every failure; notes about how files were read (encodings) go in the title."""
+    also = "".join(f"; note: {n}" for n in notes)
     return DataValidationError(
         failures,
         title=f"study folder {path} did not pass validation (rows are line "
-        "numbers in the file; the header is line 1)",
+        f"numbers in the file; the header is line 1){also}",
     )

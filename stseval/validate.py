@@ -131,6 +131,25 @@ def _find_file(folder: Path, name: str) -> tuple[Path | None, list[dict]]:
     return (found[0] if found else None), failures
 
 
+class _TextDates(yaml.SafeLoader):
+    """A safe loader that keeps dates as text (so a date that does not exist is not a crash)."""
+
+
+_TextDates.yaml_implicit_resolvers = {
+    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _load_yaml(text: str):
+    """``yaml.safe_load``; where a date does not exist (2024-13-01) dates are kept as text,
+    and the pydantic model of study.yaml then names the field that holds it."""
+    try:
+        return yaml.safe_load(text)
+    except ValueError:  # PyYAML's date constructor: "month must be in 1..12"
+        return yaml.load(text, Loader=_TextDates)  # noqa: S506 - a SafeLoader subclass
+
+
 def _read_meta(folder: Path) -> tuple[dict, list[dict], list[str]]:
     file = folder / "study.yaml"
     if file.is_dir():
@@ -142,7 +161,7 @@ def _read_meta(folder: Path) -> tuple[dict, list[dict], list[str]]:
     if text is None:
         return {}, failures, warns
     try:
-        loaded = yaml.safe_load(text)
+        loaded = _load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
@@ -258,6 +277,7 @@ class StudyCheck:
     failures: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
     design: object | None = None
+    title: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -266,11 +286,11 @@ class StudyCheck:
     def raise_for_failures(self) -> None:
         """Raise one :class:`DataValidationError` listing every failure, if any."""
         if not self.ok:
-            raise DataValidationError(
-                self.failures,
-                title=f"study folder {self.path} did not pass the checks (rows "
-                "are line numbers in the file; the header is line 1)",
+            title = self.title or (
+                f"study folder {self.path} did not pass the checks (rows "
+                "are line numbers in the file; the header is line 1)"
             )
+            raise DataValidationError(self.failures, title=title)
 
     def report(self) -> str:
         """Plain text: design and what follows from it, tables, counts per arm x wave, warnings."""
@@ -344,7 +364,7 @@ def check_study(data, *, min_cell: int | None = None) -> StudyCheck:
             try:
                 study = Study.from_dir(path, validate=True)
             except DataValidationError as exc:
-                return StudyCheck(path=path, study=None, failures=exc.failures)
+                return StudyCheck(path=path, study=None, failures=exc.failures, title=exc.title)
         prefix = f"{path}: "
         warns = [str(w.message).removeprefix(prefix) for w in caught]
         failures = []
