@@ -37,8 +37,21 @@ def _lines(mask) -> str:
 
 def isin(values: pd.Series, known) -> np.ndarray:
     """``values.isin(known)`` as a boolean array, by hashing (fast on Arrow-backed text too)."""
-    index = pd.Index(np.asarray(list(known), dtype=object))
+    known = [k for k in known if isinstance(k, str)] if _is_text(values) else list(known)
+    if _is_text(values):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        found = pc.is_in(pa.array(values.array), value_set=pa.array(known, type=pa.string()))
+        return np.asarray(found.fill_null(False), dtype=bool)
+    index = pd.Index(np.asarray(known, dtype=object))
     return index.get_indexer(np.asarray(values, dtype=object)) >= 0
+
+
+def _is_text(values: pd.Series) -> bool:
+    """True for pandas' Arrow-backed text columns (``str`` with pyarrow storage)."""
+    dtype = values.dtype
+    return isinstance(dtype, pd.StringDtype) and getattr(dtype, "storage", "") == "pyarrow"
 
 
 def _blank(values: pd.Series) -> np.ndarray:
