@@ -234,3 +234,31 @@ def test_encodings_of_study_yaml(tmp_path, capsys, encoding, note):
     if note:
         assert note in out and "line 1" in out
     assert Study.from_dir(folder).name.startswith("Zoë")
+
+
+def test_data_dictionary_documents_the_design(tmp_path):
+    from stseval.areas import STATEMENT_KEYS
+    from stseval.datadict import data_dictionary
+
+    folder = _write(
+        tmp_path / "s", yaml_text="min_orgs: 4\ndesign:\n  linkage: linked\n  comparison: chosen\n"
+    )
+    (folder / "programs.csv").write_text(
+        f"program,statement,start_date,team_id,worker_id\nP1,{STATEMENT_KEYS[0]},2024-05-01,,w1\n"
+    )
+    text = data_dictionary(Study.from_dir(folder))
+    assert "| min_orgs | 4 (fewest other organizations a summary may describe) |" in text
+    assert "| design | 2 waves, linked by worker ID, 3 organizations" in text
+    assert "## programs.csv" in text and "Individual guidance statement" in text
+    assert "| programs.csv | 1 | program x participating team or worker |" in text
+
+
+def test_simulate_writes_parquet(tmp_path, capsys):
+    out = tmp_path / "sim"
+    code = main(
+        ["simulate", "--preset", "small", "--out", str(out), "--format", "parquet", "--seed", "3"]
+    )
+    assert code == 0
+    assert (out / "responses.parquet").is_file() and not (out / "responses.csv").exists()
+    study = Study.from_dir(out)
+    assert study.is_synthetic and len(study.responses) > 0
