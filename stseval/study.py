@@ -138,6 +138,11 @@ class Study:
     def __delattr__(self, name: str) -> None:
         raise AttributeError("a Study is immutable")
 
+    def __reduce__(self):
+        """Pickle (worker processes, Dask) without going through the refused ``__setattr__``."""
+        state = (self._meta, self._frames, self._source, self._typed, self._format)
+        return (_restore, state)
+
     # -- tables and metadata --------------------------------------------------
     def _table(self, key: str) -> pd.DataFrame | None:
         self._ensure_typed()
@@ -534,6 +539,20 @@ class Study:
 
         _deprecated("Study._outcome_scores(outcome)", "stseval.reshape.outcome_scores(...)")
         return reshape.outcome_scores(self, outcome)
+
+
+def _restore(meta, frames, source, typed, fmt) -> Study:
+    study = object.__new__(Study)
+    for name, value in (
+        ("_meta", meta),
+        ("_frames", frames),
+        ("_source", source),
+        ("_cache", {}),
+        ("_typed", typed),
+        ("_format", fmt),
+    ):
+        object.__setattr__(study, name, value)
+    return study
 
 
 def _folder_error(path: Path, failures: list[dict], notes=()) -> DataValidationError:

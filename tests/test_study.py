@@ -434,6 +434,19 @@ def test_tables_handed_out_cannot_change_the_study(tiny):
     assert study.workers["tenure_years"].iloc[0] == 1.5
 
 
+def test_study_pickles_and_copies(tiny):
+    import copy
+    import pickle
+
+    study = Study.from_dir(tiny)
+    for back in (pickle.loads(pickle.dumps(study)), copy.deepcopy(study), copy.copy(study)):
+        assert back is not study and back.source == study.source
+        pd.testing.assert_frame_equal(back.responses, study.responses)
+        pd.testing.assert_frame_equal(back.scored(), study.scored())
+        with pytest.raises(AttributeError, match="immutable"):
+            back.workers = None
+
+
 def test_deprecated_methods_warn_and_agree(tiny):
     study = Study.from_dir(tiny)
     with pytest.warns(DeprecationWarning, match="stseval.reshape.wide"):

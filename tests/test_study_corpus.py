@@ -506,3 +506,24 @@ def test_broken_folder_as_a_command(case, tmp_path):
     assert "Traceback" not in proc.stderr
     assert all(text in proc.stderr for text in CASES[case][1]), proc.stderr
     assert _hashes(tmp_path) == before
+
+
+def test_a_file_where_the_study_folder_belongs(tmp_path, capsys):
+    folder = _write_valid(tmp_path / "s")
+    before = _hashes(tmp_path)
+    code = main(["check", str(folder / "workers.csv")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "workers.csv is a file; expected a study folder" in err
+    assert _hashes(tmp_path) == before
+
+
+def test_every_failure_of_a_folder_at_once(tmp_path, capsys):
+    folder = _write_valid(tmp_path / "s")
+    for name in ("linkage_typo", "min_cell_text", "size_inf", "tenure_inf", "headcount_1e400"):
+        CASES[name][0](folder)
+    assert main(["check", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "(5 problem(s))" in err
+    for column in ("min_cell", "size", "tenure_years", "headcount", "design.linkage"):
+        assert f"column {column}" in err
