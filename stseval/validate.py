@@ -30,6 +30,7 @@ Tests: ``tests/test_study_corpus.py`` (a corpus of broken study folders),
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -251,9 +252,20 @@ def read_study_files(path) -> tuple[dict, dict, list[dict], list[str], dict]:
 
 
 def _rename_files(records: list[dict], files: dict) -> list[dict]:
-    """Failure records name ``<table>.csv``; point them at the file actually read."""
+    """Failure records name ``<table>.csv``; point them at the file actually read.
+
+    Rows of a Parquet table are given as ``row N`` (1 = its first row), not as lines.
+    """
     names = {f"{key}.csv": name for key, name in files.items()}
-    return [{**r, "file": names.get(r.get("file"), r.get("file"))} for r in records]
+    out = []
+    for rec in records:
+        name = names.get(rec.get("file"), rec.get("file"))
+        rows = rec.get("rows") or ""
+        if str(name).endswith(".parquet") and str(rows).startswith("line "):
+            # a Parquet file has no header line: name the data row (1 = first row)
+            rows = "row " + re.sub(r"\d+", lambda m: str(int(m.group()) - 1), rows[5:])
+        out.append({**rec, "file": name, "rows": rows})
+    return out
 
 
 @dataclass

@@ -134,6 +134,20 @@ def _parquet_instead(file, data: bytes):
     return edit
 
 
+def _parquet_table(file, old, new, numeric=()):
+    def edit(folder: Path):
+        import pandas as pd
+
+        frame = pd.read_csv(folder / file, dtype=str, keep_default_na=False)
+        frame = frame.replace(old, new)
+        for col in numeric:
+            frame[col] = pd.to_numeric(frame[col])
+        frame.to_parquet(folder / file.replace(".csv", ".parquet"), index=False)
+        (folder / file).unlink()
+
+    return edit
+
+
 _PROGRAMS = "program,statement,start_date,team_id,worker_id\n"
 _DESIGN = "design:\n  linkage: code\n  link_code_columns: [sgic]\n"
 
@@ -285,6 +299,14 @@ CASES = {
     "parquet_is_csv_text": (
         _parquet_instead("orgs.csv", b"org_id,name,size\nA,Org A,10\n"),
         ["orgs.parquet", "could not read the Parquet file"],
+    ),
+    "parquet_size_inf": (
+        _parquet_table("orgs.csv", "9", "inf", numeric=["size"]),
+        ["orgs.parquet", "size", "row 3", "infinite"],
+    ),
+    "parquet_unknown_org": (
+        _parquet_table("workers.csv", "C", "Q"),
+        ["workers.parquet", "org_id", "row 5, 6", "Q"],
     ),
     "orgs_empty_file": (_bytes("orgs.csv", b""), ["orgs.csv", "empty"]),
     "workers_nul_bytes": (
