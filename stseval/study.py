@@ -132,7 +132,7 @@ class Study:
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(
             f"a Study is immutable: make a new one with study.replace({name}=...) "
-            "instead of assigning study.{name}"
+            f"instead of assigning study.{name}"
         )
 
     def __delattr__(self, name: str) -> None:
