@@ -480,3 +480,26 @@ def test_parquet_round_trip(small_study, tmp_path):
     assert not list(first.glob("*.parquet"))
     with pytest.raises(UsageError, match="format"):
         back.to_dir(tmp_path / "x", format="feather")
+
+
+def test_check_study_takes_a_folder_or_a_study(tiny):
+    from stseval import validate
+
+    from_folder = validate.check_study(tiny)
+    assert from_folder.ok and from_folder.design.n_orgs == 5
+    study = Study.from_dir(tiny)
+    in_memory = validate.check_study(study)
+    assert in_memory.ok and in_memory.design.describe() == from_folder.design.describe()
+    raw = {
+        name: pd.read_csv(tiny / f"{name}.csv", dtype=str, keep_default_na=False, na_values=[""])
+        for name in ("workers", "responses", "orgs", "interventions")
+    }
+    raw["orgs"].loc[0, "size"] = "inf"
+    broken = Study(meta=study.meta, **raw)  # not validated on construction
+    result = validate.check_study(broken)
+    assert not result.ok
+    rec = result.failures.iloc[0]
+    assert (rec["file"], rec["column"], rec["rows"]) == ("orgs.csv", "size", "line 2")
+    assert "infinite" in rec["problem"]
+    with pytest.raises(UsageError, match="min_cell"):
+        validate.check_study(tiny, min_cell=0)
