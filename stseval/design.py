@@ -243,10 +243,30 @@ class Design:
                 f"({', '.join(self.waves[1:])}), so one can see whether it lasted."
             )
         out += self._comparison_sentences()
+        out += self._size_sentences()
         if self.assignment == "team":
             out.append(
                 "Teams were assigned: treated and untreated teams are compared within "
                 "organizations, with standard errors clustered by team."
+            )
+        return out
+
+    def _size_sentences(self) -> list[str]:
+        out = []
+        if self.n_orgs == 1:
+            out.append(
+                "One organization: differences between organizations cannot be separated "
+                "from the effect, and standard errors cannot be clustered by organization."
+            )
+        if (
+            self.min_orgs is not None
+            and self.comparison != "none"
+            and self.n_comparison_orgs < self.min_orgs
+        ):
+            out.append(
+                f"{self.n_comparison_orgs} comparison organization(s), fewer than "
+                f"min_orgs={self.min_orgs}: summaries that describe the other organizations "
+                "are withheld from shared reports."
             )
         return out
 

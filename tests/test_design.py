@@ -262,3 +262,16 @@ def test_simulate_writes_parquet(tmp_path, capsys):
     assert (out / "responses.parquet").is_file() and not (out / "responses.csv").exists()
     study = Study.from_dir(out)
     assert study.is_synthetic and len(study.responses) > 0
+
+
+def test_single_organization_and_min_orgs(tmp_path):
+    one = Study.from_dir(_write(tmp_path / "one", orgs=("A",), treated=("A",)))
+    assert (
+        one.design.describe() == "2 waves, linked by worker ID, 1 organization, no comparison group"
+    )
+    assert any(s.startswith("One organization:") for s in one.design.implications())
+    few = Study.from_dir(_write(tmp_path / "few", yaml_text="min_orgs: 2\n"))
+    assert few.design.min_orgs == 2 and few.design.n_comparison_orgs == 1
+    assert any("fewer than min_orgs=2" in s for s in few.design.implications())
+    enough = Study.from_dir(_write(tmp_path / "ok", yaml_text="min_orgs: 1\n"))
+    assert not any("min_orgs" in s for s in enough.design.implications())
