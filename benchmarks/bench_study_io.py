@@ -4,6 +4,16 @@ Builds the tables directly (2,000 organizations, 1,000,000 workers, two waves of
 the STSS with 20% attrition), writes the folder both ways with ``Study.to_dir``
 and times ``Study.from_dir`` (with and without validation) on each. Run:
 ``python benchmarks/bench_study_io.py [n_workers]``. Not a test.
+
+Measured 2026-11-30 on the shared 2-core machine (other jobs running), 1,000,000
+workers, 1,800,064 responses::
+
+    csv      131.3 MB, write 22.7 s, read 11.9 s, read+validate 35.4 s
+    parquet   16.2 MB, write  7.4 s, read  1.5 s, read+validate 17.9 s
+
+Validation (IDs, references, dates, item ranges through ``stseval.score``) is
+most of a validated Parquet load; ``from_dir(..., validate=False)`` skips it for
+folders the kit wrote itself.
 """
 
 from __future__ import annotations
