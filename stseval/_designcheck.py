@@ -31,6 +31,7 @@ def design_checks(checker) -> None:
     _link_codes(checker, linkage, list(block.link_code_columns) if block else [])
     _linkage_consistent(checker, linkage)
     _teams(checker, block.assignment if block else "org")
+    _comparison(checker, block.comparison if block else None)
     _programs(checker)
     _truth_waves(checker)
 
@@ -91,6 +92,28 @@ def _linkage_consistent(checker, linkage) -> None:
             f"design.linkage is anonymous but {len(repeated)} worker_id(s) answer more than "
             f"one wave (e.g. {', '.join(map(str, repeated[:3]))}); they are treated as "
             "different respondents"
+        )
+
+
+def _comparison(checker, comparison) -> None:
+    s = checker.study
+    if comparison is None or s.orgs is None or s.interventions is None:
+        return
+    if "org_id" not in s.orgs.columns or "org_id" not in s.interventions.columns:
+        return
+    spare = set(s.orgs["org_id"].dropna().tolist()) - set(
+        s.interventions["org_id"].dropna().tolist()
+    )
+    if comparison != "none" and not spare:
+        checker.warnings.append(
+            f"design.comparison is {comparison} but every organization has a row in "
+            "interventions.csv: there is no comparison group"
+        )
+    if comparison == "none" and spare:
+        checker.warnings.append(
+            f"design.comparison is none but {len(spare)} organization(s) have no row in "
+            "interventions.csv; if they form a comparison group, write design.comparison: "
+            "chosen (or randomized)"
         )
 
 

@@ -275,3 +275,15 @@ def test_single_organization_and_min_orgs(tmp_path):
     assert any("fewer than min_orgs=2" in s for s in few.design.implications())
     enough = Study.from_dir(_write(tmp_path / "ok", yaml_text="min_orgs: 1\n"))
     assert not any("min_orgs" in s for s in enough.design.implications())
+
+
+def test_declared_comparison_that_the_tables_contradict_warns(tmp_path, capsys):
+    folder = _write(
+        tmp_path / "a", yaml_text="design:\n  comparison: chosen\n", treated=("A", "B", "C")
+    )
+    code, out = _check(folder, capsys)
+    assert code == 0 and "there is no comparison group" in out
+    folder = _write(tmp_path / "b", yaml_text="design:\n  comparison: none\n")
+    code, out = _check(folder, capsys)
+    assert code == 0 and "1 organization(s) have no row" in out
+    assert Study.from_dir(folder).design.comparison == "none"
