@@ -20,7 +20,9 @@ says about its own shape (``study.design``), with :meth:`Design.describe` and
 When ``design.linkage`` is not given and no ``worker_id`` answers two waves,
 the linkage is inferred as ``anonymous``; when ``design.comparison`` is not
 given it is ``none`` if every organization has a row in
-``interventions.csv``, else ``chosen`` (the contract in the BRIEF).
+``interventions.csv``, else ``chosen`` (the shared study-folder contract).
+
+Tests: ``tests/test_design.py``; broken design fields in ``tests/test_study_corpus.py``.
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ later wave), and anonymous studies (``worker_id`` never repeats across waves:
 ``wide`` then has no row with both waves, which estimators read as "not
 estimable").
 
-Tests: ``tests/test_study.py`` (hand-worked tiny study), ``tests/test_reshape.py``.
+Tests: ``tests/test_study.py`` (hand-worked tiny study), ``tests/test_design.py``
+(three waves, anonymous waves).
 """
 
 from __future__ import annotations

@@ -25,7 +25,8 @@ analysis (unmatched workers in a linked study; small organization x wave
 groups).
 
 Tests: ``tests/test_study_corpus.py`` (a corpus of broken study folders),
-``tests/test_validate.py``.
+``tests/test_design.py`` (each design shape passes and is described),
+``tests/test_study.py`` (a folder, a study and an in-memory broken study).
 """
 
 from __future__ import annotations
