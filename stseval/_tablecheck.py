@@ -25,7 +25,7 @@ from .columns import (
 )
 from .errors import DataValidationError, StsevalError, format_rows
 
-__all__ = ["table_checks"]
+__all__ = ["isin", "table_checks"]
 
 _ITEM_LIKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*_\d{2,3}$")
 

@@ -45,7 +45,9 @@ __all__ = [
     "StudyCheck",
     "arm_wave_counts",
     "check_study",
+    "decode_text",
     "read_study_files",
+    "table_failures",
     "study_warnings",
     "table_counts",
     "TABLE_NAMES",
@@ -392,7 +394,25 @@ def check_study(data, *, min_cell: int | None = None) -> StudyCheck:
 
 
 def table_failures(study, *, base=None, report_missing: bool = False, files=None):
-    """Every failure record and warning of a study's tables and ``study.yaml``."""
+    """Every failure record and warning of a study's tables and ``study.yaml``.
+
+    Parameters
+    ----------
+    study : Study or namespace
+        Anything with ``meta``, ``min_cell``, ``waves`` and the table attributes
+        (``Study._raw()`` gives the tables as read, before typing).
+    base : Path, optional
+        Folder for instrument files named by a relative path.
+    report_missing : bool
+        Report a missing required table as a failure.
+    files : dict, optional
+        Table name -> file name actually read (``workers.parquet``), used in messages.
+
+    Returns
+    -------
+    (list of dict, list of str)
+        Failure records ``file, column, rows, problem`` and warnings.
+    """
     from ._tablecheck import table_checks
 
     errors, warns = table_checks(study, base=base, report_missing=report_missing)
