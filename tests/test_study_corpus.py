@@ -308,6 +308,21 @@ CASES = {
         _parquet_table("workers.csv", "C", "Q"),
         ["workers.parquet", "org_id", "row 5, 6", "Q"],
     ),
+    "workers_is_an_xlsx_renamed": (
+        _bytes(
+            "workers.csv", b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00[Content_Types].xml"
+        ),
+        ["workers.csv", "NUL"],
+    ),
+    "responses_is_an_html_page": (
+        _bytes("responses.csv", b"<!DOCTYPE html>\n<html><body>Please log in</body></html>\n"),
+        ["responses.csv", "missing column"],
+    ),
+    "orgs_header_only_blank_lines": (_bytes("orgs.csv", b"\n\n\n"), ["orgs.csv", "empty"]),
+    "workers_header_only": (
+        _bytes("workers.csv", b"worker_id,org_id,team_id\n"),
+        ["responses.csv", "worker_id", "not in workers.csv"],
+    ),
     "orgs_empty_file": (_bytes("orgs.csv", b""), ["orgs.csv", "empty"]),
     "workers_nul_bytes": (
         _bytes("workers.csv", "worker_id,org_id\nw1,A\n".encode("utf-16-le")),
