@@ -381,7 +381,11 @@ def check_study(data, *, min_cell: int | None = None) -> StudyCheck:
             except DataValidationError as exc:
                 return StudyCheck(path=path, study=None, failures=exc.failures, title=exc.title)
         prefix = f"{path}: "
-        warns = [str(w.message).removeprefix(prefix) for w in caught]
+        warns = [
+            str(w.message).removeprefix(prefix)
+            for w in caught
+            if issubclass(w.category, UserWarning)  # the study's own warnings, not pandas'
+        ]
         failures = []
     warns = warns + study_warnings(study, min_cell or study.min_cell)
     return StudyCheck(
