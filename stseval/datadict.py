@@ -45,6 +45,18 @@ _MEANING = {
         "org_id": ("text", "Organization that changed practice."),
         "area": ("text", "Organizational guidance area changed (stseval.areas)."),
         "start_date": ("date", "First day of the new practice (YYYY-MM-DD)."),
+        "team_id": (
+            "text",
+            "With design.assignment team: the team that changed practice (other teams of "
+            "the organization did not).",
+        ),
+    },
+    "programs.csv": {
+        "program": ("text", "Name of the individual-level program."),
+        "statement": ("text", "Individual guidance statement it addresses (stseval.areas)."),
+        "start_date": ("date", "First day of the program (YYYY-MM-DD)."),
+        "team_id": ("text", "Team that took part (or blank when a worker is named)."),
+        "worker_id": ("text", "Worker who took part (or blank when a team is named)."),
     },
     "org_metrics.csv": {
         "org_id": ("text", "Organization."),
@@ -73,6 +85,8 @@ _MEANING = {
             "same in baseline SD units.",
         ),
         "value": ("number", "The true value the estimators should recover."),
+        "wave": ("text", "Wave the truth refers to (blank = the first post wave)."),
+        "cohort": ("text", "Start cohort the truth refers to (blank = all)."),
     },
 }
 _ONE_ROW_PER = {
@@ -82,7 +96,17 @@ _ONE_ROW_PER = {
     "interventions.csv": "organization x area changed",
     "org_metrics.csv": "organization x month",
     "truth.csv": "area x outcome x estimand",
+    "programs.csv": "program x participating team or worker",
 }
+_TABLES = (
+    ("workers", "workers.csv"),
+    ("responses", "responses.csv"),
+    ("orgs", "orgs.csv"),
+    ("interventions", "interventions.csv"),
+    ("org_metrics", "org_metrics.csv"),
+    ("truth", "truth.csv"),
+    ("programs", "programs.csv"),
+)
 
 
 def _num(x) -> str:
@@ -147,60 +171,45 @@ def data_dictionary(study) -> str:
         ]
         if prov.get("truth_definition"):
             lines += [f"Truth: {prov['truth_definition']}", ""]
+    lines += _tables_section(study, insts)
+    lines += _scores_section(insts)
+    lines += _instruments_section(insts)
+    return "\n".join(lines)
+
+
+def _describe(fname, frame) -> list[str]:
+    rows = []
+    for col in frame.columns:
+        kind, meaning = _MEANING.get(fname, {}).get(col, ("", "User column."))
+        kind = kind or ("number" if pd.api.types.is_numeric_dtype(frame[col]) else "text")
+        rows.append((f"`{col}`", meaning, kind, _observed(frame[col], kind), _missing(frame[col])))
+    return _table(["column", "meaning", "type", "observed", "missing"], rows)
+
+
+def _tables_section(study, insts) -> list[str]:
+    lines = []
     lines += ["## Files", ""]
     files = [("study.yaml", 1, "study: name, waves, instruments, min_cell, provenance")]
-    for attr, fname in (
-        ("workers", "workers.csv"),
-        ("responses", "responses.csv"),
-        ("orgs", "orgs.csv"),
-        ("interventions", "interventions.csv"),
-        ("org_metrics", "org_metrics.csv"),
-        ("truth", "truth.csv"),
-    ):
+    for attr, fname in _TABLES:
         frame = getattr(study, attr)
         if frame is not None and (attr != "org_metrics" or len(frame)):
             files.append((fname, len(frame), _ONE_ROW_PER[fname]))
     lines += _table(["file", "rows", "one row per"], files) + [""]
     lines += ["## study.yaml", ""]
-    lines += _table(
-        ["field", "value"],
-        [
-            ("name", study.name),
-            ("waves", ", ".join(study.waves)),
-            ("instruments", ", ".join(study.instruments)),
-            ("min_cell", f"{study.min_cell} (smallest group shown in shared reports)"),
-        ],
-    ) + [""]
-
-    def describe(fname, frame):
-        rows = []
-        for col in frame.columns:
-            kind, meaning = _MEANING.get(fname, {}).get(col, ("", "User column."))
-            kind = kind or ("number" if pd.api.types.is_numeric_dtype(frame[col]) else "text")
-            rows.append(
-                (f"`{col}`", meaning, kind, _observed(frame[col], kind), _missing(frame[col]))
-            )
-        return _table(["column", "meaning", "type", "observed", "missing"], rows)
+    lines += _table(["field", "value"], _meta_rows(study)) + [""]
 
     item_cols = {c for i in insts for c in i.item_columns}
-    for attr, fname in (
-        ("workers", "workers.csv"),
-        ("responses", "responses.csv"),
-        ("orgs", "orgs.csv"),
-        ("interventions", "interventions.csv"),
-        ("org_metrics", "org_metrics.csv"),
-        ("truth", "truth.csv"),
-    ):
+    for attr, fname in _TABLES:
         frame = getattr(study, attr)
         if frame is None or (attr == "org_metrics" and not len(frame)):
             continue
         lines += [f"## {fname}", ""]
         if attr == "responses":
             ids = frame[[c for c in frame.columns if c not in item_cols]]
-            lines += describe(fname, ids) + [""]
+            lines += _describe(fname, ids) + [""]
             lines += _item_section(frame, insts)
         else:
-            lines += describe(fname, frame) + [""]
+            lines += _describe(fname, frame) + [""]
             if attr == "interventions":
                 lines += [
                     "Areas: " + "; ".join(f"`{k}` = {ORG_AREAS[k].title}" for k in AREA_KEYS) + ".",
@@ -215,6 +224,11 @@ def data_dictionary(study) -> str:
                     "higher is better for compassion satisfaction and practice.",
                     "",
                 ]
+    return lines
+
+
+def _scores_section(insts) -> list[str]:
+    lines = []
     lines += [
         "## Scores (computed by `stseval.score`, not stored)",
         "",
@@ -250,6 +264,11 @@ def data_dictionary(study) -> str:
         ],
         rows,
     ) + [""]
+    return lines
+
+
+def _instruments_section(insts) -> list[str]:
+    lines = []
     lines += ["## Instruments", ""]
     lines += _table(
         ["key", "name", "version", "licence", "validated", "citation"],
@@ -265,7 +284,31 @@ def data_dictionary(study) -> str:
             for i in insts
         ],
     ) + [""]
-    return "\n".join(lines)
+    return lines
+
+
+def _meta_rows(study) -> list[tuple[str, str]]:
+    """Rows of the study.yaml table; design fields only where the file sets them."""
+    meta = study.meta
+    design = study.design
+    waves = ", ".join(
+        f"{w} ({d})" if d is not None else w
+        for w, d in zip(design.waves, design.wave_dates, strict=True)
+    )
+    rows = [
+        ("name", study.name),
+        ("waves", waves),
+        ("instruments", ", ".join(study.instruments)),
+        ("min_cell", f"{study.min_cell} (smallest group shown in shared reports)"),
+    ]
+    if study.min_orgs is not None:
+        rows.append(
+            ("min_orgs", f"{study.min_orgs} (fewest other organizations a summary may describe)")
+        )
+    if isinstance(meta.get("design"), dict):
+        rows.append(("design", design.describe()))
+        rows += [("", text) for text in design.implications()]
+    return rows
 
 
 def _item_section(frame: pd.DataFrame, insts) -> list[str]:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from stseval import reshape
 from stseval.errors import DataValidationError, UsageError
 from stseval.scoring import score
 from stseval.study import Study
@@ -252,7 +253,7 @@ def test_validate_false_reads_broken_folders(tiny):
 # -- analysis views -----------------------------------------------------------------------
 def test_arms_follow_the_definition(tiny):
     study = Study.from_dir(tiny)
-    arms = study.arms("policies")
+    arms = reshape.arms(study, "policies")
     assert list(arms.columns) == ["org_id", "arm", "start_date"]
     assert dict(zip(arms["org_id"], arms["arm"], strict=False)) == {
         "007": "intervention",
@@ -264,9 +265,9 @@ def test_arms_follow_the_definition(tiny):
     # lower median of the intervention starts (2024-05-01, 2024-07-01) -> 2024-05-01.
     ref = arms.loc[arms["arm"] == "comparison", "start_date"].unique()
     assert list(ref) == [pd.Timestamp("2024-05-01")]
-    assert set(study.arms("monitoring")["arm"]) == {"comparison"}
+    assert set(reshape.arms(study, "monitoring")["arm"]) == {"comparison"}
     with pytest.raises(UsageError, match="unknown area"):
-        study.arms("wellbeing")
+        reshape.arms(study, "wellbeing")
 
 
 def test_scored_wide_and_long(tiny):
@@ -284,7 +285,7 @@ def test_scored_wide_and_long(tiny):
     scored.loc[:, "stss_total"] = -1.0  # a copy: the cache is untouched
     assert (study.scored()["stss_total"].dropna() > 0).all()
 
-    wide = study.wide("stss_total", "policies")
+    wide = reshape.wide(study, "stss_total", "policies")
     assert list(wide.columns) == ["worker_id", "org_id", "team_id", "treated", "pre", "post"]
     got = wide.set_index("worker_id")
     # Hand-worked: stss_total = 17 x the constant answer; w5's post answers 13 of 17 items
@@ -298,13 +299,13 @@ def test_scored_wide_and_long(tiny):
     change = (done["post"] - done["pre"]).groupby(done["treated"]).mean()
     assert change[1] - change[0] == pytest.approx(-25.5 - 8.5)
 
-    long = study.long("stss_total", "policies")
+    long = reshape.long(study, "stss_total", "policies")
     assert list(long.columns) == ["worker_id", "org_id", "team_id", "treated", "wave", "y"]
     assert long["y"].notna().all()
     assert len(long) == 10  # 11 responses of the arms, one with a missing score
     assert list(long.loc[long["worker_id"] == "w1", "wave"]) == ["pre", "post"]
     with pytest.raises(UsageError, match="unknown outcome"):
-        study.wide("proqol_bo", "policies")
+        reshape.wide(study, "proqol_bo", "policies")
 
     rescored = study.scored(min_answered=0.5)
     assert rescored.loc[
@@ -314,7 +315,7 @@ def test_scored_wide_and_long(tiny):
 
 def test_org_months(tiny):
     study = Study.from_dir(tiny)
-    m = study.org_months("policies")
+    m = reshape.org_months(study, "policies")
     assert list(m.columns) == [
         "org_id",
         "month",
@@ -351,12 +352,12 @@ def test_scored_matches_score_on_the_small_study(small_study):
 
 def test_views_on_the_small_study(small_study):
     for area in ("supervision", "monitoring"):
-        wide = small_study.wide("stss_total", area)
-        arms = small_study.arms(area)
+        wide = reshape.wide(small_study, "stss_total", area)
+        arms = reshape.arms(small_study, area)
         assert set(wide["org_id"]) <= set(arms["org_id"])
         assert wide["worker_id"].is_unique
         assert set(wide["treated"]) == {0, 1}
-        months = small_study.org_months(area)
+        months = reshape.org_months(small_study, area)
         assert len(months) == len(arms) * months["month"].nunique()
         assert months["separation_rate"].between(0, 1).all()
 
@@ -379,10 +380,126 @@ def test_from_tables_and_raw_construction(tiny):
     with pytest.warns(UserWarning, match="no org_metrics"):
         study = Study.from_tables(meta, **raw)
     pd.testing.assert_frame_equal(raw["responses"], kept)  # caller's frame untouched
-    assert study.org_months("policies").empty  # no org_metrics.csv: an empty table
+    assert reshape.org_months(study, "policies").empty  # no org_metrics.csv: an empty table
     direct = Study(meta=meta, org_metrics=None, **raw)  # raw text tables: typed lazily
-    assert direct.arms("policies")["start_date"].notna().all()
-    assert direct.wide("stss_total", "policies")["pre"].notna().sum() == 6
+    assert reshape.arms(direct, "policies")["start_date"].notna().all()
+    assert reshape.wide(direct, "stss_total", "policies")["pre"].notna().sum() == 6
     broken = dict(raw, interventions=raw["interventions"].assign(area="wellbeing"))
     with pytest.raises(DataValidationError, match="unknown area"):
         Study.from_tables(meta, **broken)
+
+
+# -- immutability -----------------------------------------------------------------------
+def test_study_is_immutable_and_replace_makes_a_new_one(tiny):
+    study = Study.from_dir(tiny)
+    with pytest.raises(AttributeError, match="immutable"):
+        study.responses = study.responses.iloc[:2]
+    with pytest.raises(AttributeError, match="immutable"):
+        study.meta = {}
+    before = study.scored()["stss_total"].copy()
+    resp = study.responses
+    changed = resp.assign(
+        **{c: resp[c].where(resp["worker_id"] != "w1", 1) for c in resp.columns[3:]}
+    )
+    new = study.replace(responses=changed)
+    # the new study scores the new answers; the old one keeps its own (the cache cannot go stale)
+    w1_pre = (new.scored()["worker_id"] == "w1") & (new.scored()["wave"] == "pre")
+    assert new.scored().loc[w1_pre, "stss_total"].item() == 17.0
+    pd.testing.assert_series_equal(study.scored()["stss_total"], before)
+    assert study.scored().loc[w1_pre, "stss_total"].item() == 51.0
+    with pytest.raises(UsageError, match="unknown name"):
+        study.replace(answers=changed)
+    with pytest.raises(DataValidationError, match="unknown wave"):
+        study.replace(responses=resp.assign(wave="later"))
+
+
+def test_tables_handed_out_cannot_change_the_study(tiny):
+    study = Study.from_dir(tiny)
+    kept = study.workers.copy(deep=True)
+    out = study.workers
+    out.loc[0, "org_id"] = "ZZZ"  # in place on the handed-out table
+    out["extra"] = 1
+    orgs = study.orgs
+    orgs.loc[orgs.index[0], "size"] = 0
+    meta = study.meta
+    meta["min_cell"] = 99
+    pd.testing.assert_frame_equal(study.workers, kept)
+    assert study.orgs["size"].iloc[0] == 10 and study.min_cell == 1
+    scored = study.scored()
+    scored.loc[:, "stss_total"] = -1.0
+    assert (study.scored()["stss_total"].dropna() > 0).all()
+    values = study.workers["tenure_years"].to_numpy()
+    with pytest.raises(ValueError, match="read-only"):  # NumPy views of a table are read-only
+        values[0] = 99.0
+    assert study.workers["tenure_years"].iloc[0] == 1.5
+
+
+def test_study_pickles_and_copies(tiny):
+    import copy
+    import pickle
+
+    study = Study.from_dir(tiny)
+    for back in (pickle.loads(pickle.dumps(study)), copy.deepcopy(study), copy.copy(study)):
+        assert back is not study and back.source == study.source
+        pd.testing.assert_frame_equal(back.responses, study.responses)
+        pd.testing.assert_frame_equal(back.scored(), study.scored())
+        with pytest.raises(AttributeError, match="immutable"):
+            back.workers = None
+
+
+def test_deprecated_methods_warn_and_agree(tiny):
+    study = Study.from_dir(tiny)
+    with pytest.warns(DeprecationWarning, match="stseval.reshape.wide"):
+        old = study.wide("stss_total", "policies")
+    pd.testing.assert_frame_equal(old, reshape.wide(study, "stss_total", "policies"))
+    with pytest.warns(DeprecationWarning, match="reshape.arms"):
+        study.arms("policies")
+    with pytest.warns(DeprecationWarning, match="reshape.org_months"):
+        study.org_months("policies")
+    with pytest.warns(DeprecationWarning, match="reshape.long"):
+        study.long("stss_total", "policies")
+    with pytest.warns(DeprecationWarning, match="stseval.validate.check_study"):
+        from stseval.checks import check_study
+    assert check_study(tiny).ok
+
+
+# -- Parquet ----------------------------------------------------------------------------
+def test_parquet_round_trip(small_study, tmp_path):
+    first = small_study.to_dir(tmp_path / "p", format="parquet")
+    assert sorted(p.suffix for p in first.iterdir() if p.name != "study.yaml") == [".parquet"] * 6
+    back = Study.from_dir(first)
+    for name in TABLES:
+        pd.testing.assert_frame_equal(
+            getattr(small_study, name), getattr(back, name), check_dtype=False
+        )
+    again = back.to_dir(tmp_path / "p2")  # the format read is the format written
+    assert _digest(first) == _digest(again)
+    csv = back.to_dir(tmp_path / "c", format="csv")
+    assert _digest(csv) == _digest(small_study.to_dir(tmp_path / "c0"))
+    back.to_dir(first, overwrite=True, format="csv")  # switching formats removes the other copy
+    assert not list(first.glob("*.parquet"))
+    with pytest.raises(UsageError, match="format"):
+        back.to_dir(tmp_path / "x", format="feather")
+
+
+def test_check_study_takes_a_folder_or_a_study(tiny):
+    from stseval import validate
+
+    from_folder = validate.check_study(tiny)
+    assert from_folder.ok and from_folder.design.n_orgs == 5
+    study = Study.from_dir(tiny)
+    in_memory = validate.check_study(study)
+    assert in_memory.ok and in_memory.design.describe() == from_folder.design.describe()
+    raw = {
+        name: pd.read_csv(tiny / f"{name}.csv", dtype=str, keep_default_na=False, na_values=[""])
+        for name in ("workers", "responses", "orgs", "interventions")
+    }
+    raw["orgs"].loc[0, "size"] = "inf"
+    broken = Study(meta=study.meta, **raw)  # not validated on construction
+    result = validate.check_study(broken)
+    assert not result.ok
+    rec = result.failures.iloc[0]
+    assert (rec["file"], rec["column"], rec["rows"]) == ("orgs.csv", "size", "line 2")
+    assert "infinite" in rec["problem"]
+    with pytest.raises(UsageError, match="min_cell"):
+        validate.check_study(tiny, min_cell=0)

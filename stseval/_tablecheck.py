@@ -1,4 +1,4 @@
-"""Validation of a study's tables (used by :meth:`stseval.study.Study.validate`).
+"""Checks of a study's tables (private helper of :mod:`stseval.validate`).
 
 Works on tables as read from the files (all text) and on typed in-memory
 tables alike. Every check appends to a list; nothing stops at the first
@@ -25,7 +25,7 @@ from .columns import (
 )
 from .errors import DataValidationError, StsevalError, format_rows
 
-__all__ = ["check_study"]
+__all__ = ["isin", "table_checks"]
 
 _ITEM_LIKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*_\d{2,3}$")
 
@@ -33,6 +33,25 @@ _ITEM_LIKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*_\d{2,3}$")
 def _lines(mask) -> str:
     pos = np.flatnonzero(np.asarray(mask, dtype=bool))
     return "line " + format_rows(pos + 2) if len(pos) else ""
+
+
+def isin(values: pd.Series, known) -> np.ndarray:
+    """``values.isin(known)`` as a boolean array, by hashing (fast on Arrow-backed text too)."""
+    known = [k for k in known if isinstance(k, str)] if _is_text(values) else list(known)
+    if _is_text(values):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        found = pc.is_in(pa.array(values.array), value_set=pa.array(known, type=pa.string()))
+        return np.asarray(found.fill_null(False), dtype=bool)
+    index = pd.Index(np.asarray(known, dtype=object))
+    return index.get_indexer(np.asarray(values, dtype=object)) >= 0
+
+
+def _is_text(values: pd.Series) -> bool:
+    """True for pandas' Arrow-backed text columns (``str`` with pyarrow storage)."""
+    dtype = values.dtype
+    return isinstance(dtype, pd.StringDtype) and getattr(dtype, "storage", "") == "pyarrow"
 
 
 def _blank(values: pd.Series) -> np.ndarray:
@@ -61,55 +80,31 @@ class _Checker:
         self.errors.append({"file": file, "column": column, "rows": rows, "problem": problem})
 
     # -- study.yaml ----------------------------------------------------------
-    def meta(self):
+    def meta(self) -> list[str]:
+        """Check study.yaml with its pydantic model; return the wave names."""
+        from .design import parse_meta
+
         meta = self.study.meta or {}
-        waves = meta.get("waves")
-        if waves is None:
+        spec, failures = parse_meta(meta)
+        self.errors.extend(failures)
+        if spec is None:
+            waves = meta.get("waves") if isinstance(meta.get("waves"), list) else None
+            return [str(w) for w in waves if isinstance(w, (str, int))] if waves else []
+        if spec.waves is None:
             self.warnings.append("study.yaml lists no waves; assuming pre, post")
-        elif (
-            not isinstance(waves, list)
-            or not waves
-            or not all(isinstance(w, (str, int)) and str(w).strip() for w in waves)
-        ):
-            self.fail(
-                "study.yaml",
-                "waves",
-                "",
-                f"waves must be a list of wave names in order (e.g. [pre, post]); got {waves!r}",
-            )
-        elif len({str(w) for w in waves}) != len(waves):
-            self.fail("study.yaml", "waves", "", f"waves are listed twice: {waves}")
-        elif len(waves) < 2:
+        elif len(spec.waves) < 2:
             self.warnings.append(
-                f"study.yaml lists one wave ({waves[0]}); change over time cannot be estimated"
+                f"study.yaml lists one wave ({spec.waves[0].name}); "
+                "change over time cannot be estimated"
             )
-        insts = meta.get("instruments")
-        if insts is None or insts == []:
+        if not spec.instruments:
             self.warnings.append("study.yaml lists no instruments; nothing will be scored")
-        elif not isinstance(insts, list):
-            self.fail(
-                "study.yaml",
-                "instruments",
-                "",
-                f"instruments must be a list of instrument "
-                f"keys (e.g. [stss, proqol]); got {insts!r}",
-            )
-        else:
-            for key in insts:
-                try:
-                    _load(str(key), self.base)
-                except StsevalError as exc:
-                    self.fail("study.yaml", "instruments", "", str(exc))
-        min_cell = meta.get("min_cell")
-        if min_cell is not None and (
-            isinstance(min_cell, bool) or not isinstance(min_cell, int) or min_cell < 1
-        ):
-            self.fail(
-                "study.yaml",
-                "min_cell",
-                "",
-                f"min_cell must be a whole number of at least 1; got {min_cell!r}",
-            )
+        for key in spec.instruments or []:
+            try:
+                _load(str(key), self.base)
+            except StsevalError as exc:
+                self.fail("study.yaml", "instruments", "", str(exc))
+        return [w.name for w in spec.waves] if spec.waves else ["pre", "post"]
 
     # -- tables ----------------------------------------------------------------
     def columns(self, key, file, required) -> bool:
@@ -148,7 +143,7 @@ class _Checker:
 
     def refers(self, frame, file, col, known, target, what):
         values = frame[col]
-        bad = (~values.isin(known) & ~pd.Series(_blank(values), index=values.index)).to_numpy()
+        bad = ~isin(values, known) & ~_blank(values)
         if bad.any():
             self.fail(
                 file,
@@ -197,6 +192,16 @@ class _Checker:
                 notnum,
                 f"{int(notnum.sum())} value(s) are not numbers (e.g. {_show(values[notnum], 3)})",
             )
+        inf = np.isinf(num.to_numpy(dtype="float64", na_value=np.nan))
+        if inf.any():
+            self.fail(
+                file,
+                col,
+                inf,
+                f"{int(inf.sum())} value(s) are infinite or too large to hold "
+                f"(e.g. {_show(values[inf], 3)}); expected a finite number",
+            )
+            num = num.where(~inf)
         with np.errstate(invalid="ignore"):
             neg = ~signed & (num < 0).to_numpy(dtype=bool, na_value=False)
             frac = whole & (num.notna() & (num != np.round(num))).to_numpy(
@@ -212,12 +217,7 @@ class _Checker:
 
     def run(self):
         s = self.study
-        self.meta()
-        waves = (
-            [str(w) for w in (s.meta or {}).get("waves") or ["pre", "post"]]
-            if isinstance((s.meta or {}).get("waves", []), list)
-            else []
-        )
+        waves = self.meta()
         ok = {
             "workers": self.columns("workers", "workers.csv", WORKER_COLUMNS),
             "responses": self.columns("responses", "responses.csv", list(RESPONSE_ID_COLUMNS)),
@@ -233,131 +233,146 @@ class _Checker:
             ok["org_metrics"] = self.columns("org_metrics", "org_metrics.csv", ORG_METRIC_COLUMNS)
         ok["truth"] = s.truth is not None and self.columns("truth", "truth.csv", TRUTH_COLUMNS)
 
-        org_ids = worker_ids = None
-        if ok["orgs"]:
-            o = s.orgs
-            self.ids(o, "orgs.csv", ["org_id"])
-            self.unique(o, "orgs.csv", ["org_id"], "org")
-            self.numbers(o, "orgs.csv", "size", whole=True)
-            org_ids = set(o["org_id"].dropna())
-        if ok["workers"]:
-            w = s.workers
-            self.ids(w, "workers.csv", ["worker_id", "org_id", "team_id"])
-            self.unique(w, "workers.csv", ["worker_id"], "worker")
-            if org_ids is not None:
-                self.refers(w, "workers.csv", "org_id", org_ids, "orgs.csv", "organizations")
-            teams = w.dropna(subset=["team_id", "org_id"]).groupby("team_id")["org_id"].nunique()
-            shared = teams[teams > 1].index
-            if len(shared):
-                mask = w["team_id"].isin(shared).to_numpy()
-                self.fail(
-                    "workers.csv",
-                    "team_id",
-                    mask,
-                    f"team ID(s) used in more than one "
-                    f"organization: {_show(shared)}; team IDs must be unique across the "
-                    "study (e.g. prefix the org: O01-T1)",
-                )
-            if "tenure_years" in w.columns:
-                self.numbers(w, "workers.csv", "tenure_years", whole=False)
-            worker_ids = set(w["worker_id"].dropna())
-            if org_ids is not None:
-                counts = w.groupby("org_id").size()
-                small = counts[counts < s.min_cell]
-                if len(small):
-                    self.warnings.append(
-                        f"{len(small)} organization(s) have fewer than min_cell={s.min_cell} "
-                        f"workers: {_show(f'{k} ({v})' for k, v in small.items())}; their "
-                        "results will be suppressed in shared reports"
-                    )
-                empty = sorted(org_ids - set(counts.index))
-                if empty:
-                    self.warnings.append(
-                        f"{len(empty)} organization(s) have no workers: {_show(empty)}"
-                    )
-        if ok["responses"]:
-            r = s.responses
-            self.ids(r, "responses.csv", ["worker_id", "wave"])
-            self.unique(r, "responses.csv", ["worker_id", "wave"], "worker x wave")
-            if waves:
-                wave_col = r["wave"].astype("str")
-                bad = (
-                    ~wave_col.isin(waves) & ~pd.Series(_blank(r["wave"]), index=r.index)
-                ).to_numpy()
-                if bad.any():
-                    self.fail(
-                        "responses.csv",
-                        "wave",
-                        bad,
-                        f"unknown wave(s) "
-                        f"{_show(r['wave'][bad])}; study.yaml lists waves "
-                        f"{', '.join(waves)}",
-                    )
-                seen = set(wave_col)
-                unanswered = [w for w in waves if w not in seen]
-                if unanswered:
-                    self.warnings.append(f"nobody answered wave(s) {', '.join(unanswered)}")
-            if worker_ids is not None:
-                self.refers(r, "responses.csv", "worker_id", worker_ids, "workers.csv", "workers")
-                silent = worker_ids - set(r["worker_id"].dropna())
-                if silent:
-                    self.warnings.append(
-                        f"{len(silent)} worker(s) have no survey response: {_show(sorted(silent))}"
-                    )
-            self.dates(r, "responses.csv", "date", allow_blank=True)
-            self.items(r)
-        if ok["interventions"]:
-            i = s.interventions
-            self.ids(i, "interventions.csv", ["org_id", "area"])
-            self.unique(i, "interventions.csv", ["org_id", "area"], "org x area")
-            bad = (
-                ~i["area"].isin(AREA_KEYS) & ~pd.Series(_blank(i["area"]), index=i.index)
-            ).to_numpy()
-            if bad.any():
-                self.fail(
-                    "interventions.csv",
-                    "area",
-                    bad,
-                    f"unknown area(s) "
-                    f"{_show(i['area'][bad])}; valid areas are {', '.join(AREA_KEYS)}",
-                )
-            if org_ids is not None:
-                self.refers(i, "interventions.csv", "org_id", org_ids, "orgs.csv", "organizations")
-            self.dates(i, "interventions.csv", "start_date", allow_blank=False)
-        if ok["org_metrics"]:
-            m = s.org_metrics
-            self.ids(m, "org_metrics.csv", ["org_id", "month"])
-            self.dates(
-                m, "org_metrics.csv", "month", allow_blank=False, what="month", fmt="YYYY-MM"
-            )
-            if org_ids is not None:
-                self.refers(m, "org_metrics.csv", "org_id", org_ids, "orgs.csv", "organizations")
-            head = self.numbers(m, "org_metrics.csv", "headcount", whole=True)
-            seps = self.numbers(m, "org_metrics.csv", "separations", whole=True)
-            self.numbers(m, "org_metrics.csv", "absence_days", whole=True)
-            over = (seps > head).to_numpy(dtype=bool, na_value=False)
-            if over.any():
-                self.warnings.append(
-                    f"org_metrics.csv: {int(over.sum())} month(s) with more "
-                    f"separations than headcount ({_lines(over)})"
-                )
-            if not pd.api.types.is_datetime64_any_dtype(m["month"]):
-                month = pd.to_datetime(
-                    m["month"].astype("str").str.strip(), format="ISO8601", errors="coerce"
-                ).dt.to_period("M")
-            else:
-                month = m["month"].dt.to_period("M")
-            keyed = pd.DataFrame({"org_id": m["org_id"], "month": month.astype("str")})
-            self.unique(keyed, "org_metrics.csv", ["org_id", "month"], "org x month")
+        self.org_ids = self.worker_ids = None
+        self.waves = waves
+        for key in ("orgs", "workers", "responses", "interventions", "org_metrics"):
+            if ok[key]:
+                getattr(self, f"_{key}")()
         if ok["truth"]:
             self.numbers(s.truth, "truth.csv", "value", whole=False, signed=True)
+        from ._designcheck import design_checks
+
+        design_checks(self)
         return self
+
+    def _orgs(self):
+        s = self.study
+        o = s.orgs
+        self.ids(o, "orgs.csv", ["org_id"])
+        self.unique(o, "orgs.csv", ["org_id"], "org")
+        self.numbers(o, "orgs.csv", "size", whole=True)
+        self.org_ids = set(o["org_id"].dropna().unique().tolist())
+
+    def _workers(self):
+        s, org_ids = self.study, self.org_ids
+        w = s.workers
+        self.ids(w, "workers.csv", ["worker_id", "org_id", "team_id"])
+        self.unique(w, "workers.csv", ["worker_id"], "worker")
+        if org_ids is not None:
+            self.refers(w, "workers.csv", "org_id", org_ids, "orgs.csv", "organizations")
+        teams = w.dropna(subset=["team_id", "org_id"]).groupby("team_id")["org_id"].nunique()
+        shared = teams[teams > 1].index
+        if len(shared):
+            mask = w["team_id"].isin(shared).to_numpy()
+            self.fail(
+                "workers.csv",
+                "team_id",
+                mask,
+                f"team ID(s) used in more than one "
+                f"organization: {_show(shared)}; team IDs must be unique across the "
+                "study (e.g. prefix the org: O01-T1)",
+            )
+        if "tenure_years" in w.columns:
+            self.numbers(w, "workers.csv", "tenure_years", whole=False)
+        self.worker_ids = set(w["worker_id"].dropna().unique().tolist())
+        self._small_orgs(w)
+
+    def _small_orgs(self, w):
+        s, org_ids = self.study, self.org_ids
+        if org_ids is not None:
+            counts = w.groupby("org_id").size()
+            small = counts[counts < s.min_cell]
+            if len(small):
+                self.warnings.append(
+                    f"{len(small)} organization(s) have fewer than min_cell={s.min_cell} "
+                    f"workers: {_show(f'{k} ({v})' for k, v in small.items())}; their "
+                    "results will be suppressed in shared reports"
+                )
+            empty = sorted(org_ids - set(counts.index))
+            if empty:
+                self.warnings.append(
+                    f"{len(empty)} organization(s) have no workers: {_show(empty)}"
+                )
+
+    def _responses(self):
+        s, waves, worker_ids = self.study, self.waves, self.worker_ids
+        r = s.responses
+        self.ids(r, "responses.csv", ["worker_id", "wave"])
+        self.unique(r, "responses.csv", ["worker_id", "wave"], "worker x wave")
+        if waves:
+            wave_col = r["wave"].astype("str")
+            bad = (~wave_col.isin(waves) & ~pd.Series(_blank(r["wave"]), index=r.index)).to_numpy()
+            if bad.any():
+                self.fail(
+                    "responses.csv",
+                    "wave",
+                    bad,
+                    f"unknown wave(s) "
+                    f"{_show(r['wave'][bad])}; study.yaml lists waves "
+                    f"{', '.join(waves)}",
+                )
+            seen = set(wave_col.unique().tolist())
+            unanswered = [w for w in waves if w not in seen]
+            if unanswered:
+                self.warnings.append(f"nobody answered wave(s) {', '.join(unanswered)}")
+        if worker_ids is not None:
+            self.refers(r, "responses.csv", "worker_id", worker_ids, "workers.csv", "workers")
+            silent = worker_ids - set(r["worker_id"].dropna().unique().tolist())
+            if silent:
+                self.warnings.append(
+                    f"{len(silent)} worker(s) have no survey response: {_show(sorted(silent))}"
+                )
+        self.dates(r, "responses.csv", "date", allow_blank=True)
+        self.items(r)
+
+    def _interventions(self):
+        s, org_ids = self.study, self.org_ids
+        i = s.interventions
+        self.ids(i, "interventions.csv", ["org_id", "area"])
+        self.unique(i, "interventions.csv", ["org_id", "area"], "org x area")
+        bad = (~i["area"].isin(AREA_KEYS) & ~pd.Series(_blank(i["area"]), index=i.index)).to_numpy()
+        if bad.any():
+            self.fail(
+                "interventions.csv",
+                "area",
+                bad,
+                f"unknown area(s) {_show(i['area'][bad])}; valid areas are {', '.join(AREA_KEYS)}",
+            )
+        if org_ids is not None:
+            self.refers(i, "interventions.csv", "org_id", org_ids, "orgs.csv", "organizations")
+        self.dates(i, "interventions.csv", "start_date", allow_blank=False)
+
+    def _org_metrics(self):
+        s, org_ids = self.study, self.org_ids
+        m = s.org_metrics
+        self.ids(m, "org_metrics.csv", ["org_id", "month"])
+        self.dates(m, "org_metrics.csv", "month", allow_blank=False, what="month", fmt="YYYY-MM")
+        if org_ids is not None:
+            self.refers(m, "org_metrics.csv", "org_id", org_ids, "orgs.csv", "organizations")
+        head = self.numbers(m, "org_metrics.csv", "headcount", whole=True)
+        seps = self.numbers(m, "org_metrics.csv", "separations", whole=True)
+        self.numbers(m, "org_metrics.csv", "absence_days", whole=True)
+        over = (seps > head).to_numpy(dtype=bool, na_value=False)
+        if over.any():
+            self.warnings.append(
+                f"org_metrics.csv: {int(over.sum())} month(s) with more "
+                f"separations than headcount ({_lines(over)})"
+            )
+        if not pd.api.types.is_datetime64_any_dtype(m["month"]):
+            month = pd.to_datetime(
+                m["month"].astype("str").str.strip(), format="ISO8601", errors="coerce"
+            ).dt.to_period("M")
+        else:
+            month = m["month"].dt.to_period("M")
+        keyed = pd.DataFrame({"org_id": m["org_id"], "month": month.astype("str")})
+        self.unique(keyed, "org_metrics.csv", ["org_id", "month"], "org x month")
 
     def items(self, r: pd.DataFrame):
         from .scoring import score
 
         insts = []
-        for key in (self.study.meta or {}).get("instruments") or []:
+        keys = (self.study.meta or {}).get("instruments")
+        for key in keys if isinstance(keys, list) else []:
             try:
                 insts.append(_load(str(key), self.base))
             except StsevalError:
@@ -398,7 +413,7 @@ def _load(key: str, base: Path | None):
     return load_instrument(key)
 
 
-def check_study(
+def table_checks(
     study, *, base: Path | None = None, report_missing: bool = False
 ) -> tuple[list[dict], list[str]]:
     """All errors (failure records) and warnings of a study's tables."""

@@ -1,0 +1,212 @@
+"""Arms and analysis views of a study: what the estimators consume.
+
+Each function takes the :class:`~stseval.study.Study` first and returns a new
+DataFrame with fixed columns (the study is never changed):
+
+- :func:`arms`: intervention and comparison organizations of an area;
+- :func:`wide`: one row per worker, the outcome at the first wave and a later one;
+- :func:`long`: one row per response (worker x wave) with the outcome;
+- :func:`org_months`: monthly indicators with before/after and rates.
+
+They replace the methods ``Study.arms``, ``Study.wide``, ``Study.long`` and
+``Study.org_months`` (kept as deprecated wrappers). They follow the study's
+design where it is cheap: any number of waves (``wide(..., wave=...)`` picks the
+later wave), and anonymous studies (``worker_id`` never repeats across waves:
+``wide`` then has no row with both waves, which estimators read as "not
+estimable").
+
+Tests: ``tests/test_study.py`` (hand-worked tiny study), ``tests/test_design.py``
+(three waves, anonymous waves).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .areas import AREA_KEYS
+from .errors import UsageError
+
+__all__ = [
+    "WORKDAYS_PER_MONTH",
+    "arm_workers",
+    "arms",
+    "long",
+    "org_months",
+    "outcome_scores",
+    "wide",
+]
+
+#: Working days per month used for ``absence_rate`` (DERIVED: 5 days x 52 weeks / 12 ~ 21).
+WORKDAYS_PER_MONTH = 21
+
+
+def arms(study, area: str) -> pd.DataFrame:
+    """The intervention and comparison organizations for one organizational area.
+
+    Intervention orgs have a row for ``area`` in ``interventions.csv``.
+    Comparison orgs have no row in ``interventions.csv`` at all: an org that
+    changed another area is in neither arm of this one.
+
+    Parameters
+    ----------
+    study : Study
+    area : str
+        A key of :data:`stseval.areas.AREA_KEYS`.
+
+    Returns
+    -------
+    DataFrame
+        ``org_id, arm, start_date``: ``arm`` is ``"intervention"`` or
+        ``"comparison"``; a comparison org's ``start_date`` is the reference
+        date used to split its months into before and after: the lower median
+        of the intervention orgs' start dates (missing if the area has no
+        intervention org). Sorted by ``org_id``.
+    """
+    if area not in AREA_KEYS:
+        raise UsageError(f"unknown area {area!r}; organizational areas are {', '.join(AREA_KEYS)}")
+    inter = study.interventions
+    mine = inter[inter["area"] == area].groupby("org_id", sort=True)["start_date"].min()
+    changed = set(inter["org_id"])
+    comparison = sorted(o for o in study.orgs["org_id"] if o not in changed)
+    starts = np.sort(mine.dropna().to_numpy())
+    ref = starts[(len(starts) - 1) // 2] if len(starts) else pd.NaT
+    treated = pd.DataFrame(
+        {"org_id": mine.index.astype("str"), "arm": "intervention", "start_date": mine.to_numpy()}
+    )
+    control = pd.DataFrame(
+        {
+            "org_id": pd.Series(comparison, dtype="str"),
+            "arm": "comparison",
+            "start_date": pd.Series([ref] * len(comparison), dtype="datetime64[ns]"),
+        }
+    )
+    out = pd.concat([treated, control], ignore_index=True)
+    out["start_date"] = out["start_date"].astype("datetime64[ns]")
+    return out.sort_values("org_id", kind="mergesort").reset_index(drop=True)
+
+
+def arm_workers(study, area: str) -> pd.DataFrame:
+    """Workers of the area's arms: ``worker_id, org_id, team_id, treated`` (1 = intervention)."""
+    table = arms(study, area)
+    table = table.assign(treated=(table["arm"] == "intervention").astype("int64"))
+    return study.workers[["worker_id", "org_id", "team_id"]].merge(
+        table[["org_id", "treated"]], on="org_id", how="inner"
+    )
+
+
+def outcome_scores(study, outcome: str) -> pd.DataFrame:
+    """``worker_id, wave, <outcome>`` for every response (scores of :meth:`Study.scored`)."""
+    scored = study.scored()
+    if outcome not in scored.columns:
+        raise UsageError(
+            f"unknown outcome {outcome!r}; score columns of this study are "
+            f"{', '.join(study.score_columns())}"
+        )
+    return scored[["worker_id", "wave", outcome]]
+
+
+def wide(study, outcome: str, area: str, *, wave: str | None = None) -> pd.DataFrame:
+    """One row per worker of the area's arms with the outcome at the first and a later wave.
+
+    Parameters
+    ----------
+    study : Study
+    outcome : str
+        A score column (e.g. ``stss_total``).
+    area : str
+    wave : str, optional
+        The later wave (default: the second wave of ``study.yaml``).
+
+    Returns
+    -------
+    DataFrame
+        ``worker_id, org_id, team_id, treated, pre, post``: ``treated`` is 1
+        for intervention orgs and 0 for comparison orgs; ``pre`` is the
+        ``outcome`` at the first wave and ``post`` at ``wave`` (missing where
+        the worker did not answer or the score is missing). Every worker of
+        the arms is listed, sorted by ``worker_id``. In an anonymous study no
+        row has both.
+    """
+    waves = study.waves
+    if len(waves) < 2:
+        raise UsageError(f"wide() needs two waves; study.yaml lists {waves}")
+    later = waves[1] if wave is None else wave
+    if later not in waves[1:]:
+        raise UsageError(f"wave must be a later wave of the study ({', '.join(waves[1:])})")
+    people = arm_workers(study, area)
+    y = outcome_scores(study, outcome)
+    pre = y[y["wave"] == waves[0]].set_index("worker_id")[outcome]
+    post = y[y["wave"] == later].set_index("worker_id")[outcome]
+    out = people.assign(
+        pre=people["worker_id"].map(pre).astype("float64"),
+        post=people["worker_id"].map(post).astype("float64"),
+    )
+    return out.sort_values("worker_id", kind="mergesort").reset_index(drop=True)
+
+
+def long(study, outcome: str, area: str) -> pd.DataFrame:
+    """One row per response (worker x wave) of the area's arms with a non-missing outcome.
+
+    Returns
+    -------
+    DataFrame
+        ``worker_id, org_id, team_id, treated, wave, y``; every wave of
+        ``study.yaml`` (any number), sorted by worker and wave order; rows
+        whose score is missing are dropped.
+    """
+    people = arm_workers(study, area)
+    y = outcome_scores(study, outcome).rename(columns={outcome: "y"})
+    out = people.merge(y, on="worker_id", how="inner")
+    out = out[out["wave"].isin(study.waves) & out["y"].notna()].copy()
+    out["_rank"] = out["wave"].map({w: i for i, w in enumerate(study.waves)})
+    out = out.sort_values(["worker_id", "_rank"], kind="mergesort")
+    out["y"] = out["y"].astype("float64")
+    cols = ["worker_id", "org_id", "team_id", "treated", "wave", "y"]
+    return out[cols].reset_index(drop=True)
+
+
+def org_months(study, area: str) -> pd.DataFrame:
+    """Monthly organizational indicators of the area's arms.
+
+    Returns
+    -------
+    DataFrame
+        ``org_id, month, headcount, separations, absence_days, treated,
+        start_date, post, rel_month, separation_rate, absence_rate``: ``post``
+        is 1 from the month of ``start_date`` on (comparison orgs use the
+        reference date of :func:`arms`); ``rel_month`` counts months from that
+        month (0 = first month after the start); ``separation_rate =
+        separations / headcount`` and ``absence_rate = absence_days /
+        (headcount x 21 working days)``. Sorted by org and month.
+    """
+    table = arms(study, area)
+    table = table.assign(treated=(table["arm"] == "intervention").astype("int64"))
+    m = study.org_metrics.merge(
+        table[["org_id", "treated", "start_date"]], on="org_id", how="inner"
+    )
+    start_month = m["start_date"].dt.to_period("M")
+    month = m["month"].dt.to_period("M")
+    valid = (start_month.notna() & month.notna()).to_numpy()
+    rel = np.full(len(m), np.nan)
+    rel[valid] = [(a - b).n for a, b in zip(month[valid], start_month[valid], strict=True)]
+    m["rel_month"] = pd.array(rel, dtype="Float64").astype("Int64")
+    m["post"] = (m["rel_month"] >= 0).astype("Int64")
+    head = m["headcount"].astype("float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m["separation_rate"] = m["separations"].astype("float64") / head
+        m["absence_rate"] = m["absence_days"].astype("float64") / (head * WORKDAYS_PER_MONTH)
+    cols = [
+        "org_id",
+        "month",
+        "headcount",
+        "separations",
+        "absence_days",
+        "treated",
+        "start_date",
+        "post",
+        "rel_month",
+        "separation_rate",
+        "absence_rate",
+    ]
+    return m[cols].sort_values(["org_id", "month"], kind="mergesort").reset_index(drop=True)
