@@ -29,6 +29,7 @@ _EXPORTS = {
     "simulate": "stseval.synthetic",
     "evaluate_area": "stseval.evaluate",
     "evaluate_all": "stseval.evaluate",
+    "evaluate_statement": "stseval.individual",
 }
 
 #: Submodules reachable as attributes (``stseval.reliability.alpha``) without an import.
@@ -54,6 +55,23 @@ _SUBMODULES = {
     "cli",
     "errors",
     "columns",
+    "validate",
+    "reshape",
+    "design",
+    "verdict",
+    "formatting",
+    "disclosure",
+    "docx_report",
+    "dose",
+    "factor",
+    "individual",
+    "linking",
+    "staggered",
+    "no_comparison",
+    "cross_section",
+    "waves",
+    "teams",
+    "multi_area",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -14,9 +14,14 @@ def _simulate_args(p):
     p.add_argument("--design", help="design YAML file (default: the built-in default design)")
     p.add_argument(
         "--preset",
-        choices=["default", "small", "null"],
         default=None,
-        help="start from a built-in design instead of --design",
+        help="start from a built-in design instead of --design: default, small, null, "
+        "single_org, anonymous, coded, three_wave, staggered, team_rct, dose, individual",
+    )
+    p.add_argument(
+        "--null",
+        action="store_true",
+        help="set every effect of the design to zero (false-positive checks)",
     )
     p.add_argument(
         "--set",
@@ -46,7 +51,7 @@ def _simulate(args) -> int:
     if args.design:
         design = StudyDesign.from_yaml(args.design)
     else:
-        design = getattr(StudyDesign, args.preset or "default")()
+        design = StudyDesign.preset(args.preset or "default")
     overrides = {}
     for item in args.overrides:
         key, sep, value = item.partition("=")
@@ -55,6 +60,8 @@ def _simulate(args) -> int:
         overrides[key.strip()] = value
     if overrides:
         design = design.with_overrides(overrides)
+    if args.null:
+        design = design.nullified()
     out = Path(args.out)
     study = simulate(design, seed=args.seed)
     study.to_dir(out, overwrite=args.overwrite, format=args.format)

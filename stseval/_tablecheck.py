@@ -329,7 +329,10 @@ class _Checker:
         s, org_ids = self.study, self.org_ids
         i = s.interventions
         self.ids(i, "interventions.csv", ["org_id", "area"])
-        self.unique(i, "interventions.csv", ["org_id", "area"], "org x area")
+        if "team_id" in i.columns:  # team assignment: one row per changed team
+            self.unique(i, "interventions.csv", ["org_id", "area", "team_id"], "org x area x team")
+        else:
+            self.unique(i, "interventions.csv", ["org_id", "area"], "org x area")
         bad = (~i["area"].isin(AREA_KEYS) & ~pd.Series(_blank(i["area"]), index=i.index)).to_numpy()
         if bad.any():
             self.fail(
