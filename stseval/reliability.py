@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from ._args import check_confidence
 from .errors import DataValidationError, UsageError, format_rows
 
 __all__ = [
@@ -107,16 +108,7 @@ def _complete(items: pd.DataFrame, *, min_rows: int = 3, name: str = "items") ->
     return full
 
 
-def _check_confidence(confidence) -> float:
-    try:
-        c = float(confidence)
-    except (TypeError, ValueError):
-        raise UsageError(
-            f"confidence must be a number between 0 and 1; got {confidence!r}"
-        ) from None
-    if not 0 < c < 1:
-        raise UsageError(f"confidence must be between 0 and 1 (e.g. 0.95); got {confidence!r}")
-    return c
+_check_confidence = check_confidence
 
 
 def _alpha_value(x: np.ndarray) -> float:

@@ -143,7 +143,7 @@ def test_alpha_errors(frame, match):
 
 
 def test_alpha_bad_confidence():
-    with pytest.raises(UsageError, match="confidence must be between 0 and 1"):
+    with pytest.raises(UsageError, match="confidence must be a number between 0 and 1"):
         alpha(TABLE, confidence=95)
 
 
