@@ -57,14 +57,15 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from ._args import real_number, whole_number
+from ._args import check_confidence, negligible_spread, real_number, whole_number
 from .columns import EFFECT_SIZE_COLUMNS
-from .errors import UsageError
+from .errors import EstimationWarning, NotEstimableError, UsageError
 
 __all__ = [
     "paired",
@@ -86,21 +87,16 @@ RC_CATEGORIES = ["reliably improved", "no reliable change", "reliably deteriorat
 #: Names accepted by ``reliable_change(method=...)``.
 RC_METHODS = ["jacobson_truax_1991", "jacobson_follette_revenstorf_1984"]
 
+_CONSTANT_CHANGE = (
+    "post - pre is the same for every pair (SD of the changes is 0 up to rounding): "
+    "d_z, g_z, d_rm and g_rm are undefined"
+)
 _PAIRED_MIN_N = 4  # the Morris & DeShon (2002) variance has n - 3 in a denominator
 _RCI_CRITICAL = 1.96  # Jacobson & Truax (1991): |RCI| > 1.96
 
 
 # ----------------------------------------------------------------------------- checks
-def _check_confidence(confidence) -> float:
-    if (
-        not isinstance(confidence, numbers.Real)
-        or isinstance(confidence, bool)
-        or not 0 < confidence < 1
-    ):
-        raise UsageError(
-            f"confidence must be a number between 0 and 1 (e.g. 0.95), got {confidence!r}"
-        )
-    return float(confidence)
+_check_confidence = check_confidence
 
 
 def _check_r(r, name: str = "r") -> float:
@@ -206,16 +202,22 @@ def _paired_table(n, m_pre, sd_pre, m_post, sd_post, r, sd_diff, confidence) -> 
     se_change = sd_diff / math.sqrt(n)
     var_pre, var_post, var_diff = sd_pre**2, sd_post**2, sd_diff**2
 
-    d = {}
-    # d_z: exact interval by inverting the noncentral t of the paired t statistic.
-    d["z"] = change / sd_diff
-    lo, hi = _nct_ci(change / se_change, df, confidence)
-    ci = {"z": (lo / math.sqrt(n), hi / math.sqrt(n))}
-    # d_rm (Lakens 2013, eq. 9); variance from Morris & DeShon (2002, Table 2, raw-score
-    # metric), evaluated at the unbiased estimate g_rm.
-    d["rm"] = d["z"] * math.sqrt(2 * (1 - r))
-    g_rm = j * d["rm"]
-    v_rm = (2 * (1 - r) / n) * (df / (df - 2)) * (1 + n * g_rm**2 / (2 * (1 - r))) - g_rm**2 / j**2
+    d, ci = {}, {}
+    if sd_diff > 0:
+        # d_z: exact interval by inverting the noncentral t of the paired t statistic.
+        d["z"] = change / sd_diff
+        lo, hi = _nct_ci(change / se_change, df, confidence)
+        ci["z"] = (lo / math.sqrt(n), hi / math.sqrt(n))
+        # d_rm (Lakens 2013, eq. 9); variance from Morris & DeShon (2002, Table 2, raw-score
+        # metric), evaluated at the unbiased estimate g_rm.
+        d["rm"] = d["z"] * math.sqrt(2 * (1 - r))
+        g_rm = j * d["rm"]
+        v_rm = (2 * (1 - r) / n) * (df / (df - 2)) * (
+            1 + n * g_rm**2 / (2 * (1 - r))
+        ) - g_rm**2 / j**2
+    else:  # every change equal: d_z and d_rm divide by zero (see paired)
+        d["z"] = d["rm"] = v_rm = math.nan
+        ci["z"] = (math.nan, math.nan)
     # d_av (Lakens 2013, eq. 10): delta-method variance of mean change / ((s1 + s2) / 2)
     # with Bonett's (2008) n - 1 divisors.
     s_av = (sd_pre + sd_post) / 2
@@ -228,8 +230,9 @@ def _paired_table(n, m_pre, sd_pre, m_post, sd_post, r, sd_diff, confidence) -> 
     v_b = d["b"] ** 2 / (2 * df) + var_diff / (df * var_pre)
     for key, v in (("rm", v_rm), ("av", v_av), ("b", v_b)):
         half = z * math.sqrt(max(v, 0.0))
-        ci[key] = (d[key] - half, d[key] + half)
-    standardizer = {"z": sd_diff, "rm": sd_diff / math.sqrt(2 * (1 - r)), "av": s_av, "b": sd_pre}
+        ci[key] = (d[key] - half, d[key] + half) if math.isfinite(v) else (math.nan, math.nan)
+    sd_rm = sd_diff / math.sqrt(2 * (1 - r)) if sd_diff > 0 else math.nan
+    standardizer = {"z": sd_diff if sd_diff > 0 else math.nan, "rm": sd_rm, "av": s_av, "b": sd_pre}
 
     rows = []
     for prefix, factor in (("d", 1.0), ("g", j)):
@@ -248,12 +251,14 @@ def _paired_table(n, m_pre, sd_pre, m_post, sd_post, r, sd_diff, confidence) -> 
                     + ("; same interval as d_" + key if prefix == "g" else ""),
                     "n": int(n),
                     "description": desc,
+                    "es_description": desc,
                     "standardizer": standardizer[key],
                     "mean_change": change,
                     "se_change": se_change,
                     "change_ci_low": change - tq * se_change,
                     "change_ci_high": change + tq * se_change,
                     "r": r,
+                    "note": "",
                 }
             )
     return pd.DataFrame(
@@ -261,12 +266,14 @@ def _paired_table(n, m_pre, sd_pre, m_post, sd_post, r, sd_diff, confidence) -> 
         columns=[
             *EFFECT_SIZE_COLUMNS,
             "description",
+            "es_description",
             "standardizer",
             "mean_change",
             "se_change",
             "change_ci_low",
             "change_ci_high",
             "r",
+            "note",
         ],
     )
 
@@ -317,14 +324,20 @@ def paired(pre, post, *, confidence=0.95) -> pd.DataFrame:
             "(pairs with a missing value are dropped)"
         )
     sd_pre, sd_post = float(np.std(x, ddof=1)), float(np.std(y, ddof=1))
-    if sd_pre == 0 or sd_post == 0:
-        raise UsageError(
-            f"{'pre' if sd_pre == 0 else 'post'} scores have no variance "
-            "(all equal); standardized effect sizes are undefined"
-        )
+    for sd, values, name in ((sd_pre, x, "pre"), (sd_post, y, "post")):
+        if negligible_spread(sd, values):
+            raise NotEstimableError(
+                f"{name} scores have no variance (all equal); standardized effect sizes "
+                "are undefined"
+            )
     sd_diff = float(np.std(y - x, ddof=1))
-    if sd_diff == 0:
-        raise UsageError("post - pre is the same for every pair; standardized change is undefined")
+    if negligible_spread(sd_diff, np.concatenate([x, y])):
+        warnings.warn(_CONSTANT_CHANGE, EstimationWarning, stacklevel=2)
+        table = _paired_table(
+            n, float(x.mean()), sd_pre, float(y.mean()), sd_post, 1.0, 0.0, confidence
+        )
+        table["note"] = np.where(table["es_type"].str[2:].isin(["z", "rm"]), _CONSTANT_CHANGE, "")
+        return table
     r = float(np.corrcoef(x, y)[0, 1])
     return _paired_table(
         n, float(x.mean()), sd_pre, float(y.mean()), sd_post, r, sd_diff, confidence

@@ -58,6 +58,7 @@ import pandas as pd
 from scipy import stats
 
 from . import _cluster
+from ._args import negligible_spread
 from ._results import (
     ES_COLUMNS,
     RESULT_COLUMNS,
@@ -71,8 +72,10 @@ from ._results import (
     _row,
     _se_type,
     _t_interval,
+    not_estimable,
 )
-from .errors import UsageError
+from .columns import WORKDAYS_PER_MONTH
+from .errors import EstimationWarning, UsageError
 from .missing_data import (
     ancova_mi,
     attrition_table,
@@ -310,6 +313,13 @@ def ancova(
     confidence = _check_confidence(confidence)
     se_type = _se_type(se_type)
     df, X, y, codes, names = _ancova_design(data, pre, post, treat, cluster, covariates)
+    method = "ANCOVA (OLS post ~ treated + pre)"
+    if negligible_spread(float(np.std(y)), y):
+        reason = (
+            f"not estimated: column {post!r} has the same value ({y[0]:g}) in every row "
+            "used, so there is no difference between the arms to estimate"
+        )
+        return _frame([not_estimable("treated", reason, len(df), df[cluster].nunique(), method)])
     fit = _cluster.ols(X, y, codes, names=names)
     row = _cluster_row(
         fit,
@@ -320,7 +330,7 @@ def ancova(
         confidence=confidence,
         n_workers=len(df),
         n_orgs=df[cluster].nunique(),
-        method="ANCOVA (OLS post ~ treated + pre)",
+        method=method,
     )
     return _frame([row])
 
@@ -538,6 +548,11 @@ def mixed(
         if zero:
             notes.append(f"variance component(s) estimated at or near zero: {', '.join(zero)}")
         break
+    trouble = [n for n in notes if not n.startswith(("workers seen in more", "no worker observed"))]
+    if trouble:
+        warnings.warn(
+            "mixed model: " + "; ".join(dict.fromkeys(trouble)), EstimationWarning, stacklevel=2
+        )
     G = d["org"].nunique()
     labels = {"worker": "worker intercept", "org_wave": "org-by-wave"}
     random = ", ".join(["org intercept"] + [labels[k] for k in used])
@@ -582,8 +597,10 @@ def _mixed_statsmodels(d: pd.DataFrame, comps):
     import statsmodels.formula.api as smf
 
     vc = {k: {"worker": "0 + C(worker)", "org_wave": "0 + C(post)"}[k] for k in comps}
+    # Record (not silence) statsmodels' warnings: the boundary/Hessian ones become the
+    # "at or near zero" note, every one is passed on to the caller below.
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+        warnings.simplefilter("always")  # record repeats too; re-emitted after the block
         model = smf.mixedlm(
             "y ~ treated * post",
             d,
@@ -594,6 +611,8 @@ def _mixed_statsmodels(d: pd.DataFrame, comps):
         res = model.fit(reml=True, method=["lbfgs", "bfgs", "cg"])
         est = float(res.fe_params["treated:post"])
         se = float(res.bse_fe["treated:post"])
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     zero = (
         ["a variance component"]
         if any("Hessian" in str(w.message) or "boundary" in str(w.message) for w in caught)
@@ -675,6 +694,8 @@ def org_practice(
     row.update(
         effect_size=g,
         es_type="hedges_g_org_change",
+        es_description="Hedges' g of the organizations' mean changes (treated - comparison), "
+        "pooled SD of the organization changes",
         es_ci_low=g - zq * np.sqrt(vg),
         es_ci_high=g + zq * np.sqrt(vg),
     )
@@ -694,7 +715,7 @@ def its(
     month="month",
     treat="treated",
     start="start_date",
-    working_days=21.0,
+    working_days=WORKDAYS_PER_MONTH,
     confidence=0.95,
     se_type="CR3",
 ) -> pd.DataFrame:
@@ -805,20 +826,20 @@ def its(
             f"{start!r} for an interrupted time series"
         )
     codes, uniq = pd.factorize(df[org])
-    fe = np.eye(len(uniq))[codes]
     cols_x = [rel.to_numpy(float), post.to_numpy(float), since.to_numpy(float)]
     if comparative:
         t = df[treat].to_numpy(float)
         cols_x += [t * c for c in cols_x]
-    X = np.column_stack([fe, *cols_x])
-    fit = _cluster.ols(
-        X,
+    # organization fixed effects swept out (same estimates and SEs as the dummies,
+    # linear in the number of organizations; see _cluster.ols_absorbed)
+    fit = _cluster.ols_absorbed(
+        np.column_stack(cols_x),
         df["_rate"].to_numpy(float),
         codes,
-        names=[*map(str, uniq), "rel", "post", "since"]
+        names=["rel", "post", "since"]
         + (["treated:rel", "treated:post", "treated:since"] if comparative else []),
     )
-    base = len(uniq) + (3 if comparative else 0)
+    base = 3 if comparative else 0
     label = "comparative" if comparative else "single-group"
     rows = []
     for term, col in (("level_change", base + 1), ("slope_change", base + 2)):
@@ -834,7 +855,7 @@ def its(
             method=f"{label} interrupted time series of {indicator} "
             "(OLS, organization fixed effects)",
         )
-        r["note"] = note
+        r["note"] = "; ".join(n for n in (note, r["note"]) if n)
         rows.append(r)
     return _frame(rows)
 
@@ -851,15 +872,18 @@ def adjust_p(p, method="holm"):
         p-values; NaNs stay NaN and do not count toward the number of tests.
     method : {"holm", "fdr_bh"}
         Holm's step-down family-wise correction or Benjamini-Hochberg false
-        discovery rate (:func:`statsmodels.stats.multitest.multipletests`).
+        discovery rate, in NumPy (the same numbers as statsmodels'
+        ``multipletests``, which calls ``gc.collect()`` on every call and was a
+        large share of :func:`stseval.evaluate_all`'s time; issue 14).
+
+    Holm: with sorted p_(1) <= ... <= p_(m), p~_(i) = max_{j <= i} min(1, (m - j + 1)
+    p_(j)). BH: p~_(i) = min_{j >= i} min(1, m p_(j) / j).
 
     Returns
     -------
     Series (same index and name) if ``p`` is a Series, else an ndarray of the
     same shape.
     """
-    from statsmodels.stats.multitest import multipletests
-
     if method not in ("holm", "fdr_bh"):
         raise UsageError(f"method must be 'holm' or 'fdr_bh'; got {method!r}")
     values = p.to_numpy() if isinstance(p, pd.Series) else p
@@ -873,10 +897,28 @@ def adjust_p(p, method="holm"):
         raise UsageError("p-values must lie between 0 and 1")
     out = np.full(flat.shape, np.nan)
     if ok.any():
-        out[ok] = multipletests(flat[ok], method=method)[1]
+        out[ok] = _holm(flat[ok]) if method == "holm" else _bh(flat[ok])
     out = out.reshape(arr.shape)
     if isinstance(p, pd.Series):
         return pd.Series(out, index=p.index, name=p.name)
+    return out
+
+
+def _holm(p: np.ndarray) -> np.ndarray:
+    m = len(p)
+    order = np.argsort(p, kind="mergesort")
+    adj = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    out = np.empty(m)
+    out[order] = adj
+    return out
+
+
+def _bh(p: np.ndarray) -> np.ndarray:
+    m = len(p)
+    order = np.argsort(p, kind="mergesort")[::-1]  # largest first
+    adj = np.minimum(1.0, np.minimum.accumulate(m / np.arange(m, 0, -1) * p[order]))
+    out = np.empty(m)
+    out[order] = adj
     return out
 
 

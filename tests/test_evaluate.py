@@ -118,7 +118,7 @@ def test_argument_errors(study):
         evaluate_area(study, "education")
     with pytest.raises(UsageError, match="confidence"):
         evaluate_area(study, "supervision", confidence=95)
-    with pytest.raises(UsageError, match="cannot be evaluated"):
+    with pytest.raises(UsageError, match="unknown outcome"):
         evaluate_area(study, "supervision", outcomes=["pcl5_total"])
     with pytest.raises(UsageError, match="unknown estimator"):
         evaluate_area(study, "supervision", estimators=["t_test"])
