@@ -157,7 +157,7 @@ def _low_rank_power(Xg: np.ndarray, chol_bread: np.ndarray, power: float):
     Q = (B @ V) / np.sqrt(s)
     one_minus = 1.0 - s
     null = one_minus <= _EIG_TOL
-    d = np.where(null, 0.0, np.abs(one_minus) ** power) - 1.0
+    d = np.where(null, 0.0, np.abs(np.where(null, 1.0, one_minus)) ** power) - 1.0
     return Q, d
 
 
