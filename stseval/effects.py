@@ -400,6 +400,8 @@ def hedges_g_from_summary(m1, sd1, n1, m2, sd2, n2, *, confidence=0.95) -> pd.Da
                 "n": n1 + n2,
                 "description": "g: (mean 1 - mean 2) / pooled SD, Hedges-corrected "
                 "(J = 1 - 3/(4(n1 + n2 - 2) - 1))",
+                "es_description": "g: (mean 1 - mean 2) / pooled SD, Hedges-corrected "
+                "(J = 1 - 3/(4(n1 + n2 - 2) - 1))",
                 "n1": n1,
                 "n2": n2,
                 "mean_difference": m1 - m2,
@@ -421,8 +423,8 @@ def hedges_g(x, y, *, confidence=0.95) -> pd.DataFrame:
         if len(s) < 2:
             raise UsageError(f"{name} needs at least 2 non-missing values, got {len(s)}")
     sd1, sd2 = float(a.std(ddof=1)), float(b.std(ddof=1))
-    if sd1 == 0 and sd2 == 0:
-        raise UsageError("x and y both have no variance; g is undefined")
+    if negligible_spread(sd1, a) and negligible_spread(sd2, b):
+        raise NotEstimableError("x and y both have no variance (all equal); g is undefined")
     df = len(a) + len(b) - 2
     pooled = math.sqrt(((len(a) - 1) * sd1**2 + (len(b) - 1) * sd2**2) / df)
     # Pass the pooled SD for both groups so a zero-SD group is allowed here.
@@ -501,6 +503,8 @@ def ppc_from_summary(
                 "n": big_n,
                 "description": "d_ppc2: (treatment change - control change) / pooled pre SD, "
                 "bias-corrected (c_p = 1 - 3/(4(n_t + n_c - 2) - 1))",
+                "es_description": "d_ppc2: (treatment change - control change) / pooled pre SD, "
+                "bias-corrected (c_p = 1 - 3/(4(n_t + n_c - 2) - 1))",
                 "n_t": n_t,
                 "n_c": n_c,
                 "change_t": change_t,
@@ -531,8 +535,11 @@ def ppc(pre_t, post_t, pre_c, post_c, *, confidence=0.95) -> pd.DataFrame:
     ssx = sum(((x - x.mean()) ** 2).sum() for x, _ in groups.values())
     ssy = sum(((y - y.mean()) ** 2).sum() for _, y in groups.values())
     sxy = sum(((x - x.mean()) * (y - y.mean())).sum() for x, y in groups.values())
-    if ssx == 0 or ssy == 0:
-        raise UsageError("pre or post scores have no within-group variance; d_ppc2 is undefined")
+    values = np.concatenate([v for pair in groups.values() for v in pair])
+    if negligible_spread(math.sqrt(min(ssx, ssy)), values * math.sqrt(len(values))):
+        raise NotEstimableError(
+            "pre or post scores have no within-group variance; d_ppc2 is undefined"
+        )
     r = float(sxy / math.sqrt(ssx * ssy))
     (xt, yt), (xc, yc) = groups["t"], groups["c"]
     return ppc_from_summary(
@@ -622,8 +629,10 @@ def reliable_change(
                 "pre needs at least 2 non-missing scores to estimate sd_pre; or pass sd_pre"
             )
         sd = float(np.std(observed, ddof=1))
-        if sd == 0:
-            raise UsageError("pre scores have no variance; pass sd_pre from a reference sample")
+        if negligible_spread(sd, observed):
+            raise NotEstimableError(
+                "pre scores have no variance; pass sd_pre from a reference sample"
+            )
     else:
         sd = real_number(sd_pre, "sd_pre", positive=True)
     se_measurement = sd * math.sqrt(1 - rel)

@@ -153,8 +153,12 @@ def paired_test(pre, post, *, orgs=None, confidence=0.95) -> pd.DataFrame:
     n = len(d)
     est = float(d.mean())
     se = float(d.std(ddof=1) / np.sqrt(n))
+    note = ""
+    if negligible_spread(float(d.std(ddof=1)), np.abs(d) + np.abs(est)):
+        se = np.nan
+        note = "all changes are identical (SD 0 up to rounding); no test possible"
+        warnings.warn(note, EstimationWarning, stacklevel=2)
     lo, hi, p = _t_interval(est, se, n - 1, confidence)
-    note = "" if se > 0 else "all changes are identical; no test possible"
     return _frame(
         [
             _row(

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from ._args import check_confidence
+from ._args import check_confidence, negligible_spread
 from .errors import DataValidationError, UsageError, format_rows
 
 __all__ = [
@@ -115,8 +115,9 @@ def _alpha_value(x: np.ndarray) -> float:
     """Cronbach's alpha of a complete (n x k) array; NaN if the total has no variance."""
     k = x.shape[1]
     item_var = x.var(axis=0, ddof=1)
-    total_var = x.sum(axis=1).var(ddof=1)
-    if not total_var > 0:
+    total = x.sum(axis=1)
+    total_var = total.var(ddof=1)
+    if negligible_spread(float(np.sqrt(total_var)), total):
         return float("nan")
     return float(k / (k - 1) * (1.0 - item_var.sum() / total_var))
 
@@ -462,7 +463,9 @@ def item_stats(
         v = frame[col].dropna()
         rest = total - x[:, j]
         with np.errstate(invalid="ignore", divide="ignore"):
-            if x[:, j].std() > 0 and rest.std() > 0:
+            if not (
+                negligible_spread(x[:, j].std(), x[:, j]) or negligible_spread(rest.std(), rest)
+            ):
                 r = float(np.corrcoef(x[:, j], rest)[0, 1])
             else:
                 r = float("nan")
@@ -639,6 +642,10 @@ def icc(scores, groups) -> pd.DataFrame:
     ssw = float(((s - g.map(means)) ** 2).sum())
     msb, msw = ssb / (j - 1), ssw / (n - j)
     k0 = (n - float((sizes**2).sum()) / n) / (j - 1)
+    if negligible_spread(np.sqrt(msw), s):  # no spread within groups, up to rounding
+        msw = 0.0
+    if negligible_spread(np.sqrt(msb), s):
+        msb = 0.0
     with np.errstate(invalid="ignore", divide="ignore"):
         icc1 = (msb - msw) / (msb + (k0 - 1) * msw) if (msb + (k0 - 1) * msw) > 0 else np.nan
         icc2 = (msb - msw) / msb if msb > 0 else np.nan

@@ -422,7 +422,8 @@ def test_mixed_without_repeated_workers_notes_it():
     long = to_long(sim_wide(10, n_orgs=10, n_per=8, icc=0.3, effect=3.0))
     long["worker_id"] = np.arange(len(long))
     # a lasting organization effect, so no variance component sits on the boundary
-    lasting = dict(zip(sorted(long.org_id.unique()), np.random.default_rng(3).normal(0, 6, 10)))
+    effects = np.random.default_rng(3).normal(0, 6, 10)
+    lasting = dict(zip(sorted(long.org_id.unique()), effects, strict=True))
     long["y"] = long["y"] + long["org_id"].map(lasting)
     out = m.mixed(long)
     assert "no worker observed in both waves: worker variance component dropped" in out.note[0]
