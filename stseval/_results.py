@@ -157,3 +157,25 @@ def _cluster_row(fit, col, term, *, se_type, df_method, confidence, n_workers, n
         n_orgs,
         f"{method}; {se_type} cluster-robust SE by organization, {dflabel}",
     )
+
+
+def _long_frame(long, y, wave, treat, cluster, worker, waves):
+    if len(waves) != 2 or waves[0] == waves[1]:
+        raise UsageError(f"waves must name two different waves (before, after); got {waves!r}")
+    df = _check_frame(
+        long, "long", {"y": y, "wave": wave, "treat": treat, "cluster": cluster, "worker": worker}
+    )
+    present = set(pd.unique(df[wave]))
+    absent = [w for w in waves if w not in present]
+    if absent:
+        raise UsageError(
+            f"column {wave!r} has no rows for wave(s) {', '.join(map(repr, absent))}; "
+            f"found {', '.join(map(repr, sorted(map(str, present))))}"
+        )
+    df = df[df[wave].isin(waves)].copy()
+    df[treat] = _binary(df[treat], treat)
+    df[y] = _numeric(df[y], y)
+    df = df.dropna(subset=[y, treat, cluster, worker])
+    df["_post"] = (df[wave] == waves[1]).astype(float)
+    df["_txp"] = df[treat] * df["_post"]
+    return df

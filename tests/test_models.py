@@ -693,7 +693,7 @@ def test_icc_by_org_hand():
     assert m.icc_by_org(vals, orgs) == pytest.approx(26 / 29)
     w = sim_wide(14, n_orgs=40, n_per=30, icc=0.2)
     assert m.icc_by_org(w.pre, w.org_id) == pytest.approx(0.2, abs=0.1)
-    with pytest.raises(UsageError, match="at least 2 organizations"):
+    with pytest.raises(UsageError, match="at least 2 groups"):
         m.icc_by_org([1, 2], ["a", "a"])
 
 
