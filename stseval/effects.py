@@ -193,20 +193,17 @@ _PAIRED_METHODS = {
 }
 
 
-def _paired_table(n, m_pre, sd_pre, m_post, sd_post, r, sd_diff, confidence) -> pd.DataFrame:
+def _paired_estimates(n, sd_pre, sd_post, r, sd_diff, change, confidence):
+    """d_z, d_rm, d_av, d_b with their intervals (dicts keyed z/rm/av/b), and the SDs used."""
     df = n - 1
     j = _hedges_j(df)
     z = stats.norm.ppf(1 - (1 - confidence) / 2)
-    tq = stats.t.ppf(1 - (1 - confidence) / 2, df)
-    change = m_post - m_pre
-    se_change = sd_diff / math.sqrt(n)
     var_pre, var_post, var_diff = sd_pre**2, sd_post**2, sd_diff**2
-
     d, ci = {}, {}
     if sd_diff > 0:
         # d_z: exact interval by inverting the noncentral t of the paired t statistic.
         d["z"] = change / sd_diff
-        lo, hi = _nct_ci(change / se_change, df, confidence)
+        lo, hi = _nct_ci(change / (sd_diff / math.sqrt(n)), df, confidence)
         ci["z"] = (lo / math.sqrt(n), hi / math.sqrt(n))
         # d_rm (Lakens 2013, eq. 9); variance from Morris & DeShon (2002, Table 2, raw-score
         # metric), evaluated at the unbiased estimate g_rm.
@@ -233,49 +230,58 @@ def _paired_table(n, m_pre, sd_pre, m_post, sd_post, r, sd_diff, confidence) -> 
         ci[key] = (d[key] - half, d[key] + half) if math.isfinite(v) else (math.nan, math.nan)
     sd_rm = sd_diff / math.sqrt(2 * (1 - r)) if sd_diff > 0 else math.nan
     standardizer = {"z": sd_diff if sd_diff > 0 else math.nan, "rm": sd_rm, "av": s_av, "b": sd_pre}
+    return d, ci, standardizer
 
+
+_PAIRED_TABLE_COLUMNS = [
+    *EFFECT_SIZE_COLUMNS,
+    "description",
+    "es_description",
+    "standardizer",
+    "mean_change",
+    "se_change",
+    "change_ci_low",
+    "change_ci_high",
+    "r",
+    "note",
+]
+
+
+def _paired_table(n, m_pre, sd_pre, m_post, sd_post, r, sd_diff, confidence) -> pd.DataFrame:
+    change = m_post - m_pre
+    se_change = sd_diff / math.sqrt(n)
+    tq = stats.t.ppf(1 - (1 - confidence) / 2, n - 1)
+    d, ci, standardizer = _paired_estimates(n, sd_pre, sd_post, r, sd_diff, change, confidence)
+    shared = {
+        "n": int(n),
+        "mean_change": change,
+        "se_change": se_change,
+        "change_ci_low": change - tq * se_change,
+        "change_ci_high": change + tq * se_change,
+        "r": r,
+        "note": "",
+    }
     rows = []
-    for prefix, factor in (("d", 1.0), ("g", j)):
+    for prefix, factor in (("d", 1.0), ("g", _hedges_j(n - 1))):
         for key in ("z", "rm", "av", "b"):
-            es_type = f"{prefix}_{key}"
             desc = _PAIRED_DESCRIPTIONS[f"d_{key}"].replace("d_", f"{prefix}_", 1)
             if prefix == "g":
                 desc += ", " + _J_TEXT
+            method = _PAIRED_METHODS[key] + (f"; same interval as d_{key}" if prefix == "g" else "")
             rows.append(
                 {
-                    "es_type": es_type,
+                    "es_type": f"{prefix}_{key}",
                     "effect_size": factor * d[key],
                     "ci_low": ci[key][0],
                     "ci_high": ci[key][1],
-                    "method": _PAIRED_METHODS[key]
-                    + ("; same interval as d_" + key if prefix == "g" else ""),
-                    "n": int(n),
+                    "method": method,
                     "description": desc,
                     "es_description": desc,
                     "standardizer": standardizer[key],
-                    "mean_change": change,
-                    "se_change": se_change,
-                    "change_ci_low": change - tq * se_change,
-                    "change_ci_high": change + tq * se_change,
-                    "r": r,
-                    "note": "",
+                    **shared,
                 }
             )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            *EFFECT_SIZE_COLUMNS,
-            "description",
-            "es_description",
-            "standardizer",
-            "mean_change",
-            "se_change",
-            "change_ci_low",
-            "change_ci_high",
-            "r",
-            "note",
-        ],
-    )
+    return pd.DataFrame(rows, columns=_PAIRED_TABLE_COLUMNS)
 
 
 def paired(pre, post, *, confidence=0.95) -> pd.DataFrame:

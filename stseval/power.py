@@ -357,7 +357,6 @@ def simulate_power(
         ``proportion_confint``), ``mean_estimate`` (mean ANCOVA estimate over valid
         replications).
     """
-    from statsmodels.stats.proportion import proportion_confint
     from tqdm.auto import tqdm
 
     import stseval
@@ -373,31 +372,39 @@ def simulate_power(
     # Resolved here, in the parent, so that the same callables run in every worker.
     simulate, evaluate_area = stseval.simulate, stseval.evaluate_area
 
-    results = [(float("nan"), float("nan"))] * n_reps
     bar = tqdm(total=n_reps, disable=not progress, desc=f"simulating {area}/{outcome}")
     try:
-        if jobs == 1:
-            for i in range(n_reps):
-                results[i] = _one_rep(simulate, evaluate_area, design, area, outcome, seed + i)
-                bar.update()
-        else:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
-                futures = {
-                    pool.submit(
-                        _one_rep, simulate, evaluate_area, design, area, outcome, seed + i
-                    ): i
-                    for i in range(n_reps)
-                }
-                try:
-                    for fut in as_completed(futures):
-                        results[futures[fut]] = fut.result()
-                        bar.update()
-                except BaseException:
-                    for fut in futures:
-                        fut.cancel()
-                    raise
+        args = (simulate, evaluate_area, design, area, outcome)
+        results = _run_reps(args, seed, n_reps, jobs, bar.update)
     finally:
         bar.close()
+    return _power_table(results, area, outcome, n_reps, alpha)
+
+
+def _run_reps(args, seed: int, n_reps: int, jobs: int, tick) -> list:
+    """(p_value, estimate) of each replication, in replication order, here or in a pool."""
+    results = [(float("nan"), float("nan"))] * n_reps
+    if jobs == 1:
+        for i in range(n_reps):
+            results[i] = _one_rep(*args, seed + i)
+            tick()
+        return results
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(_one_rep, *args, seed + i): i for i in range(n_reps)}
+        try:
+            for fut in as_completed(futures):
+                results[futures[fut]] = fut.result()
+                tick()
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise
+    return results
+
+
+def _power_table(results, area, outcome, n_reps, alpha) -> pd.DataFrame:
+    """The one-row :data:`SIMULATED_POWER_COLUMNS` table from the replications' results."""
+    from statsmodels.stats.proportion import proportion_confint
 
     p = np.array([r[0] for r in results], dtype=float)
     est = np.array([r[1] for r in results], dtype=float)
@@ -410,20 +417,7 @@ def simulate_power(
         mean_est = float(np.nanmean(est[valid])) if (~np.isnan(est[valid])).any() else float("nan")
     else:
         lo = hi = share = mean_est = float("nan")
-    return pd.DataFrame(
-        [
-            {
-                "area": area,
-                "outcome": outcome,
-                "estimator": "ancova",
-                "n_reps": n_reps,
-                "n_valid": n_valid,
-                "n_significant": n_sig,
-                "power": share,
-                "ci_low": float(lo),
-                "ci_high": float(hi),
-                "mean_estimate": mean_est,
-            }
-        ],
-        columns=SIMULATED_POWER_COLUMNS,
-    )
+    row = dict(area=area, outcome=outcome, estimator="ancova", n_reps=n_reps, n_valid=n_valid)
+    row.update(n_significant=n_sig, power=share, ci_low=float(lo), ci_high=float(hi))
+    row["mean_estimate"] = mean_est
+    return pd.DataFrame([row], columns=SIMULATED_POWER_COLUMNS)
