@@ -330,8 +330,6 @@ def nested_reml(y, X, org, wave, worker, *, org_wave=True, worker_effect=True) -
     re_formula="1", vc_formula={"worker": "0 + C(worker)", "ow": "0 + C(wave)"})``
     with ``reml=True`` (checked in the tests).
     """
-    from scipy.optimize import minimize
-
     y = np.asarray(y, float)
     X = np.asarray(X, float)
     org = np.asarray(org)
@@ -386,20 +384,7 @@ def nested_reml(y, X, org, wave, worker, *, org_wave=True, worker_effect=True) -
             return np.inf
         return logdet + ld_x + (N - p) * np.log(rss / (N - p))
 
-    lo, hi = np.log(1e-8), np.log(1e4)
-    best = None
-    for start in (np.log(0.1), np.log(1.0)):  # second start only if needed
-        res = minimize(
-            objective,
-            np.full(len(names), start),
-            method="L-BFGS-B",
-            bounds=[(lo, hi)] * len(names),
-            options={"ftol": 1e-13, "gtol": 1e-7},
-        )
-        if best is None or res.fun < best.fun - 1e-9:
-            best = res
-        if best.success:
-            break
+    best = _minimize_log_ratios(objective, len(names))
     UVU, _ = pieces(best.x)
     xvx, xvy, yvy = UVU[:p, :p], UVU[:p, p], UVU[p, p]
     xvx_inv = np.linalg.inv(xvx)
@@ -409,3 +394,24 @@ def nested_reml(y, X, org, wave, worker, *, org_wave=True, worker_effect=True) -
     variances = {"residual": s2, **{k: v * s2 for k, v in ratios.items()}}
     at_zero = [k for k, r in ratios.items() if r < 1e-3]  # < 0.1% of residual variance
     return NestedREML(beta, s2 * xvx_inv, variances, bool(best.success), at_zero)
+
+
+def _minimize_log_ratios(objective, n: int):
+    """L-BFGS-B over log variance ratios in [1e-8, 1e4]; a second start only if needed."""
+    from scipy.optimize import minimize
+
+    lo, hi = np.log(1e-8), np.log(1e4)
+    best = None
+    for start in (np.log(0.1), np.log(1.0)):
+        res = minimize(
+            objective,
+            np.full(n, start),
+            method="L-BFGS-B",
+            bounds=[(lo, hi)] * n,
+            options={"ftol": 1e-13, "gtol": 1e-7},
+        )
+        if best is None or res.fun < best.fun - 1e-9:
+            best = res
+        if best.success:
+            break
+    return best

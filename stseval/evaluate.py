@@ -57,8 +57,8 @@ from scipy import stats
 
 from . import effects, models
 from ._args import check_choices, check_confidence, check_min_cell
-from .areas import AREA_KEYS, ORG_AREAS, get_area, outcome_direction
-from .columns import ESTIMATE_COLUMNS, ESTIMATORS, EVALUATE_EXTRA_COLUMNS
+from .areas import AREA_KEYS, ORG_AREAS, get_area
+from .columns import ESTIMATE_COLUMNS, ESTIMATORS, EVALUATE_EXTRA_COLUMNS, outcome_direction
 from .errors import NoInterventionError, StsevalError, UsageError
 from .instruments import load_instrument
 
