@@ -2,8 +2,14 @@
 
 Every function returns a tidy :class:`pandas.DataFrame` whose first columns are
 ``stseval.columns.EFFECT_SIZE_COLUMNS`` (``es_type, effect_size, ci_low, ci_high,
-method, n``) followed by a ``description`` that says exactly what was divided by
-what, so a reader never has to guess which "Cohen's d" was reported.
+method, n``) followed by ``description`` and ``es_description`` (the same sentence:
+``es_description`` is the kit-wide name, ``description`` the old one) saying exactly
+what was divided by what, so a reader never has to guess which "Cohen's d" was
+reported. ``ci_low``/``ci_high`` bound ``effect_size`` (the rule of
+:mod:`stseval.columns`). Zero spread is judged with a relative tolerance
+(:func:`stseval._args.negligible_spread`), never ``== 0``: :func:`paired` with every
+change equal returns NaN for d_z/d_rm (g_z/g_rm) with a ``note`` and an
+:class:`~stseval.errors.EstimationWarning`.
 
 Sign convention: a *change* is ``post - pre`` and a group difference is
 ``first - second`` (treatment minus control). For STS scores, where lower is

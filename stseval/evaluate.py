@@ -134,14 +134,25 @@ def evaluate_area(
         The estimates table (``stseval.columns.ESTIMATE_COLUMNS``) plus
         ``p_fdr_all_areas`` (filled by :func:`evaluate_all` / :func:`add_fdr`),
         ``direction`` (``lower`` or ``higher`` is better), ``icc_org`` (ICC(1)
-        of the pre-wave outcome by organization) and ``method``. ``p_adjusted``
-        is Holm-adjusted within the area, per estimator, across outcomes.
+        of the pre-wave outcome by organization), ``method`` and
+        ``es_description``. ``p_adjusted`` is Holm-adjusted within the area, per
+        estimator, across outcomes. Following the rule of :mod:`stseval.columns`,
+        ``ci_low``/``ci_high`` bound ``estimate`` (raw units) and
+        ``es_ci_low``/``es_ci_high`` bound ``effect_size``; ``es_type`` is a short
+        code (``g_av``, ``d_ancova``, ``d_ppc2``, ``d_mixed``, ``hedges_g_org_change``,
+        ``share_improved``) and ``es_description`` the sentence (which, until this
+        release, was in ``es_type``). A row with no estimate says why in ``note``;
+        convergence trouble is in ``note`` and also raised as
+        :class:`~stseval.errors.EstimationWarning`.
 
     Raises
     ------
     UsageError
-        Unknown area, unknown outcome, or no organization changed practice in
-        the area.
+        Unknown area, outcome or estimator, a bad ``confidence`` or ``min_cell``
+        (checked by :mod:`stseval._args`, the same message as everywhere).
+    NoInterventionError
+        No organization changed practice in the area (a :class:`UsageError`;
+        :func:`evaluate_all` skips such areas with a warning).
     """
     if area not in ORG_AREAS:
         get_area(area)  # raises for unknown keys with the list of valid ones
@@ -204,7 +215,9 @@ def evaluate_area(
 def evaluate_all(study, *, areas=None, progress: bool = False, **kwargs) -> pd.DataFrame:
     """:func:`evaluate_area` for every area with intervention organizations, then BH across areas.
 
-    Areas with no intervention organizations are skipped with a warning.
+    Areas with no intervention organizations (:class:`~stseval.errors.NoInterventionError`)
+    are skipped with a warning; any other error stops the run. ``areas`` are checked
+    against :data:`stseval.areas.AREA_KEYS` first.
     """
     areas = list(AREA_KEYS) if areas is None else check_choices(areas, AREA_KEYS, "area")
     tables = []

@@ -38,6 +38,12 @@ lost and whether the arms still look alike at baseline (they live in
 :mod:`stseval.missing_data` and are re-exported here). Caller frames are
 never modified.
 
+The ITS lives in :mod:`stseval._its`, the mixed model in :mod:`stseval._mixed` and
+the p-value adjustments in :mod:`stseval._multitest`; all are re-exported here.
+A row that cannot be estimated (a constant outcome, an exact fit) keeps its
+columns, has NaN numbers and says why in ``note`` (and as an
+:class:`~stseval.errors.EstimationWarning`).
+
 Tests (``tests/test_models.py``) check: point estimates and CR1 standard
 errors against statsmodels; CR2 and CR3 against hand numpy computations, the
 leave-one-cluster-out jackknife identity, the Imbens-Kolesar two-sample
