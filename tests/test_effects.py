@@ -57,7 +57,8 @@ def test_lakens_2013_movie_example_by_hand():
 
 def test_paired_columns_and_descriptions():
     t = effects.paired(MOVIE_2, MOVIE_1)
-    assert list(t.columns[:6]) == EFFECT_SIZE_COLUMNS
+    assert list(t.columns[:6]) == ["es_type", "effect_size", "ci_low", "ci_high", "method", "n"]
+    assert EFFECT_SIZE_COLUMNS == list(t.columns[:6])
     assert list(t["es_type"]) == ["d_z", "d_rm", "d_av", "d_b", "g_z", "g_rm", "g_av", "g_b"]
     desc = t.set_index("es_type")["description"]
     assert desc["g_av"] == (

@@ -51,7 +51,8 @@ def _one_factor(rng, n, loadings):
 
 def test_columns_extend_the_vocabulary():
     # stseval/columns.py fixes the first columns of alpha/omega results.
-    assert ALPHA_COLUMNS[: len(RELIABILITY_COLUMNS)] == RELIABILITY_COLUMNS
+    assert RELIABILITY_COLUMNS == ["estimate", "ci_low", "ci_high", "n"]  # typed out
+    assert ALPHA_COLUMNS == ["estimate", "ci_low", "ci_high", "n", "k", "method"]
 
 
 def test_alpha_hand_worked_table():
