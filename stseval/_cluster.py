@@ -74,6 +74,7 @@ class OLSFit:
     resid: np.ndarray
     bread: np.ndarray  # (X'X)^-1
     groups: list[np.ndarray]  # row indices of each cluster
+    k_absorbed: int = 0  # cluster fixed effects swept out of X and y (see ols_absorbed)
 
     @property
     def n(self) -> int:
@@ -112,6 +113,34 @@ def ols(X: np.ndarray, y: np.ndarray, codes: np.ndarray, *, names=None) -> OLSFi
     return OLSFit(X, y, beta, resid, bread, cluster_groups(codes))
 
 
+def ols_absorbed(X: np.ndarray, y: np.ndarray, codes: np.ndarray, *, names=None) -> OLSFit:
+    """OLS with one fixed effect per cluster, the fixed effects swept out (within transform).
+
+    Equivalent to :func:`ols` on ``[D, X]`` (``D`` the cluster dummies) for the
+    coefficients of ``X`` and every sandwich variance of them, without forming the
+    n x G dummy matrix. By Frisch-Waugh-Lovell the coefficients are those of the
+    cluster-demeaned ``X~`` and ``y~``, and ``(X'X)^-1`` of the full design restricted to
+    them is ``(X~'X~)^-1``. The full hat block is ``H_gg = J/n_g + X~_g (X~'X~)^-1 X~_g'``
+    with ``X~_g' 1 = 0`` and ``e_g' 1 = 0``, so the direction ``1`` (eigenvalue 1 of
+    ``H_gg``, a zero of ``I - H_gg`` handled by the pseudo-inverse) never touches
+    ``X_g' A_g e_g``: CR2 and CR3 are the low-rank powers of the demeaned block alone
+    (rank <= k, not k + G), so the cost is linear in the number of clusters.
+    ``k_absorbed = G`` keeps CR1's ``(n - 1)/(n - k)`` counting the fixed effects.
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    _, inverse = np.unique(np.asarray(codes), return_inverse=True)
+    sizes = np.bincount(inverse).astype(float)
+
+    def demean(M):
+        sums = np.stack([np.bincount(inverse, weights=c) for c in np.atleast_2d(M.T)], axis=1)
+        return M - (sums / sizes[:, None])[inverse].reshape(M.shape)
+
+    fit = ols(demean(X), demean(y[:, None])[:, 0], codes, names=names)
+    fit.k_absorbed = len(sizes)
+    return fit
+
+
 def _low_rank_power(Xg: np.ndarray, chol_bread: np.ndarray, power: float):
     """(I - H_gg)^power as (Q, d): I + Q diag(d) Q', with H_gg = X_g (X'X)^-1 X_g'.
 
@@ -128,7 +157,7 @@ def _low_rank_power(Xg: np.ndarray, chol_bread: np.ndarray, power: float):
     Q = (B @ V) / np.sqrt(s)
     one_minus = 1.0 - s
     null = one_minus <= _EIG_TOL
-    d = np.where(null, 0.0, np.abs(one_minus) ** power) - 1.0
+    d = np.where(null, 0.0, np.abs(np.where(null, 1.0, one_minus)) ** power) - 1.0
     return Q, d
 
 
@@ -147,7 +176,7 @@ def adjustments(fit: OLSFit, se_type: str) -> list | None:
 
 
 def _cr1_factor(fit: OLSFit) -> float:
-    G, n, k = fit.n_clusters, fit.n, fit.k
+    G, n, k = fit.n_clusters, fit.n, fit.k + fit.k_absorbed
     return G / (G - 1) * (n - 1) / (n - k)
 
 
@@ -301,8 +330,6 @@ def nested_reml(y, X, org, wave, worker, *, org_wave=True, worker_effect=True) -
     re_formula="1", vc_formula={"worker": "0 + C(worker)", "ow": "0 + C(wave)"})``
     with ``reml=True`` (checked in the tests).
     """
-    from scipy.optimize import minimize
-
     y = np.asarray(y, float)
     X = np.asarray(X, float)
     org = np.asarray(org)
@@ -357,20 +384,7 @@ def nested_reml(y, X, org, wave, worker, *, org_wave=True, worker_effect=True) -
             return np.inf
         return logdet + ld_x + (N - p) * np.log(rss / (N - p))
 
-    lo, hi = np.log(1e-8), np.log(1e4)
-    best = None
-    for start in (np.log(0.1), np.log(1.0)):  # second start only if needed
-        res = minimize(
-            objective,
-            np.full(len(names), start),
-            method="L-BFGS-B",
-            bounds=[(lo, hi)] * len(names),
-            options={"ftol": 1e-13, "gtol": 1e-7},
-        )
-        if best is None or res.fun < best.fun - 1e-9:
-            best = res
-        if best.success:
-            break
+    best = _minimize_log_ratios(objective, len(names))
     UVU, _ = pieces(best.x)
     xvx, xvy, yvy = UVU[:p, :p], UVU[:p, p], UVU[p, p]
     xvx_inv = np.linalg.inv(xvx)
@@ -380,3 +394,24 @@ def nested_reml(y, X, org, wave, worker, *, org_wave=True, worker_effect=True) -
     variances = {"residual": s2, **{k: v * s2 for k, v in ratios.items()}}
     at_zero = [k for k, r in ratios.items() if r < 1e-3]  # < 0.1% of residual variance
     return NestedREML(beta, s2 * xvx_inv, variances, bool(best.success), at_zero)
+
+
+def _minimize_log_ratios(objective, n: int):
+    """L-BFGS-B over log variance ratios in [1e-8, 1e4]; a second start only if needed."""
+    from scipy.optimize import minimize
+
+    lo, hi = np.log(1e-8), np.log(1e4)
+    best = None
+    for start in (np.log(0.1), np.log(1.0)):
+        res = minimize(
+            objective,
+            np.full(n, start),
+            method="L-BFGS-B",
+            bounds=[(lo, hi)] * n,
+            options={"ftol": 1e-13, "gtol": 1e-7},
+        )
+        if best is None or res.fun < best.fun - 1e-9:
+            best = res
+        if best.success:
+            break
+    return best

@@ -6,6 +6,7 @@ DataFrame with :data:`RESULT_COLUMNS`, built with :func:`_row` and :func:`_frame
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -13,38 +14,15 @@ import pandas as pd
 from scipy import stats
 
 from . import _cluster
-from .errors import UsageError
+from ._args import check_confidence as _check_confidence  # noqa: F401 (re-exported)
+from .columns import MODEL_COLUMNS, MODEL_ES_COLUMNS
+from .errors import EstimationWarning, UsageError
 
 #: Columns of every estimate table returned here (in this order).
-RESULT_COLUMNS = [
-    "term",
-    "estimate",
-    "se",
-    "statistic",
-    "df",
-    "ci_low",
-    "ci_high",
-    "p_value",
-    "n_workers",
-    "n_orgs",
-    "method",
-    "note",
-]
+RESULT_COLUMNS = MODEL_COLUMNS
 
 #: Extra columns of :func:`org_practice`.
-ES_COLUMNS = ["effect_size", "es_type", "es_ci_low", "es_ci_high"]
-
-
-def _check_confidence(confidence) -> float:
-    try:
-        c = float(confidence)
-    except (TypeError, ValueError):
-        c = np.nan
-    if not 0 < c < 1:
-        raise UsageError(
-            f"confidence must be a number between 0 and 1 (e.g. 0.95); got {confidence!r}"
-        )
-    return c
+ES_COLUMNS = MODEL_ES_COLUMNS
 
 
 def _check_frame(data, what: str, columns: dict[str, str]) -> pd.DataFrame:
@@ -125,7 +103,7 @@ def _frame(rows: list[dict], extra: Sequence[str] = ()) -> pd.DataFrame:
             data[col] = pd.array(
                 [None if v is None or v is pd.NA else int(v) for v in vals], dtype="Int64"
             )
-        elif col in ("term", "method", "note", "es_type"):
+        elif col in ("term", "method", "note", "es_type", "es_description"):
             data[col] = [("" if v is None else str(v)) for v in vals]
         else:
             data[col] = np.array([np.nan if v is None else v for v in vals], dtype=float)
@@ -139,7 +117,30 @@ def _se_type(se_type: str) -> str:
     return st
 
 
+_EXACT_FIT = (
+    "no standard error: the model fits every row exactly (residuals are 0 up to rounding), "
+    "so there is no variation left to estimate one; the estimate is exact for these data"
+)
+
+
+def _exact_fit(fit) -> bool:
+    """True when every residual is zero up to rounding, relative to the outcome's size."""
+    scale = float(np.max(np.abs(fit.y), initial=0.0)) + float(np.std(fit.y))
+    return float(np.max(np.abs(fit.resid), initial=0.0)) <= 1e-10 * max(scale, 1e-300)
+
+
+def not_estimable(term, reason, n_workers, n_orgs, method) -> dict:
+    """A result row without numbers, ``note`` saying why; also an :class:`EstimationWarning`."""
+    warnings.warn(reason, EstimationWarning, stacklevel=3)
+    nan = np.nan
+    return _row(term, nan, nan, nan, nan, nan, nan, nan, n_workers, n_orgs, method, reason)
+
+
 def _cluster_row(fit, col, term, *, se_type, df_method, confidence, n_workers, n_orgs, method):
+    if _exact_fit(fit):
+        row = not_estimable(term, _EXACT_FIT, n_workers, n_orgs, method)
+        row["estimate"] = float(fit.beta[col])
+        return row
     est, se, stat, df = _cluster.coef_test(fit, col, se_type=se_type, df_method=df_method)
     lo, hi, p = _t_interval(est, se, df, confidence)
     dflabel = "t(G-1)" if df_method == "G-1" else "t(Satterthwaite)"
@@ -156,3 +157,25 @@ def _cluster_row(fit, col, term, *, se_type, df_method, confidence, n_workers, n
         n_orgs,
         f"{method}; {se_type} cluster-robust SE by organization, {dflabel}",
     )
+
+
+def _long_frame(long, y, wave, treat, cluster, worker, waves):
+    if len(waves) != 2 or waves[0] == waves[1]:
+        raise UsageError(f"waves must name two different waves (before, after); got {waves!r}")
+    df = _check_frame(
+        long, "long", {"y": y, "wave": wave, "treat": treat, "cluster": cluster, "worker": worker}
+    )
+    present = set(pd.unique(df[wave]))
+    absent = [w for w in waves if w not in present]
+    if absent:
+        raise UsageError(
+            f"column {wave!r} has no rows for wave(s) {', '.join(map(repr, absent))}; "
+            f"found {', '.join(map(repr, sorted(map(str, present))))}"
+        )
+    df = df[df[wave].isin(waves)].copy()
+    df[treat] = _binary(df[treat], treat)
+    df[y] = _numeric(df[y], y)
+    df = df.dropna(subset=[y, treat, cluster, worker])
+    df["_post"] = (df[wave] == waves[1]).astype(float)
+    df["_txp"] = df[treat] * df["_post"]
+    return df

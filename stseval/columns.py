@@ -1,14 +1,46 @@
-"""The column vocabulary: every fixed column name the kit reads or writes.
+"""The column vocabulary: every fixed column name the kit reads or writes, and its rule.
 
 These names are a contract with users' scripts, notebooks and outside checks;
-`tests/test_columns.py` checks that the tables the kit produces use them.
+``tests/test_columns.py`` types each public function's columns out literally and
+checks the tables the kit produces against them.
+
+The rule (kept by every public function of the statistics modules)
+------------------------------------------------------------------
+* ``ci_low`` / ``ci_high`` always bound the row's own **primary quantity**:
+  ``estimate`` in :mod:`stseval.models` and :func:`stseval.evaluate_area`,
+  ``effect_size`` in :mod:`stseval.effects`, the coefficient (``estimate``) in
+  :func:`stseval.reliability.alpha` / ``omega``, ``proportion`` in
+  :func:`stseval.effects.reliable_change_summary`, ``power`` in
+  :func:`stseval.power.simulate_power`.
+* ``es_ci_low`` / ``es_ci_high`` bound a **secondary** standardized effect size
+  (``effect_size``) when a row carries both a raw estimate and an effect size
+  (the estimates table, :func:`stseval.models.org_practice`).
+* Counts: ``n`` counts the units of the row's own statistic (pairs, people,
+  respondents, groups' members); ``n_workers`` / ``n_orgs`` are used where both
+  levels matter (every estimator of a clustered design).
+* ``es_type`` is a short code from :data:`ES_TYPES` (``d_z``, ``g_av``,
+  ``d_ancova``, ...); ``es_description`` holds the sentence saying what was
+  divided by what (``effects`` still also returns it as ``description``, the old
+  name, for one release).
+* ``note`` is empty unless something needs saying (no estimate and why,
+  non-convergence, a fallback); ``method`` names the computation.
+
+Outcome vocabulary
+------------------
+:data:`OUTCOME_LABELS` (a reader's name for a score column or indicator),
+:data:`LOWER_IS_BETTER` and :func:`outcome_direction` (which way is an
+improvement) and :data:`WORKDAYS_PER_MONTH` (the denominator of
+``absence_rate``).
 """
 
 from __future__ import annotations
 
 __all__ = [
     "ESTIMATE_COLUMNS",
+    "EVALUATE_EXTRA_COLUMNS",
     "ESTIMATORS",
+    "MODEL_COLUMNS",
+    "MODEL_ES_COLUMNS",
     "WORKER_COLUMNS",
     "RESPONSE_ID_COLUMNS",
     "ORG_COLUMNS",
@@ -17,7 +49,12 @@ __all__ = [
     "TRUTH_COLUMNS",
     "EFFECT_SIZE_COLUMNS",
     "RELIABILITY_COLUMNS",
+    "ES_TYPES",
     "DEFAULT_WAVES",
+    "OUTCOME_LABELS",
+    "LOWER_IS_BETTER",
+    "WORKDAYS_PER_MONTH",
+    "outcome_direction",
 ]
 
 #: The estimates table (DESIGN.md, "The estimates table").
@@ -40,8 +77,29 @@ ESTIMATE_COLUMNS = [
     "note",
 ]
 
+#: Columns :func:`stseval.evaluate_area` adds after :data:`ESTIMATE_COLUMNS`.
+EVALUATE_EXTRA_COLUMNS = ["p_fdr_all_areas", "direction", "icc_org", "method", "es_description"]
+
 #: Estimator names used in the `estimator` column.
 ESTIMATORS = ["paired_change", "ancova", "did", "mixed", "org_practice", "its", "rci"]
+
+#: Every estimator of :mod:`stseval.models` (one row per reported term).
+MODEL_COLUMNS = [
+    "term",
+    "estimate",
+    "se",
+    "statistic",
+    "df",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "n_workers",
+    "n_orgs",
+    "method",
+    "note",
+]
+#: Extra columns of :func:`stseval.models.org_practice` (a secondary effect size).
+MODEL_ES_COLUMNS = ["effect_size", "es_type", "es_ci_low", "es_ci_high", "es_description"]
 
 # Study-folder tables (DESIGN.md, "Study folder").
 WORKER_COLUMNS = ["worker_id", "org_id", "team_id"]  # optional: role, tenure
@@ -53,8 +111,65 @@ TRUTH_COLUMNS = ["area", "outcome", "estimand", "value"]
 
 DEFAULT_WAVES = ["pre", "post"]
 
-#: Effect-size rows from `stseval.effects`.
+#: Effect-size rows from `stseval.effects` (then ``description``, ``es_description``, ...).
 EFFECT_SIZE_COLUMNS = ["es_type", "effect_size", "ci_low", "ci_high", "method", "n"]
 
-#: One-row results of `stseval.reliability.alpha` / `omega`.
-RELIABILITY_COLUMNS = ["estimate", "ci_low", "ci_high", "n"]  # then k, method
+#: One-row results of `stseval.reliability.alpha` / `omega` (then ``k``, ``method``).
+RELIABILITY_COLUMNS = ["estimate", "ci_low", "ci_high", "n"]
+
+#: Short ``es_type`` codes and what each standardizes.
+ES_TYPES = {
+    "d_z": "mean change / SD of the changes",
+    "g_z": "d_z, Hedges-corrected",
+    "d_av": "mean change / average of the pre and post SDs",
+    "g_av": "d_av, Hedges-corrected",
+    "d_rm": "repeated-measures d (change / SD corrected for the pre/post correlation)",
+    "g_rm": "d_rm, Hedges-corrected",
+    "d_b": "mean change / pre-test SD (Becker 1988)",
+    "g_b": "d_b, Hedges-corrected",
+    "g": "difference in means / pooled SD, Hedges-corrected",
+    "hedges_g": "baseline difference between the arms / pooled SD, Hedges-corrected",
+    "d_ppc2": "difference in mean change / pooled pre-test SD, bias-corrected (Morris 2008)",
+    "d_ancova": "ANCOVA estimate / pooled pre-test SD",
+    "d_mixed": "mixed-model estimate / pooled pre-test SD",
+    "hedges_g_org_change": "Hedges' g of the organizations' mean changes",
+    "share_improved": "share of the intervention arm reliably improved",
+}
+
+#: A reader's name for a score column or monthly indicator.
+OUTCOME_LABELS = {
+    "stss_total": "secondary traumatic stress (STSS total)",
+    "proqol_sts": "secondary traumatic stress (ProQOL)",
+    "proqol_bo": "burnout (ProQOL)",
+    "proqol_cs": "compassion satisfaction (ProQOL)",
+    "separation_rate": "monthly staff turnover",
+    "absence_rate": "monthly absence rate",
+}
+
+#: Score columns and indicators where a lower value is an improvement.
+LOWER_IS_BETTER = frozenset(
+    {
+        "stss_total",
+        "stss_intrusion",
+        "stss_avoidance",
+        "stss_arousal",
+        "proqol_sts",
+        "proqol_bo",
+        "pcl5_total",
+        "pss10_total",
+        "cbi_personal",
+        "cbi_work",
+        "cbi_client",
+        "separation_rate",
+        "absence_rate",
+    }
+)
+
+#: Working days per month, the denominator of ``absence_rate`` = absence_days /
+#: (headcount x WORKDAYS_PER_MONTH) (DERIVED: 5 days x 52 weeks / 12 ~ 21).
+WORKDAYS_PER_MONTH = 21
+
+
+def outcome_direction(outcome: str) -> str:
+    """``"lower"`` if a lower value of ``outcome`` is an improvement, else ``"higher"``."""
+    return "lower" if outcome in LOWER_IS_BETTER else "higher"

@@ -2,8 +2,14 @@
 
 Every function returns a tidy :class:`pandas.DataFrame` whose first columns are
 ``stseval.columns.EFFECT_SIZE_COLUMNS`` (``es_type, effect_size, ci_low, ci_high,
-method, n``) followed by a ``description`` that says exactly what was divided by
-what, so a reader never has to guess which "Cohen's d" was reported.
+method, n``) followed by ``description`` and ``es_description`` (the same sentence:
+``es_description`` is the kit-wide name, ``description`` the old one) saying exactly
+what was divided by what, so a reader never has to guess which "Cohen's d" was
+reported. ``ci_low``/``ci_high`` bound ``effect_size`` (the rule of
+:mod:`stseval.columns`). Zero spread is judged with a relative tolerance
+(:func:`stseval._args.negligible_spread`), never ``== 0``: :func:`paired` with every
+change equal returns NaN for d_z/d_rm (g_z/g_rm) with a ``note`` and an
+:class:`~stseval.errors.EstimationWarning`.
 
 Sign convention: a *change* is ``post - pre`` and a group difference is
 ``first - second`` (treatment minus control). For STS scores, where lower is
@@ -56,15 +62,29 @@ coverage of the d_z interval by simulation.
 from __future__ import annotations
 
 import math
-import numbers
+import warnings
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from ._args import real_number, whole_number
+from ._args import (
+    as_numeric,
+    check_confidence,
+    negligible_spread,
+    pair_up,
+    real_number,
+    whole_number,
+)
+from ._reliable_change import (
+    RC_CATEGORIES,
+    RC_METHODS,
+    jacobson_truax_cutoff_c,
+    reliable_change,
+    reliable_change_summary,
+)
 from .columns import EFFECT_SIZE_COLUMNS
-from .errors import UsageError
+from .errors import EstimationWarning, NotEstimableError, UsageError
 
 __all__ = [
     "paired",
@@ -80,27 +100,16 @@ __all__ = [
     "RC_METHODS",
 ]
 
-#: Categories of :func:`reliable_change`, in reporting order.
-RC_CATEGORIES = ["reliably improved", "no reliable change", "reliably deteriorated"]
 
-#: Names accepted by ``reliable_change(method=...)``.
-RC_METHODS = ["jacobson_truax_1991", "jacobson_follette_revenstorf_1984"]
-
+_CONSTANT_CHANGE = (
+    "post - pre is the same for every pair (SD of the changes is 0 up to rounding): "
+    "d_z, g_z, d_rm and g_rm are undefined"
+)
 _PAIRED_MIN_N = 4  # the Morris & DeShon (2002) variance has n - 3 in a denominator
-_RCI_CRITICAL = 1.96  # Jacobson & Truax (1991): |RCI| > 1.96
 
 
 # ----------------------------------------------------------------------------- checks
-def _check_confidence(confidence) -> float:
-    if (
-        not isinstance(confidence, numbers.Real)
-        or isinstance(confidence, bool)
-        or not 0 < confidence < 1
-    ):
-        raise UsageError(
-            f"confidence must be a number between 0 and 1 (e.g. 0.95), got {confidence!r}"
-        )
-    return float(confidence)
+_check_confidence = check_confidence
 
 
 def _check_r(r, name: str = "r") -> float:
@@ -112,49 +121,8 @@ def _check_r(r, name: str = "r") -> float:
     return r
 
 
-def _as_numeric(x, name: str) -> pd.Series:
-    """A float Series (positional, index kept) or UsageError naming ``name``."""
-    if x is None or isinstance(x, (str, bytes)) or np.ndim(x) == 0:
-        raise UsageError(f"{name} must be a sequence of numbers (one per person), got {x!r}")
-    if isinstance(x, pd.Series):
-        s = x
-    else:
-        if np.ndim(x) != 1:
-            raise UsageError(f"{name} must be one-dimensional (one value per person)")
-        arr = np.asarray(x)
-        s = pd.Series(arr if arr.dtype.kind in "biuf" else np.asarray(x, dtype=object))
-    if pd.api.types.is_bool_dtype(s):
-        raise UsageError(f"{name} must be numeric scores, got true/false values")
-    if pd.api.types.is_numeric_dtype(s):
-        out = s.astype("Float64").astype(float)
-    else:
-        bad = [
-            v
-            for v in s
-            if not (
-                v is None or v is pd.NA or (isinstance(v, numbers.Real) and not isinstance(v, bool))
-            )
-        ]
-        if bad:
-            raise UsageError(f"{name} must be numeric; got non-numeric value(s) such as {bad[0]!r}")
-        out = pd.Series(
-            [np.nan if (v is None or v is pd.NA) else float(v) for v in s],
-            index=s.index,
-            dtype=float,
-        )
-    if np.isinf(out.to_numpy()).any():
-        raise UsageError(f"{name} contains infinite values")
-    return out
-
-
-def _pair_up(a, b, name_a: str, name_b: str) -> tuple[pd.Series, pd.Series]:
-    sa, sb = _as_numeric(a, name_a), _as_numeric(b, name_b)
-    if len(sa) != len(sb):
-        raise UsageError(
-            f"{name_a} and {name_b} must have the same length (one value per "
-            f"person, matched by position), got {len(sa)} and {len(sb)}"
-        )
-    return sa, sb
+_as_numeric = as_numeric
+_pair_up = pair_up
 
 
 def _hedges_j(df: float) -> float:
@@ -197,25 +165,28 @@ _PAIRED_METHODS = {
 }
 
 
-def _paired_table(n, m_pre, sd_pre, m_post, sd_post, r, sd_diff, confidence) -> pd.DataFrame:
+def _paired_estimates(n, sd_pre, sd_post, r, sd_diff, change, confidence):
+    """d_z, d_rm, d_av, d_b with their intervals (dicts keyed z/rm/av/b), and the SDs used."""
     df = n - 1
     j = _hedges_j(df)
     z = stats.norm.ppf(1 - (1 - confidence) / 2)
-    tq = stats.t.ppf(1 - (1 - confidence) / 2, df)
-    change = m_post - m_pre
-    se_change = sd_diff / math.sqrt(n)
     var_pre, var_post, var_diff = sd_pre**2, sd_post**2, sd_diff**2
-
-    d = {}
-    # d_z: exact interval by inverting the noncentral t of the paired t statistic.
-    d["z"] = change / sd_diff
-    lo, hi = _nct_ci(change / se_change, df, confidence)
-    ci = {"z": (lo / math.sqrt(n), hi / math.sqrt(n))}
-    # d_rm (Lakens 2013, eq. 9); variance from Morris & DeShon (2002, Table 2, raw-score
-    # metric), evaluated at the unbiased estimate g_rm.
-    d["rm"] = d["z"] * math.sqrt(2 * (1 - r))
-    g_rm = j * d["rm"]
-    v_rm = (2 * (1 - r) / n) * (df / (df - 2)) * (1 + n * g_rm**2 / (2 * (1 - r))) - g_rm**2 / j**2
+    d, ci = {}, {}
+    if sd_diff > 0:
+        # d_z: exact interval by inverting the noncentral t of the paired t statistic.
+        d["z"] = change / sd_diff
+        lo, hi = _nct_ci(change / (sd_diff / math.sqrt(n)), df, confidence)
+        ci["z"] = (lo / math.sqrt(n), hi / math.sqrt(n))
+        # d_rm (Lakens 2013, eq. 9); variance from Morris & DeShon (2002, Table 2, raw-score
+        # metric), evaluated at the unbiased estimate g_rm.
+        d["rm"] = d["z"] * math.sqrt(2 * (1 - r))
+        g_rm = j * d["rm"]
+        v_rm = (2 * (1 - r) / n) * (df / (df - 2)) * (
+            1 + n * g_rm**2 / (2 * (1 - r))
+        ) - g_rm**2 / j**2
+    else:  # every change equal: d_z and d_rm divide by zero (see paired)
+        d["z"] = d["rm"] = v_rm = math.nan
+        ci["z"] = (math.nan, math.nan)
     # d_av (Lakens 2013, eq. 10): delta-method variance of mean change / ((s1 + s2) / 2)
     # with Bonett's (2008) n - 1 divisors.
     s_av = (sd_pre + sd_post) / 2
@@ -228,47 +199,61 @@ def _paired_table(n, m_pre, sd_pre, m_post, sd_post, r, sd_diff, confidence) -> 
     v_b = d["b"] ** 2 / (2 * df) + var_diff / (df * var_pre)
     for key, v in (("rm", v_rm), ("av", v_av), ("b", v_b)):
         half = z * math.sqrt(max(v, 0.0))
-        ci[key] = (d[key] - half, d[key] + half)
-    standardizer = {"z": sd_diff, "rm": sd_diff / math.sqrt(2 * (1 - r)), "av": s_av, "b": sd_pre}
+        ci[key] = (d[key] - half, d[key] + half) if math.isfinite(v) else (math.nan, math.nan)
+    sd_rm = sd_diff / math.sqrt(2 * (1 - r)) if sd_diff > 0 else math.nan
+    standardizer = {"z": sd_diff if sd_diff > 0 else math.nan, "rm": sd_rm, "av": s_av, "b": sd_pre}
+    return d, ci, standardizer
 
+
+_PAIRED_TABLE_COLUMNS = [
+    *EFFECT_SIZE_COLUMNS,
+    "description",
+    "es_description",
+    "standardizer",
+    "mean_change",
+    "se_change",
+    "change_ci_low",
+    "change_ci_high",
+    "r",
+    "note",
+]
+
+
+def _paired_table(n, m_pre, sd_pre, m_post, sd_post, r, sd_diff, confidence) -> pd.DataFrame:
+    change = m_post - m_pre
+    se_change = sd_diff / math.sqrt(n)
+    tq = stats.t.ppf(1 - (1 - confidence) / 2, n - 1)
+    d, ci, standardizer = _paired_estimates(n, sd_pre, sd_post, r, sd_diff, change, confidence)
+    shared = {
+        "n": int(n),
+        "mean_change": change,
+        "se_change": se_change,
+        "change_ci_low": change - tq * se_change,
+        "change_ci_high": change + tq * se_change,
+        "r": r,
+        "note": "",
+    }
     rows = []
-    for prefix, factor in (("d", 1.0), ("g", j)):
+    for prefix, factor in (("d", 1.0), ("g", _hedges_j(n - 1))):
         for key in ("z", "rm", "av", "b"):
-            es_type = f"{prefix}_{key}"
             desc = _PAIRED_DESCRIPTIONS[f"d_{key}"].replace("d_", f"{prefix}_", 1)
             if prefix == "g":
                 desc += ", " + _J_TEXT
+            method = _PAIRED_METHODS[key] + (f"; same interval as d_{key}" if prefix == "g" else "")
             rows.append(
                 {
-                    "es_type": es_type,
+                    "es_type": f"{prefix}_{key}",
                     "effect_size": factor * d[key],
                     "ci_low": ci[key][0],
                     "ci_high": ci[key][1],
-                    "method": _PAIRED_METHODS[key]
-                    + ("; same interval as d_" + key if prefix == "g" else ""),
-                    "n": int(n),
+                    "method": method,
                     "description": desc,
+                    "es_description": desc,
                     "standardizer": standardizer[key],
-                    "mean_change": change,
-                    "se_change": se_change,
-                    "change_ci_low": change - tq * se_change,
-                    "change_ci_high": change + tq * se_change,
-                    "r": r,
+                    **shared,
                 }
             )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            *EFFECT_SIZE_COLUMNS,
-            "description",
-            "standardizer",
-            "mean_change",
-            "se_change",
-            "change_ci_low",
-            "change_ci_high",
-            "r",
-        ],
-    )
+    return pd.DataFrame(rows, columns=_PAIRED_TABLE_COLUMNS)
 
 
 def paired(pre, post, *, confidence=0.95) -> pd.DataFrame:
@@ -317,14 +302,20 @@ def paired(pre, post, *, confidence=0.95) -> pd.DataFrame:
             "(pairs with a missing value are dropped)"
         )
     sd_pre, sd_post = float(np.std(x, ddof=1)), float(np.std(y, ddof=1))
-    if sd_pre == 0 or sd_post == 0:
-        raise UsageError(
-            f"{'pre' if sd_pre == 0 else 'post'} scores have no variance "
-            "(all equal); standardized effect sizes are undefined"
-        )
+    for sd, values, name in ((sd_pre, x, "pre"), (sd_post, y, "post")):
+        if negligible_spread(sd, values):
+            raise NotEstimableError(
+                f"{name} scores have no variance (all equal); standardized effect sizes "
+                "are undefined"
+            )
     sd_diff = float(np.std(y - x, ddof=1))
-    if sd_diff == 0:
-        raise UsageError("post - pre is the same for every pair; standardized change is undefined")
+    if negligible_spread(sd_diff, np.concatenate([x, y])):
+        warnings.warn(_CONSTANT_CHANGE, EstimationWarning, stacklevel=2)
+        table = _paired_table(
+            n, float(x.mean()), sd_pre, float(y.mean()), sd_post, 1.0, 0.0, confidence
+        )
+        table["note"] = np.where(table["es_type"].str[2:].isin(["z", "rm"]), _CONSTANT_CHANGE, "")
+        return table
     r = float(np.corrcoef(x, y)[0, 1])
     return _paired_table(
         n, float(x.mean()), sd_pre, float(y.mean()), sd_post, r, sd_diff, confidence
@@ -387,6 +378,8 @@ def hedges_g_from_summary(m1, sd1, n1, m2, sd2, n2, *, confidence=0.95) -> pd.Da
                 "n": n1 + n2,
                 "description": "g: (mean 1 - mean 2) / pooled SD, Hedges-corrected "
                 "(J = 1 - 3/(4(n1 + n2 - 2) - 1))",
+                "es_description": "g: (mean 1 - mean 2) / pooled SD, Hedges-corrected "
+                "(J = 1 - 3/(4(n1 + n2 - 2) - 1))",
                 "n1": n1,
                 "n2": n2,
                 "mean_difference": m1 - m2,
@@ -408,8 +401,8 @@ def hedges_g(x, y, *, confidence=0.95) -> pd.DataFrame:
         if len(s) < 2:
             raise UsageError(f"{name} needs at least 2 non-missing values, got {len(s)}")
     sd1, sd2 = float(a.std(ddof=1)), float(b.std(ddof=1))
-    if sd1 == 0 and sd2 == 0:
-        raise UsageError("x and y both have no variance; g is undefined")
+    if negligible_spread(sd1, a) and negligible_spread(sd2, b):
+        raise NotEstimableError("x and y both have no variance (all equal); g is undefined")
     df = len(a) + len(b) - 2
     pooled = math.sqrt(((len(a) - 1) * sd1**2 + (len(b) - 1) * sd2**2) / df)
     # Pass the pooled SD for both groups so a zero-SD group is allowed here.
@@ -488,6 +481,8 @@ def ppc_from_summary(
                 "n": big_n,
                 "description": "d_ppc2: (treatment change - control change) / pooled pre SD, "
                 "bias-corrected (c_p = 1 - 3/(4(n_t + n_c - 2) - 1))",
+                "es_description": "d_ppc2: (treatment change - control change) / pooled pre SD, "
+                "bias-corrected (c_p = 1 - 3/(4(n_t + n_c - 2) - 1))",
                 "n_t": n_t,
                 "n_c": n_c,
                 "change_t": change_t,
@@ -518,8 +513,11 @@ def ppc(pre_t, post_t, pre_c, post_c, *, confidence=0.95) -> pd.DataFrame:
     ssx = sum(((x - x.mean()) ** 2).sum() for x, _ in groups.values())
     ssy = sum(((y - y.mean()) ** 2).sum() for _, y in groups.values())
     sxy = sum(((x - x.mean()) * (y - y.mean())).sum() for x, y in groups.values())
-    if ssx == 0 or ssy == 0:
-        raise UsageError("pre or post scores have no within-group variance; d_ppc2 is undefined")
+    values = np.concatenate([v for pair in groups.values() for v in pair])
+    if negligible_spread(math.sqrt(min(ssx, ssy)), values * math.sqrt(len(values))):
+        raise NotEstimableError(
+            "pre or post scores have no within-group variance; d_ppc2 is undefined"
+        )
     r = float(sxy / math.sqrt(ssx * ssy))
     (xt, yt), (xc, yc) = groups["t"], groups["c"]
     return ppc_from_summary(
@@ -533,189 +531,4 @@ def ppc(pre_t, post_t, pre_c, post_c, *, confidence=0.95) -> pd.DataFrame:
         float(xc.std(ddof=1)),
         confidence=confidence,
         r=min(max(r, -0.999999), 0.999999),
-    )
-
-
-# ----------------------------------------------------------------------------- reliable change
-def jacobson_truax_cutoff_c(m_dys, sd_dys, m_func, sd_func) -> float:
-    """Jacobson & Truax (1991) cutoff c between a dysfunctional and a functional population.
-
-    ``c = (sd_func * m_dys + sd_dys * m_func) / (sd_func + sd_dys)``: the point
-    equally many SDs from both means.
-    """
-    m_dys, m_func = real_number(m_dys, "m_dys"), real_number(m_func, "m_func")
-    sd_dys = real_number(sd_dys, "sd_dys", positive=True)
-    sd_func = real_number(sd_func, "sd_func", positive=True)
-    return (sd_func * m_dys + sd_dys * m_func) / (sd_func + sd_dys)
-
-
-def reliable_change(
-    pre,
-    post,
-    *,
-    reliability,
-    sd_pre=None,
-    cutoff=None,
-    lower_is_better=True,
-    method="jacobson_truax_1991",
-) -> pd.DataFrame:
-    """Reliable change index per person, with improvement categories and recovery.
-
-    Parameters
-    ----------
-    pre, post : array-like of numbers
-        Matched by position; the result uses ``pre``'s index when it is a Series.
-        Persons with a missing score get NaN/NA results (they are not dropped).
-    reliability : float
-        Reliability of the score (e.g. Cronbach's alpha or test-retest r), in (0, 1).
-    sd_pre : float, optional
-        SD of the pre scores in the reference population; defaults to the sample SD
-        (ddof=1) of the non-missing ``pre`` values given.
-    cutoff : float, optional
-        Clinical cutoff (e.g. from :func:`jacobson_truax_cutoff_c`). Scores on the
-        "better" side of it (below it when ``lower_is_better``, above it otherwise)
-        are functional; a score equal to the cutoff counts as dysfunctional.
-    lower_is_better : bool
-        Direction of improvement (True for STS and burnout scores).
-    method : str
-        ``"jacobson_truax_1991"``: ``SE = sd_pre sqrt(1 - reliability)``,
-        ``S_diff = sqrt(2) SE``, ``RCI = (post - pre) / S_diff``.
-        ``"jacobson_follette_revenstorf_1984"``: the original ``RC = (post - pre) / SE``.
-        Both call a change reliable when ``|RCI| > 1.96``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per person, columns ``pre, post, change`` (post - pre), ``rci``,
-        ``reliable`` (boolean, NA when missing), ``category`` (one of
-        :data:`RC_CATEGORIES`, NA when missing), ``crossed_cutoff`` (moved from the
-        dysfunctional to the functional side; NA without a cutoff), ``recovered``
-        (reliably improved and crossed the cutoff; NA without a cutoff).
-    """
-    if method not in RC_METHODS:
-        raise UsageError(f"method must be one of {RC_METHODS}, got {method!r}")
-    rel = real_number(reliability, "reliability")
-    if not 0 < rel < 1:
-        raise UsageError(f"reliability must be strictly between 0 and 1, got {reliability!r}")
-    if not isinstance(lower_is_better, (bool, np.bool_)):
-        raise UsageError(f"lower_is_better must be True or False, got {lower_is_better!r}")
-    a, b = _pair_up(pre, post, "pre", "post")
-    index = pre.index if isinstance(pre, pd.Series) else pd.RangeIndex(len(a))
-    x, y = a.to_numpy(), b.to_numpy()
-    if sd_pre is None:
-        observed = x[~np.isnan(x)]
-        if len(observed) < 2:
-            raise UsageError(
-                "pre needs at least 2 non-missing scores to estimate sd_pre; or pass sd_pre"
-            )
-        sd = float(np.std(observed, ddof=1))
-        if sd == 0:
-            raise UsageError("pre scores have no variance; pass sd_pre from a reference sample")
-    else:
-        sd = real_number(sd_pre, "sd_pre", positive=True)
-    se_measurement = sd * math.sqrt(1 - rel)
-    denominator = se_measurement * (math.sqrt(2) if method == "jacobson_truax_1991" else 1.0)
-    change = y - x
-    rci = change / denominator
-    missing = np.isnan(rci)
-    reliable = pd.array(np.abs(rci) > _RCI_CRITICAL, dtype="boolean")
-    reliable[missing] = pd.NA
-    improved = (rci < -_RCI_CRITICAL) if lower_is_better else (rci > _RCI_CRITICAL)
-    worse = (rci > _RCI_CRITICAL) if lower_is_better else (rci < -_RCI_CRITICAL)
-    category = np.where(
-        improved, RC_CATEGORIES[0], np.where(worse, RC_CATEGORIES[2], RC_CATEGORIES[1])
-    ).astype(object)
-    category[missing] = None
-    out = pd.DataFrame(
-        {
-            "pre": x,
-            "post": y,
-            "change": change,
-            "rci": rci,
-            "reliable": reliable,
-            "category": pd.array(category, dtype="string"),
-        },
-        index=index,
-    )
-    if cutoff is None:
-        out["crossed_cutoff"] = pd.array([pd.NA] * len(out), dtype="boolean")
-        out["recovered"] = pd.array([pd.NA] * len(out), dtype="boolean")
-    else:
-        c = real_number(cutoff, "cutoff")
-        functional = (lambda v: v < c) if lower_is_better else (lambda v: v > c)
-        crossed = pd.array(~functional(x) & functional(y), dtype="boolean")
-        crossed[missing] = pd.NA
-        out["crossed_cutoff"] = crossed
-        recovered = pd.array(
-            improved & np.asarray(crossed.fillna(False), dtype=bool), dtype="boolean"
-        )
-        recovered[missing] = pd.NA
-        out["recovered"] = recovered
-    return out
-
-
-def reliable_change_summary(categories, groups=None, *, confidence=0.95) -> pd.DataFrame:
-    """Share of people in each reliable-change category, per group, with Wilson intervals.
-
-    Parameters
-    ----------
-    categories : Series, array-like, or the DataFrame from :func:`reliable_change`
-        Category labels (the ``category`` column is used for a DataFrame).
-        Missing labels are left out of the counts.
-    groups : array-like, optional
-        Group label per person (matched by position); persons with a missing group
-        are left out. Without it, everyone is in group ``"all"``.
-    confidence : float
-        Level of the Wilson score interval (statsmodels ``proportion_confint``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``group, category, count, n, proportion, ci_low, ci_high``; every
-        group lists all of :data:`RC_CATEGORIES` (zero counts included), then any
-        other labels found, in sorted order.
-    """
-    from statsmodels.stats.proportion import proportion_confint
-
-    confidence = _check_confidence(confidence)
-    if isinstance(categories, pd.DataFrame):
-        if "category" not in categories.columns:
-            raise UsageError("categories is a DataFrame without a 'category' column")
-        categories = categories["category"]
-    if categories is None or isinstance(categories, (str, bytes)) or np.ndim(categories) != 1:
-        raise UsageError("categories must be a sequence of category labels, one per person")
-    cats = pd.Series(np.asarray(categories, dtype=object))
-    if groups is None:
-        grp = pd.Series(["all"] * len(cats), dtype=object)
-    else:
-        if isinstance(groups, (str, bytes)) or np.ndim(groups) != 1:
-            raise UsageError("groups must be a sequence of group labels, one per person")
-        grp = pd.Series(np.asarray(groups, dtype=object))
-        if len(grp) != len(cats):
-            raise UsageError(
-                f"groups and categories must have the same length, got {len(grp)} and {len(cats)}"
-            )
-    keep = cats.notna() & grp.notna()
-    cats, grp = cats[keep], grp[keep]
-    labels = RC_CATEGORIES + sorted({str(c) for c in cats} - set(RC_CATEGORIES))
-    rows = []
-    for g in pd.unique(grp):
-        in_group = cats[grp == g].astype(str)
-        n = len(in_group)
-        for label in labels:
-            k = int((in_group == label).sum())
-            lo, hi = proportion_confint(k, n, alpha=1 - confidence, method="wilson")
-            rows.append(
-                {
-                    "group": g,
-                    "category": label,
-                    "count": k,
-                    "n": n,
-                    "proportion": k / n,
-                    "ci_low": float(lo),
-                    "ci_high": float(hi),
-                }
-            )
-    return pd.DataFrame(
-        rows, columns=["group", "category", "count", "n", "proportion", "ci_low", "ci_high"]
     )

@@ -12,7 +12,10 @@ import pandas as pd
 
 __all__ = [
     "DataValidationError",
+    "EstimationWarning",
     "InstrumentDefinitionError",
+    "NoInterventionError",
+    "NotEstimableError",
     "NotebookRunError",
     "StsevalError",
     "UsageError",
@@ -25,6 +28,26 @@ class StsevalError(Exception):
 
 class UsageError(StsevalError, ValueError):
     """An argument has a value the function cannot use; the message says what to type."""
+
+
+class NoInterventionError(UsageError):
+    """An area has no organization that changed practice (or no comparison organization).
+
+    :func:`stseval.evaluate_all` skips such areas with a warning; every other
+    :class:`UsageError` stops it.
+    """
+
+
+class NotEstimableError(UsageError):
+    """The data cannot give this estimate (e.g. zero variance); the message says why."""
+
+
+class EstimationWarning(UserWarning):
+    """An estimate could not be given, or may be unreliable (zero variance, non-convergence).
+
+    The same words are in the result's ``note`` column; filter this class (not the
+    message text) to silence it.
+    """
 
 
 class InstrumentDefinitionError(StsevalError, ValueError):

@@ -56,9 +56,10 @@ import pandas as pd
 from scipy import stats
 
 from . import effects, models
-from .areas import AREA_KEYS, ORG_AREAS, get_area, outcome_direction
-from .columns import ESTIMATE_COLUMNS, ESTIMATORS
-from .errors import StsevalError, UsageError
+from ._args import check_choices, check_confidence, check_min_cell
+from .areas import AREA_KEYS, ORG_AREAS, get_area
+from .columns import ESTIMATE_COLUMNS, ESTIMATORS, EVALUATE_EXTRA_COLUMNS, outcome_direction
+from .errors import NoInterventionError, StsevalError, UsageError
 from .instruments import load_instrument
 
 __all__ = [
@@ -70,8 +71,8 @@ __all__ = [
     "EXTRA_COLUMNS",
 ]
 
-#: Columns added around the contract columns.
-EXTRA_COLUMNS = ["p_fdr_all_areas", "direction", "icc_org", "method"]
+#: Columns added around the contract columns (``stseval.columns.EVALUATE_EXTRA_COLUMNS``).
+EXTRA_COLUMNS = EVALUATE_EXTRA_COLUMNS
 
 _WORKER_ESTIMATORS = ("paired_change", "ancova", "did", "mixed", "rci")
 _PRACTICE_ESTIMATORS = ("org_practice", "paired_change", "ancova", "did")
@@ -133,14 +134,25 @@ def evaluate_area(
         The estimates table (``stseval.columns.ESTIMATE_COLUMNS``) plus
         ``p_fdr_all_areas`` (filled by :func:`evaluate_all` / :func:`add_fdr`),
         ``direction`` (``lower`` or ``higher`` is better), ``icc_org`` (ICC(1)
-        of the pre-wave outcome by organization) and ``method``. ``p_adjusted``
-        is Holm-adjusted within the area, per estimator, across outcomes.
+        of the pre-wave outcome by organization), ``method`` and
+        ``es_description``. ``p_adjusted`` is Holm-adjusted within the area, per
+        estimator, across outcomes. Following the rule of :mod:`stseval.columns`,
+        ``ci_low``/``ci_high`` bound ``estimate`` (raw units) and
+        ``es_ci_low``/``es_ci_high`` bound ``effect_size``; ``es_type`` is a short
+        code (``g_av``, ``d_ancova``, ``d_ppc2``, ``d_mixed``, ``hedges_g_org_change``,
+        ``share_improved``) and ``es_description`` the sentence (which, until this
+        release, was in ``es_type``). A row with no estimate says why in ``note``;
+        convergence trouble is in ``note`` and also raised as
+        :class:`~stseval.errors.EstimationWarning`.
 
     Raises
     ------
     UsageError
-        Unknown area, unknown outcome, or no organization changed practice in
-        the area.
+        Unknown area, outcome or estimator, a bad ``confidence`` or ``min_cell``
+        (checked by :mod:`stseval._args`, the same message as everywhere).
+    NoInterventionError
+        No organization changed practice in the area (a :class:`UsageError`;
+        :func:`evaluate_all` skips such areas with a warning).
     """
     if area not in ORG_AREAS:
         get_area(area)  # raises for unknown keys with the list of valid ones
@@ -150,15 +162,13 @@ def evaluate_area(
         )
     if comparison != "no_intervention":
         raise UsageError(f"comparison must be 'no_intervention', got {comparison!r}")
-    if not 0 < confidence < 1:
-        raise UsageError(f"confidence must be between 0 and 1, got {confidence!r}")
-    if int(min_cell) < 1:
-        raise UsageError(f"min_cell must be a positive whole number, got {min_cell!r}")
+    confidence = check_confidence(confidence)
+    min_cell = check_min_cell(min_cell)
     arms = study.arms(area)
     n_int = int((arms["arm"] == "intervention").sum())
     n_cmp = int((arms["arm"] == "comparison").sum())
     if n_int == 0:
-        raise UsageError(
+        raise NoInterventionError(
             f"no organization changed practice in area {area!r}: interventions.csv "
             "has no row for it, so there is nothing to evaluate"
         )
@@ -168,17 +178,10 @@ def evaluate_area(
             "row in interventions.csv)"
         )
     available = area_outcomes(study, area)
-    outcomes = list(outcomes) if outcomes is not None else available
-    unknown = [o for o in outcomes if o not in available]
-    if unknown:
-        raise UsageError(
-            f"outcome(s) {unknown} cannot be evaluated for {area!r} in this study; "
-            f"available: {', '.join(available)}"
-        )
-    wanted = set(ESTIMATORS if estimators is None else estimators)
-    bad = sorted(wanted - set(ESTIMATORS))
-    if bad:
-        raise UsageError(f"unknown estimator(s) {bad}; choose from {', '.join(ESTIMATORS)}")
+    outcomes = available if outcomes is None else check_choices(outcomes, available, "outcome")
+    wanted = set(
+        ESTIMATORS if estimators is None else check_choices(estimators, ESTIMATORS, "estimator")
+    )
     rows: list[dict] = []
     for outcome in outcomes:
         if outcome in _INDICATORS:
@@ -198,6 +201,7 @@ def evaluate_area(
     table["note"] = table["note"].fillna("").astype(str)
     table["method"] = table["method"].fillna("").astype(str)
     table["es_type"] = table["es_type"].fillna("").astype(str)
+    table["es_description"] = table["es_description"].fillna("").astype(str)
     for col in ("n_workers", "n_orgs"):
         table[col] = pd.to_numeric(table[col], errors="coerce").astype("Int64")
     table["p_adjusted"] = np.nan
@@ -211,9 +215,11 @@ def evaluate_area(
 def evaluate_all(study, *, areas=None, progress: bool = False, **kwargs) -> pd.DataFrame:
     """:func:`evaluate_area` for every area with intervention organizations, then BH across areas.
 
-    Areas with no intervention organizations are skipped with a warning.
+    Areas with no intervention organizations (:class:`~stseval.errors.NoInterventionError`)
+    are skipped with a warning; any other error stops the run. ``areas`` are checked
+    against :data:`stseval.areas.AREA_KEYS` first.
     """
-    areas = list(areas) if areas is not None else list(AREA_KEYS)
+    areas = list(AREA_KEYS) if areas is None else check_choices(areas, AREA_KEYS, "area")
     tables = []
     iterator = areas
     if progress:
@@ -223,9 +229,7 @@ def evaluate_all(study, *, areas=None, progress: bool = False, **kwargs) -> pd.D
     for area in iterator:
         try:
             tables.append(evaluate_area(study, area, **kwargs))
-        except UsageError as exc:
-            if "no organization changed practice" not in str(exc):
-                raise
+        except NoInterventionError as exc:
             warnings.warn(str(exc), stacklevel=2)
     if not tables:
         raise UsageError("no area has intervention organizations; nothing to evaluate")
@@ -269,7 +273,7 @@ def _from_model(outcome, estimator, res: pd.DataFrame, term=None) -> dict:
         "note",
     ):
         row[col] = r.get(col)
-    for col in ("effect_size", "es_type", "es_ci_low", "es_ci_high"):
+    for col in ("effect_size", "es_type", "es_ci_low", "es_ci_high", "es_description"):
         if col in r:
             row[col] = r[col]
     return row
@@ -346,7 +350,10 @@ def _standardize(row: dict, sd: float, label: str) -> dict:
         row["effect_size"] = row["estimate"] / sd
         row["es_ci_low"] = row["ci_low"] / sd
         row["es_ci_high"] = row["ci_high"] / sd
-        row["es_type"] = f"{label}: estimate / pooled pre-test SD ({sd:.2f}; SD treated as known)"
+        row["es_type"] = label
+        row["es_description"] = (
+            f"{label}: estimate / pooled pre-test SD ({sd:.2f}; SD treated as known)"
+        )
     return row
 
 
@@ -360,7 +367,8 @@ def _paired_row(outcome, wide, long, confidence, min_cell, se_type) -> dict:
         effect_size=g["effect_size"],
         es_ci_low=g["ci_low"],
         es_ci_high=g["ci_high"],
-        es_type=g["description"],
+        es_type="g_av",
+        es_description=g["description"],
     )
     row["note"] = (
         (row.get("note") or "") + " intervention arm only, no comparison: includes "
@@ -386,8 +394,9 @@ def _did_row(outcome, wide, long, confidence, min_cell, se_type) -> dict:
             effect_size=e["effect_size"],
             es_ci_low=e["ci_low"],
             es_ci_high=e["ci_high"],
-            es_type="d_ppc2 (Morris 2008): difference in mean change / pooled pre-test SD, "
-            "bias-corrected; completers",
+            es_type="d_ppc2",
+            es_description="d_ppc2 (Morris 2008): difference in mean change / pooled "
+            "pre-test SD, bias-corrected; completers",
         )
     return row
 
@@ -444,7 +453,8 @@ def _rci_row(outcome, wide, long, confidence, min_cell, se_type) -> dict:
         "ci_high": est + z * se,
         "p_value": p,
         "effect_size": p1,
-        "es_type": f"share reliably improved in the intervention arm (comparison {p0:.3f})",
+        "es_type": "share_improved",
+        "es_description": f"share reliably improved in the intervention arm (comparison {p0:.3f})",
         "n_workers": int(n1 + n0),
         "n_orgs": complete["org_id"].nunique(),
         "method": f"Jacobson & Truax (1991) RCI, reliability {rel} (published), pooled "

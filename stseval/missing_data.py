@@ -427,31 +427,10 @@ def ancova_mi(
     y = df[post].to_numpy(float)
     X = np.column_stack([np.ones(len(df)), df[treat], df[pre]])
     note = f"{miss.sum()} of {len(df)} post scores imputed ({miss.mean():.0%})"
-    if np.bincount(codes[~miss], minlength=G).min() > 0:
-        Xi = np.column_stack([np.eye(G)[codes], df[pre]])
-        varies = df.groupby(codes)[treat].nunique().max() > 1
-        if varies:
-            Xi = np.column_stack([Xi, df[treat]])
-    else:
-        Xi = X
-        note += "; an organization has no observed post score: imputation model post ~ treat + pre"
-    rng = np.random.default_rng(seed)
-    Xo, yo = Xi[~miss], y[~miss]
-    k = Xi.shape[1]
-    if miss.any() and (len(yo) - k < 2 or np.linalg.matrix_rank(Xo) < k):
-        raise UsageError("too few observed post scores to fit the imputation model")
+    Xi, extra = _imputation_design(df, pre, treat, codes, G, miss, X)
+    note += extra
     ests, variances = [], []
-    if miss.any():
-        xtx_inv = np.linalg.inv(Xo.T @ Xo)
-        bhat = xtx_inv @ Xo.T @ yo
-        rss = float(np.sum((yo - Xo @ bhat) ** 2))
-        chol = np.linalg.cholesky(xtx_inv)
-    for _ in range(m if miss.any() else 1):
-        yy = y.copy()
-        if miss.any():
-            s2 = rss / rng.chisquare(len(yo) - k)
-            beta = bhat + np.sqrt(s2) * chol @ rng.standard_normal(k)
-            yy[miss] = Xi[miss] @ beta + np.sqrt(s2) * rng.standard_normal(miss.sum())
+    for yy in _imputations(Xi, y, miss, m, np.random.default_rng(seed)):
         fit = _cluster.ols(X, yy, codes)
         ests.append(fit.beta[1])
         variances.append(_cluster.vcov(fit, se_type)[1, 1])
@@ -462,22 +441,40 @@ def ancova_mi(
         note = "no post score missing: equals the complete-case ANCOVA"
     se = float(np.sqrt(var))
     lo, hi, p = _t_interval(est, se, dfree, confidence)
-    return _frame(
-        [
-            _row(
-                "treated",
-                float(est),
-                se,
-                est / se,
-                dfree,
-                lo,
-                hi,
-                p,
-                len(df),
-                G,
-                f"ANCOVA with multiple imputation (m={m}, regression imputation, Rubin's "
-                f"rules); {se_type} cluster-robust SE by organization",
-                note,
-            )
-        ]
+    method = (
+        f"ANCOVA with multiple imputation (m={m}, regression imputation, Rubin's "
+        f"rules); {se_type} cluster-robust SE by organization"
     )
+    row = _row("treated", float(est), se, est / se, dfree, lo, hi, p, len(df), G, method, note)
+    return _frame([row])
+
+
+def _imputation_design(df, pre, treat, codes, G, miss, X):
+    """Imputation model: org dummies + pre (+ treat if it varies within orgs), else X."""
+    if np.bincount(codes[~miss], minlength=G).min() > 0:
+        Xi = np.column_stack([np.eye(G)[codes], df[pre]])
+        if df.groupby(codes)[treat].nunique().max() > 1:
+            Xi = np.column_stack([Xi, df[treat]])
+        return Xi, ""
+    return X, "; an organization has no observed post score: imputation model post ~ treat + pre"
+
+
+def _imputations(Xi, y, miss, m, rng):
+    """``m`` completed outcome vectors (proper imputation: beta and sigma drawn), or y once."""
+    if not miss.any():
+        yield y.copy()
+        return
+    Xo, yo = Xi[~miss], y[~miss]
+    k = Xi.shape[1]
+    if len(yo) - k < 2 or np.linalg.matrix_rank(Xo) < k:
+        raise UsageError("too few observed post scores to fit the imputation model")
+    xtx_inv = np.linalg.inv(Xo.T @ Xo)
+    bhat = xtx_inv @ Xo.T @ yo
+    rss = float(np.sum((yo - Xo @ bhat) ** 2))
+    chol = np.linalg.cholesky(xtx_inv)
+    for _ in range(m):
+        yy = y.copy()
+        s2 = rss / rng.chisquare(len(yo) - k)
+        beta = bhat + np.sqrt(s2) * chol @ rng.standard_normal(k)
+        yy[miss] = Xi[miss] @ beta + np.sqrt(s2) * rng.standard_normal(miss.sum())
+        yield yy

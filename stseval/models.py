@@ -38,6 +38,12 @@ lost and whether the arms still look alike at baseline (they live in
 :mod:`stseval.missing_data` and are re-exported here). Caller frames are
 never modified.
 
+The ITS lives in :mod:`stseval._its`, the mixed model in :mod:`stseval._mixed` and
+the p-value adjustments in :mod:`stseval._multitest`; all are re-exported here.
+A row that cannot be estimated (a constant outcome, an exact fit) keeps its
+columns, has NaN numbers and says why in ``note`` (and as an
+:class:`~stseval.errors.EstimationWarning`).
+
 Tests (``tests/test_models.py``) check: point estimates and CR1 standard
 errors against statsmodels; CR2 and CR3 against hand numpy computations, the
 leave-one-cluster-out jackknife identity, the Imbens-Kolesar two-sample
@@ -58,6 +64,10 @@ import pandas as pd
 from scipy import stats
 
 from . import _cluster
+from ._args import negligible_spread
+from ._its import its
+from ._mixed import mixed
+from ._multitest import adjust_p
 from ._results import (
     ES_COLUMNS,
     RESULT_COLUMNS,
@@ -67,12 +77,14 @@ from ._results import (
     _check_frame,
     _cluster_row,
     _frame,
+    _long_frame,
     _numeric,
     _row,
     _se_type,
     _t_interval,
+    not_estimable,
 )
-from .errors import UsageError
+from .errors import EstimationWarning, UsageError
 from .missing_data import (
     ancova_mi,
     attrition_table,
@@ -150,8 +162,12 @@ def paired_test(pre, post, *, orgs=None, confidence=0.95) -> pd.DataFrame:
     n = len(d)
     est = float(d.mean())
     se = float(d.std(ddof=1) / np.sqrt(n))
+    note = ""
+    if negligible_spread(float(d.std(ddof=1)), np.abs(d) + np.abs(est)):
+        se = np.nan
+        note = "all changes are identical (SD 0 up to rounding); no test possible"
+        warnings.warn(note, EstimationWarning, stacklevel=2)
     lo, hi, p = _t_interval(est, se, n - 1, confidence)
-    note = "" if se > 0 else "all changes are identical; no test possible"
     return _frame(
         [
             _row(
@@ -310,6 +326,13 @@ def ancova(
     confidence = _check_confidence(confidence)
     se_type = _se_type(se_type)
     df, X, y, codes, names = _ancova_design(data, pre, post, treat, cluster, covariates)
+    method = "ANCOVA (OLS post ~ treated + pre)"
+    if negligible_spread(float(np.std(y)), y):
+        reason = (
+            f"not estimated: column {post!r} has the same value ({y[0]:g}) in every row "
+            "used, so there is no difference between the arms to estimate"
+        )
+        return _frame([not_estimable("treated", reason, len(df), df[cluster].nunique(), method)])
     fit = _cluster.ols(X, y, codes, names=names)
     row = _cluster_row(
         fit,
@@ -320,7 +343,7 @@ def ancova(
         confidence=confidence,
         n_workers=len(df),
         n_orgs=df[cluster].nunique(),
-        method="ANCOVA (OLS post ~ treated + pre)",
+        method=method,
     )
     return _frame([row])
 
@@ -367,28 +390,6 @@ def wild_bootstrap_p(
 
 
 # --------------------------------------------------------------------------- long form
-
-
-def _long_frame(long, y, wave, treat, cluster, worker, waves):
-    if len(waves) != 2 or waves[0] == waves[1]:
-        raise UsageError(f"waves must name two different waves (before, after); got {waves!r}")
-    df = _check_frame(
-        long, "long", {"y": y, "wave": wave, "treat": treat, "cluster": cluster, "worker": worker}
-    )
-    present = set(pd.unique(df[wave]))
-    absent = [w for w in waves if w not in present]
-    if absent:
-        raise UsageError(
-            f"column {wave!r} has no rows for wave(s) {', '.join(map(repr, absent))}; "
-            f"found {', '.join(map(repr, sorted(map(str, present))))}"
-        )
-    df = df[df[wave].isin(waves)].copy()
-    df[treat] = _binary(df[treat], treat)
-    df[y] = _numeric(df[y], y)
-    df = df.dropna(subset=[y, treat, cluster, worker])
-    df["_post"] = (df[wave] == waves[1]).astype(float)
-    df["_txp"] = df[treat] * df["_post"]
-    return df
 
 
 def did(
@@ -440,166 +441,6 @@ def did(
         method="difference-in-differences (OLS y ~ treated * post)",
     )
     return _frame([row])
-
-
-def mixed(
-    long,
-    *,
-    y="y",
-    wave="wave",
-    treat="treated",
-    cluster="org_id",
-    worker="worker_id",
-    waves=("pre", "post"),
-    confidence=0.95,
-    org_wave_effect=True,
-    engine="fast",
-) -> pd.DataFrame:
-    """Linear mixed model: ``y ~ treat * post`` with organization and worker random effects.
-
-    Random effects: an organization intercept, a worker intercept nested in
-    organization (the repeated measures) and, with ``org_wave_effect=True``
-    (default), an organization-by-wave effect: organizations may change
-    differently over time even without the program. Without that component
-    the model assumes every organization would have changed alike, and its
-    test of the interaction is anti-conservative whenever organizations
-    drift: in a simulation with 20 organizations of 15 workers and independent
-    organization shocks at each wave (ICC 0.05; 300 replications), the
-    intercept-only model rejected a true null 16% of the time at the 5% level,
-    this default 6%, the CR3 :func:`ancova` 4% and :func:`did` 3%. Prefer those
-    for inference; this model is a sensitivity analysis.
-
-    Engines (same model, same REML criterion):
-
-    * ``"fast"`` (default): :func:`stseval._cluster.nested_reml`, REML with the
-      residual variance profiled out and a closed-form inverse of each
-      organization's covariance (worker blocks plus a 2 x 2 Woodbury update),
-      so a likelihood evaluation is O(n): about 0.5 s for 100,000 worker-waves.
-    * ``"statsmodels"``: ``MixedLM`` with ``groups = organization``,
-      ``re_formula="1"`` and ``vc_formula={"worker": "0 + C(worker)",
-      "org_wave": "0 + C(post)"}``, REML, L-BFGS (BFGS, CG next). Minutes for
-      a few thousand workers per organization.
-
-    The tests check that the engines agree. A worker seen in two organizations
-    counts as a separate unit in each. If no worker is observed in both waves
-    the worker component is dropped; if a fit fails, the organization-
-    intercept-only model is tried; fallbacks, non-convergence and variance
-    components estimated at (or near) zero are reported in ``note``.
-
-    Inference: Wald t on G - 2 degrees of freedom (between-organization df, a
-    stand-in for Kenward-Roger, which statsmodels lacks). Uses all available
-    observations of the two waves (likelihood-based, valid under MAR).
-
-    Returns
-    -------
-    DataFrame, one row, term ``"treated:post"``; ``n_workers`` = distinct
-    workers, ``n_orgs`` = organizations.
-    """
-    confidence = _check_confidence(confidence)
-    if engine not in ("fast", "statsmodels"):
-        raise UsageError(f"engine must be 'fast' or 'statsmodels'; got {engine!r}")
-    df = _long_frame(long, y, wave, treat, cluster, worker, waves)
-    _check_arms(df, treat, cluster, "the mixed model")
-    d = pd.DataFrame(
-        {
-            "y": df[y].to_numpy(float),
-            "treated": df[treat].to_numpy(float),
-            "post": df["_post"].to_numpy(float),
-            "org": pd.factorize(df[cluster])[0],
-            "worker": df.groupby([cluster, worker], sort=False).ngroup().to_numpy(),
-        }
-    )
-    notes = []
-    if d["worker"].max() + 1 > df[worker].nunique():
-        notes.append("workers seen in more than one organization count once per organization")
-    comps = []
-    if np.bincount(d["worker"]).max() > 1:
-        comps.append("worker")
-    else:
-        notes.append("no worker observed in both waves: worker variance component dropped")
-    if org_wave_effect:
-        comps.append("org_wave")
-    fitter = _mixed_fast if engine == "fast" else _mixed_statsmodels
-    est = se = np.nan
-    used = comps
-    for i, spec in enumerate([comps, []] if comps else [comps]):
-        try:
-            est, se, converged, zero = fitter(d, spec)
-        except (np.linalg.LinAlgError, ValueError) as exc:
-            notes.append(f"fit failed ({type(exc).__name__}: {exc})")
-            continue
-        used = spec
-        if i > 0:
-            notes.append("refitted with the organization random intercept only")
-        if not converged:
-            notes.append("the REML optimization did not converge")
-            if i == 0 and comps:
-                continue
-        if zero:
-            notes.append(f"variance component(s) estimated at or near zero: {', '.join(zero)}")
-        break
-    G = d["org"].nunique()
-    labels = {"worker": "worker intercept", "org_wave": "org-by-wave"}
-    random = ", ".join(["org intercept"] + [labels[k] for k in used])
-    method = f"linear mixed model (REML; random: {random}), t(G-2)"
-    dfree = float(G - 2)
-    lo, hi, p = _t_interval(est, se, dfree, confidence)
-    return _frame(
-        [
-            _row(
-                "treated:post",
-                est,
-                se,
-                est / se if se > 0 else np.nan,
-                dfree,
-                lo,
-                hi,
-                p,
-                df[worker].nunique(),
-                G,
-                method,
-                "; ".join(dict.fromkeys(notes)),
-            )
-        ]
-    )
-
-
-def _mixed_fast(d: pd.DataFrame, comps):
-    X = np.column_stack([np.ones(len(d)), d["treated"], d["post"], d["treated"] * d["post"]])
-    fit = _cluster.nested_reml(
-        d["y"].to_numpy(),
-        X,
-        d["org"].to_numpy(),
-        d["post"].to_numpy().astype(int),
-        d["worker"].to_numpy(),
-        org_wave="org_wave" in comps,
-        worker_effect="worker" in comps,
-    )
-    return (float(fit.beta[3]), float(np.sqrt(fit.cov_beta[3, 3])), fit.converged, fit.at_zero)
-
-
-def _mixed_statsmodels(d: pd.DataFrame, comps):
-    import statsmodels.formula.api as smf
-
-    vc = {k: {"worker": "0 + C(worker)", "org_wave": "0 + C(post)"}[k] for k in comps}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model = smf.mixedlm(
-            "y ~ treated * post",
-            d,
-            groups="org",
-            re_formula="1",
-            **({"vc_formula": vc} if vc else {}),
-        )
-        res = model.fit(reml=True, method=["lbfgs", "bfgs", "cg"])
-        est = float(res.fe_params["treated:post"])
-        se = float(res.bse_fe["treated:post"])
-    zero = (
-        ["a variance component"]
-        if any("Hessian" in str(w.message) or "boundary" in str(w.message) for w in caught)
-        else []
-    )
-    return est, se, bool(res.converged), zero
 
 
 def org_practice(
@@ -675,209 +516,12 @@ def org_practice(
     row.update(
         effect_size=g,
         es_type="hedges_g_org_change",
+        es_description="Hedges' g of the organizations' mean changes (treated - comparison), "
+        "pooled SD of the organization changes",
         es_ci_low=g - zq * np.sqrt(vg),
         es_ci_high=g + zq * np.sqrt(vg),
     )
     return _frame([row], extra=ES_COLUMNS)
-
-
-# --------------------------------------------------------------------------- ITS
-
-_ITS_RATES = {"separation_rate": "separations", "absence_rate": "absence_days"}
-
-
-def its(
-    org_months,
-    *,
-    indicator="separation_rate",
-    org="org_id",
-    month="month",
-    treat="treated",
-    start="start_date",
-    working_days=21.0,
-    confidence=0.95,
-    se_type="CR3",
-) -> pd.DataFrame:
-    """Comparative interrupted time series of a monthly organizational indicator.
-
-    Indicator: ``separation_rate`` = separations / headcount, ``absence_rate``
-    = absence_days / (headcount * ``working_days``), or any numeric column
-    already in the frame. Months with a missing indicator or headcount <= 0
-    are dropped.
-
-    Time is counted in months relative to each organization's reference month:
-    a treated organization's ``start_date`` month (month 0 is the first
-    "post" month), and for comparison organizations the median treated
-    reference month (a pseudo start). Segmented regression, OLS on the rate
-    with organization fixed effects:
-
-        rate = org + b1 rel + b2 post + b3 since
-               + treated x (g1 rel + g2 post + g3 since) + e,
-
-    ``post`` = 1 from month 0, ``since`` = months since the start (0 before).
-    ``level_change`` = g2 (the treated step at the start beyond the comparison
-    series' step) and ``slope_change`` = g3 (per month), on the rate scale
-    (e.g. -0.004 = 0.4 percentage points fewer separations a month).
-    With fewer than 2 comparison organizations the comparison series is
-    dropped and b2, b3 of the treated organizations alone are reported
-    (single-group ITS, said in ``note``).
-
-    Standard errors: cluster-robust by organization (``se_type``, CR3 by
-    default, with the pseudo-inverse because of the fixed effects), which
-    allows any autocorrelation within an organization; t on G - 1 df.
-    Estimated with OLS rather than a count GLM so the estimate is directly a
-    rate difference; months are unweighted.
-
-    Returns
-    -------
-    DataFrame, two rows: terms ``level_change`` (primary) and
-    ``slope_change``; ``n_orgs`` = organizations used, ``n_workers`` = <NA>.
-
-    References
-    ----------
-    Bernal, J. L., Cummins, S., & Gasparrini, A. (2017). Interrupted time series
-    regression for the evaluation of public health interventions: a tutorial.
-    *International Journal of Epidemiology*, 46(1), 348-355. doi:10.1093/ije/dyw098
-    """
-    confidence = _check_confidence(confidence)
-    se_type = _se_type(se_type)
-    cols = {"org": org, "month": month, "treat": treat, "start": start}
-    if indicator in _ITS_RATES:
-        cols.update(
-            {
-                f"indicator={indicator!r}, denominator": "headcount",
-                f"indicator={indicator!r}, numerator": _ITS_RATES[indicator],
-            }
-        )
-    elif not (isinstance(org_months, pd.DataFrame) and indicator in org_months.columns):
-        raise UsageError(
-            f"indicator must be one of {', '.join(_ITS_RATES)} or a column of "
-            f"org_months; got {indicator!r}"
-        )
-    else:
-        cols["indicator"] = indicator
-    df = _check_frame(org_months, "org_months", cols)
-    if indicator in _ITS_RATES:
-        hc = _numeric(df["headcount"], "headcount")
-        num = _numeric(df[_ITS_RATES[indicator]], _ITS_RATES[indicator])
-        denom = hc * (float(working_days) if indicator == "absence_rate" else 1.0)
-        df["_rate"] = num / denom.where(hc > 0)
-    else:
-        df["_rate"] = _numeric(df[indicator], indicator)
-    df[treat] = _binary(df[treat], treat)
-    months = pd.to_datetime(df[month], errors="coerce")
-    starts = pd.to_datetime(df[start], errors="coerce")
-    df["_m"] = months.dt.year * 12 + months.dt.month - 1
-    df["_s"] = starts.dt.year * 12 + starts.dt.month - 1
-    df = df.dropna(subset=["_rate", "_m", treat, org])
-    per_org = df.groupby(org).agg(t_min=(treat, "min"), t_max=(treat, "max"), s=("_s", "min"))
-    if (per_org["t_min"] != per_org["t_max"]).any():
-        raise UsageError(f"column {treat!r} must be constant within each organization")
-    treated_orgs = per_org.index[per_org["t_min"] == 1]
-    no_start = per_org.loc[treated_orgs, "s"].isna()
-    if no_start.any():
-        raise UsageError(
-            f"treated organizations need a {start!r}; missing for "
-            f"{', '.join(map(str, treated_orgs[no_start][:5]))}"
-        )
-    comp_orgs = per_org.index[per_org["t_min"] == 0]
-    if len(treated_orgs) < 2:
-        raise UsageError(
-            f"the interrupted time series needs at least 2 treated organizations "
-            f"with monthly data; got {len(treated_orgs)}"
-        )
-    note = ""
-    comparative = len(comp_orgs) >= 2
-    if not comparative:
-        note = (
-            f"only {len(comp_orgs)} comparison organization(s): single-group ITS of the "
-            "treated organizations"
-        )
-        df = df[df[org].isin(treated_orgs)]
-    ref = per_org["s"].copy()
-    ref.loc[comp_orgs] = np.floor(per_org.loc[treated_orgs, "s"].median())
-    rel = df["_m"] - df[org].map(ref)
-    post = (rel >= 0).astype(float)
-    since = rel.clip(lower=0)
-    if not ((rel < 0) & (df[treat] == 1)).any() or not ((rel >= 0) & (df[treat] == 1)).any():
-        raise UsageError(
-            "the treated organizations need months both before and after their "
-            f"{start!r} for an interrupted time series"
-        )
-    codes, uniq = pd.factorize(df[org])
-    fe = np.eye(len(uniq))[codes]
-    cols_x = [rel.to_numpy(float), post.to_numpy(float), since.to_numpy(float)]
-    if comparative:
-        t = df[treat].to_numpy(float)
-        cols_x += [t * c for c in cols_x]
-    X = np.column_stack([fe, *cols_x])
-    fit = _cluster.ols(
-        X,
-        df["_rate"].to_numpy(float),
-        codes,
-        names=[*map(str, uniq), "rel", "post", "since"]
-        + (["treated:rel", "treated:post", "treated:since"] if comparative else []),
-    )
-    base = len(uniq) + (3 if comparative else 0)
-    label = "comparative" if comparative else "single-group"
-    rows = []
-    for term, col in (("level_change", base + 1), ("slope_change", base + 2)):
-        r = _cluster_row(
-            fit,
-            col,
-            term,
-            se_type=se_type,
-            df_method="G-1",
-            confidence=confidence,
-            n_workers=pd.NA,
-            n_orgs=len(uniq),
-            method=f"{label} interrupted time series of {indicator} "
-            "(OLS, organization fixed effects)",
-        )
-        r["note"] = note
-        rows.append(r)
-    return _frame(rows)
-
-
-# --------------------------------------------------------------------------- multiplicity
-
-
-def adjust_p(p, method="holm"):
-    """Adjust p-values for multiple comparisons, ignoring NaNs.
-
-    Parameters
-    ----------
-    p : array-like or Series
-        p-values; NaNs stay NaN and do not count toward the number of tests.
-    method : {"holm", "fdr_bh"}
-        Holm's step-down family-wise correction or Benjamini-Hochberg false
-        discovery rate (:func:`statsmodels.stats.multitest.multipletests`).
-
-    Returns
-    -------
-    Series (same index and name) if ``p`` is a Series, else an ndarray of the
-    same shape.
-    """
-    from statsmodels.stats.multitest import multipletests
-
-    if method not in ("holm", "fdr_bh"):
-        raise UsageError(f"method must be 'holm' or 'fdr_bh'; got {method!r}")
-    values = p.to_numpy() if isinstance(p, pd.Series) else p
-    try:
-        arr = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raise UsageError("p must contain numbers (p-values) or NaN") from None
-    flat = arr.ravel()
-    ok = ~np.isnan(flat)
-    if ((flat[ok] < 0) | (flat[ok] > 1)).any():
-        raise UsageError("p-values must lie between 0 and 1")
-    out = np.full(flat.shape, np.nan)
-    if ok.any():
-        out[ok] = multipletests(flat[ok], method=method)[1]
-    out = out.reshape(arr.shape)
-    if isinstance(p, pd.Series):
-        return pd.Series(out, index=p.index, name=p.name)
-    return out
 
 
 def icc_by_org(values, orgs) -> float:
@@ -885,7 +529,8 @@ def icc_by_org(values, orgs) -> float:
 
     ICC(1) = (MSB - MSW) / (MSB + (n0 - 1) MSW), with n0 = (N - sum n_g^2 / N)
     / (G - 1) the average group size for unbalanced groups. Missing values are
-    dropped. May be negative (returned as is).
+    dropped. May be negative (returned as is). The same number as the ``icc1``
+    column of :func:`stseval.reliability.icc`, which computes it (one policy, issue 9).
 
     References
     ----------
@@ -893,21 +538,11 @@ def icc_by_org(values, orgs) -> float:
     rater reliability. *Psychological Bulletin*, 86(2), 420-428.
     doi:10.1037/0033-2909.86.2.420
     """
+    from .reliability import icc
+
     v = pd.to_numeric(pd.Series(np.asarray(values, dtype=object).ravel()), errors="coerce")
     o = pd.Series(np.asarray(orgs, dtype=object).ravel())
     if len(v) != len(o):
         raise UsageError(f"values and orgs must have the same length; got {len(v)} and {len(o)}")
     keep = v.notna() & o.notna()
-    v, o = v[keep].astype(float), o[keep]
-    n_g = v.groupby(o).size()
-    G, N = len(n_g), int(n_g.sum())
-    if G < 2 or N <= G:
-        raise UsageError(
-            f"ICC needs at least 2 organizations and more values than organizations; "
-            f"got {G} organizations and {N} values"
-        )
-    means = v.groupby(o).transform("mean")
-    msb = float(((means - v.mean()) ** 2).sum() / (G - 1))
-    msw = float(((v - means) ** 2).sum() / (N - G))
-    n0 = (N - float((n_g**2).sum()) / N) / (G - 1)
-    return (msb - msw) / (msb + (n0 - 1) * msw)
+    return float(icc(v[keep].astype(float), o[keep])["icc1"].iloc[0])

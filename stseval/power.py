@@ -3,7 +3,7 @@
 Three tools:
 
 * paired pre/post designs (one group of staff measured twice): exact power of the
-  two-sided paired t test via :class:`statsmodels.stats.power.TTestPower`, for a
+  two-sided paired t test (noncentral t), for a
   standardized mean change ``d_z`` (mean change / SD of the changes, see
   :func:`stseval.effects.paired`);
 * two-arm cluster designs (organizations compared or randomized, staff outcome
@@ -21,6 +21,11 @@ the same at both levels (a simplification, see Teerenstra et al., 2012). Power i
 from the noncentral t with ``df = 2k - 2`` (total clusters minus 2) and noncentrality
 ``d / se``, so few-cluster designs are not flattered by a normal approximation.
 ``d`` is standardized by the total (between- plus within-cluster) SD.
+
+Tails of the noncentral t. Power is ``P(T > t_crit) + P(T < -t_crit)``; both terms
+come from the survival function, the lower one with the noncentrality's sign
+flipped (``P(T < -t) = sf(t; df, -ncp)``), never from ``1 - cdf``, which is NaN or
+wrong far in a tail (large ``n``, many clusters, few degrees of freedom).
 
 References
 ----------
@@ -56,7 +61,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from ._args import real_number, whole_number
+from ._args import check_confidence, real_number, whole_number
 from .errors import UsageError
 
 __all__ = [
@@ -103,58 +108,85 @@ def _effect(d) -> float:
     return abs(d)
 
 
+# ----------------------------------------------------------------------------- noncentral t
+def _t_power(ncp: float, df: float, alpha: float) -> float:
+    """Two-sided power ``P(|T| > t_crit)``, ``T`` ~ noncentral t(df, ncp), from survival functions.
+
+    Both tails use ``stats.nct.sf``: the upper tail ``sf(t_crit; ncp)`` and the lower tail
+    ``P(T < -t_crit) = sf(t_crit; -ncp)`` (T with ncp is -T with -ncp). ``1 - cdf`` would
+    lose every digit far in the tail and return NaN (issue 9).
+    """
+    tcrit = stats.t.isf(alpha / 2, df)
+    upper = stats.nct.sf(tcrit, df, ncp)
+    lower = stats.nct.sf(tcrit, df, -ncp)
+    power = float(np.nan_to_num(upper, nan=0.0) + np.nan_to_num(lower, nan=0.0))
+    if not (np.isfinite(upper) or np.isfinite(lower)):  # pragma: no cover - scipy failure
+        return float("nan")
+    return min(power, 1.0)
+
+
+def _smallest_n(power_at, target: float, start: int, limit: int, what: str) -> int:
+    """Smallest whole ``n >= start`` with ``power_at(n) >= target`` (power increases with n)."""
+    if power_at(start) >= target:
+        return start
+    lo, hi = start, start * 2
+    while power_at(hi) < target:
+        lo, hi = hi, hi * 2
+        if hi > limit:
+            raise UsageError(f"more than {limit} {what} would be needed for power {target}")
+    while hi - lo > 1:  # power_at(lo) < target <= power_at(hi)
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if power_at(mid) >= target else (mid, hi)
+    return hi
+
+
+def _smallest_d(power_of_d, target: float, what: str) -> float:
+    """Root of ``power_of_d(d) = target`` for d > 0; UsageError when no d reaches it."""
+    hi = 1.0
+    while power_of_d(hi) < target:
+        hi *= 2
+        if hi > 1e6:
+            raise UsageError(f"no effect size reaches power {target} with {what}")
+    return float(optimize.brentq(lambda d: power_of_d(d) - target, 1e-12, hi, xtol=1e-10))
+
+
 # ----------------------------------------------------------------------------- paired t
 def paired_power(d, n, *, confidence=0.95) -> float:
     """Power of the two-sided paired t test with ``n`` pairs at effect ``d`` (= d_z).
 
-    Uses ``TTestPower().power`` (noncentral t, df = n - 1, alpha = 1 - confidence).
+    Noncentral t with ``df = n - 1`` and noncentrality ``d * sqrt(n)``, both tails
+    from the survival function (see the module docstring); the same number as
+    ``statsmodels.stats.power.TTestPower().power`` and R ``pwr.t.test(type="paired")``
+    where those are finite.
     """
     d = _effect(d)
     n = whole_number(n, "n", 2)
-    alpha = 1 - _open_unit(confidence, "confidence")
-    from statsmodels.stats.power import TTestPower
-
-    return float(TTestPower().power(effect_size=d, nobs=n, alpha=alpha, alternative="two-sided"))
+    alpha = 1 - check_confidence(confidence)
+    return _t_power(d * math.sqrt(n), n - 1, alpha)
 
 
 def paired_n(d, *, power=0.8, confidence=0.95) -> int:
     """Pairs needed for a two-sided paired t test to reach ``power`` at effect ``d`` (= d_z).
 
-    ``TTestPower().solve_power`` rounded up to a whole number of pairs (at least 2).
-    Use d_z (mean change / SD of the changes), not d_av: with r the pre/post
-    correlation, ``d_z = d_av / sqrt(2(1 - r))`` for equal SDs (Lakens, 2013).
+    The smallest whole number of pairs (at least 2) with :func:`paired_power` at or
+    above ``power`` (a search over whole numbers, no rounding of a continuous
+    solution). Use d_z (mean change / SD of the changes), not d_av: with r the
+    pre/post correlation, ``d_z = d_av / sqrt(2(1 - r))`` for equal SDs (Lakens, 2013).
     """
     d = _effect(d)
     power = _open_unit(power, "power")
-    alpha = 1 - _open_unit(confidence, "confidence")
-    from statsmodels.stats.power import TTestPower
-
-    n = float(
-        TTestPower().solve_power(
-            effect_size=d, nobs=None, alpha=alpha, power=power, alternative="two-sided"
-        )
-    )
-    # tolerate solver noise just above a whole number, then make sure it really is enough
-    n_int = max(2, math.ceil(n - 1e-6))
-    while paired_power(d, n_int, confidence=1 - alpha) < power:
-        n_int += 1
-    return n_int
+    alpha = 1 - check_confidence(confidence)
+    return _smallest_n(lambda n: _t_power(d * math.sqrt(n), n - 1, alpha), power, 2, 10**9, "pairs")
 
 
 def paired_mde(n, *, power=0.8, confidence=0.95) -> float:
     """Smallest d_z the two-sided paired t test with ``n`` pairs detects with ``power``."""
     n = whole_number(n, "n", 2)
     power = _open_unit(power, "power")
-    alpha = 1 - _open_unit(confidence, "confidence")
+    alpha = 1 - check_confidence(confidence)
     if power <= alpha:
         raise UsageError(f"power must exceed 1 - confidence ({alpha}), got {power}")
-    from statsmodels.stats.power import TTestPower
-
-    return float(
-        TTestPower().solve_power(
-            effect_size=None, nobs=n, alpha=alpha, power=power, alternative="two-sided"
-        )
-    )
+    return _smallest_d(lambda d: _t_power(d * math.sqrt(n), n - 1, alpha), power, f"n={n} pairs")
 
 
 # ----------------------------------------------------------------------------- cluster designs
@@ -188,9 +220,7 @@ def cluster_design_effect(icc, cluster_size, *, cv=0.0) -> float:
 def _cluster_power(d, k, m, icc, r, cv, alpha) -> float:
     de = cluster_design_effect(icc, m, cv=cv)
     ncp = d / math.sqrt(2 * de * (1 - r**2) / (k * m))
-    df = 2 * k - 2
-    tcrit = stats.t.ppf(1 - alpha / 2, df)
-    return float(stats.nct.sf(tcrit, df, ncp) + stats.nct.cdf(-tcrit, df, ncp))
+    return _t_power(ncp, 2 * k - 2, alpha)
 
 
 def _cluster_args(cluster_size, icc, r_prepost, cv, confidence):
@@ -198,7 +228,7 @@ def _cluster_args(cluster_size, icc, r_prepost, cv, confidence):
     r = real_number(r_prepost, "r_prepost")
     if not -1 < r < 1:
         raise UsageError(f"r_prepost must be strictly between -1 and 1, got {r_prepost!r}")
-    return float(cluster_size), float(icc), r, float(cv), 1 - _open_unit(confidence, "confidence")
+    return float(cluster_size), float(icc), r, float(cv), 1 - check_confidence(confidence)
 
 
 def cluster_power(
@@ -239,21 +269,14 @@ def cluster_n_clusters(
     d = _effect(d)
     target = _open_unit(power, "power")
     m, icc, r, cv, alpha = _cluster_args(cluster_size, icc, r_prepost, cv, confidence)
-    f = lambda k: _cluster_power(d, k, m, icc, r, cv, alpha)
-    if f(2) >= target:
-        return 2
-    lo, hi = 2, 4
-    while f(hi) < target:
-        lo, hi = hi, hi * 2
-        if hi > max_clusters:
-            raise UsageError(
-                f"more than max_clusters={max_clusters} organizations per arm "
-                f"would be needed for power {target} at d={d}"
-            )
-    while hi - lo > 1:  # f(lo) < target <= f(hi); power increases with k
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if f(mid) >= target else (mid, hi)
-    return hi
+    limit = whole_number(max_clusters, "max_clusters", 2)
+    return _smallest_n(
+        lambda k: _cluster_power(d, k, m, icc, r, cv, alpha),
+        target,
+        2,
+        limit,
+        f"organizations per arm (max_clusters={limit}) at d={d}",
+    )
 
 
 def cluster_mde(
@@ -265,11 +288,11 @@ def cluster_mde(
     m, icc, r, cv, alpha = _cluster_args(cluster_size, icc, r_prepost, cv, confidence)
     if target <= alpha:
         raise UsageError(f"power must exceed 1 - confidence ({alpha}), got {target}")
-    f = lambda d: _cluster_power(d, k, m, icc, r, cv, alpha) - target
-    hi = 1.0
-    while f(hi) < 0:
-        hi *= 2
-    return float(optimize.brentq(f, 1e-12, hi, xtol=1e-10))
+    return _smallest_d(
+        lambda d: _cluster_power(d, k, m, icc, r, cv, alpha),
+        target,
+        f"{k} organizations per arm",
+    )
 
 
 # ----------------------------------------------------------------------------- simulation
@@ -334,13 +357,12 @@ def simulate_power(
         ``proportion_confint``), ``mean_estimate`` (mean ANCOVA estimate over valid
         replications).
     """
-    from statsmodels.stats.proportion import proportion_confint
     from tqdm.auto import tqdm
 
     import stseval
 
     n_reps = whole_number(n_reps, "n_reps", 1)
-    alpha = 1 - _open_unit(confidence, "confidence")
+    alpha = 1 - check_confidence(confidence)
     seed = whole_number(seed, "seed", 0)
     if jobs is None:
         jobs = min(os.cpu_count() or 1, n_reps)
@@ -350,31 +372,39 @@ def simulate_power(
     # Resolved here, in the parent, so that the same callables run in every worker.
     simulate, evaluate_area = stseval.simulate, stseval.evaluate_area
 
-    results = [(float("nan"), float("nan"))] * n_reps
     bar = tqdm(total=n_reps, disable=not progress, desc=f"simulating {area}/{outcome}")
     try:
-        if jobs == 1:
-            for i in range(n_reps):
-                results[i] = _one_rep(simulate, evaluate_area, design, area, outcome, seed + i)
-                bar.update()
-        else:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
-                futures = {
-                    pool.submit(
-                        _one_rep, simulate, evaluate_area, design, area, outcome, seed + i
-                    ): i
-                    for i in range(n_reps)
-                }
-                try:
-                    for fut in as_completed(futures):
-                        results[futures[fut]] = fut.result()
-                        bar.update()
-                except BaseException:
-                    for fut in futures:
-                        fut.cancel()
-                    raise
+        args = (simulate, evaluate_area, design, area, outcome)
+        results = _run_reps(args, seed, n_reps, jobs, bar.update)
     finally:
         bar.close()
+    return _power_table(results, area, outcome, n_reps, alpha)
+
+
+def _run_reps(args, seed: int, n_reps: int, jobs: int, tick) -> list:
+    """(p_value, estimate) of each replication, in replication order, here or in a pool."""
+    results = [(float("nan"), float("nan"))] * n_reps
+    if jobs == 1:
+        for i in range(n_reps):
+            results[i] = _one_rep(*args, seed + i)
+            tick()
+        return results
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(_one_rep, *args, seed + i): i for i in range(n_reps)}
+        try:
+            for fut in as_completed(futures):
+                results[futures[fut]] = fut.result()
+                tick()
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise
+    return results
+
+
+def _power_table(results, area, outcome, n_reps, alpha) -> pd.DataFrame:
+    """The one-row :data:`SIMULATED_POWER_COLUMNS` table from the replications' results."""
+    from statsmodels.stats.proportion import proportion_confint
 
     p = np.array([r[0] for r in results], dtype=float)
     est = np.array([r[1] for r in results], dtype=float)
@@ -387,20 +417,7 @@ def simulate_power(
         mean_est = float(np.nanmean(est[valid])) if (~np.isnan(est[valid])).any() else float("nan")
     else:
         lo = hi = share = mean_est = float("nan")
-    return pd.DataFrame(
-        [
-            {
-                "area": area,
-                "outcome": outcome,
-                "estimator": "ancova",
-                "n_reps": n_reps,
-                "n_valid": n_valid,
-                "n_significant": n_sig,
-                "power": share,
-                "ci_low": float(lo),
-                "ci_high": float(hi),
-                "mean_estimate": mean_est,
-            }
-        ],
-        columns=SIMULATED_POWER_COLUMNS,
-    )
+    row = dict(area=area, outcome=outcome, estimator="ancova", n_reps=n_reps, n_valid=n_valid)
+    row.update(n_significant=n_sig, power=share, ci_low=float(lo), ci_high=float(hi))
+    row["mean_estimate"] = mean_est
+    return pd.DataFrame([row], columns=SIMULATED_POWER_COLUMNS)

@@ -15,7 +15,7 @@ from scipy import stats
 
 from stseval import effects
 from stseval.columns import EFFECT_SIZE_COLUMNS
-from stseval.errors import UsageError
+from stseval.errors import EstimationWarning, UsageError
 
 # Lakens (2013, doi:10.3389/fpsyg.2013.00863), Table 1: ratings of two movies by the
 # same 10 people. Published summaries: M 8.7 / 7.7, SD 0.82 / 0.95, r = .726,
@@ -57,7 +57,8 @@ def test_lakens_2013_movie_example_by_hand():
 
 def test_paired_columns_and_descriptions():
     t = effects.paired(MOVIE_2, MOVIE_1)
-    assert list(t.columns[:6]) == EFFECT_SIZE_COLUMNS
+    assert list(t.columns[:6]) == ["es_type", "effect_size", "ci_low", "ci_high", "method", "n"]
+    assert EFFECT_SIZE_COLUMNS == list(t.columns[:6])
     assert list(t["es_type"]) == ["d_z", "d_rm", "d_av", "d_b", "g_z", "g_rm", "g_av", "g_b"]
     desc = t.set_index("es_type")["description"]
     assert desc["g_av"] == (
@@ -336,6 +337,24 @@ def test_reliable_change_summary_wilson_by_hand():
     assert set(whole["group"]) == {"all"} and whole["count"].sum() == 3
 
 
+# ----------------------------------------------------------------------------- zero variance
+def test_paired_constant_change_gives_no_d_z_but_keeps_d_av():
+    # Every change is 0.1, but in floating point SD(post - pre) is ~1e-17, not 0:
+    # d_z was 2e15 (issue 9). Hand values: SD_pre = SD_post = sqrt(0.2075 / 3).
+    pre, post = [0.1, 0.2, 0.3, 0.7], [0.2, 0.3, 0.4, 0.8]
+    with pytest.warns(EstimationWarning, match="same for every pair"):
+        out = effects.paired(pre, post).set_index("es_type")
+    for code in ("d_z", "g_z", "d_rm", "g_rm"):
+        assert np.isnan(out.loc[code, "effect_size"]) and np.isnan(out.loc[code, "ci_low"])
+        assert "same for every pair" in out.loc[code, "note"]
+    sd = math.sqrt(0.2075 / 3)
+    assert out.loc["d_av", "effect_size"] == pytest.approx(0.1 / sd, rel=1e-9)
+    assert out.loc["d_b", "effect_size"] == pytest.approx(0.1 / sd, rel=1e-9)
+    assert out.loc["g_av", "effect_size"] == pytest.approx((1 - 3 / 11) * 0.1 / sd, rel=1e-9)
+    assert out.loc["d_av", "note"] == ""
+    assert np.isfinite(out.loc["d_av", "ci_low"])
+
+
 # ----------------------------------------------------------------------------- errors
 @pytest.mark.parametrize(
     "call, match",
@@ -344,7 +363,9 @@ def test_reliable_change_summary_wilson_by_hand():
         (lambda: effects.paired([1, 2, 3], [2, 3, 5]), "at least 4 complete pairs"),
         (lambda: effects.paired([1, 2, "x", 4], [1, 2, 3, 5]), "pre must be numeric"),
         (lambda: effects.paired([1, 2, 3, 4], 5), "post must be a sequence"),
-        (lambda: effects.paired([1, 2, 3, 4], [2, 3, 4, 5]), "same for every pair"),
+        (lambda: effects.paired([1, 2, 3, 4], [5, 5, 5, 5]), "post scores have no variance"),
+        (lambda: effects.paired([0.3] * 4, [0.1, 0.2, 0.4, 0.5]), "pre scores have no variance"),
+        (lambda: effects.paired([1, 2, 3, 4], [1, 2, 3, 5], confidence="0.9"), "confidence"),
         (lambda: effects.paired([1, 2, 3, 4], [2, 3, 4, 6], confidence=95), "confidence"),
         (lambda: effects.paired_from_summary(1, 1, 2, 1, 10, 1.2), "r .*between -1 and 1"),
         (lambda: effects.paired_from_summary(1, -1, 2, 1, 10, 0.5), "sd_pre"),

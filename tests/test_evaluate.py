@@ -13,6 +13,7 @@ import stseval
 from stseval import StudyDesign, UsageError, evaluate_all, evaluate_area, models
 from stseval.areas import AREA_KEYS
 from stseval.columns import ESTIMATE_COLUMNS, ESTIMATORS
+from stseval.errors import NoInterventionError
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,26 @@ def table(study):
 
 
 def test_contract_columns_and_names(table):
-    assert list(table.columns[: len(ESTIMATE_COLUMNS)]) == ESTIMATE_COLUMNS
+    # typed out (the estimates contract, DESIGN.md), not imported from the code
+    assert list(table.columns[:16]) == [
+        "area",
+        "outcome",
+        "estimator",
+        "estimate",
+        "se",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "p_adjusted",
+        "effect_size",
+        "es_type",
+        "es_ci_low",
+        "es_ci_high",
+        "n_workers",
+        "n_orgs",
+        "note",
+    ]
+    assert list(table.columns[:16]) == ESTIMATE_COLUMNS
     assert set(table["estimator"]) <= set(ESTIMATORS)
     assert set(table["estimator"]) >= {
         "paired_change",
@@ -107,8 +127,18 @@ def test_no_intervention_orgs_gives_a_clear_message(study, tmp_path):
     table = pd.read_csv(path, dtype=str)
     table[table["area"] != "supervision"].to_csv(path, index=False)
     no_int = stseval.Study.from_dir(tmp_path / "s")
-    with pytest.raises(UsageError, match="no organization changed practice in area 'supervision'"):
+    with pytest.raises(NoInterventionError, match="no organization changed practice in area"):
         evaluate_area(no_int, "supervision")
+    # evaluate_all tells this case apart by its class: skipped with a warning ...
+    areas = ["supervision", *sorted(set(no_int.interventions["area"]))[:1]]
+    with pytest.warns(UserWarning, match="no organization changed practice in area"):
+        out = evaluate_all(no_int, areas=areas, estimators=["ancova"])
+    assert set(out["area"]) == set(areas[1:])
+    # ... while any other UsageError stops it
+    with pytest.raises(UsageError, match="confidence must be a number"):
+        evaluate_all(no_int, areas=areas, confidence="0.95")
+    with pytest.raises(UsageError, match="unknown area"):
+        evaluate_all(no_int, areas=["supervisor"])
 
 
 def test_argument_errors(study):
@@ -116,9 +146,13 @@ def test_argument_errors(study):
         evaluate_area(study, "supervisor")
     with pytest.raises(UsageError, match="individual guidance statement"):
         evaluate_area(study, "education")
-    with pytest.raises(UsageError, match="confidence"):
-        evaluate_area(study, "supervision", confidence=95)
-    with pytest.raises(UsageError, match="cannot be evaluated"):
+    for bad in (95, "0.9", None):
+        with pytest.raises(UsageError, match="confidence must be a number between 0 and 1"):
+            evaluate_area(study, "supervision", confidence=bad)
+    for bad in (0, 2.5, "5"):
+        with pytest.raises(UsageError, match="min_cell must be a positive whole number"):
+            evaluate_area(study, "supervision", min_cell=bad)
+    with pytest.raises(UsageError, match="unknown outcome"):
         evaluate_area(study, "supervision", outcomes=["pcl5_total"])
     with pytest.raises(UsageError, match="unknown estimator"):
         evaluate_area(study, "supervision", estimators=["t_test"])

@@ -12,7 +12,7 @@ from scipy import linalg, stats
 
 from stseval import _cluster, missing_data
 from stseval import models as m
-from stseval.errors import UsageError
+from stseval.errors import EstimationWarning, UsageError
 
 # --------------------------------------------------------------------------- simulators
 
@@ -108,7 +108,21 @@ def test_result_columns_fixed():
         m.wilcoxon_test(w.pre, w.post),
         m.its(sim_org_months(0)),
     ):
-        assert list(out.columns[: len(m.RESULT_COLUMNS)]) == m.RESULT_COLUMNS
+        # typed out (tests/test_columns.py has the full lists): a rename must fail here
+        assert list(out.columns[:12]) == [
+            "term",
+            "estimate",
+            "se",
+            "statistic",
+            "df",
+            "ci_low",
+            "ci_high",
+            "p_value",
+            "n_workers",
+            "n_orgs",
+            "method",
+            "note",
+        ]
         assert str(out["n_orgs"].dtype) == "Int64"
 
 
@@ -201,6 +215,65 @@ def test_cr_with_cluster_fixed_effects():
     assert _cluster.vcov(fit, "CR3")[4, 4] == pytest.approx(jack, rel=1e-8)
 
 
+def test_absorbed_fixed_effects_match_the_dummies():
+    # ols_absorbed (fixed effects swept out, issue 14) against the dense dummy design
+    # that the ITS used before: same coefficients, same CR0-CR3 variances and
+    # Satterthwaite df of the non-dummy coefficients, to ~1e-12.
+    g = TINY.org_id.to_numpy()
+    fit = _cluster.ols_absorbed(TINY[["pre"]].to_numpy(float), TINY.post.to_numpy(float), g)
+    assert _cluster.vcov(fit, "CR2")[0, 0] == pytest.approx(0.0259538065349919, rel=1e-10)
+    assert _cluster.satterthwaite_df(fit, "CR2", np.eye(1)[0]) == pytest.approx(
+        2.54878997114148, rel=1e-10
+    )
+    om = sim_org_months(3, n_orgs=12, n_months=18)
+    codes = pd.factorize(om.org_id)[0]
+    rng = np.random.default_rng(5)
+    Z = np.column_stack([np.arange(len(om)) % 18, rng.normal(size=(len(om), 2)), om.treated])
+    Z[:, 3] = Z[:, 3] * Z[:, 1]
+    y = om.separations.to_numpy(float) / om.headcount.to_numpy(float)
+    dense = _cluster.ols(np.column_stack([np.eye(12)[codes], Z]), y, codes)
+    thin = _cluster.ols_absorbed(Z, y, codes)
+    np.testing.assert_allclose(thin.beta, dense.beta[12:], rtol=1e-10, atol=1e-14)
+    for se_type in ("CR0", "CR1", "CR2", "CR3"):
+        np.testing.assert_allclose(
+            _cluster.vcov(thin, se_type), _cluster.vcov(dense, se_type)[12:, 12:], rtol=1e-12
+        )
+    for j in range(4):
+        assert _cluster.satterthwaite_df(thin, "CR2", np.eye(4)[j]) == pytest.approx(
+            _cluster.satterthwaite_df(dense, "CR2", np.eye(16)[12 + j]), rel=1e-10
+        )
+
+
+def test_its_same_ses_as_the_dense_dummy_fit():
+    # The ITS's CR3/CR2 SEs with organization dummies written out (the implementation
+    # before issue 14), computed here from its own formula.
+    om = sim_org_months(4, n_orgs=14, n_months=20, level=-0.01)
+    for se_type in ("CR3", "CR2", "CR1"):
+        out = m.its(om, se_type=se_type).set_index("term")
+        d = om.assign(rate=om.separations / om.headcount)
+        m_ = pd.to_datetime(d.month)
+        d["mi"] = m_.dt.year * 12 + m_.dt.month - 1
+        s_ = pd.to_datetime(d.start_date)
+        d["si"] = s_.dt.year * 12 + s_.dt.month - 1
+        ref = d.groupby("org_id").si.min()
+        treated_ref = ref[d.groupby("org_id").treated.first() == 1]
+        ref = ref.fillna(np.floor(treated_ref.median()))
+        rel = (d.mi - d.org_id.map(ref)).to_numpy(float)
+        post = (rel >= 0).astype(float)
+        since = np.clip(rel, 0, None)
+        t = d.treated.to_numpy(float)
+        codes, uniq = pd.factorize(d.org_id)
+        X = np.column_stack(
+            [np.eye(len(uniq))[codes], rel, post, since, t * rel, t * post, t * since]
+        )
+        fit = _cluster.ols(X, d.rate.to_numpy(float), codes)
+        V = _cluster.vcov(fit, se_type)
+        k = len(uniq)
+        assert out.loc["level_change", "estimate"] == pytest.approx(fit.beta[k + 4], rel=1e-9)
+        assert out.loc["level_change", "se"] == pytest.approx(np.sqrt(V[k + 4, k + 4]), rel=1e-9)
+        assert out.loc["slope_change", "se"] == pytest.approx(np.sqrt(V[k + 5, k + 5]), rel=1e-9)
+
+
 def test_cr2_equals_welch_for_cluster_level_treatment():
     # Imbens & Kolesar (2016, doi:10.1162/REST_a_00552): with a binary regressor, HC2
     # gives the unequal-variance (Welch/Neyman) variance. Clustered analogue, equal
@@ -218,6 +291,27 @@ def test_cr_ordering_sanity():
     se = {st: m.ancova(w, se_type=st).se[0] for st in ("CR0", "CR1", "CR2", "CR3")}
     assert se["CR0"] < se["CR1"] < se["CR3"]
     assert se["CR0"] < se["CR2"] < se["CR3"]
+
+
+def test_ancova_constant_post_gives_no_estimate_and_says_why():
+    # Rounding noise used to become a result: SE 4.7e-14, p = 0.61, no note (issue 9).
+    w = TINY.assign(post=3.7)
+    with pytest.warns(EstimationWarning, match="same value"):
+        out = m.ancova(w)
+    assert out[["estimate", "se", "ci_low", "ci_high", "p_value"]].isna().all(axis=None)
+    assert "column 'post' has the same value (3.7) in every row" in out.note[0]
+    assert out.n_workers[0] == 12 and out.n_orgs[0] == 4
+
+
+def test_exact_fit_keeps_the_estimate_without_a_standard_error():
+    # post = pre + 0.5 treated exactly (non-constant): the coefficient is exact (0.5),
+    # its SE would be rounding noise, so none is given.
+    w = TINY.assign(post=lambda d: d.pre + 0.5 * d.treated)
+    with pytest.warns(EstimationWarning, match="fits every row exactly"):
+        out = m.ancova(w)
+    assert out.estimate[0] == pytest.approx(0.5, abs=1e-12)
+    assert np.isnan(out.se[0]) and np.isnan(out.p_value[0])
+    assert "no standard error" in out.note[0]
 
 
 def test_ancova_covariates_and_errors():
@@ -336,11 +430,24 @@ def test_mixed_matches_direct_statsmodels_and_truth():
 
 
 def test_mixed_without_repeated_workers_notes_it():
-    long = to_long(sim_wide(10, n_orgs=8, n_per=6))
+    # Every row a new worker: the worker component cannot be told from the residual,
+    # so it is dropped (said in note); what remains is the org + org-by-wave model,
+    # checked against a direct statsmodels fit of exactly that model.
+    long = to_long(sim_wide(10, n_orgs=10, n_per=8, icc=0.3, effect=3.0))
     long["worker_id"] = np.arange(len(long))
+    # a lasting organization effect, so no variance component sits on the boundary
+    effects = np.random.default_rng(3).normal(0, 6, 10)
+    lasting = dict(zip(sorted(long.org_id.unique()), effects, strict=True))
+    long["y"] = long["y"] + long["org_id"].map(lasting)
     out = m.mixed(long)
-    assert "worker variance component dropped" in out.note[0]
-    assert np.isfinite(out.estimate[0])
+    assert "no worker observed in both waves: worker variance component dropped" in out.note[0]
+    assert "worker intercept" not in out.method[0]
+    d = long.dropna().assign(post=lambda x: (x.wave == "post").astype(float))
+    ref = smf.mixedlm(
+        "y ~ treated * post", d, groups="org_id", re_formula="1", vc_formula={"ow": "0 + C(post)"}
+    ).fit(reml=True, method="lbfgs")
+    assert out.estimate[0] == pytest.approx(ref.fe_params["treated:post"], rel=1e-5)
+    assert out.se[0] == pytest.approx(ref.bse_fe["treated:post"], rel=1e-3)
 
 
 def test_org_practice_against_scipy_and_hand_g():
@@ -447,6 +554,26 @@ def test_its_exact_on_noise_free_absence_rate():
 
 
 # --------------------------------------------------------------------------- multiplicity
+
+
+def test_adjust_p_matches_statsmodels_multipletests():
+    # The NumPy Holm / BH (issue 14) give statsmodels' numbers, ties and NaN included.
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(12)
+    for size in (1, 2, 7, 50, 400):
+        p = rng.uniform(size=size) ** 3
+        p[rng.random(size) < 0.2] = p[0]  # ties
+        p[rng.random(size) < 0.05] = 1.0
+        for method in ("holm", "fdr_bh"):
+            np.testing.assert_allclose(
+                m.adjust_p(p, method), multipletests(p, method=method)[1], rtol=1e-15, atol=0
+            )
+    p = np.array([0.2, np.nan, 0.01, 0.04, np.nan])
+    ok = ~np.isnan(p)
+    np.testing.assert_allclose(
+        m.adjust_p(p, "fdr_bh")[ok], multipletests(p[ok], method="fdr_bh")[1], rtol=1e-15
+    )
 
 
 def test_adjust_p_hand_values():
@@ -580,7 +707,7 @@ def test_icc_by_org_hand():
     assert m.icc_by_org(vals, orgs) == pytest.approx(26 / 29)
     w = sim_wide(14, n_orgs=40, n_per=30, icc=0.2)
     assert m.icc_by_org(w.pre, w.org_id) == pytest.approx(0.2, abs=0.1)
-    with pytest.raises(UsageError, match="at least 2 organizations"):
+    with pytest.raises(UsageError, match="at least 2 groups"):
         m.icc_by_org([1, 2], ["a", "a"])
 
 

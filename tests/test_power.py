@@ -90,6 +90,99 @@ def test_cluster_mde_round_trip():
     assert power.cluster_power(mde, **kw) == pytest.approx(0.8, abs=1e-8)
 
 
+# ----------------------------------------------------------------------------- tails (issue 9)
+def _upper_tail_power(ncp, df, alpha=0.05):
+    """Independent two-sided power: upper tail only (the lower tail is < 1e-12 here)."""
+    return stats.nct.sf(stats.t.ppf(1 - alpha / 2, df), df, ncp)
+
+
+def test_paired_power_far_in_the_tail_is_one_not_nan():
+    # n = 300 pairs at d_z = 0.5: ncp = 8.66, the lower tail is ~1e-50; 1 - cdf gave NaN.
+    got = power.paired_power(0.5, 300)
+    assert got == pytest.approx(_upper_tail_power(0.5 * math.sqrt(300), 299), abs=1e-12)
+    assert got > 1 - 1e-9
+
+
+def test_paired_power_lower_tail_is_added():
+    # Small n and d: both tails matter. The lower tail computed independently by the
+    # noncentral t cdf (accurate here, near the centre) equals the sign-flipped sf.
+    d, n = 0.1, 5
+    tc = stats.t.ppf(0.975, n - 1)
+    ncp = d * math.sqrt(n)
+    expected = stats.nct.sf(tc, n - 1, ncp) + stats.nct.cdf(-tc, n - 1, ncp)
+    assert power.paired_power(d, n) == pytest.approx(expected, rel=1e-9)
+    # and with d = 0 the power would be alpha: at a tiny d it is just above 0.05
+    assert 0.05 < power.paired_power(1e-6, n) < 0.0501
+
+
+def test_cluster_power_many_clusters_no_icc_is_finite():
+    # icc = 0, 40 x 40 per arm, r = .5: ncp = 0.3 / sqrt(2 * 0.75 / 1600) = 9.80, df = 78
+    got = power.cluster_power(0.3, n_clusters_per_arm=40, cluster_size=40, icc=0, r_prepost=0.5)
+    ncp = 0.3 / math.sqrt(2 * 0.75 / 1600)
+    assert math.isfinite(got)
+    assert got == pytest.approx(_upper_tail_power(ncp, 78), abs=1e-12)
+
+
+def test_cluster_mde_with_two_clusters_per_arm_round_trips():
+    kw = dict(n_clusters_per_arm=2, cluster_size=30, icc=0.05, r_prepost=0.5)
+    mde = power.cluster_mde(**kw)
+    # independent check: at the MDE, the upper tail of t(df = 2) alone gives ~0.8
+    de = 1 + 29 * 0.05
+    ncp = mde / math.sqrt(2 * de * 0.75 / 60)
+    assert _upper_tail_power(ncp, 2) == pytest.approx(0.8, abs=1e-6)
+
+
+def test_cluster_n_clusters_two_suffice_for_a_large_effect():
+    kw = dict(cluster_size=30, icc=0.05, r_prepost=0.5)
+    assert power.cluster_n_clusters(2.1, **kw) == 2
+    de = 1 + 29 * 0.05
+    assert _upper_tail_power(2.1 / math.sqrt(2 * de * 0.75 / 60), 2) >= 0.8
+
+
+def test_paired_n_for_a_huge_effect():
+    # smallest n with upper-tail power >= .8, found by counting up in the test
+    n = 2
+    while _upper_tail_power(6 * math.sqrt(n), n - 1) < 0.8:
+        n += 1
+    assert power.paired_n(6) == n == 3
+
+
+def test_power_over_a_realistic_grid_has_no_nan():
+    values = []
+    for d in (0.05, 0.2, 0.5, 1.0, 2.5):
+        for k in (2, 5, 20, 80, 300):
+            for m in (2, 15, 60):
+                for icc in (0.0, 0.05, 0.3):
+                    for r in (0.0, 0.5, 0.9):
+                        values.append(
+                            power.cluster_power(
+                                d, n_clusters_per_arm=k, cluster_size=m, icc=icc, r_prepost=r
+                            )
+                        )
+        for n in (2, 10, 100, 1000, 10000):
+            values.append(power.paired_power(d, n))
+    values = np.array(values)
+    assert not np.isnan(values).any()
+    assert ((values > 0.05 - 1e-9) & (values <= 1.0)).all()
+
+
+def test_same_confidence_message_everywhere():
+    from stseval import effects, evaluate, reliability
+
+    calls = [
+        lambda: power.paired_power(0.5, 20, confidence="0.9"),
+        lambda: reliability.alpha(pd.DataFrame({"a": [1, 2, 3], "b": [2, 3, 4]}), confidence="0.9"),
+        lambda: effects.paired([1, 2, 3, 4], [1, 2, 4, 5], confidence="0.9"),
+        lambda: evaluate.evaluate_area(None, "supervision", confidence="0.9"),
+    ]
+    messages = set()
+    for call in calls:
+        with pytest.raises(UsageError) as info:
+            call()
+        messages.add(str(info.value))
+    assert messages == {"confidence must be a number between 0 and 1 (e.g. 0.95), got '0.9'"}
+
+
 @pytest.mark.parametrize(
     "call, match",
     [
@@ -116,6 +209,7 @@ def test_cluster_mde_round_trip():
         ),
         (lambda: power.simulate_power(None, area="x", n_reps=0), "n_reps"),
         (lambda: power.simulate_power(None, area="x", jobs=0), "jobs"),
+        (lambda: power.paired_n(0.5, confidence="0.95"), "confidence must be a number"),
     ],
 )
 def test_bad_input_raises_usage_error(call, match):

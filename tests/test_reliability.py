@@ -51,7 +51,8 @@ def _one_factor(rng, n, loadings):
 
 def test_columns_extend_the_vocabulary():
     # stseval/columns.py fixes the first columns of alpha/omega results.
-    assert ALPHA_COLUMNS[: len(RELIABILITY_COLUMNS)] == RELIABILITY_COLUMNS
+    assert RELIABILITY_COLUMNS == ["estimate", "ci_low", "ci_high", "n"]  # typed out
+    assert ALPHA_COLUMNS == ["estimate", "ci_low", "ci_high", "n", "k", "method"]
 
 
 def test_alpha_hand_worked_table():
@@ -143,7 +144,7 @@ def test_alpha_errors(frame, match):
 
 
 def test_alpha_bad_confidence():
-    with pytest.raises(UsageError, match="confidence must be between 0 and 1"):
+    with pytest.raises(UsageError, match="confidence must be a number between 0 and 1"):
         alpha(TABLE, confidence=95)
 
 
