@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .columns import LOWER_IS_BETTER, outcome_direction
 from .errors import UsageError
 
 __all__ = [
@@ -28,25 +29,6 @@ __all__ = [
 
 #: Staff outcomes every organizational area is expected to move.
 STAFF_OUTCOMES = ("stss_total", "proqol_sts", "proqol_bo", "proqol_cs")
-
-#: Score columns where a lower score is an improvement.
-LOWER_IS_BETTER = frozenset(
-    {
-        "stss_total",
-        "stss_intrusion",
-        "stss_avoidance",
-        "stss_arousal",
-        "proqol_sts",
-        "proqol_bo",
-        "pcl5_total",
-        "pss10_total",
-        "cbi_personal",
-        "cbi_work",
-        "cbi_client",
-        "separation_rate",
-        "absence_rate",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -291,8 +273,3 @@ def get_area(key: str) -> Area:
         f"unknown area {key!r}; organizational areas are {', '.join(AREA_KEYS)} "
         f"(individual statements: {', '.join(STATEMENT_KEYS)})"
     )
-
-
-def outcome_direction(outcome: str) -> str:
-    """``"lower"`` if a lower value of ``outcome`` is an improvement, else ``"higher"``."""
-    return "lower" if outcome in LOWER_IS_BETTER else "higher"

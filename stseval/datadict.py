@@ -17,6 +17,7 @@ import pandas as pd
 
 from . import __version__
 from .areas import AREA_KEYS, ORG_AREAS
+from .columns import WORKDAYS_PER_MONTH
 
 __all__ = ["write_data_dictionary", "data_dictionary"]
 
@@ -70,7 +71,7 @@ _MEANING = {
         "absence_days": (
             "whole number",
             "Working days lost to sickness absence in the month; "
-            "absence_rate = absence_days / (headcount x 21).",
+            f"absence_rate = absence_days / (headcount x {WORKDAYS_PER_MONTH}).",
         ),
     },
     "truth.csv": {

@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import effects, models
+from . import effects, models, reshape
 from ._args import check_choices, check_confidence, check_min_cell
 from .areas import AREA_KEYS, ORG_AREAS, get_area
 from .columns import ESTIMATE_COLUMNS, ESTIMATORS, EVALUATE_EXTRA_COLUMNS, outcome_direction
@@ -164,7 +164,7 @@ def evaluate_area(
         raise UsageError(f"comparison must be 'no_intervention', got {comparison!r}")
     confidence = check_confidence(confidence)
     min_cell = check_min_cell(min_cell)
-    arms = study.arms(area)
+    arms = reshape.arms(study, area)
     n_int = int((arms["arm"] == "intervention").sum())
     n_cmp = int((arms["arm"] == "comparison").sum())
     if n_int == 0:
@@ -303,8 +303,8 @@ def _safe(fn, outcome, estimator, *args, **kwargs) -> dict:
 
 
 def _worker_rows(study, area, outcome, confidence, min_cell, se_type, wanted) -> list[dict]:
-    wide = study.wide(outcome, area)
-    long = study.long(outcome, area)
+    wide = reshape.wide(study, outcome, area)
+    long = reshape.long(study, outcome, area)
     icc = _icc(wide)
     counts = _arm_counts(wide)
     practice = outcome == get_area(area).practice_scale
@@ -464,7 +464,7 @@ def _rci_row(outcome, wide, long, confidence, min_cell, se_type) -> dict:
 
 
 def _indicator_rows(study, area, indicator, confidence) -> list[dict]:
-    data = study.org_months(area)
+    data = reshape.org_months(study, area)
     try:
         res = models.its(data, indicator=indicator, confidence=confidence)
     except StsevalError as exc:
@@ -487,7 +487,7 @@ def missing_data_report(
 
     Returns a dict of DataFrames: ``attrition``, ``wwc``, ``baseline``, ``mi``.
     """
-    wide = study.wide(outcome, area)
+    wide = reshape.wide(study, outcome, area)
     attr = models.attrition_table(wide)
     base = wide.dropna(subset=["pre"])
     n_base = base.groupby("treated")["worker_id"].count()

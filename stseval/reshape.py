@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .areas import AREA_KEYS
+from .columns import WORKDAYS_PER_MONTH
 from .errors import UsageError
 
 __all__ = [
@@ -36,9 +37,6 @@ __all__ = [
     "outcome_scores",
     "wide",
 ]
-
-#: Working days per month used for ``absence_rate`` (DERIVED: 5 days x 52 weeks / 12 ~ 21).
-WORKDAYS_PER_MONTH = 21
 
 
 def arms(study, area: str) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stseval import dose
+from stseval import dose, reshape
 from stseval.errors import UsageError
 
 PRACTICE = "org_guidance_culture"
@@ -377,7 +377,7 @@ def test_study_path_table_and_mediation(shipped_synthetic):
 
     study = Study.from_dir(shipped_synthetic / "small")
     area = study.interventions["area"].iloc[0]
-    arms = study.arms(area)
+    arms = reshape.arms(study, area)
     out = dose.org_dose_response(study, area, "stss_total", min_cell=2)
     row = out[out["estimator"] == "dose_org"].iloc[0]
     assert row["practice"] == f"org_guidance_{area}" and row["wave"] == study.waves[1]

@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 import stseval
-from stseval import StudyDesign, UsageError, evaluate_all, evaluate_area, models
+from stseval import StudyDesign, UsageError, evaluate_all, evaluate_area, models, reshape
 from stseval.areas import AREA_KEYS
 from stseval.columns import ESTIMATE_COLUMNS, ESTIMATORS
 from stseval.errors import NoInterventionError
@@ -78,7 +78,7 @@ def test_contract_columns_and_names(table):
 
 
 def test_ancova_row_equals_direct_model_call(study, table):
-    wide = study.wide("proqol_bo", "supervision")
+    wide = reshape.wide(study, "proqol_bo", "supervision")
     direct = models.ancova(wide, se_type="CR3").iloc[0]
     row = table[(table["outcome"] == "proqol_bo") & (table["estimator"] == "ancova")].iloc[0]
     for col in ("estimate", "se", "ci_low", "ci_high", "p_value"):
@@ -87,7 +87,7 @@ def test_ancova_row_equals_direct_model_call(study, table):
 
 
 def test_ancova_point_estimate_by_independent_least_squares(study, table):
-    wide = study.wide("stss_total", "supervision").dropna(subset=["pre", "post"])
+    wide = reshape.wide(study, "stss_total", "supervision").dropna(subset=["pre", "post"])
     x = np.column_stack([np.ones(len(wide)), wide["treated"], wide["pre"]])
     beta = np.linalg.lstsq(x, wide["post"].to_numpy(float), rcond=None)[0]
     row = table[(table["outcome"] == "stss_total") & (table["estimator"] == "ancova")].iloc[0]
@@ -95,7 +95,7 @@ def test_ancova_point_estimate_by_independent_least_squares(study, table):
 
 
 def test_paired_change_is_the_mean_change_in_the_intervention_arm(study, table):
-    wide = study.wide("stss_total", "supervision")
+    wide = reshape.wide(study, "stss_total", "supervision")
     arm = wide[wide["treated"] == 1].dropna(subset=["pre", "post"])
     change = arm["post"] - arm["pre"]
     row = table[(table["outcome"] == "stss_total") & (table["estimator"] == "paired_change")]

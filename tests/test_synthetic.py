@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from stseval import reshape
 from stseval._simengine import MISSING, fast_scale_scores
 from stseval.areas import AREA_KEYS
 from stseval.errors import UsageError
@@ -256,7 +257,7 @@ def test_means_sds_alphas_and_correlations(large_study):
     assert r.loc["stss_total", "proqol_sts"] > 0.7  # norms.md section 2: "high (>= .7)"
     # About 30% of STSS totals in the 'severe' band (>= 49), norms.md section 1.1.
     assert (pre["stss_total"] >= 49).mean() == pytest.approx(0.30, abs=0.04)
-    wide = large_study.wide("stss_total", "supervision")
+    wide = reshape.wide(large_study, "stss_total", "supervision")
     comp = wide[wide["treated"] == 0].dropna()
     assert comp["pre"].corr(comp["post"]) == pytest.approx(0.6, abs=0.06)
 
