@@ -14,7 +14,6 @@ sample of the primary (ANCOVA) estimate.
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -343,12 +342,8 @@ def reliability_table(
             }
             block = items[cols].dropna()
             if len(cols) >= 3 and len(block) >= 10:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    a = alpha(block, confidence=confidence).iloc[0]
-                    o = omega(block, n_boot=n_boot, confidence=confidence, random_state=seed).iloc[
-                        0
-                    ]
+                a = alpha(block, confidence=confidence).iloc[0]
+                o = omega(block, n_boot=n_boot, confidence=confidence, random_state=seed).iloc[0]
                 row.update(
                     n=int(a["n"]),
                     alpha=a["estimate"],
@@ -543,9 +538,7 @@ def item_table(answers: pd.DataFrame, inst) -> pd.DataFrame:
         if len(scale.items) < 3:
             continue
         cols = [inst.item_columns[i - 1] for i in scale.items]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            st = item_stats(items[cols], min_value=inst.response.min, max_value=inst.response.max)
+        st = item_stats(items[cols], min_value=inst.response.min, max_value=inst.response.max)
         labels = {
             inst.item_columns[i.number - 1]: i.label + (" (R)" if i.reverse else "")
             for i in inst.items
