@@ -21,8 +21,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from stseval import _notebook_support as report_support
 from stseval import pipeline, report
 from stseval.areas import AREA_KEYS, get_area
+from stseval.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -180,3 +182,62 @@ def test_funder_notebook_reads_the_estimates_it_is_given(tmp_path):
     assert shown == {"supervision", "training"}  # areas not in the CSV are not estimated here
     sources = "\n".join(c.source for c in executed.cells if c.cell_type == "code")
     assert "evaluate_all" not in sources and "load_estimates" not in sources
+
+
+# -- stseval lab / make lab: a git-ignored working copy ------------------------------------
+def test_prepare_workspace_copies_missing_notebooks_and_keeps_the_users(tmp_path):
+    ws = tmp_path / "workspace"
+    ws.mkdir()
+    (ws / "funder_report.ipynb").write_text("my edited copy")
+    folder = report_support.prepare_workspace(ws)
+    assert folder == ws.resolve()
+    assert sorted(p.name for p in ws.glob("*.ipynb")) == sorted(EXPECTED)
+    assert (ws / "funder_report.ipynb").read_text() == "my edited copy"
+    same = (ws / "area_evaluation.ipynb").read_bytes()
+    assert same == (ROOT / "notebooks" / "area_evaluation.ipynb").read_bytes()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UsageError, match="is not a folder"):
+        report_support.prepare_workspace(tmp_path / "file")
+
+
+def test_lab_command_allows_root_takes_a_port_and_opens_no_browser(monkeypatch, tmp_path):
+    from stseval import _cli_report
+
+    monkeypatch.setattr(os, "getuid", lambda: 0)
+    argv = _cli_report.lab_command(tmp_path, port=9999)
+    assert argv[:3] == [sys.executable, "-m", "jupyterlab"]
+    assert {"--allow-root", "--no-browser", "--port=9999"} <= set(argv)
+    assert f"--ServerApp.root_dir={tmp_path}" in argv
+    monkeypatch.setattr(os, "getuid", lambda: 1000)
+    argv = _cli_report.lab_command(tmp_path, port=8888, browser=True)
+    assert "--allow-root" not in argv and "--no-browser" not in argv
+    with pytest.raises(UsageError, match="--port"):
+        _cli_report.lab_command(tmp_path, port=0)
+
+
+def test_stseval_lab_starts_jupyterlab_in_the_working_copy(monkeypatch, tmp_path, capsys):
+    """In a folder without the small study, `stseval lab` simulates it where the notebooks'
+    defaults look, fills workspace/ and starts JupyterLab there (subprocess replaced)."""
+    from stseval import cli
+
+    calls = []
+    monkeypatch.setattr(subprocess, "call", lambda argv, cwd: calls.append((argv, Path(cwd))) or 0)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["lab", "--port", "8899"]) == 0
+    ((argv, cwd),) = calls
+    assert cwd == tmp_path / "workspace" and "--port=8899" in argv
+    assert sorted(p.name for p in cwd.glob("*.ipynb")) == sorted(EXPECTED)
+    assert (tmp_path / "data" / "synthetic" / "small" / "study.yaml").is_file()
+    assert "working copy" in capsys.readouterr().out
+
+
+def test_workspace_is_git_ignored_and_make_lab_uses_it():
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", "workspace/funder_report.ipynb"], cwd=ROOT, check=False
+    )
+    assert ignored.returncode == 0
+    dry = subprocess.run(
+        ["make", "-n", "lab", "PORT=9123"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert "stseval lab --dir workspace --port 9123" in dry.stdout
