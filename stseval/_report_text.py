@@ -100,7 +100,6 @@ def describe_estimate(row, *, confidence: float = 0.95, short: bool = False) -> 
     """
     row = dict(row)
     area, outcome, est = row["area"], row["outcome"], row.get("estimate")
-    what = get_area(area).title.lower()
     label = outcome_label(outcome)
     if est is None or est is pd.NA or not np.isfinite(est):
         note = str(row.get("note") or "").strip() or "not estimated"
@@ -112,56 +111,69 @@ def describe_estimate(row, *, confidence: float = 0.95, short: bool = False) -> 
     better = (e < 0) == (outcome_direction(outcome) == "lower")
     verdict = "an improvement" if better else "a change for the worse"
     ci = f"{round(confidence * 100):g}% CI {_num(lo, digits)} to {_num(hi, digits)}"
-    sure = certainty(row, confidence=confidence)
     est_name = row.get("estimator")
     size = f"{_num(abs(e), digits)} {unit} {word}"
+    clear = lo > 0 or hi < 0
     if short:
-        clear = lo > 0 or hi < 0
         tail = f"clearly {verdict}" if clear else f"{verdict}, but the interval includes zero"
-        versus = {
-            "org_practice": "than comparison organizations moved",
-            "its": "than the comparison trend after the start",
-            "paired_change": "at the second survey (no comparison group)",
-        }.get(est_name, "than in comparison organizations")
+        versus = _VERSUS.get(est_name, "than in comparison organizations")
         return f"**{_cap(label)}**: {size} {versus} ({ci}): {tail}."
+    what = get_area(area).title.lower()
+    sure = certainty(row, confidence=confidence)
+    if est_name == "rci":
+        return _rci_sentence(row, e, what, label, word, sure, confidence)
+    lead = _lead(est_name, what, label, size, e, digits, unit)
+    direction = "lower" if outcome_direction(outcome) == "lower" else "higher"
+    # Only an interval that excludes zero is called an improvement; otherwise it is a direction.
+    reading = f"this is {verdict}" if clear else f"the estimate points to {verdict}"
+    return f"{lead} ({ci}). {direction.capitalize()} is better, so {reading}; {sure}."
+
+
+#: What the short sentence compares with, by estimator (default: comparison organizations).
+_VERSUS = {
+    "org_practice": "than comparison organizations moved",
+    "its": "than the comparison trend after the start",
+    "paired_change": "at the second survey (no comparison group)",
+}
+
+
+def _lead(est_name, what, label, size, e, digits, unit) -> str:
+    """The first clause of a long sentence: who changed and what moved, by estimator."""
     if est_name == "org_practice":
-        lead = (
+        return (
             f"Organizations that changed {what} moved their staff-rated practice score "
             f"{_num(abs(e), digits)} {unit} {'higher' if e > 0 else 'lower'} than comparison "
             f"organizations did"
         )
-    elif est_name == "its":
-        lead = (
+    if est_name == "its":
+        return (
             f"After the change, {label} in organizations that changed {what} shifted "
             f"{size} than the comparison organizations' trend predicted"
         )
-    elif est_name == "paired_change":
-        lead = (
+    if est_name == "paired_change":
+        return (
             f"Within organizations that changed {what}, {label} was {size} at the second "
             "survey than at the first (no comparison group)"
         )
-    elif est_name == "rci":
-        lead = (
-            f"The share of staff with a reliable improvement in {label} was "
-            f"{_num(abs(e) * 100, 0)} percentage points {word} in organizations that changed "
-            f"{what}"
-        )
-        ci = (
-            f"{round(confidence * 100):g}% CI {_num(row['ci_low'] * 100, 0)} to "
-            f"{_num(row['ci_high'] * 100, 0)}"
-        )
-        verdict = "in favour of the change" if e > 0 else "against the change"
-        return f"{lead} ({ci}), {verdict}; {sure}."
-    else:
-        lead = (
-            f"Staff in organizations that changed {what} reported {label} {size} than "
-            "expected from comparison organizations"
-        )
-    direction = "lower" if outcome_direction(outcome) == "lower" else "higher"
-    clear = lo > 0 or hi < 0
-    # Only an interval that excludes zero is called an improvement; otherwise it is a direction.
-    reading = f"this is {verdict}" if clear else f"the estimate points to {verdict}"
-    return f"{lead} ({ci}). {direction.capitalize()} is better, so {reading}; {sure}."
+    return (
+        f"Staff in organizations that changed {what} reported {label} {size} than "
+        "expected from comparison organizations"
+    )
+
+
+def _rci_sentence(row, e, what, label, word, sure, confidence) -> str:
+    """The sentence for a reliable-change-index row (a difference in shares, in points)."""
+    lead = (
+        f"The share of staff with a reliable improvement in {label} was "
+        f"{_num(abs(e) * 100, 0)} percentage points {word} in organizations that changed "
+        f"{what}"
+    )
+    ci = (
+        f"{round(confidence * 100):g}% CI {_num(row['ci_low'] * 100, 0)} to "
+        f"{_num(row['ci_high'] * 100, 0)}"
+    )
+    verdict = "in favour of the change" if e > 0 else "against the change"
+    return f"{lead} ({ci}), {verdict}; {sure}."
 
 
 def executive_summary(estimates: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
