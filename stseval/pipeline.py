@@ -553,3 +553,23 @@ def run_report(
     result.timings["total"] = round(time.monotonic() - t0, 2)
     record(run_plan, result)
     return result
+
+
+def _run_all(tasks: list[dict], *, jobs: int, progress: bool, desc: str) -> list[dict]:
+    """Old private runner kept for ``benchmarks/bench_pipeline.py``: task dicts of
+    :func:`run_notebook` keyword arguments under ``"run"``; fills ``seconds`` and ``error``.
+    New code builds :class:`NotebookRun` objects for :func:`execute`."""
+    runs = [
+        NotebookRun(
+            key=str(i),
+            notebook=Path(t["run"]["notebook"]),
+            output=Path(t["run"]["output"]),
+            parameters=t["run"]["parameters"],
+            label=t["run"].get("label") or Path(t["run"]["notebook"]).stem,
+        )
+        for i, t in enumerate(tasks)
+    ]
+    status = run_all(runs, jobs=jobs, progress=progress, desc=desc)
+    for i, task in enumerate(tasks):
+        task.update(status[str(i)])
+    return tasks
