@@ -13,7 +13,6 @@ import os
 import pickle
 import re
 import shutil
-import warnings
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -85,9 +84,7 @@ def run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def study():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return stseval.Study.from_dir(SMALL)
+    return stseval.Study.from_dir(SMALL)
 
 
 # -- the full run --------------------------------------------------------------------------
@@ -129,9 +126,7 @@ def test_area_estimates_equal_evaluate_area_called_directly(run, study):
     result = run[0]
     for area in AREA_KEYS:
         written = _read(result.out_dir / "areas" / area / "estimates.csv")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            direct = stseval.evaluate_area(study, area, min_cell=study.min_cell)
+        direct = stseval.evaluate_area(study, area, min_cell=study.min_cell)
         assert list(written.columns) == list(direct.columns)
         assert written.columns[: len(ESTIMATE_COLUMNS)].tolist() == ESTIMATE_COLUMNS
         for col in direct.columns:

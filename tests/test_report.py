@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import inspect
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +21,9 @@ SMALL = ROOT / "data" / "synthetic" / "small"
 
 @pytest.fixture(scope="module")
 def study():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if (SMALL / "study.yaml").is_file():
-            return stseval.Study.from_dir(SMALL)
-        return stseval.simulate(stseval.StudyDesign.small(), seed=1)
+    if (SMALL / "study.yaml").is_file():
+        return stseval.Study.from_dir(SMALL)
+    return stseval.simulate(stseval.StudyDesign.small(), seed=1)
 
 
 def _snapshot(study):
