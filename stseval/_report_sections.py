@@ -218,7 +218,7 @@ def attrition_summary(
             f"{base['effect_size']:.2f} on {outcome_label(outcome)}: the WWC "
             f"classification is *{base['classification']}*."
         )
-    except Exception:  # noqa: BLE001 - too few workers for a baseline comparison
+    except UsageError:  # fewer than 2 workers with a baseline score in an arm
         base_text = "Baseline equivalence could not be assessed (too few workers)."
     text = (
         f"Overall attrition {100 * overall:.0f}%, differential attrition "
