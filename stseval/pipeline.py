@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from ._args import real_number, whole_number
 from ._html_export import export_html, export_pdf
 from ._notebook_runner import (
     KERNEL,
@@ -212,16 +213,11 @@ def _check_out(out: Path, study_dir: Path, nb_dir: Path) -> None:
 
 def _check_options(confidence, min_cell, jobs) -> int:
     """Check the options every notebook gets; return ``jobs`` (default: the CPU cores)."""
-    if isinstance(confidence, bool) or not isinstance(confidence, int | float):
-        raise UsageError(f"confidence must be a number between 0 and 1, got {confidence!r}")
-    if not 0 < confidence < 1:
+    if not 0 < real_number(confidence, "confidence") < 1:
         raise UsageError(f"confidence must be between 0 and 1, got {confidence!r}")
-    if min_cell is not None and (isinstance(min_cell, bool) or int(min_cell) < 1):
-        raise UsageError(f"min_cell must be a positive whole number, got {min_cell!r}")
-    jobs = int(os.cpu_count() or 1) if jobs is None else int(jobs)
-    if jobs < 1:
-        raise UsageError(f"jobs must be at least 1, got {jobs}")
-    return jobs
+    if min_cell is not None:
+        whole_number(min_cell, "min_cell", 1)
+    return whole_number((os.cpu_count() or 1) if jobs is None else jobs, "jobs", 1)
 
 
 def _choose_orgs(study, org_reports) -> list[str]:
