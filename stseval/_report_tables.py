@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._args import whole_number
 from .areas import AREA_KEYS, STAFF_OUTCOMES, get_area
 from .errors import UsageError
 
@@ -81,10 +82,8 @@ _RATES = ("separation_rate", "absence_rate")
 
 
 def _min_cell(study, min_cell) -> int:
-    value = study.min_cell if min_cell is None else min_cell
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise UsageError(f"min_cell must be a positive whole number, got {min_cell!r}")
-    return int(value)
+    """``min_cell`` checked (a whole number >= 1); None: the study's own."""
+    return whole_number(study.min_cell if min_cell is None else min_cell, "min_cell", 1)
 
 
 def _org_arms(study, area) -> pd.DataFrame:

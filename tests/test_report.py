@@ -736,3 +736,9 @@ def test_public_names_are_importable_and_behave(study, tmp_path, monkeypatch):
         assert getattr(module, name) is not None
         make, ok = checks[name]
         assert ok(make()), name
+
+
+@pytest.mark.parametrize("bad", [0, "5", True, 2.5])
+def test_bad_min_cell_is_a_usage_error(study, bad):
+    with pytest.raises(UsageError, match="min_cell must be"):
+        report.participant_flow(study, "supervision", min_cell=bad)
