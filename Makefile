@@ -6,8 +6,9 @@ STAMP := $(VENV)/.installed
 STUDY ?= data/synthetic/default
 OUT ?= reports/demo
 JOBS ?=
+PORT ?= 8888
 
-.PHONY: venv report test lab bench validate clean browser
+.PHONY: venv report test test-all lab bench validate clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,11 +30,19 @@ browser:
 	  { SUDO=$$( [ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && echo sudo ); \
 	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium > /dev/null; }
 
+# xdist groups (nbval, pipeline) run on one worker each: --dist loadgroup honours them.
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
+# Everything, including tests a faster `make test` may leave out (CI runs this).
+test-all: $(STAMP) browser
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+# JupyterLab on a git-ignored working copy (workspace/, copied from the packaged notebooks when
+# absent), so running the notebooks never dirties the tree. No browser; as root it passes
+# --allow-root. `make lab PORT=9999` for another port.
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/stseval lab --dir workspace --port $(PORT)
 
 bench: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done

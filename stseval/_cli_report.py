@@ -150,3 +150,77 @@ def _demo(args) -> int:
         else:
             write_data_dictionary(simulated, study / "README.md")
     return _run(args, study, args.out)
+
+
+# -- lab -------------------------------------------------------------------------------
+LAB_HELP = (
+    "open the kit's notebooks in JupyterLab, in a working copy (default workspace/) so that "
+    "running them never changes the committed notebooks"
+)
+
+
+def _lab_args(p):
+    p.add_argument(
+        "--dir",
+        default="workspace",
+        help="the working copy: created and filled with the kit's notebooks when absent; "
+        "notebooks already there are kept as they are (default workspace, git-ignored)",
+    )
+    p.add_argument("--port", type=int, default=8888, help="port JupyterLab listens on (8888)")
+    p.add_argument(
+        "--browser",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="open a web browser (default: no; open the URL JupyterLab prints)",
+    )
+
+
+def lab_command(folder: Path, *, port: int = 8888, browser: bool = False) -> list[str]:
+    """The JupyterLab command line ``stseval lab`` runs (``--allow-root`` as root)."""
+    import os
+
+    if not 0 < int(port) < 65536:
+        raise UsageError(f"--port must be between 1 and 65535, got {port}")
+    argv = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={folder}"]
+    argv += [f"--port={int(port)}", "--port-retries=0"]
+    if not browser:
+        argv.append("--no-browser")
+    if hasattr(os, "getuid") and os.getuid() == 0:
+        argv.append("--allow-root")  # JupyterLab refuses to start as root without it
+    return argv
+
+
+def _small_study_for_the_defaults(workspace: Path) -> None:
+    """Simulate the small synthetic study where the notebooks' defaults look, if it is absent."""
+    default = Path("data") / "synthetic" / "small"
+    # a notebook runs in the workspace and looks there and one folder up (report.resolve_path)
+    if any((where / default / "study.yaml").is_file() for where in (workspace, workspace.parent)):
+        return
+    from .synthetic import StudyDesign, simulate
+
+    target = workspace.parent / default
+    print(f"Simulating the small synthetic study into {target} (the notebooks' default) ...")
+    simulate(StudyDesign.small(), seed=1).to_dir(target)
+
+
+@command("lab", LAB_HELP)
+@_arguments(_lab_args)
+def _lab(args) -> int:
+    """Copy the packaged notebooks into ``--dir`` (when absent) and start JupyterLab there.
+
+    The committed notebooks stay output-free: JupyterLab autosaves outputs into
+    the working copy, which is git-ignored (``workspace/``); edit the notebooks
+    in ``notebooks/`` itself only to change the kit (``make lab`` uses this command).
+    """
+    import subprocess
+
+    from ._notebook_support import prepare_workspace
+
+    folder = prepare_workspace(args.dir)
+    _small_study_for_the_defaults(folder)
+    argv = lab_command(folder, port=args.port, browser=args.browser)
+    print(f"Notebooks: {folder} (a working copy; the kit's own notebooks are not touched)")
+    try:
+        return subprocess.call(argv, cwd=folder)
+    except KeyboardInterrupt:
+        return 0

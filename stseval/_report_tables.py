@@ -14,12 +14,12 @@ sample of the primary (ANCOVA) estimate.
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._args import whole_number
 from .areas import AREA_KEYS, STAFF_OUTCOMES, get_area
 from .errors import UsageError
 
@@ -82,10 +82,8 @@ _RATES = ("separation_rate", "absence_rate")
 
 
 def _min_cell(study, min_cell) -> int:
-    value = study.min_cell if min_cell is None else min_cell
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise UsageError(f"min_cell must be a positive whole number, got {min_cell!r}")
-    return int(value)
+    """``min_cell`` checked (a whole number >= 1); None: the study's own."""
+    return whole_number(study.min_cell if min_cell is None else min_cell, "min_cell", 1)
 
 
 def _org_arms(study, area) -> pd.DataFrame:
@@ -343,12 +341,8 @@ def reliability_table(
             }
             block = items[cols].dropna()
             if len(cols) >= 3 and len(block) >= 10:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    a = alpha(block, confidence=confidence).iloc[0]
-                    o = omega(block, n_boot=n_boot, confidence=confidence, random_state=seed).iloc[
-                        0
-                    ]
+                a = alpha(block, confidence=confidence).iloc[0]
+                o = omega(block, n_boot=n_boot, confidence=confidence, random_state=seed).iloc[0]
                 row.update(
                     n=int(a["n"]),
                     alpha=a["estimate"],
@@ -543,9 +537,7 @@ def item_table(answers: pd.DataFrame, inst) -> pd.DataFrame:
         if len(scale.items) < 3:
             continue
         cols = [inst.item_columns[i - 1] for i in scale.items]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            st = item_stats(items[cols], min_value=inst.response.min, max_value=inst.response.max)
+        st = item_stats(items[cols], min_value=inst.response.min, max_value=inst.response.max)
         labels = {
             inst.item_columns[i.number - 1]: i.label + (" (R)" if i.reverse else "")
             for i in inst.items

@@ -1,6 +1,8 @@
-"""Words for reports: labels, plain-language sentences, markdown sections, HTML tables.
+"""Words about estimates: which estimate leads, plain-language sentences, summaries.
 
-Part of :mod:`stseval.report` (use it through that module). Sentences name the
+Part of :mod:`stseval.report` (use it through that module); the markdown and
+HTML pieces about a study (title pages, overview, attrition, HTML tables) are in
+``_report_sections``. Sentences name the
 arm, the outcome, the size and direction in the outcome's units, whether that
 direction is an improvement, the interval and how sure we are.
 """
@@ -10,71 +12,23 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._report_tables import _RATES, _min_cell, _primary_outcome, missing_item_rules, outcome_label
+from ._report_tables import _RATES, outcome_label
 from .areas import AREA_KEYS, LOWER_IS_BETTER, STAFF_OUTCOMES, get_area, outcome_direction
-from .errors import UsageError
 
 __all__ = [
-    "HEADERS",
     "area_section",
     "areas_in",
-    "attrition_summary",
     "certainty",
     "describe_estimate",
     "estimates_table",
     "executive_summary",
-    "funder_title",
-    "html_table",
-    "instrument_heading",
     "its_table",
-    "methods_facts",
-    "org_title",
     "plain_language",
     "primary_estimates",
     "primary_estimator",
-    "profile_reading",
-    "study_overview",
     "summary_bullets",
     "truth_check",
 ]
-
-
-#: Column headers shown in report tables (other columns keep their names).
-HEADERS = {
-    "pct_of_invited": "% of invited",
-    "p_adjusted": "p (adjusted)",
-    "p_value": "p",
-    "effect_size": "effect size",
-    "orgs": "organizations",
-    "n_orgs": "organizations",
-    "n_workers": "workers",
-    "ci_low": "CI low",
-    "ci_high": "CI high",
-    "workers_baseline": "workers at baseline",
-    "workers_followed": "workers followed up",
-    "attrition_pct": "attrition %",
-    "pre_mean_completers": "baseline mean: stayed",
-    "pre_mean_dropouts": "baseline mean: left",
-    "alpha_ci_low": "alpha CI low",
-    "alpha_ci_high": "alpha CI high",
-    "omega_ci_low": "omega CI low",
-    "omega_ci_high": "omega CI high",
-    "alpha_published": "published alpha",
-    "kit_authored": "kit-authored",
-    "item_total_r": "item-total r",
-    "alpha_if_deleted": "alpha if deleted",
-    "floor_share": "floor share",
-    "ceiling_share": "ceiling share",
-    "org_mean": "your mean",
-    "others_orgs": "other orgs",
-    "others_p25": "others: 25th pct",
-    "others_median": "others: median",
-    "others_p75": "others: 75th pct",
-    "percentile": "percentile (%)",
-    "orgs_per_arm": "organizations per arm",
-    "workers_per_arm": "workers per arm",
-    "paired_workers": "workers, one group before/after",
-}
 
 
 def primary_estimator(outcome: str, area: str | None = None) -> str:
@@ -146,7 +100,6 @@ def describe_estimate(row, *, confidence: float = 0.95, short: bool = False) -> 
     """
     row = dict(row)
     area, outcome, est = row["area"], row["outcome"], row.get("estimate")
-    what = get_area(area).title.lower()
     label = outcome_label(outcome)
     if est is None or est is pd.NA or not np.isfinite(est):
         note = str(row.get("note") or "").strip() or "not estimated"
@@ -158,56 +111,69 @@ def describe_estimate(row, *, confidence: float = 0.95, short: bool = False) -> 
     better = (e < 0) == (outcome_direction(outcome) == "lower")
     verdict = "an improvement" if better else "a change for the worse"
     ci = f"{round(confidence * 100):g}% CI {_num(lo, digits)} to {_num(hi, digits)}"
-    sure = certainty(row, confidence=confidence)
     est_name = row.get("estimator")
     size = f"{_num(abs(e), digits)} {unit} {word}"
+    clear = lo > 0 or hi < 0
     if short:
-        clear = lo > 0 or hi < 0
         tail = f"clearly {verdict}" if clear else f"{verdict}, but the interval includes zero"
-        versus = {
-            "org_practice": "than comparison organizations moved",
-            "its": "than the comparison trend after the start",
-            "paired_change": "at the second survey (no comparison group)",
-        }.get(est_name, "than in comparison organizations")
+        versus = _VERSUS.get(est_name, "than in comparison organizations")
         return f"**{_cap(label)}**: {size} {versus} ({ci}): {tail}."
+    what = get_area(area).title.lower()
+    sure = certainty(row, confidence=confidence)
+    if est_name == "rci":
+        return _rci_sentence(row, e, what, label, word, sure, confidence)
+    lead = _lead(est_name, what, label, size, e, digits, unit)
+    direction = "lower" if outcome_direction(outcome) == "lower" else "higher"
+    # Only an interval that excludes zero is called an improvement; otherwise it is a direction.
+    reading = f"this is {verdict}" if clear else f"the estimate points to {verdict}"
+    return f"{lead} ({ci}). {direction.capitalize()} is better, so {reading}; {sure}."
+
+
+#: What the short sentence compares with, by estimator (default: comparison organizations).
+_VERSUS = {
+    "org_practice": "than comparison organizations moved",
+    "its": "than the comparison trend after the start",
+    "paired_change": "at the second survey (no comparison group)",
+}
+
+
+def _lead(est_name, what, label, size, e, digits, unit) -> str:
+    """The first clause of a long sentence: who changed and what moved, by estimator."""
     if est_name == "org_practice":
-        lead = (
+        return (
             f"Organizations that changed {what} moved their staff-rated practice score "
             f"{_num(abs(e), digits)} {unit} {'higher' if e > 0 else 'lower'} than comparison "
             f"organizations did"
         )
-    elif est_name == "its":
-        lead = (
+    if est_name == "its":
+        return (
             f"After the change, {label} in organizations that changed {what} shifted "
             f"{size} than the comparison organizations' trend predicted"
         )
-    elif est_name == "paired_change":
-        lead = (
+    if est_name == "paired_change":
+        return (
             f"Within organizations that changed {what}, {label} was {size} at the second "
             "survey than at the first (no comparison group)"
         )
-    elif est_name == "rci":
-        lead = (
-            f"The share of staff with a reliable improvement in {label} was "
-            f"{_num(abs(e) * 100, 0)} percentage points {word} in organizations that changed "
-            f"{what}"
-        )
-        ci = (
-            f"{round(confidence * 100):g}% CI {_num(row['ci_low'] * 100, 0)} to "
-            f"{_num(row['ci_high'] * 100, 0)}"
-        )
-        verdict = "in favour of the change" if e > 0 else "against the change"
-        return f"{lead} ({ci}), {verdict}; {sure}."
-    else:
-        lead = (
-            f"Staff in organizations that changed {what} reported {label} {size} than "
-            "expected from comparison organizations"
-        )
-    direction = "lower" if outcome_direction(outcome) == "lower" else "higher"
-    clear = lo > 0 or hi < 0
-    # Only an interval that excludes zero is called an improvement; otherwise it is a direction.
-    reading = f"this is {verdict}" if clear else f"the estimate points to {verdict}"
-    return f"{lead} ({ci}). {direction.capitalize()} is better, so {reading}; {sure}."
+    return (
+        f"Staff in organizations that changed {what} reported {label} {size} than "
+        "expected from comparison organizations"
+    )
+
+
+def _rci_sentence(row, e, what, label, word, sure, confidence) -> str:
+    """The sentence for a reliable-change-index row (a difference in shares, in points)."""
+    lead = (
+        f"The share of staff with a reliable improvement in {label} was "
+        f"{_num(abs(e) * 100, 0)} percentage points {word} in organizations that changed "
+        f"{what}"
+    )
+    ci = (
+        f"{round(confidence * 100):g}% CI {_num(row['ci_low'] * 100, 0)} to "
+        f"{_num(row['ci_high'] * 100, 0)}"
+    )
+    verdict = "in favour of the change" if e > 0 else "against the change"
+    return f"{lead} ({ci}), {verdict}; {sure}."
 
 
 def executive_summary(estimates: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
@@ -248,169 +214,6 @@ def executive_summary(estimates: pd.DataFrame, *, confidence: float = 0.95) -> p
     return pd.DataFrame(
         rows, columns=["area", "title", "practice", "staff", "improved", "outcomes"]
     )
-
-
-def _fmt(value, digits):
-    if (
-        value is None
-        or value is pd.NA
-        or value is pd.NaT
-        or (isinstance(value, float | np.floating) and not np.isfinite(value))
-    ):
-        return ""
-    if isinstance(value, bool | np.bool_):
-        return "yes" if value else ""
-    if isinstance(value, int | np.integer):
-        return f"{int(value):,}"
-    if isinstance(value, float | np.floating):
-        if float(value).is_integer() and digits == 0:
-            return f"{int(value):,}"
-        return f"{value:.{digits}f}"
-    return str(value)
-
-
-def html_table(
-    table: pd.DataFrame,
-    *,
-    digits: int | dict = 2,
-    columns=None,
-    rename=None,
-    caption: str | None = None,
-    count_cols=("workers",),
-):
-    """An HTML table for a report: rounded, blanks for missing, suppressed cells marked.
-
-    On rows with ``suppressed`` True, the empty ``count_cols`` and value cells
-    show ``suppressed``; the ``suppressed`` column itself is not shown. Headers
-    are renamed by :data:`HEADERS` and then ``rename``. Returns an
-    :class:`IPython.display.HTML` object (its ``.data`` is the HTML text).
-    """
-    from html import escape
-
-    from IPython.display import HTML
-
-    df = table.copy()
-    hidden = (
-        df["suppressed"].astype(bool).to_numpy()
-        if "suppressed" in df
-        else np.zeros(len(df), dtype=bool)
-    )
-    cols = list(columns) if columns is not None else [c for c in df.columns if c != "suppressed"]
-    digits_for = (lambda c: digits.get(c, 2)) if isinstance(digits, dict) else (lambda c: digits)
-    names = {**HEADERS, **(rename or {})}
-    head = "".join(f"<th>{escape(str(names.get(c, c)))}</th>" for c in cols)
-    body = []
-    for i, rec in enumerate(df[cols].itertuples(index=False)):
-        cells = []
-        for c, v in zip(cols, rec, strict=True):
-            text = _fmt(v, 0 if c in count_cols else digits_for(c))
-            if hidden[i] and text == "" and c not in ("note",):
-                text = "suppressed"
-            cls = ' class="suppressed"' if text == "suppressed" else ""
-            cells.append(f"<td{cls}>{escape(text)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    cap = f"<caption>{escape(caption)}</caption>" if caption else ""
-    return HTML(
-        f'<table class="stseval">{cap}<thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table>"
-    )
-
-
-def study_overview(study, area: str | None = None, *, min_cell: int | None = None) -> str:
-    """Markdown: what the study is, whether it is synthetic, and (with ``area``) who is compared."""
-    min_cell = _min_cell(study, min_cell)
-    lines = []
-    if study.is_synthetic:
-        seed = study.provenance.get("seed")
-        lines.append(
-            "> **Synthetic data.** Every organization and worker in this study was "
-            "simulated by stseval"
-            + (f" (seed {seed})" if seed is not None else "")
-            + "; no real person is described. The numbers show how the kit works and "
-            "are not evidence about any real program."
-        )
-        lines.append("")
-    lines.append(
-        f"**Study:** {study.name}: {study.orgs['org_id'].nunique()} organizations, "
-        f"{study.workers['worker_id'].nunique():,} workers invited, survey waves "
-        f"{' → '.join(study.waves)}; minimum cell size {min_cell} (smaller groups are "
-        "not shown)."
-    )
-    if area is not None:
-        spec = get_area(area)
-        arms = study.arms(area)["arm"].value_counts()
-        lines.append("")
-        lines.append(f"**Area:** {spec.title}. *What the guidance asks:* {spec.target}")
-        lines.append("")
-        lines.append(
-            f"**Compared:** {int(arms.get('intervention', 0))} organizations that changed "
-            f"practice in this area against {int(arms.get('comparison', 0))} "
-            "organizations that changed nothing. Organizations that changed another "
-            "area are left out of this comparison."
-        )
-    return "\n".join(lines)
-
-
-def attrition_summary(
-    study, area: str, outcome: str | None = None, *, min_cell: int | None = None
-) -> tuple[pd.DataFrame, str]:
-    """Attrition by arm and the What Works Clearinghouse ratings, small groups suppressed.
-
-    Returns
-    -------
-    table : DataFrame
-        ``arm, workers_baseline, workers_followed, attrition_pct,
-        pre_mean_completers, pre_mean_dropouts, suppressed, note``; the dropouts'
-        baseline mean is blanked when fewer than ``min_cell`` workers dropped out.
-    text : str
-        Markdown: overall and differential attrition with the WWC rating and the
-        baseline-equivalence classification (:func:`stseval.evaluate.missing_data_report`).
-    """
-    from . import models
-
-    min_cell = _min_cell(study, min_cell)
-    outcome = outcome or _primary_outcome(study)
-    wide = study.wide(outcome, area)
-    att = models.attrition_table(wide).set_index("arm")
-    rows = []
-    for arm, key in (("intervention", "treated"), ("comparison", "comparison")):
-        r = att.loc[key]
-        dropped = int(r["n_dropped"])
-        rows.append(
-            {
-                "arm": arm,
-                "workers_baseline": int(r["n_baseline"]),
-                "workers_followed": int(r["n_followed"]),
-                "attrition_pct": 100 * float(r["attrition"]),
-                "pre_mean_completers": float(r["pre_mean_completers"]),
-                "pre_mean_dropouts": float(r["pre_mean_dropouts"])
-                if dropped >= min_cell
-                else np.nan,
-                "suppressed": False,
-                "note": ""
-                if dropped >= min_cell or dropped == 0
-                else f"dropouts' mean suppressed: fewer than {min_cell} dropped out",
-            }
-        )
-    table = pd.DataFrame(rows)
-    overall = float(att.loc["overall", "attrition"])
-    diff = float(att.loc["overall", "differential_attrition"])
-    wwc = models.wwc_attrition(overall, diff).iloc[0]
-    try:
-        base = models.baseline_equivalence(wide).iloc[0]
-        base_text = (
-            f"At baseline the analysed workers of the two arms differed by g = "
-            f"{base['effect_size']:.2f} on {outcome_label(outcome)}: the WWC "
-            f"classification is *{base['classification']}*."
-        )
-    except Exception:  # noqa: BLE001 - too few workers for a baseline comparison
-        base_text = "Baseline equivalence could not be assessed (too few workers)."
-    text = (
-        f"Overall attrition {100 * overall:.0f}%, differential attrition "
-        f"{100 * diff:.0f} percentage points: {wwc['cautious']} attrition by the What Works "
-        f"Clearinghouse cautious boundary ({wwc['optimistic']} by the optimistic one). " + base_text
-    )
-    return table, text
 
 
 def estimates_table(estimates: pd.DataFrame, *, primary_only: bool = False) -> pd.DataFrame:
@@ -543,90 +346,6 @@ def areas_in(estimates: pd.DataFrame) -> list[str]:
     """The areas of an estimates table in the guidance's order."""
     present = set(estimates["area"])
     return [a for a in AREA_KEYS if a in present]
-
-
-def funder_title(study, estimates: pd.DataFrame, *, min_cell: int | None = None) -> str:
-    """Markdown for the first page of the funder report (says so when the data are synthetic)."""
-    areas = areas_in(estimates)
-    head = ["# Protecting staff from secondary traumatic stress: what changed?", ""]
-    head.append(
-        f"Evaluation of {len(areas)} area{'s' if len(areas) != 1 else ''} of the "
-        "Secondary Traumatic Stress Consortium's organizational guidance (2021): "
-        + ", ".join(get_area(a).title.lower() for a in areas)
-        + "."
-    )
-    head.append("")
-    return "\n".join(head) + "\n" + study_overview(study, min_cell=min_cell)
-
-
-def methods_facts(study, *, min_cell: int | None = None, confidence: float = 0.95) -> str:
-    """Markdown: the minimum cell size, the missing-item rule and the confidence level in force."""
-    min_cell = _min_cell(study, min_cell)
-    rules = missing_item_rules(study)
-    prorated = rules[rules["rule"].str.contains("prorated")]
-    share = round(100 * (prorated["needs"] / prorated["items"]).min()) if len(prorated) else 100
-    rule = (
-        f"a scale score needs at least {share}"
-        "% of the scale's items answered (the instrument's own rule where it has one); a "
-        "sum score is then prorated from the answered items, otherwise it is missing"
-        if len(prorated)
-        else "a scale score needs every item answered"
-    )
-    return (
-        f"**Rules in force.** Minimum cell size: **{min_cell}** workers; any group smaller "
-        "than that, and any count that would reveal one, is not shown (marked *suppressed*). "
-        f"Missing items: {rule}; the table below gives the rule of each scale. Intervals are "
-        f"{round(confidence * 100):g}% confidence intervals."
-    )
-
-
-def org_title(study, org_id: str, *, min_cell: int | None = None) -> str:
-    """Markdown heading of an organization's feedback report."""
-    org_id = str(org_id)
-    orgs = study.orgs[study.orgs["org_id"].astype(str) == org_id]
-    if orgs.empty:
-        raise UsageError(f"org_id {org_id!r} is not an organization of this study")
-    name = str(orgs["name"].iloc[0])
-    changed = study.interventions.loc[study.interventions["org_id"] == org_id, "area"]
-    what = (
-        ", ".join(get_area(a).title.lower() for a in changed)
-        if len(changed)
-        else "no area (a comparison organization)"
-    )
-    staff = int((study.workers["org_id"] == org_id).sum())
-    return (
-        f"# Practice profile: {name}\n\nFeedback for one organization ({org_id}): "
-        f"{staff} staff invited; changed practice in {what}.\n\n"
-        + study_overview(study, min_cell=min_cell)
-    )
-
-
-def profile_reading(profile_table: pd.DataFrame) -> str:
-    """Markdown: the organization's strongest and weakest areas relative to the others."""
-    t = profile_table.dropna(subset=["percentile"])
-    if t.empty:
-        return (
-            "Too few of your staff answered to show your profile (fewer than the minimum "
-            "cell size)."
-        )
-    top = t.sort_values("percentile", ascending=False).iloc[0]
-    low = t.sort_values("percentile").iloc[0]
-    return (
-        f"Relative to the other organizations, your staff rate **{top['title'].lower()}** "
-        f"highest (above {top['percentile']:.0f}% of organizations) and "
-        f"**{low['title'].lower()}** lowest (above {low['percentile']:.0f}%). "
-        f"What the guidance asks in that area: {get_area(low['area']).target}"
-    )
-
-
-def instrument_heading(inst) -> str:
-    """Markdown heading for one instrument, flagging kit-authored, unvalidated inventories."""
-    text = f"## {inst.name} ({inst.short_name})\n\n{inst.citation}"
-    if inst.kit_authored:
-        text += "\n\n> **Kit-authored inventory, not yet validated.** " + (
-            inst.validation_note or "Check its reliability and structure on your data."
-        )
-    return text
 
 
 def truth_check(estimates: pd.DataFrame, study) -> pd.DataFrame:

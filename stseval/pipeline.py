@@ -1,39 +1,45 @@
 """Run the report notebooks: every area in parallel, then the funder report, HTML and PDF.
 
-:func:`run_report` is what ``stseval report`` calls. In order, it
+In papermill's style, a report is a plan executed in steps; :func:`run_report`
+(what ``stseval report`` calls) is the one-call wrapper
+``record(plan, export(plan, execute(plan)))`` with ``plan = plan(...)``:
 
-1. validates everything before anything runs: the study folder
+1. :func:`plan` validates everything before anything runs -- the study folder
    (:meth:`stseval.Study.from_dir`), the areas (known, with intervention and
    comparison organizations), the organizations asked for, and every
    notebook's parameters (:func:`check_parameters`: papermill only warns about
    a parameter the notebook does not declare; we refuse it, and a missing
-   required one);
-2. runs ``notebooks/area_evaluation.ipynb`` once per area with papermill, in
-   parallel threads (``jobs``; kernel starts are staggered and a kernel that
-   fails to start is retried once, because parallel kernels can collide on
-   start-up ports), with a tqdm progress bar; each executed notebook is kept in
-   ``<out>/areas/<area>/`` beside its ``estimates.csv`` and figures;
-3. collects the estimates into ``<out>/estimates.csv`` (BH across areas);
-4. executes ``funder_report.ipynb`` and exports it with the code hidden to a
+   required one) -- and returns a frozen :class:`RunPlan`: the notebooks, their
+   parameters and every output path. Nothing is written.
+2. :func:`execute` runs ``area_evaluation.ipynb`` once per area with papermill,
+   in parallel threads (``jobs``; kernel starts are staggered and a kernel that
+   fails to start is retried once), each executed notebook kept in
+   ``<out>/areas/<area>/`` beside its ``estimates.csv`` and figures; reads the
+   areas' estimates and adjusts them across areas (BH) **once**, into
+   ``<out>/estimates.csv``; runs ``funder_report.ipynb`` on that file (its
+   ``estimates_csv`` parameter) and, optionally, ``org_feedback.ipynb`` for each
+   organization into ``<out>/orgs/<org_id>/``.
+3. :func:`export` writes the funder report with the code hidden to a
    self-contained ``<out>/funder_report.html`` (figures embedded) and, with
-   WeasyPrint, ``<out>/funder_report.pdf``; the HTML is scanned with
-   :func:`stseval.privacy.assert_no_leaks` for every ID of the study before it
-   is written;
-5. optionally runs ``org_feedback.ipynb`` for each organization into
-   ``<out>/orgs/<org_id>/`` (notebook and HTML, leak-scanned the same way);
-6. writes ``<out>/run.json``: kit version, Python, study name and seed, the
-   parameters of every notebook, timings and the outcome of every run.
+   WeasyPrint, ``<out>/funder_report.pdf``, and each organization's HTML; every
+   HTML is scanned with :func:`stseval.privacy.assert_no_leaks` for the IDs of
+   the study before it is written.
+4. :func:`record` writes ``<out>/run.json``: kit version, Python, study name
+   and seed, the parameters of every notebook, timings and the outcome of every
+   run.
 
-A failing notebook does not stop the others: it becomes a
-:class:`~stseval.errors.NotebookRunError` (notebook, area, cell index, error,
-partial notebook kept) in :attr:`ReportRun.failures`. Nothing is written
-outside ``out_dir``.
+The notebooks are the packaged ones (:func:`notebooks_dir`), never written to;
+each runs with its output folder as the working directory. A failing notebook
+does not stop the others: it becomes a :class:`~stseval.errors.NotebookRunError`
+(notebook, area, cell index, error, partial notebook kept) in
+:attr:`ReportRun.failures`. Nothing is written outside ``out_dir``.
 
 Tests (``tests/test_pipeline.py``): the seven areas on the small synthetic
 study with ``jobs=2`` give the same estimates as :func:`stseval.evaluate_area`
 called directly; the HTML holds every area and outcome and no ID; the PDF has
 pages; a failing area is reported with its cell while the others finish;
-unknown and missing parameters are refused before anything runs.
+unknown and missing parameters are refused before anything runs; the plan is
+frozen and writes nothing.
 """
 
 from __future__ import annotations
@@ -43,46 +49,90 @@ import os
 import platform
 import shutil
 import sys
-import threading
 import time
-import warnings
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from . import __version__
+from ._args import real_number, whole_number
+from ._html_export import export_html, export_pdf
+from ._notebook_runner import (
+    KERNEL,
+    NOTEBOOKS,
+    REQUIRED_PARAMETERS,
+    NotebookRun,
+    check_parameters,
+    notebook_parameters,
+    run_all,
+    run_notebook,
+)
+from ._notebook_support import notebooks_dir
 from .areas import AREA_KEYS
-from .errors import NotebookRunError, UsageError
+from .errors import UsageError
 
 __all__ = [
     "NOTEBOOKS",
     "REQUIRED_PARAMETERS",
+    "NotebookRun",
     "ReportRun",
+    "RunPlan",
     "check_parameters",
+    "execute",
+    "export",
     "export_html",
     "export_pdf",
     "notebook_parameters",
     "notebooks_dir",
+    "plan",
+    "record",
     "run_notebook",
     "run_report",
 ]
 
-#: The notebooks the pipeline runs.
-NOTEBOOKS = {
-    "area": "area_evaluation.ipynb",
-    "funder": "funder_report.ipynb",
-    "org": "org_feedback.ipynb",
-}
-#: Parameters the pipeline must pass to each notebook.
-REQUIRED_PARAMETERS = {
-    "area_evaluation.ipynb": ("study_dir", "area", "out_dir"),
-    "funder_report.ipynb": ("study_dir", "results_dir"),
-    "org_feedback.ipynb": ("study_dir", "org_id"),
-}
-_STAGGER_SECONDS = 0.5
-_KERNEL = "python3"
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What a report run will do, validated: made by :func:`plan`, read by the other steps.
+
+    Attributes
+    ----------
+    study_dir, out_dir, notebooks_dir : Path
+        Absolute folders.
+    areas : tuple of str
+        Areas evaluated, in the guidance's order.
+    area_runs, org_runs : tuple of NotebookRun
+        One run of ``area_evaluation.ipynb`` per area; of ``org_feedback.ipynb``
+        per organization asked for.
+    funder : NotebookRun
+        The funder report; its ``estimates_csv`` parameter is :attr:`estimates_csv`.
+    estimates_csv, html, pdf : Path
+        ``<out>/estimates.csv``, ``funder_report.html``, ``funder_report.pdf``
+        (``pdf`` None when not wanted).
+    jobs : int
+        Notebooks run at the same time.
+    progress : bool
+    kernel_name : str
+    study : Study
+        The validated study (IDs for the leak scan, provenance for ``run.json``).
+    """
+
+    study_dir: Path
+    out_dir: Path
+    notebooks_dir: Path
+    areas: tuple[str, ...]
+    area_runs: tuple[NotebookRun, ...]
+    funder: NotebookRun
+    org_runs: tuple[NotebookRun, ...]
+    estimates_csv: Path
+    html: Path
+    pdf: Path | None
+    jobs: int
+    progress: bool = True
+    kernel_name: str = KERNEL
+    study: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -101,6 +151,11 @@ class ReportRun:
     failures : list of NotebookRunError
     timings : dict
         Seconds per step (``areas``, ``funder_report``, ``html``, ``pdf``, ``total``).
+    runs : dict
+        Run key (``area:<area>``, ``funder``, ``org:<org_id>``) ->
+        ``{"seconds", "error"}`` of every notebook that was started.
+    started : str
+        UTC time :func:`execute` started (ISO 8601).
     """
 
     out_dir: Path
@@ -110,283 +165,19 @@ class ReportRun:
     org_reports: dict = field(default_factory=dict)
     failures: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)
+    runs: dict = field(default_factory=dict)
+    started: str = ""
 
     @property
     def ok(self) -> bool:
         return not self.failures
 
-
-def notebooks_dir() -> Path:
-    """The folder of the kit's notebooks (``notebooks/`` beside the package)."""
-    path = Path(__file__).resolve().parents[1] / "notebooks"
-    if not path.is_dir():
-        raise UsageError(
-            f"the notebooks folder {path} does not exist; run from a checkout of "
-            "the stseval repository or pass notebooks_dir"
-        )
-    return path
+    def succeeded(self, key: str) -> bool:
+        """True when the notebook run ``key`` finished without an error."""
+        return key in self.runs and self.runs[key]["error"] is None
 
 
-def notebook_parameters(notebook) -> dict:
-    """The parameters a notebook declares in its cell tagged ``parameters`` (name -> default).
-
-    Raises
-    ------
-    UsageError
-        The notebook has no cell tagged ``parameters``.
-    """
-    import nbformat
-    from papermill.inspection import inspect_notebook
-
-    path = Path(notebook)
-    nb = nbformat.read(path, as_version=4)
-    if not any("parameters" in c.get("metadata", {}).get("tags", []) for c in nb.cells):
-        raise UsageError(f"notebook {path.name} has no cell tagged 'parameters'")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        params = inspect_notebook(str(path))
-    return {name: p["default"] for name, p in params.items()}
-
-
-def check_parameters(notebook, parameters: dict, *, required: Sequence[str] | None = None) -> None:
-    """Refuse parameters the notebook does not declare, and missing required ones.
-
-    ``required`` defaults to :data:`REQUIRED_PARAMETERS` for the kit's notebooks.
-    """
-    path = Path(notebook)
-    declared = notebook_parameters(path)
-    required = REQUIRED_PARAMETERS.get(path.name, ()) if required is None else required
-    problems = []
-    unknown = sorted(set(parameters) - set(declared))
-    if unknown:
-        problems.append(
-            f"unknown parameter(s) {', '.join(unknown)} (the notebook declares "
-            f"{', '.join(declared)})"
-        )
-    missing = [p for p in required if p not in parameters]
-    if missing:
-        problems.append(f"missing required parameter(s) {', '.join(missing)}")
-    undeclared = [p for p in required if p not in declared]
-    if undeclared:
-        problems.append(
-            f"the notebook does not declare required parameter(s) {', '.join(undeclared)}"
-        )
-    if problems:
-        raise UsageError(f"notebook {path.name}: " + "; ".join(problems))
-
-
-# -- running one notebook ----------------------------------------------------------------
-class _Starter:
-    """Spaces kernel starts at least ``gap`` seconds apart across threads."""
-
-    def __init__(self, gap: float):
-        self.gap = gap
-        self.lock = threading.Lock()
-        self.last = 0.0
-
-    def wait(self) -> None:
-        with self.lock:
-            delay = self.last + self.gap - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            self.last = time.monotonic()
-
-
-def run_notebook(
-    notebook,
-    output,
-    parameters: dict,
-    *,
-    label: str | None = None,
-    cwd=None,
-    kernel_name: str = _KERNEL,
-    retries: int = 1,
-    start_timeout: int = 120,
-    starter: _Starter | None = None,
-) -> float:
-    """Execute ``notebook`` with papermill into ``output``; return the seconds it took.
-
-    The notebook runs with ``cwd`` (default: its own folder) as the working
-    directory. A kernel that fails to start (anything other than an error in a
-    cell) is retried ``retries`` times.
-
-    Raises
-    ------
-    NotebookRunError
-        A cell raised: carries the cell index (in the executed notebook, which
-        papermill keeps at ``output``), the error and the parameters.
-    """
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-
-    notebook, output = Path(notebook), Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    label = label or notebook.stem
-    start = time.monotonic()
-    for attempt in range(retries + 1):
-        if starter is not None:
-            starter.wait()
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                pm.execute_notebook(
-                    str(notebook),
-                    str(output),
-                    parameters=parameters,
-                    kernel_name=kernel_name,
-                    progress_bar=False,
-                    log_output=False,
-                    cwd=str(cwd or notebook.parent),
-                    start_timeout=start_timeout,
-                    extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
-                )
-            return time.monotonic() - start
-        except PapermillExecutionError as exc:
-            detail = f"{exc.ename}: {exc.evalue}".strip()
-            raise NotebookRunError(
-                label,
-                detail=detail,
-                cell_index=exc.cell_index,
-                parameters=parameters,
-                output_path=str(output),
-            ) from None
-        except Exception as exc:  # noqa: BLE001 - kernel start-up trouble: retry once
-            if attempt >= retries:
-                raise NotebookRunError(
-                    label,
-                    detail=f"the kernel could not run the notebook ({type(exc).__name__}: {exc})",
-                    parameters=parameters,
-                    output_path=str(output) if output.exists() else None,
-                ) from None
-            time.sleep(1.0 + attempt)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _run_all(tasks: list[dict], *, jobs: int, progress: bool, desc: str) -> list[dict]:
-    """Run notebook tasks (dicts of run_notebook kwargs) in threads; fill ``seconds``/``error``."""
-    from tqdm.auto import tqdm
-
-    starter = _Starter(_STAGGER_SECONDS)
-    bar = tqdm(total=len(tasks), desc=desc, unit="notebook", disable=not progress, file=sys.stderr)
-    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(tasks) or 1))) as pool:
-        futures = {pool.submit(run_notebook, starter=starter, **t["run"]): t for t in tasks}
-        for fut in as_completed(futures):
-            task = futures[fut]
-            try:
-                task["seconds"] = round(fut.result(), 2)
-                task["error"] = None
-            except NotebookRunError as exc:
-                task["seconds"], task["error"] = None, exc
-            bar.update()
-            if task["error"] is not None:
-                bar.write(
-                    f"stseval: {task['run']['label']} failed: {task['error'].detail}",
-                    file=sys.stderr,
-                )
-    bar.close()
-    return tasks
-
-
-# -- export ----------------------------------------------------------------------------
-_CSS = """
-@page { size: A4; margin: 16mm 14mm; }
-body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; font-size: 10.5pt;
-       line-height: 1.45; color: #1d1d1d; max-width: 960px; margin: 0 auto; padding: 12px; }
-h1 { font-size: 20pt; margin: 0.2em 0 0.4em; }
-h2 { font-size: 15pt; margin-top: 1.4em; border-bottom: 1px solid #bbb; break-after: avoid; }
-h3 { font-size: 12pt; break-after: avoid; }
-blockquote { background: #fff4d6; border-left: 5px solid #e0a800; margin: 0.8em 0;
-             padding: 0.4em 0.9em; }
-img { max-width: 100%; height: auto; break-inside: avoid; }
-table { border-collapse: collapse; font-size: 8.5pt; margin: 0.6em 0 1em; break-inside: auto; }
-th, td { border-bottom: 1px solid #ddd; padding: 2px 6px; text-align: left;
-         vertical-align: top; }
-th { background: #f0f0f0; }
-td.suppressed { color: #8a5a00; font-style: italic; }
-a.anchor-link { display: none; }
-caption { caption-side: top; text-align: left; font-weight: bold; padding-bottom: 3px; }
-.jp-OutputArea-output pre, pre { white-space: pre-wrap; font-size: 8.5pt; }
-"""
-
-
-def _strip_for_readers(nb):
-    """Drop what a reader must not see: stderr streams, widget views, error tracebacks."""
-    for cell in nb.cells:
-        if cell.get("cell_type") != "code":
-            continue
-        kept = []
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "stream" and out.get("name") == "stderr":
-                continue
-            if out.get("output_type") == "error":
-                continue
-            data = out.get("data", {})
-            data.pop("application/vnd.jupyter.widget-view+json", None)
-            if "image/png" in data:
-                meta = out.setdefault("metadata", {}).setdefault("image/png", {})
-                meta.setdefault("alt", "Figure")
-            if out.get("output_type") in ("display_data", "execute_result") and not data:
-                continue
-            kept.append(out)
-        cell["outputs"] = kept
-    nb.metadata.pop("widgets", None)
-    return nb
-
-
-def export_html(
-    notebook, html_path, *, ids: Sequence[str], title: str = "Report", source: str | None = None
-) -> Path:
-    """Export an executed notebook to one self-contained HTML file with the code hidden.
-
-    nbconvert's ``basic`` template with ``exclude_input``, input and output
-    prompts excluded; stderr, errors and widget views dropped; figures stay
-    embedded as base64 PNG; a small stylesheet of our own (no external scripts,
-    fonts or styles). The text is scanned with
-    :func:`stseval.privacy.assert_no_leaks` for ``ids`` before it is written.
-    """
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    from .privacy import assert_no_leaks
-
-    nb = _strip_for_readers(nbformat.read(str(notebook), as_version=4))
-    exporter = HTMLExporter(
-        template_name="basic",
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        anchor_link_text="",
-    )
-    body, _ = exporter.from_notebook_node(nb)
-    from html import escape
-
-    html = (
-        f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n{body}\n"
-        "</body>\n</html>\n"
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        assert_no_leaks(html, ids=list(ids), source=source or Path(html_path).name, min_id_length=3)
-    html_path = Path(html_path)
-    html_path.write_text(html, encoding="utf-8")
-    return html_path
-
-
-def export_pdf(html_path, pdf_path) -> Path:
-    """Render the HTML file to PDF with WeasyPrint (A4, the HTML's own stylesheet)."""
-    import logging
-
-    from weasyprint import HTML
-
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    logging.getLogger("fontTools").setLevel(logging.ERROR)
-    HTML(filename=str(html_path)).write_pdf(str(pdf_path))
-    return Path(pdf_path)
-
-
-# -- the whole report ------------------------------------------------------------------
+# -- plan ------------------------------------------------------------------------------
 def _choose_areas(study, areas) -> list[str]:
     present = set(study.interventions["area"])
     if areas is None:
@@ -420,6 +211,275 @@ def _check_out(out: Path, study_dir: Path, nb_dir: Path) -> None:
             raise UsageError(f"--out {out} must not be inside {name} ({inside})")
 
 
+def _check_options(confidence, min_cell, jobs) -> int:
+    """Check the options every notebook gets; return ``jobs`` (default: the CPU cores)."""
+    if not 0 < real_number(confidence, "confidence") < 1:
+        raise UsageError(f"confidence must be between 0 and 1, got {confidence!r}")
+    if min_cell is not None:
+        whole_number(min_cell, "min_cell", 1)
+    return whole_number((os.cpu_count() or 1) if jobs is None else jobs, "jobs", 1)
+
+
+def _choose_orgs(study, org_reports) -> list[str]:
+    if not org_reports:
+        return []
+    known = list(study.orgs["org_id"].astype(str))
+    org_ids = known if org_reports is True else [str(o) for o in org_reports]
+    unknown = [o for o in org_ids if o not in known]
+    if unknown:
+        raise UsageError(f"unknown organization(s) {', '.join(unknown)} for --org-reports")
+    return org_ids
+
+
+def _runs(nb_dir: Path, out: Path, study_path: Path, areas, org_ids, common: dict):
+    """The notebook runs of a report: one per area, the funder report, one per organization."""
+    area_nb, funder_nb, org_nb = (nb_dir / NOTEBOOKS[k] for k in ("area", "funder", "org"))
+    for path in [area_nb, funder_nb] + ([org_nb] if org_ids else []):
+        if not path.is_file():
+            raise UsageError(f"notebook {path} does not exist")
+    area_runs = tuple(
+        NotebookRun(
+            key=f"area:{a}",
+            notebook=area_nb,
+            output=out / "areas" / a / area_nb.name,
+            parameters={**common, "area": a, "out_dir": str(out / "areas" / a)},
+            label=f"{area_nb.name} for area {a!r}",
+        )
+        for a in areas
+    )
+    funder = NotebookRun(
+        key="funder",
+        notebook=funder_nb,
+        output=out / funder_nb.name,
+        parameters={**common, "estimates_csv": str(out / "estimates.csv")},
+        label=funder_nb.name,
+    )
+    org_common = {"study_dir": str(study_path), "min_cell": common["min_cell"]}
+    org_runs = tuple(
+        NotebookRun(
+            key=f"org:{o}",
+            notebook=org_nb,
+            output=out / "orgs" / o / org_nb.name,
+            parameters={**org_common, "org_id": o},
+            label=f"{org_nb.name} for organization {o!r}",
+        )
+        for o in org_ids
+    )
+    for run in area_runs[:1] + (funder,) + org_runs[:1]:
+        check_parameters(run.notebook, dict(run.parameters))
+    return area_runs, funder, org_runs
+
+
+def plan(
+    study_dir,
+    out_dir,
+    *,
+    areas: Sequence[str] | None = None,
+    jobs: int | None = None,
+    org_reports: bool | Sequence[str] = False,
+    pdf: bool = True,
+    confidence: float = 0.95,
+    min_cell: int | None = None,
+    progress: bool = True,
+    notebooks: str | os.PathLike | None = None,
+    kernel_name: str = KERNEL,
+) -> RunPlan:
+    """Validate a report run and return its :class:`RunPlan`; nothing is written.
+
+    Takes the arguments of :func:`run_report` (see there).
+
+    Raises
+    ------
+    UsageError, DataValidationError
+        A bad study, area, organization, option or notebook parameter.
+    """
+    from .study import Study
+
+    nb_dir = Path(notebooks).resolve() if notebooks else notebooks_dir()
+    study_path = Path(study_dir).expanduser().resolve()
+    out = Path(out_dir).expanduser().resolve()
+    _check_out(out, study_path, nb_dir)
+    jobs = _check_options(confidence, min_cell, jobs)
+    study = Study.from_dir(study_path)
+    chosen = _choose_areas(study, areas)
+    org_ids = _choose_orgs(study, org_reports)
+    common = {
+        "study_dir": str(study_path),
+        "confidence": float(confidence),
+        "min_cell": None if min_cell is None else int(min_cell),
+    }
+    area_runs, funder, org_runs = _runs(nb_dir, out, study_path, chosen, org_ids, common)
+    return RunPlan(
+        study_dir=study_path,
+        out_dir=out,
+        notebooks_dir=nb_dir,
+        areas=tuple(chosen),
+        area_runs=area_runs,
+        funder=funder,
+        org_runs=org_runs,
+        estimates_csv=out / "estimates.csv",
+        html=out / "funder_report.html",
+        pdf=out / "funder_report.pdf" if pdf else None,
+        jobs=jobs,
+        progress=progress,
+        kernel_name=kernel_name,
+        study=study,
+    )
+
+
+# -- execute -----------------------------------------------------------------------------
+def _clear_previous(run_plan: RunPlan) -> None:
+    """Remove what an earlier run into the same folder left for the areas and the report."""
+    out = run_plan.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    for a in run_plan.areas:
+        shutil.rmtree(out / "areas" / a, ignore_errors=True)
+    for name in ("estimates.csv", "funder_report.html", "funder_report.pdf", "funder_report.ipynb"):
+        (out / name).unlink(missing_ok=True)
+
+
+def _run_step(run_plan: RunPlan, result: ReportRun, runs, *, desc: str, timing: str) -> None:
+    t = time.monotonic()
+    status = run_all(
+        runs,
+        jobs=run_plan.jobs,
+        progress=run_plan.progress,
+        desc=desc,
+        kernel_name=run_plan.kernel_name,
+    )
+    result.runs.update(status)
+    result.failures += [status[r.key]["error"] for r in runs if status[r.key]["error"]]
+    result.timings[timing] = round(time.monotonic() - t, 2)
+
+
+def _collect_estimates(run_plan: RunPlan, done: list[str]) -> Path:
+    """Read the finished areas' estimates, adjust across areas once (BH), write the CSV."""
+    from .privacy import safe_csv
+    from .report import read_area_estimates
+
+    est = read_area_estimates(run_plan.out_dir, areas=done)
+    safe_csv(est, run_plan.estimates_csv, index=False)
+    return run_plan.estimates_csv
+
+
+def execute(run_plan: RunPlan) -> ReportRun:
+    """Run the notebooks of a plan: areas, the combined estimates, funder and org reports.
+
+    Returns a :class:`ReportRun` with the estimates path, every run's status
+    and the failures; the HTML and PDF are made by :func:`export`.
+    """
+    t0 = time.monotonic()
+    result = ReportRun(
+        out_dir=run_plan.out_dir, started=datetime.now(UTC).isoformat(timespec="seconds")
+    )
+    _clear_previous(run_plan)
+    _run_step(run_plan, result, run_plan.area_runs, desc="area notebooks", timing="areas")
+    done = [r.key.split(":", 1)[1] for r in run_plan.area_runs if result.succeeded(r.key)]
+    if done:
+        result.estimates = _collect_estimates(run_plan, done)
+        _run_step(
+            run_plan, result, (run_plan.funder,), desc="funder report", timing="funder_report"
+        )
+    if run_plan.org_runs:
+        _run_step(
+            run_plan, result, run_plan.org_runs, desc="organization reports", timing="org_reports"
+        )
+    result.timings["execute"] = round(time.monotonic() - t0, 2)
+    return result
+
+
+# -- export ------------------------------------------------------------------------------
+def export(run_plan: RunPlan, result: ReportRun) -> ReportRun:
+    """Export every notebook that ran: funder report HTML (and PDF), organization HTML.
+
+    Each HTML is leak-scanned for the study's IDs (an organization's report may
+    name only that organization). Fills ``result.html``, ``pdf`` and
+    ``org_reports`` and returns ``result``.
+    """
+    from .report import study_ids
+
+    study = run_plan.study
+    if result.succeeded("funder"):
+        t = time.monotonic()
+        result.html = export_html(
+            run_plan.funder.output,
+            run_plan.html,
+            ids=study_ids(study),
+            title=f"STS guidance evaluation: {study.name}",
+        )
+        result.timings["html"] = round(time.monotonic() - t, 2)
+        if run_plan.pdf is not None:
+            t = time.monotonic()
+            result.pdf = export_pdf(result.html, run_plan.pdf)
+            result.timings["pdf"] = round(time.monotonic() - t, 2)
+    for run in run_plan.org_runs:
+        if result.succeeded(run.key):
+            org = run.parameters["org_id"]
+            result.org_reports[org] = export_html(
+                run.output,
+                run.output.with_suffix(".html"),
+                ids=study_ids(study, keep_org=org),
+                title=f"Practice profile: organization {org}",
+            )
+    return result
+
+
+# -- record ------------------------------------------------------------------------------
+def _json_params(params) -> dict:
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in params.items()}
+
+
+def _status(run_plan: RunPlan, result: ReportRun, run: NotebookRun) -> dict:
+    state = result.runs.get(run.key, {"seconds": None, "error": None})
+    err = state["error"]
+    ran = run.key in result.runs
+    return {
+        "parameters": _json_params(run.parameters),
+        "notebook": str(run.output.relative_to(run_plan.out_dir)),
+        "seconds": state["seconds"],
+        "status": "failed" if err else ("ok" if ran else "not run"),
+        "error": None if err is None else {"cell": err.cell_index, "detail": err.detail},
+    }
+
+
+def record(run_plan: RunPlan, result: ReportRun) -> Path:
+    """Write ``<out>/run.json`` (version, platform, study, every run, timings); return its path."""
+    study = run_plan.study
+    provenance = study.provenance or {}
+    result.timings.setdefault("total", round(sum(result.timings.values()), 2))
+    rec = {
+        "stseval_version": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "started": result.started,
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "jobs": run_plan.jobs,
+        "study": {
+            "name": study.name,
+            "folder": str(study.source),
+            "synthetic": bool(study.is_synthetic),
+            "seed": provenance.get("seed"),
+            "design": (provenance.get("design") or {}).get("name"),
+        },
+        "areas": {r.parameters["area"]: _status(run_plan, result, r) for r in run_plan.area_runs},
+        "funder_report": {
+            **_status(run_plan, result, run_plan.funder),
+            "areas": [a for a in run_plan.areas if result.succeeded(f"area:{a}")],
+            "html": result.html.name if result.html else None,
+            "pdf": result.pdf.name if result.pdf else None,
+        },
+        "org_reports": {
+            r.parameters["org_id"]: _status(run_plan, result, r) for r in run_plan.org_runs
+        },
+        "timings_seconds": result.timings,
+        "failures": [str(f) for f in result.failures],
+    }
+    path = run_plan.out_dir / "run.json"
+    path.write_text(json.dumps(rec, indent=2, default=str) + "\n", encoding="utf-8")
+    return path
+
+
+# -- the whole report --------------------------------------------------------------------
 def run_report(
     study_dir,
     out_dir,
@@ -432,9 +492,11 @@ def run_report(
     min_cell: int | None = None,
     progress: bool = True,
     notebooks: str | os.PathLike | None = None,
-    kernel_name: str = _KERNEL,
+    kernel_name: str = KERNEL,
 ) -> ReportRun:
     """Evaluate every area with the area notebook and build the funder report.
+
+    :func:`plan`, then :func:`execute`, :func:`export` and :func:`record`.
 
     Parameters
     ----------
@@ -455,7 +517,9 @@ def run_report(
     progress : bool
         Show a progress bar on stderr.
     notebooks : path, optional
-        Folder of the notebooks (default :func:`notebooks_dir`).
+        Folder of the notebooks (default :func:`notebooks_dir`, the packaged ones).
+    kernel_name : str
+        Jupyter kernel the notebooks run in.
 
     Returns
     -------
@@ -467,180 +531,41 @@ def run_report(
     UsageError, DataValidationError
         Before anything runs: bad study, areas, organizations or parameters.
     """
-    from .report import study_ids
-    from .study import Study
-
     t0 = time.monotonic()
-    started = datetime.now(UTC).isoformat(timespec="seconds")
-    nb_dir = Path(notebooks).resolve() if notebooks else notebooks_dir()
-    study_path = Path(study_dir).expanduser().resolve()
-    out = Path(out_dir).expanduser().resolve()
-    _check_out(out, study_path, nb_dir)
-    if not 0 < confidence < 1:
-        raise UsageError(f"confidence must be between 0 and 1, got {confidence!r}")
-    if min_cell is not None and (isinstance(min_cell, bool) or int(min_cell) < 1):
-        raise UsageError(f"min_cell must be a positive whole number, got {min_cell!r}")
-    jobs = int(os.cpu_count() or 1) if jobs is None else int(jobs)
-    if jobs < 1:
-        raise UsageError(f"jobs must be at least 1, got {jobs}")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        study = Study.from_dir(study_path)
-    chosen = _choose_areas(study, areas)
-    org_ids: list[str] = []
-    if org_reports:
-        known = list(study.orgs["org_id"].astype(str))
-        org_ids = known if org_reports is True else [str(o) for o in org_reports]
-        unknown = [o for o in org_ids if o not in known]
-        if unknown:
-            raise UsageError(f"unknown organization(s) {', '.join(unknown)} for --org-reports")
-    common = {
-        "study_dir": str(study_path),
-        "confidence": float(confidence),
-        "min_cell": None if min_cell is None else int(min_cell),
-    }
-    area_nb, funder_nb, org_nb = (nb_dir / NOTEBOOKS[k] for k in ("area", "funder", "org"))
-    for path in [area_nb, funder_nb] + ([org_nb] if org_ids else []):
-        if not path.is_file():
-            raise UsageError(f"notebook {path} does not exist")
-    area_tasks = [
-        {
-            "area": a,
-            "run": {
-                "notebook": area_nb,
-                "output": out / "areas" / a / area_nb.name,
-                "label": f"{area_nb.name} for area {a!r}",
-                "parameters": {**common, "area": a, "out_dir": str(out / "areas" / a)},
-            },
-        }
-        for a in chosen
-    ]
-    funder_params = {**common, "results_dir": str(out), "areas": chosen}
-    org_tasks = [
-        {
-            "org": o,
-            "run": {
-                "notebook": org_nb,
-                "output": out / "orgs" / o / org_nb.name,
-                "label": f"{org_nb.name} for organization {o!r}",
-                "parameters": {
-                    "study_dir": str(study_path),
-                    "org_id": o,
-                    "min_cell": common["min_cell"],
-                },
-            },
-        }
-        for o in org_ids
-    ]
-    check_parameters(area_nb, area_tasks[0]["run"]["parameters"])
-    check_parameters(funder_nb, funder_params)
-    if org_tasks:
-        check_parameters(org_nb, org_tasks[0]["run"]["parameters"])
-
-    # -- everything is valid: run --------------------------------------------------
-    out.mkdir(parents=True, exist_ok=True)
-    for a in chosen:
-        shutil.rmtree(out / "areas" / a, ignore_errors=True)
-    for name in ("estimates.csv", "funder_report.html", "funder_report.pdf", "funder_report.ipynb"):
-        (out / name).unlink(missing_ok=True)
-    result = ReportRun(out_dir=out)
-    _run_all(area_tasks, jobs=jobs, progress=progress, desc="area notebooks")
-    result.timings["areas"] = round(time.monotonic() - t0, 2)
-    result.failures += [t["error"] for t in area_tasks if t["error"] is not None]
-    done = [t["area"] for t in area_tasks if t["error"] is None]
-    ids = study_ids(study)
-    if done:
-        from .privacy import safe_csv
-        from .report import read_area_estimates
-
-        est = read_area_estimates(out)
-        est = est[est["area"].isin(done)]
-        safe_csv(est, out / "estimates.csv", index=False)
-        result.estimates = out / "estimates.csv"
-        funder_params["areas"] = done
-        t1 = time.monotonic()
-        try:
-            run_notebook(
-                funder_nb,
-                out / funder_nb.name,
-                funder_params,
-                label=funder_nb.name,
-                kernel_name=kernel_name,
-            )
-            result.timings["funder_report"] = round(time.monotonic() - t1, 2)
-            t2 = time.monotonic()
-            result.html = export_html(
-                out / funder_nb.name,
-                out / "funder_report.html",
-                ids=ids,
-                title=f"STS guidance evaluation: {study.name}",
-            )
-            result.timings["html"] = round(time.monotonic() - t2, 2)
-            if pdf:
-                t3 = time.monotonic()
-                result.pdf = export_pdf(result.html, out / "funder_report.pdf")
-                result.timings["pdf"] = round(time.monotonic() - t3, 2)
-        except NotebookRunError as exc:
-            result.failures.append(exc)
-    if org_tasks:
-        t4 = time.monotonic()
-        _run_all(org_tasks, jobs=jobs, progress=progress, desc="organization reports")
-        for t in org_tasks:
-            if t["error"] is not None:
-                result.failures.append(t["error"])
-                continue
-            nb_path = t["run"]["output"]
-            result.org_reports[t["org"]] = export_html(
-                nb_path,
-                nb_path.with_suffix(".html"),
-                ids=study_ids(study, keep_org=t["org"]),
-                title=f"Practice profile: organization {t['org']}",
-            )
-        result.timings["org_reports"] = round(time.monotonic() - t4, 2)
+    run_plan = plan(
+        study_dir,
+        out_dir,
+        areas=areas,
+        jobs=jobs,
+        org_reports=org_reports,
+        pdf=pdf,
+        confidence=confidence,
+        min_cell=min_cell,
+        progress=progress,
+        notebooks=notebooks,
+        kernel_name=kernel_name,
+    )
+    result = export(run_plan, execute(run_plan))
     result.timings["total"] = round(time.monotonic() - t0, 2)
-    _write_run_json(result, study, area_tasks, funder_params, org_tasks, started, jobs)
+    record(run_plan, result)
     return result
 
 
-def _json_params(params: dict) -> dict:
-    return {k: (str(v) if isinstance(v, Path) else v) for k, v in params.items()}
-
-
-def _write_run_json(result, study, area_tasks, funder_params, org_tasks, started, jobs) -> None:
-    def status(task):
-        err = task.get("error")
-        return {
-            "parameters": _json_params(task["run"]["parameters"]),
-            "notebook": str(Path(task["run"]["output"]).relative_to(result.out_dir)),
-            "seconds": task.get("seconds"),
-            "status": "failed" if err else "ok",
-            "error": None if err is None else {"cell": err.cell_index, "detail": err.detail},
-        }
-
-    record = {
-        "stseval_version": __version__,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "started": started,
-        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-        "jobs": jobs,
-        "study": {
-            "name": study.name,
-            "folder": str(study.source),
-            "synthetic": bool(study.is_synthetic),
-            "seed": study.provenance.get("seed"),
-            "design": (study.provenance.get("design") or {}).get("name"),
-        },
-        "areas": {t["area"]: status(t) for t in area_tasks},
-        "funder_report": {
-            "parameters": _json_params(funder_params),
-            "html": result.html.name if result.html else None,
-            "pdf": result.pdf.name if result.pdf else None,
-        },
-        "org_reports": {t["org"]: status(t) for t in org_tasks},
-        "timings_seconds": result.timings,
-        "failures": [str(f) for f in result.failures],
-    }
-    (result.out_dir / "run.json").write_text(
-        json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8"
-    )
+def _run_all(tasks: list[dict], *, jobs: int, progress: bool, desc: str) -> list[dict]:
+    """Old private runner kept for ``benchmarks/bench_pipeline.py``: task dicts of
+    :func:`run_notebook` keyword arguments under ``"run"``; fills ``seconds`` and ``error``.
+    New code builds :class:`NotebookRun` objects for :func:`execute`."""
+    runs = [
+        NotebookRun(
+            key=str(i),
+            notebook=Path(t["run"]["notebook"]),
+            output=Path(t["run"]["output"]),
+            parameters=t["run"]["parameters"],
+            label=t["run"].get("label") or Path(t["run"]["notebook"]).stem,
+        )
+        for i, t in enumerate(tasks)
+    ]
+    status = run_all(runs, jobs=jobs, progress=progress, desc=desc)
+    for i, task in enumerate(tasks):
+        task.update(status[str(i)])
+    return tasks

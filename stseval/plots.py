@@ -124,7 +124,7 @@ def _finish(fig, ax, title, *, left_spine: bool = True):
 
 
 def _label(outcome):
-    from .report import outcome_label
+    from ._report_tables import outcome_label
 
     return outcome_label(outcome)
 

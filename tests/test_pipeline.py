@@ -13,7 +13,6 @@ import os
 import pickle
 import re
 import shutil
-import warnings
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -85,9 +84,7 @@ def run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def study():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return stseval.Study.from_dir(SMALL)
+    return stseval.Study.from_dir(SMALL)
 
 
 # -- the full run --------------------------------------------------------------------------
@@ -129,9 +126,7 @@ def test_area_estimates_equal_evaluate_area_called_directly(run, study):
     result = run[0]
     for area in AREA_KEYS:
         written = _read(result.out_dir / "areas" / area / "estimates.csv")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            direct = stseval.evaluate_area(study, area, min_cell=study.min_cell)
+        direct = stseval.evaluate_area(study, area, min_cell=study.min_cell)
         assert list(written.columns) == list(direct.columns)
         assert written.columns[: len(ESTIMATE_COLUMNS)].tolist() == ESTIMATE_COLUMNS
         for col in direct.columns:
@@ -175,7 +170,10 @@ def test_run_json_records_version_seed_parameters_and_timings(run, study):
     params = rec["areas"]["training"]["parameters"]
     assert params["area"] == "training" and params["study_dir"] == str(SMALL.resolve())
     assert rec["areas"]["training"]["status"] == "ok" and rec["areas"]["training"]["seconds"] > 0
-    assert rec["funder_report"]["parameters"]["areas"] == list(AREA_KEYS)
+    assert rec["funder_report"]["areas"] == list(AREA_KEYS)
+    funder = rec["funder_report"]["parameters"]
+    assert funder["estimates_csv"] == str(result.out_dir / "estimates.csv")
+    assert rec["funder_report"]["status"] == "ok"
     assert rec["timings_seconds"]["total"] > 0 and rec["failures"] == []
 
 
@@ -289,6 +287,61 @@ def test_area_notebook_keeps_row_level_data_out(run, study):
     text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+|\"image/png\": \"[^\"]+\"", "", text)
     workers = set(study.workers["worker_id"])
     assert not workers & set(re.findall(r"[\w-]+", text))
+
+
+def test_funder_notebook_shows_the_pipelines_estimates_without_estimating(run):
+    """Estimates are read and adjusted once, by the pipeline; the funder notebook only reads
+    the CSV it is handed (its one mode)."""
+    result = run[0]
+    executed = nbformat.read(result.out_dir / "funder_report.ipynb", as_version=4)
+    injected = next(
+        c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])
+    )
+    assert f"estimates_csv = {str(result.estimates)!r}" in injected.source or (
+        f'estimates_csv = "{result.estimates}"' in injected.source
+    )
+    code = "\n".join(c.source for c in executed.cells if c.cell_type == "code")
+    for call in ("evaluate_all", "evaluate_area", "add_fdr", "read_area_estimates"):
+        assert call not in code
+
+
+# -- the plan -------------------------------------------------------------------------------
+def test_plan_is_validated_frozen_and_writes_nothing(tmp_path):
+    import dataclasses
+
+    out = tmp_path / "out"
+    plan = pipeline.plan(
+        SMALL, out, areas=["training", "supervision"], org_reports=["O01"], pdf=False, jobs=3
+    )
+    assert not out.exists()
+    assert plan.areas == ("training", "supervision") and plan.jobs == 3 and plan.pdf is None
+    assert [r.output for r in plan.area_runs] == [
+        out.resolve() / "areas" / a / "area_evaluation.ipynb" for a in plan.areas
+    ]
+    assert plan.area_runs[1].parameters["area"] == "supervision"
+    assert plan.funder.parameters["estimates_csv"] == str(plan.estimates_csv)
+    assert plan.estimates_csv == out.resolve() / "estimates.csv"
+    assert [r.parameters["org_id"] for r in plan.org_runs] == ["O01"]
+    assert plan.notebooks_dir == pipeline.notebooks_dir()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        plan.jobs = 1
+    with pytest.raises(TypeError):
+        plan.funder.parameters["confidence"] = 0.5
+    with pytest.raises(UsageError, match="confidence must be"):
+        pipeline.plan(SMALL, out, confidence="0.9")
+    assert not out.exists()
+
+
+def test_record_reports_a_run_that_never_started(tmp_path):
+    """record() on a plan whose funder report did not run (no area finished) says so."""
+    plan = pipeline.plan(SMALL, tmp_path / "out", areas=["training"], pdf=False)
+    plan.out_dir.mkdir()
+    result = pipeline.ReportRun(out_dir=plan.out_dir, started="2026-01-01T00:00:00+00:00")
+    path = pipeline.record(plan, result)
+    rec = json.loads(path.read_text())
+    assert rec["funder_report"]["status"] == "not run" and rec["funder_report"]["areas"] == []
+    assert rec["areas"]["training"]["status"] == "not run"
+    assert rec["started"] == "2026-01-01T00:00:00+00:00"
 
 
 # -- failures and validation ---------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-import warnings
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +21,9 @@ SMALL = ROOT / "data" / "synthetic" / "small"
 
 @pytest.fixture(scope="module")
 def study():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if (SMALL / "study.yaml").is_file():
-            return stseval.Study.from_dir(SMALL)
-        return stseval.simulate(stseval.StudyDesign.small(), seed=1)
+    if (SMALL / "study.yaml").is_file():
+        return stseval.Study.from_dir(SMALL)
+    return stseval.simulate(stseval.StudyDesign.small(), seed=1)
 
 
 def _snapshot(study):
@@ -37,10 +35,14 @@ def _snapshot(study):
 
 # -- finding things -----------------------------------------------------------------
 def test_resolve_path_from_another_folder(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+    # a notebook runs in notebooks/ or workspace/: its defaults are relative to the folder above
+    monkeypatch.chdir(ROOT / "notebooks")
     assert report.resolve_path("data/synthetic") == (ROOT / "data" / "synthetic").resolve()
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "here.txt").write_text("x")
     assert report.resolve_path("here.txt") == (tmp_path / "here.txt").resolve()
+    with pytest.raises(UsageError, match="data/synthetic was not found"):
+        report.resolve_path("data/synthetic")  # no hidden lookup in the kit's own checkout
 
 
 def test_resolve_path_missing_names_the_places(tmp_path, monkeypatch):
@@ -412,26 +414,71 @@ def test_funder_title_says_synthetic(study):
 
 
 # -- planning ----------------------------------------------------------------------------
-def test_design_inputs_and_sample_sizes(study):
-    from stseval import power
+def test_design_inputs_against_a_hand_computation(study):
+    """ICC(1) from the one-way ANOVA mean squares, r from numpy, sizes by counting."""
+    inputs = report.design_inputs(study, "stss_total")
+    scored = study.scored()
+    pre = scored[scored["wave"] == study.waves[0]].dropna(subset=["stss_total"])
+    post = scored[scored["wave"] == study.waves[1]].dropna(subset=["stss_total"])
+    groups = [g["stss_total"].to_numpy(float) for _, g in pre.groupby("org_id")]
+    n_j = np.array([len(g) for g in groups])
+    big_n, k = n_j.sum(), len(groups)
+    grand = np.concatenate(groups).mean()
+    msb = sum(len(g) * (g.mean() - grand) ** 2 for g in groups) / (k - 1)
+    msw = sum(((g - g.mean()) ** 2).sum() for g in groups) / (big_n - k)
+    n0 = (big_n - (n_j**2).sum() / big_n) / (k - 1)
+    icc1 = (msb - msw) / (msb + (n0 - 1) * msw)
+    assert inputs["icc"] == pytest.approx(max(icc1, 0.0), abs=1e-9)
+    pairs = {}
+    for w, x in zip(pre["worker_id"], pre["stss_total"], strict=True):
+        pairs[w] = [x]
+    both = [
+        (pairs[w][0], y)
+        for w, y in zip(post["worker_id"], post["stss_total"], strict=True)
+        if w in pairs
+    ]
+    x, y = np.array(both).T
+    r = ((x - x.mean()) * (y - y.mean())).sum() / np.sqrt(
+        ((x - x.mean()) ** 2).sum() * ((y - y.mean()) ** 2).sum()
+    )
+    assert inputs["r_prepost"] == pytest.approx(r, rel=1e-9)
+    sizes = pre.groupby("org_id")["worker_id"].nunique().to_numpy(float)
+    assert inputs["cluster_size"] == pytest.approx(sizes.mean())
+    assert inputs["cv"] == pytest.approx(sizes.std() / sizes.mean())
+    assert inputs["orgs"] == len(sizes) == study.orgs["org_id"].nunique()
 
-    inputs = report.design_inputs(study)
-    assert 0 <= inputs["icc"] < 1 and 0 < inputs["r_prepost"] < 1
-    assert inputs["orgs"] == study.orgs["org_id"].nunique()
-    sizes = report.sample_sizes([0.3], cluster_size=20, icc=0.05, r_prepost=0.5)
-    k = sizes["orgs_per_arm"].iloc[0]
-    assert k == power.cluster_n_clusters(0.3, cluster_size=20, icc=0.05, r_prepost=0.5)
-    assert sizes["paired_workers"].iloc[0] == power.paired_n(0.3)
-    grid = report.power_grid([0.3], [k - 1, k], cluster_size=20, icc=0.05, r_prepost=0.5)
+
+def test_sample_sizes_and_power_grid_meet_the_power_asked_for():
+    """The organizations per arm are the smallest number whose design effect-adjusted normal
+    approximation (hand formula) comes near the target, and the grid brackets 80%."""
+    from scipy import stats
+
+    d, m, icc, r = 0.3, 20, 0.05, 0.5
+    sizes = report.sample_sizes([d], cluster_size=m, icc=icc, r_prepost=r)
+    k = int(sizes["orgs_per_arm"].iloc[0])
+    assert sizes["workers_per_arm"].iloc[0] == int(np.ceil(k * m))
+    # hand formula: ANCOVA variance factor (1 - r^2), design effect 1 + (m - 1) icc, z-test
+    deff = 1 + (m - 1) * icc
+    z_power = lambda kk: stats.norm.cdf(d / np.sqrt(2 * deff * (1 - r**2) / (kk * m)) - 1.959964)
+    assert z_power(k) >= 0.8 and z_power(k - 2) < 0.8  # the t-based count is near the z one
+    grid = report.power_grid([d], [k - 1, k], cluster_size=m, icc=icc, r_prepost=r)
+    assert list(grid.columns) == ["effect_size", "orgs_per_arm", "power"]
     assert grid["power"].iloc[0] < 0.8 <= grid["power"].iloc[1]
-    assert "SD" in report.mde_text(8, cluster_size=20, icc=0.05)
+    # one group before/after: n = ((z_a + z_b) / d)^2 plus the t correction of about 2
+    paired = int(sizes["paired_workers"].iloc[0])
+    z = ((1.959964 + stats.norm.ppf(0.8)) / d) ** 2
+    assert z <= paired <= z + 4
+    text = report.mde_text(k, cluster_size=m, icc=icc, r_prepost=r)
+    assert f"{k} organizations per arm" in text and "SD" in text
 
 
-def test_truth_check_sets_main_estimates_beside_the_truth():
-    import stseval
+def test_truth_check_sets_main_estimates_beside_the_truth(tmp_path):
+    """Checked against truth.csv read as a plain file and a join written out by hand."""
+    import csv
+    from types import SimpleNamespace
 
-    study = stseval.Study.from_dir(report.resolve_path("data/synthetic/small"))
-    est = stseval.evaluate_area(study, "supervision", estimators=["ancova", "org_practice"])
+    study = stseval.Study.from_dir(SMALL)
+    est = stseval.evaluate_area(study, "supervision")
     check = report.truth_check(est, study)
     assert list(check.columns) == [
         "area",
@@ -443,14 +490,41 @@ def test_truth_check_sets_main_estimates_beside_the_truth():
         "truth",
         "covered",
     ]
-    truth = study.truth.query("area == 'supervision' and estimand == 'att'")
-    row = check[check["outcome"] == "stss_total"].iloc[0]
-    assert row["estimator"] == "ancova"
-    assert row["truth"] == truth.set_index("outcome").loc["stss_total", "value"]
-    assert row["covered"] == ("yes" if row["ci_low"] <= row["truth"] <= row["ci_high"] else "no")
-    no_truth = study.__class__.from_dir(report.resolve_path("data/synthetic/small"))
-    no_truth.truth = None
-    assert report.truth_check(est, no_truth).empty
+    with open(SMALL / "truth.csv", newline="") as fh:
+        truth = {
+            (r["area"], r["outcome"]): float(r["value"])
+            for r in csv.DictReader(fh)
+            if r["estimand"] == "att" and not r.get("wave") and not r.get("cohort")
+        }
+    lead = {
+        "separation_rate": "its",
+        "absence_rate": "its",
+        "org_guidance_supervision": "org_practice",
+    }
+    expected = []
+    for r in est.to_dict("records"):
+        if r["estimator"] != lead.get(r["outcome"], "ancova"):
+            continue
+        value = truth.get((r["area"], r["outcome"]))
+        if value is None:
+            continue
+        inside = r["ci_low"] <= value and value <= r["ci_high"]
+        expected.append(
+            (r["outcome"], r["estimator"], r["estimate"], value, "yes" if inside else "no")
+        )
+    got = list(
+        zip(
+            check["outcome"],
+            check["estimator"],
+            check["estimate"],
+            check["truth"],
+            check["covered"],
+            strict=True,
+        )
+    )
+    assert sorted(got) == sorted(expected)
+    assert len(expected) >= 5 and {"yes", "no"} >= {e[-1] for e in expected}
+    assert report.truth_check(est, SimpleNamespace(truth=None)).empty  # real data: no truth
 
 
 @pytest.mark.parametrize(
@@ -477,3 +551,194 @@ def test_only_an_interval_excluding_zero_is_called_an_improvement(lo, hi, expect
         row["estimate"] = -4.7
     text = report.describe_estimate(row)
     assert expected in text
+
+
+# -- the namespace the notebooks import ----------------------------------------------------
+def _names_used_by_notebooks() -> set[str]:
+    import ast
+
+    import nbformat
+
+    used = set()
+    for path in (ROOT / "notebooks").glob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type != "code":
+                continue
+            for node in ast.walk(ast.parse(cell.source)):
+                if (
+                    isinstance(node, ast.Attribute)
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id == "report"
+                ):
+                    used.add(node.attr)
+    return used
+
+
+def test_all_holds_every_name_the_notebooks_use():
+    used = _names_used_by_notebooks()
+    assert {"truth_check", "read_estimates", "load_study", "html_table"} <= used
+    assert used <= set(report.__all__), sorted(used - set(report.__all__))
+    assert len(report.__all__) == len(set(report.__all__))
+
+
+def test_report_imports_explicitly():
+    import ast
+
+    tree = ast.parse(Path(report.__file__).read_text())
+    stars = [
+        n.module
+        for n in ast.walk(tree)
+        if isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names)
+    ]
+    assert stars == []
+
+
+def _behaviour(study):
+    """One call per public name of stseval.report, on the small study: name -> check."""
+    from IPython.display import HTML
+
+    est = stseval.evaluate_area(study, "supervision", outcomes=["stss_total"])
+    frame = lambda cols: lambda out: isinstance(out, pd.DataFrame) and set(cols) <= set(out)
+    text = lambda out: isinstance(out, str) and len(out) > 20
+    org = study.orgs["org_id"].iloc[0]
+    inst = study.instrument_objects()[0]
+    answers = study.responses[study.responses["wave"] == study.waves[0]]
+    inputs = report.design_inputs(study)
+    return {
+        "FLOW_COLUMNS": (lambda: report.FLOW_COLUMNS, lambda out: "workers" in out),
+        "SUMMARY_COLUMNS": (lambda: report.SUMMARY_COLUMNS, lambda out: "mean" in out),
+        "HEADERS": (lambda: report.HEADERS, lambda out: out["n_workers"] == "workers"),
+        "area_section": (
+            lambda: report.area_section(est, "supervision", study),
+            lambda out: out.startswith("## "),
+        ),
+        "areas_in": (lambda: report.areas_in(est), lambda out: out == ["supervision"]),
+        "attrition_summary": (
+            lambda: report.attrition_summary(study, "supervision"),
+            lambda out: isinstance(out[0], pd.DataFrame) and "attrition" in out[1],
+        ),
+        "certainty": (lambda: report.certainty(est.iloc[0]), text),
+        "describe_estimate": (lambda: report.describe_estimate(est.iloc[0]), text),
+        "design_inputs": (lambda: inputs, lambda out: out["orgs"] > 2),
+        "design_inputs_text": (
+            lambda: report.design_inputs_text(inputs, icc=0.05, cluster_size=20),
+            text,
+        ),
+        "estimates_table": (lambda: report.estimates_table(est), frame(["measure", "interval"])),
+        "executive_summary": (lambda: report.executive_summary(est), frame(["improved"])),
+        "explore": (
+            lambda: inspect.signature(report.explore),
+            lambda sig: list(sig.parameters)[:3] == ["area", "effect", "icc"],
+        ),
+        "funder_title": (lambda: report.funder_title(study, est), text),
+        "html_table": (
+            lambda: report.html_table(est[["outcome", "estimate"]]),
+            lambda out: isinstance(out, HTML) and "<table" in out.data,
+        ),
+        "indicator_summary": (lambda: report.indicator_summary(study, pooled=True), frame([])),
+        "instrument_heading": (lambda: report.instrument_heading(inst), text),
+        "item_table": (lambda: report.item_table(answers, inst), frame(["item"])),
+        "its_table": (lambda: report.its_table(est), frame(["indicator"])),
+        "load_estimates": (
+            lambda: pytest.deprecated_call(report.load_estimates, "", study, areas=["supervision"]),
+            frame(["p_fdr_all_areas"]),
+        ),
+        "load_study": (lambda: report.load_study(SMALL), lambda out: out.name == study.name),
+        "mde_text": (lambda: report.mde_text(8, cluster_size=20, icc=0.05), text),
+        "methods_facts": (lambda: report.methods_facts(study), text),
+        "missing_item_rules": (lambda: report.missing_item_rules(study), frame(["rule"])),
+        "notebooks_dir": (
+            lambda: report.notebooks_dir(),
+            lambda out: (out / "funder_report.ipynb").is_file(),
+        ),
+        "org_outcomes": (lambda: report.org_outcomes(study, org), frame(["outcome", "mean"])),
+        "org_title": (lambda: report.org_title(study, org), text),
+        "outcome_label": (
+            lambda: report.outcome_label("proqol_bo"),
+            lambda out: out == "burnout (ProQOL)",
+        ),
+        "outcome_summary": (
+            lambda: report.outcome_summary(study, "supervision"),
+            frame(report.SUMMARY_COLUMNS),
+        ),
+        "output_dir": (lambda: report.output_dir(""), lambda out: out.is_dir()),
+        "participant_flow": (
+            lambda: report.participant_flow(study, "supervision"),
+            frame(report.FLOW_COLUMNS),
+        ),
+        "plain_language": (lambda: report.plain_language(est), lambda out: out.startswith("- ")),
+        "power_grid": (
+            lambda: report.power_grid([0.3], [4], cluster_size=20, icc=0.05),
+            frame(["power"]),
+        ),
+        "practice_profile": (
+            lambda: report.practice_profile(study, org),
+            frame(["percentile"]),
+        ),
+        "primary_estimates": (
+            lambda: report.primary_estimates(est),
+            lambda out: set(out["estimator"]) == {"ancova"},
+        ),
+        "primary_estimator": (
+            lambda: report.primary_estimator("absence_rate"),
+            lambda out: out == "its",
+        ),
+        "profile_reading": (
+            lambda: report.profile_reading(report.practice_profile(study, org)),
+            text,
+        ),
+        "read_area_estimates": (
+            lambda: inspect.signature(report.read_area_estimates),
+            lambda sig: "areas" in sig.parameters,
+        ),
+        "read_estimates": (
+            lambda: inspect.signature(report.read_estimates),
+            lambda sig: list(sig.parameters) == ["path"],
+        ),
+        "reliability_table": (
+            lambda: report.reliability_table(study, n_boot=0),
+            frame(["alpha"]),
+        ),
+        "resolve_path": (lambda: report.resolve_path(SMALL), lambda out: out == SMALL.resolve()),
+        "sample_sizes": (
+            lambda: report.sample_sizes([0.5], cluster_size=20, icc=0.05),
+            frame(["orgs_per_arm"]),
+        ),
+        "save_estimates": (
+            lambda: inspect.signature(report.save_estimates),
+            lambda sig: list(sig.parameters) == ["estimates", "path"],
+        ),
+        "simulation_check": (
+            lambda: inspect.signature(report.simulation_check),
+            lambda sig: sig.parameters["area"].kind is inspect.Parameter.KEYWORD_ONLY,
+        ),
+        "study_ids": (
+            lambda: report.study_ids(study),
+            lambda out: set(study.workers["worker_id"]) <= set(out),
+        ),
+        "study_overview": (lambda: report.study_overview(study), text),
+        "summary_bullets": (lambda: report.summary_bullets(est), lambda out: out.startswith("- ")),
+        "truth_check": (lambda: report.truth_check(est, study), frame(["truth", "covered"])),
+    }
+
+
+def test_public_names_are_importable_and_behave(study, tmp_path, monkeypatch):
+    import importlib
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    checks = _behaviour(study)
+    assert set(checks) == set(report.__all__), "a new public name needs a behaviour check here"
+    module = importlib.import_module("stseval.report")
+    for name in report.__all__:
+        assert getattr(module, name) is not None
+        make, ok = checks[name]
+        assert ok(make()), name
+
+
+@pytest.mark.parametrize("bad", [0, "5", True, 2.5])
+def test_bad_min_cell_is_a_usage_error(study, bad):
+    with pytest.raises(UsageError, match="min_cell must be"):
+        report.participant_flow(study, "supervision", min_cell=bad)
