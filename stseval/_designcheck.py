@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._tablecheck import isin
+from ._studyio import isin
 from .areas import STATEMENT_KEYS
 
 __all__ = ["design_checks", "PROGRAM_COLUMNS"]
@@ -195,7 +195,8 @@ def _programs(checker) -> None:
             f"unknown statement(s) {', '.join(map(str, prog['statement'][bad].unique()[:5]))}; "
             f"valid statements are {', '.join(STATEMENT_KEYS)}",
         )
-    checker.dates(prog, file, "start_date", allow_blank=False)
+    # a program's start date is informative only (participation defines the groups)
+    checker.dates(prog, file, "start_date", allow_blank=True)
     team_blank, worker_blank = _blank(prog["team_id"]), _blank(prog["worker_id"])
     both = ~team_blank & ~worker_blank
     neither = team_blank & worker_blank

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import reshape
 from ._report_tables import _min_cell, _primary_outcome, missing_item_rules, outcome_label
 from ._report_text import areas_in
 from .areas import get_area
@@ -153,7 +154,7 @@ def study_overview(study, area: str | None = None, *, min_cell: int | None = Non
     )
     if area is not None:
         spec = get_area(area)
-        arms = study.arms(area)["arm"].value_counts()
+        arms = reshape.arms(study, area)["arm"].value_counts()
         lines.append("")
         lines.append(f"**Area:** {spec.title}. *What the guidance asks:* {spec.target}")
         lines.append("")
@@ -185,7 +186,7 @@ def attrition_summary(
 
     min_cell = _min_cell(study, min_cell)
     outcome = outcome or _primary_outcome(study)
-    wide = study.wide(outcome, area)
+    wide = reshape.wide(study, outcome, area)
     att = models.attrition_table(wide).set_index("arm")
     rows = []
     for arm, key in (("intervention", "treated"), ("comparison", "comparison")):

@@ -19,8 +19,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from . import reshape
 from ._args import whole_number
-from .areas import AREA_KEYS, STAFF_OUTCOMES, get_area
+from .areas import AREA_KEYS, STAFF_OUTCOMES, get_area, outcome_label
+from .areas import primary_outcome as _primary_outcome
 from .errors import UsageError
 
 __all__ = [
@@ -37,26 +39,6 @@ __all__ = [
     "reliability_table",
     "study_ids",
 ]
-
-
-_LABELS = {
-    "stss_total": "secondary traumatic stress (STSS total)",
-    "proqol_sts": "secondary traumatic stress (ProQOL)",
-    "proqol_bo": "burnout (ProQOL)",
-    "proqol_cs": "compassion satisfaction (ProQOL)",
-    "separation_rate": "monthly staff turnover",
-    "absence_rate": "monthly absence rate",
-}
-
-
-def outcome_label(outcome: str) -> str:
-    """A reader's name for a score column or indicator (``proqol_bo`` -> ``burnout (ProQOL)``)."""
-    if outcome in _LABELS:
-        return _LABELS[outcome]
-    if outcome.startswith("org_guidance_"):
-        area = outcome.removeprefix("org_guidance_")
-        return f"staff-rated practice: {get_area(area).title.lower()}"
-    return outcome.replace("_", " ")
 
 
 #: Columns of :func:`participant_flow`.
@@ -93,18 +75,7 @@ def _org_arms(study, area) -> pd.DataFrame:
         orgs = study.orgs[["org_id"]].copy()
         orgs["arm"] = np.where(orgs["org_id"].isin(changed), "intervention", "comparison")
         return orgs
-    return study.arms(area)[["org_id", "arm"]]
-
-
-def _primary_outcome(study) -> str:
-    cols = set(study.score_columns())
-    for out in STAFF_OUTCOMES:
-        if out in cols:
-            return out
-    raise UsageError(
-        "the study measures none of the staff outcomes "
-        f"({', '.join(STAFF_OUTCOMES)}); cannot count who was analysed"
-    )
+    return reshape.arms(study, area)[["org_id", "arm"]]
 
 
 def _suppress(table, count_col, min_cell, group_cols, value_cols, name):
@@ -200,7 +171,7 @@ def outcome_summary(
         from .evaluate import area_outcomes
 
         outcomes = [o for o in area_outcomes(study, area) if o not in _RATES]
-    arms = study.arms(area)[["org_id", "arm"]]
+    arms = reshape.arms(study, area)[["org_id", "arm"]]
     scored = study.scored().merge(arms, on="org_id", how="inner")
     rows = []
     for out in outcomes:
@@ -273,7 +244,7 @@ def indicator_summary(study, area: str | None = None, *, pooled: bool = False) -
     )
     frames = []
     for a in areas:
-        m = study.org_months(a)
+        m = reshape.org_months(study, a)
         m = m.assign(arm=np.where(m["treated"] == 1, "intervention", "comparison"))
         long = m.melt(
             id_vars=["org_id", "arm", "rel_month"],

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import reshape
 from ._report_tables import _RATES, outcome_label
 from .areas import AREA_KEYS, LOWER_IS_BETTER, STAFF_OUTCOMES, get_area, outcome_direction
 
@@ -283,7 +284,7 @@ def area_section(
     n_staff = int(summary["outcomes"].sum()) if len(summary) else 0
     lines = [f"## {spec.title}", "", f"**What the guidance asks.** {spec.target}", ""]
     if study is not None:
-        arms = study.arms(area)["arm"].value_counts()
+        arms = reshape.arms(study, area)["arm"].value_counts()
         lines += [
             (
                 f"**Who changed.** {int(arms.get('intervention', 0))} organizations changed "

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .columns import INTERVENTION_COLUMNS, ORG_METRIC_COLUMNS, RESPONSE_ID_COLUMNS
 
-__all__ = ["typed_tables", "sorted_tables", "write_tables", "plain", "TABLE_KEYS"]
+__all__ = ["typed_tables", "sorted_tables", "write_tables", "plain", "isin", "TABLE_KEYS"]
 
 TABLE_KEYS = ("workers", "responses", "orgs", "interventions", "org_metrics", "truth", "programs")
 _TEXT = {
@@ -206,3 +206,22 @@ def _to_items(values: pd.Series) -> pd.Series:
     ):
         return num.astype("Int8")
     return num.astype("Float64")
+
+
+def isin(values: pd.Series, known) -> np.ndarray:
+    """``values.isin(known)`` as a boolean array, by hashing (fast on Arrow-backed text too)."""
+    known = [k for k in known if isinstance(k, str)] if _is_text(values) else list(known)
+    if _is_text(values):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        found = pc.is_in(pa.array(values.array), value_set=pa.array(known, type=pa.string()))
+        return np.asarray(found.fill_null(False), dtype=bool)
+    index = pd.Index(np.asarray(known, dtype=object))
+    return index.get_indexer(np.asarray(values, dtype=object)) >= 0
+
+
+def _is_text(values: pd.Series) -> bool:
+    """True for pandas' Arrow-backed text columns (``str`` with pyarrow storage)."""
+    dtype = values.dtype
+    return isinstance(dtype, pd.StringDtype) and getattr(dtype, "storage", "") == "pyarrow"

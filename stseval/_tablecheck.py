@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._studyio import isin
 from .areas import AREA_KEYS
 from .columns import (
     INTERVENTION_COLUMNS,
@@ -33,25 +34,6 @@ _ITEM_LIKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*_\d{2,3}$")
 def _lines(mask) -> str:
     pos = np.flatnonzero(np.asarray(mask, dtype=bool))
     return "line " + format_rows(pos + 2) if len(pos) else ""
-
-
-def isin(values: pd.Series, known) -> np.ndarray:
-    """``values.isin(known)`` as a boolean array, by hashing (fast on Arrow-backed text too)."""
-    known = [k for k in known if isinstance(k, str)] if _is_text(values) else list(known)
-    if _is_text(values):
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        found = pc.is_in(pa.array(values.array), value_set=pa.array(known, type=pa.string()))
-        return np.asarray(found.fill_null(False), dtype=bool)
-    index = pd.Index(np.asarray(known, dtype=object))
-    return index.get_indexer(np.asarray(values, dtype=object)) >= 0
-
-
-def _is_text(values: pd.Series) -> bool:
-    """True for pandas' Arrow-backed text columns (``str`` with pyarrow storage)."""
-    dtype = values.dtype
-    return isinstance(dtype, pd.StringDtype) and getattr(dtype, "storage", "") == "pyarrow"
 
 
 def _blank(values: pd.Series) -> np.ndarray:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .columns import LOWER_IS_BETTER, outcome_direction
+from .columns import LOWER_IS_BETTER, OUTCOME_LABELS, outcome_direction
 from .errors import UsageError
 
 __all__ = [
@@ -25,6 +25,8 @@ __all__ = [
     "LOWER_IS_BETTER",
     "get_area",
     "outcome_direction",
+    "outcome_label",
+    "primary_outcome",
 ]
 
 #: Staff outcomes every organizational area is expected to move.
@@ -272,4 +274,26 @@ def get_area(key: str) -> Area:
     raise UsageError(
         f"unknown area {key!r}; organizational areas are {', '.join(AREA_KEYS)} "
         f"(individual statements: {', '.join(STATEMENT_KEYS)})"
+    )
+
+
+def outcome_label(outcome: str) -> str:
+    """A reader's name for a score column or indicator (``proqol_bo`` -> ``burnout (ProQOL)``)."""
+    if outcome in OUTCOME_LABELS:
+        return OUTCOME_LABELS[outcome]
+    if outcome.startswith("org_guidance_"):
+        area = outcome.removeprefix("org_guidance_")
+        return f"staff-rated practice: {get_area(area).title.lower()}"
+    return outcome.replace("_", " ")
+
+
+def primary_outcome(study) -> str:
+    """The first staff outcome in :data:`STAFF_OUTCOMES` that ``study`` measures."""
+    cols = set(study.score_columns())
+    for out in STAFF_OUTCOMES:
+        if out in cols:
+            return out
+    raise UsageError(
+        "the study measures none of the staff outcomes "
+        f"({', '.join(STAFF_OUTCOMES)}); cannot count who was analysed"
     )

@@ -451,7 +451,7 @@ def write_disclosure_audit(audit: Any, path: Any) -> Any:
     """
     from pathlib import Path
 
-    from stseval.privacy import safe_csv
+    from stseval._csvsafe import safe_csv
 
     frames = [audit] if isinstance(audit, pd.DataFrame) else list(audit)
     for f in frames:

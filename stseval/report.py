@@ -26,7 +26,7 @@ imported explicitly from the module that does the work:
   :func:`html_table` (a table for a report, suppressed cells marked),
   :func:`study_overview`, :func:`attrition_summary`, :func:`funder_title`,
   :func:`methods_facts`, :func:`org_title`.
-* **Planning** (``_power_planning``, to move into :mod:`stseval.power`) --
+* **Planning** (:mod:`stseval.power`) --
   :func:`design_inputs`, :func:`sample_sizes`, :func:`power_grid`,
   :func:`mde_text`, :func:`design_inputs_text`.
 * **The explorer** (:mod:`stseval.explorer`) -- :func:`explore`,
@@ -59,7 +59,6 @@ from ._notebook_support import (
     read_estimates,
     resolve_path,
 )
-from ._power_planning import design_inputs, design_inputs_text, mde_text, power_grid, sample_sizes
 from ._report_sections import (
     HEADERS,
     attrition_summary,
@@ -103,6 +102,7 @@ from ._report_text import (
 from .areas import AREA_KEYS
 from .errors import UsageError
 from .explorer import explore, simulation_check
+from .power import design_inputs, design_inputs_text, mde_text, power_grid, sample_sizes
 
 __all__ = [
     "FLOW_COLUMNS",

@@ -281,7 +281,7 @@ class Study:
         DataValidationError
             Any problem, all of them listed (file, column, rows, problem).
         """
-        from .validate import read_study_files, table_failures
+        from ._studyread import read_study_files, table_failures
 
         path = Path(path)
         meta, tables, failures, warns, files = read_study_files(path)
@@ -408,7 +408,7 @@ class Study:
         list of str
             Warnings (things that are allowed but worth knowing).
         """
-        from .validate import table_failures
+        from ._studyread import table_failures
 
         errors, warns = table_failures(self._raw(), base=self._source, report_missing=True)
         if errors:

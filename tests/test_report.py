@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import inspect
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pandas as pd
 import pytest
 
 import stseval
-from stseval import report
+from stseval import report, reshape
 from stseval.areas import AREA_KEYS, get_area
 from stseval.errors import UsageError
 
@@ -96,7 +95,7 @@ def test_participant_flow_counts_by_hand(study):
     before = _snapshot(study)
     flow = report.participant_flow(study, "supervision")
     assert list(flow.columns) == report.FLOW_COLUMNS
-    arms = study.arms("supervision")
+    arms = reshape.arms(study, "supervision")
     scored = study.scored()
     for arm in ("intervention", "comparison"):
         orgs = set(arms.loc[arms["arm"] == arm, "org_id"])
@@ -122,7 +121,7 @@ def test_participant_flow_counts_by_hand(study):
 
 
 def test_participant_flow_suppresses_and_marks_small_cells(study):
-    arms = study.arms("supervision")
+    arms = reshape.arms(study, "supervision")
     n_cmp = int(study.workers["org_id"].isin(arms.loc[arms["arm"] == "comparison", "org_id"]).sum())
     n_int = int(
         study.workers["org_id"].isin(arms.loc[arms["arm"] == "intervention", "org_id"]).sum()
@@ -150,7 +149,7 @@ def test_participant_flow_any_area(study):
 def test_outcome_summary_means_by_hand(study):
     summ = report.outcome_summary(study, "training", ["stss_total"])
     assert list(summ.columns) == report.SUMMARY_COLUMNS
-    arms = study.arms("training")
+    arms = reshape.arms(study, "training")
     scored = study.scored().merge(arms, on="org_id")
     for rec in summ.to_dict("records"):
         y = scored.loc[
@@ -170,7 +169,7 @@ def test_indicator_summary_pooled_and_per_area(study):
     one = report.indicator_summary(study, "supervision")
     assert set(one["indicator"]) == {"separation_rate", "absence_rate"}
     assert set(one["arm"]) == {"intervention", "comparison"}
-    months = study.org_months("supervision")
+    months = reshape.org_months(study, "supervision")
     m0 = months[(months["treated"] == 1) & (months["rel_month"] == 0)]
     row = one[
         (one["arm"] == "intervention")
@@ -407,9 +406,7 @@ def test_funder_title_says_synthetic(study):
     est = pd.DataFrame([_row()])
     text = report.funder_title(study, est)
     assert text.startswith("# ") and "**Synthetic data.**" in text
-    real = copy.copy(study)
-    real.truth = None
-    real.meta = {**study.meta, "provenance": {}}
+    real = study.replace(truth=None, meta={**study.meta, "provenance": {}}, validate=False)
     assert "Synthetic data" not in report.funder_title(real, est)
 
 
