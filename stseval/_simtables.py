@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from ._simtruth import INSTRUMENTS, MISSING, truth_table
+from ._simindiv import programs_table
+from ._simtruth import MISSING, truth_table
 from .areas import AREA_KEYS
 
 __all__ = ["build_study", "org_name", "sgic_codes"]
@@ -247,7 +248,7 @@ def _meta(design, seed, codes, truth_note) -> dict:
             "every effect is in truth.csv."
         ),
         "waves": list(design.wave_names),
-        "instruments": list(INSTRUMENTS),
+        "instruments": list(design.instruments),
         "min_cell": design.min_cell,
         "provenance": {
             "synthetic": True,
@@ -277,7 +278,7 @@ def build_study(design, seed, rng, s, cfg, items, present, dates, diffs, metrics
             "size": np.ceil(counts / s.coverage).astype(np.int64),
         }
     )
-    names = [c for key in INSTRUMENTS for c in cfg.insts[key].item_columns]
+    names = [c for key in cfg.keys for c in cfg.insts[key].item_columns]
     responses = _response_frame(wid, design.wave_names, dates, items, present, names)
     metrics.insert(0, "org_id", oid.take(metrics.pop("_org").to_numpy()))
     truth, note = truth_table(design, s, cfg, diffs, items[0], ind_truth)
@@ -295,6 +296,9 @@ def build_study(design, seed, rng, s, cfg, items, present, dates, diffs, metrics
         truth=truth,
     )
     study._normalize()
+    programs = programs_table(design, s, tid, wid)
+    if programs is not None:  # not a Study table yet: written by make_synthetic / to_dir_with
+        study.programs = programs
     if "sgic_initial" in codes:  # text, not an item answer
         study.responses["sgic_initial"] = pd.array(responses["sgic_initial"], dtype="str")
     return study, key

@@ -103,12 +103,9 @@ Medicine*, 63(2), 98-106. doi:10.1136/oem.2004.019364
 from __future__ import annotations
 
 import datetime as _dt
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from ._simdesign import (
     DEFAULT_EFFECTS,
@@ -118,14 +115,13 @@ from ._simdesign import (
     PRESETS,
     ScoreTarget,
     WaveSpec,
-    alias_effects,
-    apply_overrides,
     clean_effects,
-    deep_merge,
     design_problems,
     preset_fields,
     spaced_waves,
 )
+from ._simdesignio import DesignIO
+from ._simprogdesign import IndGuidanceSpec, ProgramSpec, program_problems
 from .areas import AREA_KEYS
 from .errors import UsageError
 
@@ -143,7 +139,7 @@ __all__ = [
 ]
 
 
-class StudyDesign(BaseModel):
+class StudyDesign(DesignIO):
     """Everything :func:`simulate` needs; defaults make a realistic study.
 
     Built-in designs: :meth:`preset` (names in :data:`PRESET_NAMES`; also
@@ -343,6 +339,39 @@ class StudyDesign(BaseModel):
         5.0, gt=0, description="gamma shape of month-to-month absence noise"
     )
 
+    # -- dose-response truth (issue 11; None = the effect multiplier model above) --------
+    mediated_share: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="share of each area's STS/BO/CS effect carried by the org's realized "
+        "practice change (the rest direct); None: no dose model (no dose truth rows)",
+    )
+    practice_change_sd: float = Field(  # ASSUMED
+        0.4,
+        ge=0,
+        description="dose model: between-org SD (latent) of every org's practice change in each "
+        "area from pre to later waves, on top of the intervention's mean practice effect",
+    )
+    dose_confounder: float = Field(
+        0.0,
+        description="dose model: latent fall of STS and burnout per SD of an org's caseload fall, "
+        "which goes with its practice gains (corr 1/sqrt(7) with each area's change); biases "
+        "the naive slope, not the truth",
+    )
+    # -- individual guidance inventory and individual programs (issue 11) ---------------
+    instruments: tuple[str, ...] = Field(
+        ("stss", "proqol", "org_guidance"),
+        description="instruments answered; add ind_guidance for the 7 statement scales",
+    )
+    ind_guidance: IndGuidanceSpec = Field(
+        default_factory=IndGuidanceSpec,
+        description="statement scales (ASSUMED calibration except team support-STS)",
+    )
+    programs: tuple[ProgramSpec, ...] = Field(
+        (), description="individual programs (programs.csv); each moves its statements"
+    )
+
     # -- validation ----------------------------------------------------------------------
     @field_validator("areas", mode="before")
     @classmethod
@@ -378,7 +407,7 @@ class StudyDesign(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> StudyDesign:
-        problems = design_problems(self)
+        problems = design_problems(self) + program_problems(self)
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -449,66 +478,6 @@ class StudyDesign(BaseModel):
         name = self.name if self.name.endswith("null") else name
         zero = {a: {k: 0.0 for k in LATENT_OUTCOMES} for a in AREA_KEYS}
         return self.model_copy(update={"effects": zero, "name": name})
-
-    def to_dict(self) -> dict:
-        """Plain mapping (dates as ISO strings, tuples as lists), readable by :meth:`from_dict`."""
-        return self.model_dump(mode="json")
-
-    @classmethod
-    def from_dict(cls, data: dict, *, source: str = "design") -> StudyDesign:
-        """Validate a mapping; fields not given keep the defaults of ``data['base']`` (default)."""
-        if not isinstance(data, dict):
-            raise UsageError(f"{source} must hold a mapping of design fields")
-        data = dict(data)
-        base = data.pop("base", "default")
-        if base not in PRESETS:
-            raise UsageError(f"{source}: base must be one of {', '.join(PRESETS)}; got {base!r}")
-        merged = deep_merge(cls.preset(base).to_dict(), alias_effects(data))
-        return cls._validated(merged, source)
-
-    @classmethod
-    def from_yaml(cls, path: str | Path) -> StudyDesign:
-        """Read a design YAML file (a mapping of fields; see :meth:`from_dict`)."""
-        path = Path(path)
-        if not path.is_file():
-            raise UsageError(f"design file {path} does not exist")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise UsageError(f"design file {path} is not valid YAML: {exc}") from None
-        return cls.from_dict(data, source=f"design file {path}")
-
-    def with_overrides(self, overrides: dict[str, Any]) -> StudyDesign:
-        """A copy with fields changed; keys may be dotted (``effects.supervision.sts``).
-
-        String values are parsed as YAML (``"12"`` -> 12, ``"[2, 3]"`` -> a list),
-        so command-line ``--set key=value`` pairs can be passed as they are.
-        """
-        data = apply_overrides(self.to_dict(), overrides, type(self).model_fields)
-        return self._validated(data, "design override")
-
-    @classmethod
-    def _validated(cls, data: dict, source: str) -> StudyDesign:
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            lines = [
-                f"{'.'.join(map(str, e['loc'])) or '(design)'}: {e['msg']}" for e in exc.errors()
-            ]
-            raise UsageError(
-                f"{source} is not a valid design:\n  - " + "\n  - ".join(lines)
-            ) from None
-
-    def describe(self) -> pd.DataFrame:
-        """One row per field: ``field, value, description`` (for notebooks and help text)."""
-        data = self.to_dict()
-        return pd.DataFrame(
-            [
-                (name, data[name], info.description or "")
-                for name, info in type(self).model_fields.items()
-            ],
-            columns=["field", "value", "description"],
-        )
 
     # -- derived quantities -----------------------------------------------------------
     def effect(self, area: str, outcome: str) -> float:
