@@ -34,6 +34,9 @@ PRESETS = {
     "three_wave": ("three_wave", 2026),
     "staggered": ("staggered", 2026),
     "team_rct": ("team_rct", 2026),
+    # Issue 11: dose-response truth; the individual guidance inventory and a program.
+    "dose": ("dose", 2026),
+    "individual": ("individual", 2026),
 }
 
 
@@ -43,8 +46,26 @@ def make(name: str, out_root: str | Path) -> Path:
     design = StudyDesign.preset(preset)
     study = simulate(design, seed=seed)
     folder = study.to_dir(Path(out_root) / name, overwrite=True)
+    write_programs(study, folder)
     write_data_dictionary(study, folder / "README.md")
     return folder
+
+
+def write_programs(study, folder: Path) -> None:
+    """``programs.csv`` of a simulated study with individual programs (removed when it has none).
+
+    ``Study.to_dir`` does not know the table yet; rows sorted by program,
+    statement, team and worker, LF line endings, like the other tables.
+    """
+    target = Path(folder) / "programs.csv"
+    programs = getattr(study, "programs", None)
+    if programs is None:
+        if target.exists():
+            target.unlink()
+        return
+    keys = ["program", "statement", "team_id", "worker_id"]
+    frame = programs.sort_values(keys, kind="mergesort")
+    target.write_bytes(frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -472,12 +472,28 @@ class StudyDesign(DesignIO):
         """Cluster RCT of teams: half the teams of each of 8 orgs randomized to change."""
         return cls.preset("team_rct")
 
+    @classmethod
+    def dose(cls) -> StudyDesign:
+        """60 orgs (2 areas x 20 + 20), varied practice change, 60% of effects carried by it."""
+        return cls.preset("dose")
+
+    @classmethod
+    def individual(cls) -> StudyDesign:
+        """10 orgs with the individual guidance inventory; a skills course for 40% of teams."""
+        return cls.preset("individual")
+
     def nullified(self) -> StudyDesign:
         """The same design with every effect zero (all areas, all outcomes): truth is 0."""
         name = {"synthetic-default": "synthetic-null"}.get(self.name, f"{self.name}-null")
         name = self.name if self.name.endswith("null") else name
         zero = {a: {k: 0.0 for k in LATENT_OUTCOMES} for a in AREA_KEYS}
-        return self.model_copy(update={"effects": zero, "name": name})
+        update = {"effects": zero, "name": name}
+        if self.programs:
+            update["programs"] = tuple(
+                p.model_copy(update={"statement_effect": 0.0, "outcome_effects": {}})
+                for p in self.programs
+            )
+        return self.model_copy(update=update)
 
     # -- derived quantities -----------------------------------------------------------
     def effect(self, area: str, outcome: str) -> float:
