@@ -25,12 +25,14 @@ statements move by ``statement_effect`` and the latent STS, BO, CS by
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import brentq
 
-from ._latent import latent_correlation
+from ._latent import _NODES, _WEIGHTS
 from .areas import STATEMENT_KEYS
 from .errors import UsageError
 
@@ -61,6 +63,47 @@ def _solve3(c: np.ndarray, r: np.ndarray) -> np.ndarray:
         raise UsageError("the latent correlations of STS, BO and CS are singular") from None
 
 
+_GRID = np.linspace(-10.0, 10.0, 4001)
+
+
+@lru_cache(maxsize=64)
+def _curve(model) -> tuple[np.ndarray, float, float]:
+    """Expected sum score on :data:`_GRID`, and the score's mean and SD at baseline."""
+    mean, sd, _ = model.moments()
+    return model.conditional(_GRID)[0].sum(axis=1), mean, sd
+
+
+def _observed_corr(a, b, rho: float) -> float:
+    """Correlation of two sum scores whose latents correlate ``rho`` (2-D quadrature).
+
+    As :func:`stseval._latent.latent_correlation` computes it, with each expected
+    score interpolated from a fine grid (error below 1e-6) so that 21 solves stay fast.
+    """
+    ca, ea, sa = _curve(a)
+    cb, eb, sb = _curve(b)
+    x = _NODES
+    ma = np.interp(x, _GRID, ca)
+    y = rho * x[:, None] + math.sqrt(max(1.0 - rho * rho, 0.0)) * x[None, :]
+    mb = np.interp(y.ravel(), _GRID, cb).reshape(y.shape)
+    w2 = _WEIGHTS[:, None] * _WEIGHTS[None, :]
+    return float((w2 * (ma[:, None] - ea) * (mb - eb)).sum()) / (sa * sb)
+
+
+def _latent_r(a, b, target: float) -> float:
+    """Latent correlation giving observed correlation ``target`` (ValueError if out of reach)."""
+    if target == 0:
+        return 0.0
+    edge = 0.999 if target > 0 else -0.999
+    hi = _observed_corr(a, b, edge)
+    if abs(target) >= abs(hi):
+        raise ValueError(
+            f"an observed correlation of {target} is beyond the reach of these "
+            f"scales' reliabilities (at most {hi:.3f})"
+        )
+    lo, up = sorted((0.0, edge))
+    return float(brentq(lambda r: _observed_corr(a, b, r) - target, lo, up, xtol=1e-10))
+
+
 def ind_setup(design, models, corr3: np.ndarray) -> SimpleNamespace:
     """Coefficients ``a`` (7 x 3) and residual weights (7 x 4: org, team, person, occasion)."""
     spec = design.ind_guidance
@@ -71,9 +114,7 @@ def ind_setup(design, models, corr3: np.ndarray) -> SimpleNamespace:
         model = models[("ind_guidance", key)]
         target = spec.correlations[key]
         try:
-            r = np.array(
-                [latent_correlation(model, outs[i], target[k]) for i, k in enumerate(_OUT)]
-            )
+            r = np.array([_latent_r(model, outs[i], target[k]) for i, k in enumerate(_OUT)])
         except ValueError as exc:
             raise UsageError(f"design ind_guidance.correlations.{key}: {exc}") from None
         a[j] = _solve3(corr3, r)
