@@ -16,12 +16,15 @@ effect on *k* stays ``e_k(a)``; the share ``mediated_share`` of it runs
 through the practice change. ``mediated_share = 0`` is the null: practice
 change carries nothing.
 
-``dose_confounder`` (``g``): each org's caseload falls by ``kappa_o =
-sum_a z_oa / sqrt(7)`` SD, lowering latent STS and BO by ``g kappa_o``
-without passing through practice; orgs with bigger practice gains thus
-also gain from the caseload, and the naive slope of outcome change on
-practice change is biased (more negative for STS when ``g > 0``), while the
-truth stays the causal ``dose_slope``.
+``dose_confounder`` (``g``): each org's caseload falls by ``kappa_o`` SD
+(standard normal), which lowers latent STS and BO by ``g kappa_o`` without
+passing through practice, and the same orgs improve practice: then
+``z_oa = sqrt(1/2) kappa_o + sqrt(1/2) z'_oa`` (ASSUMED share 1/2 in every
+area). The naive slope of outcome change on one area's practice change is
+biased (more negative for STS when ``g > 0``: the caseload, and the other
+areas' practice changes that move with it), while the truth stays the causal
+``dose_slope``; the measured ``caseload`` column of ``responses.csv`` lets an
+analysis adjust for it.
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ import numpy as np
 
 from .areas import AREA_KEYS
 
-__all__ = ["apply_dose", "dose_truth_rows", "DOSE_NOTE"]
+__all__ = ["apply_dose", "dose_truth_rows", "caseload", "DOSE_NOTE"]
 
+#: Share of every area's practice-change variance shared with the caseload fall (ASSUMED).
+_SHARED = 0.5
 DOSE_NOTE = (
     " Dose model (design mediated_share): for the intervention orgs (or changed teams) of an "
     "area, at each later wave, with Y(T, M) the score under intervention T and the practice "
@@ -72,15 +77,16 @@ def apply_dose(design, rng, s, lat) -> None:
     n_area = len(AREA_KEYS)
     b = _slopes(design)
     z = rng.standard_normal((s.n_org, n_area))
+    kappa = None
+    if design.dose_confounder != 0:
+        kappa = rng.standard_normal(s.n_org)
+        z = math.sqrt(_SHARED) * kappa[:, None] + math.sqrt(1 - _SHARED) * z
+    lat.kappa = kappa
     drift = design.practice_change_sd * z
     shift = np.zeros((s.n_org, 3))
     for a in range(n_area):  # element-wise, in a fixed order
         shift += drift[:, a : a + 1] * b[a]
-    if design.dose_confounder != 0:
-        kappa = z[:, 0].copy()
-        for a in range(1, n_area):
-            kappa += z[:, a]
-        kappa /= math.sqrt(n_area)
+    if kappa is not None:
         shift[:, 0] -= design.dose_confounder * kappa
         shift[:, 1] -= design.dose_confounder * kappa
     lat.dose_out = shift[s.worker_org]
@@ -132,9 +138,27 @@ def dose_truth_rows(design, s, diffs) -> list[tuple]:
                 ok = ~np.isnan(tot)
                 indirect = float(np.mean(ind[ok])) if ok.any() else float("nan")
                 direct = float(np.mean(tot[ok])) - indirect if ok.any() else float("nan")
-                slope = indirect / att_p if att_p != 0 else float("nan")
+                slope = 0.0 if indirect == 0 else indirect / att_p if att_p else float("nan")
                 col = f"{key}_{scale}"
                 out.append((area, col, "dose_slope", slope, names[w], ""))
                 out.append((area, col, "indirect", indirect, names[w], ""))
                 out.append((area, col, "direct", direct, names[w], ""))
     return out
+
+
+def caseload(design, rng, s, lat, present: np.ndarray) -> np.ndarray | None:
+    """Measured caseload of every response row (worker-major, waves in order), or None.
+
+    Only with ``dose_confounder``: a worker's caseload is ``25 + 6 u_i + 2 e_iw``
+    (ASSUMED: open cases per worker), minus ``4 kappa_o`` at later waves (the
+    org's caseload fall that also lowers STS and burnout), rounded, at least 0.
+    Measured, it lets an analysis adjust for the confounder.
+    """
+    if design.dose_confounder == 0:
+        return None
+    n, n_w = present.shape
+    stable = 25.0 + 6.0 * rng.standard_normal(n)
+    value = stable[:, None] + 2.0 * rng.standard_normal((n, n_w))
+    value[:, 1:] -= 4.0 * lat.kappa[s.worker_org][:, None]
+    value = np.clip(np.round(value), 0, None).astype(np.int64)
+    return value.reshape(-1)[present.reshape(-1)]

@@ -33,7 +33,7 @@ from scipy.special import expit
 from ._latent import _NODES, _WEIGHTS, calibrate_scale, draw_items, latent_correlation
 from ._simassign import assign_units
 from ._simdesign import ScoreTarget
-from ._simdose import apply_dose
+from ._simdose import apply_dose, caseload
 from ._simindiv import assign_programs, ind_latents, ind_setup, ind_wave
 from ._simtables import build_study
 from ._simtruth import (
@@ -470,7 +470,8 @@ def run(design, seed: int, *, return_key: bool = False):
         for wave in schedule
     ]
     metrics, indicator_truth = org_metrics(design, rng, s, lat)
+    cases = caseload(design, rng, s, lat, present)
     study, key = build_study(
-        design, seed, rng, s, cfg, items, present, dates, diffs, metrics, indicator_truth
+        design, seed, rng, s, cfg, items, present, dates, diffs, metrics, indicator_truth, cases
     )
     return (study, key) if return_key else study

@@ -265,8 +265,13 @@ def _meta(design, seed, codes, truth_note) -> dict:
     return meta
 
 
-def build_study(design, seed, rng, s, cfg, items, present, dates, diffs, metrics, ind_truth):
-    """Assemble the :class:`~stseval.study.Study` (and the link key, or None)."""
+def build_study(
+    design, seed, rng, s, cfg, items, present, dates, diffs, metrics, ind_truth, cases=None
+):
+    """Assemble the :class:`~stseval.study.Study` (and the link key, or None).
+
+    ``cases``: the ``caseload`` of every response row (dose confounder designs), put after ``date``.
+    """
     from .study import Study
 
     wid, oid, tid, workers = _people(design, s, cfg)
@@ -280,6 +285,8 @@ def build_study(design, seed, rng, s, cfg, items, present, dates, diffs, metrics
     )
     names = [c for key in cfg.keys for c in cfg.insts[key].item_columns]
     responses = _response_frame(wid, design.wave_names, dates, items, present, names)
+    if cases is not None:
+        responses.insert(3, "caseload", cases)
     metrics.insert(0, "org_id", oid.take(metrics.pop("_org").to_numpy()))
     truth, note = truth_table(design, s, cfg, diffs, items[0], ind_truth)
     key = None

@@ -356,8 +356,8 @@ class StudyDesign(DesignIO):
     dose_confounder: float = Field(
         0.0,
         description="dose model: latent fall of STS and burnout per SD of an org's caseload fall, "
-        "which goes with its practice gains (corr 1/sqrt(7) with each area's change); biases "
-        "the naive slope, not the truth",
+        "which goes with its practice gains (corr .71 with each area's change, ASSUMED); biases "
+        "the naive slope, not the truth; responses.csv then has a caseload column",
     )
     # -- individual guidance inventory and individual programs (issue 11) ---------------
     instruments: tuple[str, ...] = Field(
