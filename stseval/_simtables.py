@@ -304,7 +304,7 @@ def build_study(
     )
     study._normalize()
     programs = programs_table(design, s, tid, wid)
-    if programs is not None:  # not a Study table yet: written by make_synthetic / to_dir_with
+    if programs is not None:  # not a Study table yet (scripts/make_synthetic.py writes it)
         study.programs = programs
     if "sgic_initial" in codes:  # text, not an item answer
         study.responses["sgic_initial"] = pd.array(responses["sgic_initial"], dtype="str")

@@ -57,6 +57,14 @@ Study shapes (design fields; presets :data:`PRESET_NAMES`)
   :mod:`stseval._simtables` for the layouts.
 * ``comparison_orgs: 0``: no comparison group (one or several orgs).
 * :meth:`StudyDesign.nullified`: the same design with every effect 0.
+* ``mediated_share`` (dose model, :mod:`stseval._simdose`): every org's
+  practice changes by a varying amount (``practice_change_sd``) and that
+  share of each area's effect runs through it; ``dose_confounder`` adds a
+  caseload fall that goes with practice gains (``caseload`` column).
+* ``instruments`` with ``ind_guidance``: the seven statement scales
+  (:mod:`stseval._simindiv`); ``programs``: individual programs moving
+  their statements and the staff outcomes (``study.programs``, written to
+  ``programs.csv`` by ``scripts/make_synthetic.py``).
 
 Truth (``truth.csv``)
 ---------------------
@@ -77,7 +85,10 @@ With more than one later wave the table has a ``wave`` column (rows for
 every later wave; blank for the indicators); with start cohorts a
 ``cohort`` column (the first wave after the cohort's start; blank = all
 orgs started by that wave). With team assignment the treated are the
-workers of the changed teams.
+workers of the changed teams. Dose model: ``dose_slope``, ``indirect``,
+``direct`` per area and staff outcome; programs: ``att``, ``att_sd`` per
+targeted statement (``area`` = statement key); exact definitions in
+``study.yaml`` ``provenance.truth_definition``.
 
 Calibration defaults (norms.md section 7; DERIVED or ASSUMED as labelled on
 each field; ``StudyDesign().describe()`` lists them). Tests
