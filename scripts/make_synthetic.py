@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from stseval.datadict import write_data_dictionary
-from stseval.synthetic import StudyDesign, simulate
+from stseval.synthetic import StudyDesign, simulate, write_programs
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Shipped studies: folder name -> (design preset, seed).
@@ -49,23 +49,6 @@ def make(name: str, out_root: str | Path) -> Path:
     write_programs(study, folder)
     write_data_dictionary(study, folder / "README.md")
     return folder
-
-
-def write_programs(study, folder: Path) -> None:
-    """``programs.csv`` of a simulated study with individual programs (removed when it has none).
-
-    ``Study.to_dir`` does not know the table yet; rows sorted by program,
-    statement, team and worker, LF line endings, like the other tables.
-    """
-    target = Path(folder) / "programs.csv"
-    programs = getattr(study, "programs", None)
-    if programs is None:
-        if target.exists():
-            target.unlink()
-        return
-    keys = ["program", "statement", "team_id", "worker_id"]
-    frame = programs.sort_values(keys, kind="mergesort")
-    target.write_bytes(frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
 
 
 def main(argv: list[str] | None = None) -> int:

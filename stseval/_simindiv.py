@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -42,6 +43,7 @@ __all__ = [
     "ind_wave",
     "assign_programs",
     "programs_table",
+    "write_programs",
     "program_truth_rows",
     "PROGRAM_NOTE",
 ]
@@ -239,3 +241,20 @@ def program_truth_rows(design, s, diffs, pre_score, pooled_sd) -> list[tuple]:
                         (st, col, "att_sd", att / sd if sd > 0 else float("nan"), names[w], "")
                     )
     return out
+
+
+def write_programs(study, folder: Path) -> None:
+    """``programs.csv`` of a simulated study with individual programs (removed when it has none).
+
+    ``Study.to_dir`` does not know the table yet; rows sorted by program,
+    statement, team and worker, LF line endings, like the other tables.
+    """
+    target = Path(folder) / "programs.csv"
+    programs = getattr(study, "programs", None)
+    if programs is None:
+        if target.exists():
+            target.unlink()
+        return
+    keys = ["program", "statement", "team_id", "worker_id"]
+    frame = programs.sort_values(keys, kind="mergesort")
+    target.write_bytes(frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))

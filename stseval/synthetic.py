@@ -132,6 +132,7 @@ from ._simdesign import (
     spaced_waves,
 )
 from ._simdesignio import DesignIO
+from ._simindiv import write_programs
 from ._simprogdesign import IndGuidanceSpec, ProgramSpec, program_problems
 from .areas import AREA_KEYS
 from .errors import UsageError
@@ -147,6 +148,7 @@ __all__ = [
     "LATENT_OUTCOMES",
     "OUTCOME_ALIASES",
     "PRESET_NAMES",
+    "write_programs",
 ]
 
 

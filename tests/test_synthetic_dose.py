@@ -20,7 +20,7 @@ import pytest
 from stseval.areas import STATEMENT_KEYS
 from stseval.errors import UsageError
 from stseval.instruments import load_instrument
-from stseval.synthetic import StudyDesign, simulate
+from stseval.synthetic import StudyDesign, simulate, write_programs
 
 _IND = ["stss", "proqol", "org_guidance", "ind_guidance"]
 _BIG = {
@@ -327,6 +327,17 @@ def test_program_of_workers_chosen_on_sts():
     pre = sc[sc["wave"] == "pre"].set_index("worker_id")["stss_total"]
     on = pre.index.isin(progs["worker_id"])
     assert pre[on].mean() > pre[~on].mean() + 3  # chosen: worse-off workers enrol more
+
+
+def test_write_programs_round_trip_and_stale_file(tmp_path):
+    study = simulate(StudyDesign.individual(), seed=5)
+    write_programs(study, tmp_path)
+    back = pd.read_csv(tmp_path / "programs.csv", dtype=str, keep_default_na=False)
+    assert len(back) == len(study.programs)
+    assert set(back["team_id"]) == set(study.programs["team_id"])
+    assert (back["start_date"] == "2024-05-01").all()
+    write_programs(simulate(StudyDesign.small(), seed=1), tmp_path)
+    assert not (tmp_path / "programs.csv").exists()
 
 
 def test_nullified_program_has_zero_truth_and_presets_ship_programs():
