@@ -348,3 +348,25 @@ def test_nullified_program_has_zero_truth_and_presets_ship_programs():
     assert "ind_guidance" in ind.instruments
     assert ind.programs["statement"].isin(STATEMENT_KEYS).all()
     assert not hasattr(simulate(StudyDesign.small(), seed=1), "programs")
+
+
+@pytest.mark.parametrize("name", ["three_wave", "staggered", "team_rct", "coded"])
+def test_dose_and_programs_work_with_every_study_shape(name):
+    d = StudyDesign.preset(name).with_overrides(
+        {
+            "mediated_share": 0.5,
+            "dose_confounder": 0.2,
+            "instruments": _IND,
+            "programs": [{"name": "c", "statements": ["team_support"], "unit": "team"}],
+        }
+    )
+    study = simulate(d, seed=1)
+    t = study.truth
+    later = d.wave_names[1:]
+    for estimand in ("dose_slope", "indirect", "direct"):
+        rows = t[t["estimand"] == estimand]
+        assert len(rows) == 4 * len(d.areas) * len(later) and rows["value"].notna().all()
+    prog = t[t["area"] == "team_support"]
+    assert len(prog) == 2 * 5 * len(later) and prog["value"].notna().all()
+    assert set(study.programs["team_id"]) <= set(study.workers["team_id"])
+    assert "caseload" in study.responses
