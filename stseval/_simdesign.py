@@ -210,6 +210,17 @@ PRESETS = {
         "practice_change_sd": 0.4,
         "dose_confounder": 0.0,
     },
+    # The null of the dose model: practice changes as in "dose" but carries nothing (all direct).
+    "dose_null": {
+        "name": "synthetic-dose-null",
+        "areas": ("supervision", "workforce_support"),
+        "orgs_per_area": 20,
+        "comparison_orgs": 20,
+        "teams_per_org": (2, 4),
+        "workers_per_team": (6, 10),
+        "mediated_share": 0.0,
+        "practice_change_sd": 0.4,
+    },
     # Issue 11: a skills course for 40% of the teams, the inventory of the seven statements.
     "individual": {
         "name": "synthetic-individual",
