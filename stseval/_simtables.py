@@ -20,6 +20,8 @@ Layouts by design (study.yaml ``design`` block, contract in DESIGN.md):
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pandas as pd
 
@@ -293,6 +295,10 @@ def build_study(
     if design.linkage != "linked":
         responses, workers, key = _anonymize(design, rng, s, responses, workers, present)
     codes = [c for c in responses.columns if c.startswith("sgic_")]
+    programs = programs_table(design, s, tid, wid)
+    extra = {}
+    if programs is not None and "programs" in inspect.signature(Study).parameters:
+        extra["programs"] = programs  # a Study that holds the programs table
     study = Study(
         meta=_meta(design, seed, codes, note),
         workers=workers,
@@ -301,10 +307,10 @@ def build_study(
         interventions=_interventions(design, s, oid, tid),
         org_metrics=metrics,
         truth=truth,
+        **extra,
     )
     study._normalize()
-    programs = programs_table(design, s, tid, wid)
-    if programs is not None:  # not a Study table yet (scripts/make_synthetic.py writes it)
+    if programs is not None and not extra:  # older Study: attach it (make_synthetic writes it)
         study.programs = programs
     if "sgic_initial" in codes:  # text, not an item answer
         study.responses["sgic_initial"] = pd.array(responses["sgic_initial"], dtype="str")
