@@ -385,3 +385,24 @@ def test_dose_and_programs_work_with_every_study_shape(name):
     assert len(prog) == 2 * 5 * len(later) and prog["value"].notna().all()
     assert set(study.programs["team_id"]) <= set(study.workers["team_id"])
     assert "caseload" in study.responses
+
+
+def test_design_yaml_with_a_program(tmp_path):
+    path = tmp_path / "design.yaml"
+    path.write_text(
+        "base: small\n"
+        "instruments: [stss, proqol, org_guidance, ind_guidance]\n"
+        "mediated_share: 0.5\n"
+        "programs:\n"
+        "  - name: peer_support\n"
+        "    statements: [team_support]\n"
+        "    statement_effect: 0.4\n"
+        "    unit: worker\n"
+        "    share: 0.25\n",
+        encoding="utf-8",
+    )
+    d = StudyDesign.from_yaml(path)
+    assert d.programs[0].effect_on("team_support") == 0.4 and d.mediated_share == 0.5
+    study = simulate(d, seed=2)
+    assert (study.programs["statement"] == "team_support").all()
+    assert study.meta["provenance"]["design"]["programs"][0]["name"] == "peer_support"
