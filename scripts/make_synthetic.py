@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from stseval.datadict import write_data_dictionary
-from stseval.synthetic import StudyDesign, simulate
+from stseval.synthetic import StudyDesign, simulate, write_programs
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Shipped studies: folder name -> (design preset, seed).
@@ -34,6 +34,9 @@ PRESETS = {
     "three_wave": ("three_wave", 2026),
     "staggered": ("staggered", 2026),
     "team_rct": ("team_rct", 2026),
+    # Issue 11: dose-response truth; the individual guidance inventory and a program.
+    "dose": ("dose", 2026),
+    "individual": ("individual", 2026),
 }
 
 
@@ -43,6 +46,7 @@ def make(name: str, out_root: str | Path) -> Path:
     design = StudyDesign.preset(preset)
     study = simulate(design, seed=seed)
     folder = study.to_dir(Path(out_root) / name, overwrite=True)
+    write_programs(study, folder)
     write_data_dictionary(study, folder / "README.md")
     return folder
 

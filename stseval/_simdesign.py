@@ -198,6 +198,49 @@ PRESETS = {
         "workers_per_team": (5, 9),
         "icc_team": 0.08,
     },
+    # Issue 11: many orgs whose practice changes vary; 60% of each effect carried by practice.
+    "dose": {
+        "name": "synthetic-dose",
+        "areas": ("supervision", "workforce_support"),
+        "orgs_per_area": 20,
+        "comparison_orgs": 20,
+        "teams_per_org": (2, 4),
+        "workers_per_team": (6, 10),
+        "mediated_share": 0.6,
+        "practice_change_sd": 0.4,
+        "dose_confounder": 0.0,
+    },
+    # The null of the dose model: practice changes as in "dose" but carries nothing (all direct).
+    "dose_null": {
+        "name": "synthetic-dose-null",
+        "areas": ("supervision", "workforce_support"),
+        "orgs_per_area": 20,
+        "comparison_orgs": 20,
+        "teams_per_org": (2, 4),
+        "workers_per_team": (6, 10),
+        "mediated_share": 0.0,
+        "practice_change_sd": 0.4,
+    },
+    # Issue 11: a skills course for 40% of the teams, the inventory of the seven statements.
+    "individual": {
+        "name": "synthetic-individual",
+        "areas": ("supervision",),
+        "orgs_per_area": 4,
+        "comparison_orgs": 6,
+        "teams_per_org": (3, 5),
+        "workers_per_team": (6, 10),
+        "instruments": ("stss", "proqol", "org_guidance", "ind_guidance"),
+        "programs": (
+            {
+                "name": "stress_skills_course",
+                "statements": ("skills", "self_monitoring"),
+                "statement_effect": 0.6,  # ASSUMED: a course moves its statements clearly
+                "outcome_effects": {"sts": -0.2, "bo": -0.1, "cs": 0.05},  # ASSUMED, small
+                "unit": "team",
+                "share": 0.4,
+            },
+        ),
+    },
 }
 
 

@@ -32,6 +32,9 @@ from scipy.special import expit
 
 from ._latent import _NODES, _WEIGHTS, calibrate_scale, draw_items, latent_correlation
 from ._simassign import assign_units
+from ._simdesign import ScoreTarget
+from ._simdose import apply_dose, caseload
+from ._simindiv import assign_programs, ind_latents, ind_setup, ind_wave
 from ._simtables import build_study
 from ._simtruth import (
     INSTRUMENTS,
@@ -40,7 +43,7 @@ from ._simtruth import (
     org_metrics,
     potential_differences,
 )
-from .areas import AREA_KEYS
+from .areas import AREA_KEYS, STATEMENT_KEYS
 from .errors import UsageError
 from .instruments import Instrument, load_instrument
 
@@ -49,22 +52,31 @@ __all__ = ["run", "INSTRUMENTS", "fast_scale_scores", "MISSING"]
 _K = {"sts": 0, "bo": 1, "cs": 2}
 
 
-def _scale_plan():
+def _scale_plan(design):
     """(instrument, scale, latent, target key) of every generated scale."""
-    return [
+    plan = [
         ("stss", "total", "sts", "stss_total"),
         ("proqol", "cs", "cs", "proqol_cs"),
         ("proqol", "bo", "bo", "proqol_bo"),
         ("proqol", "sts", "sts", "proqol_sts"),
     ] + [("org_guidance", a, f"practice:{a}", "org_guidance") for a in AREA_KEYS]
+    if "ind_guidance" in design.instruments:
+        plan += [("ind_guidance", k, f"ind:{k}", f"ind_guidance_{k}") for k in STATEMENT_KEYS]
+    return plan
+
+
+def _target(design, target: str) -> ScoreTarget:
+    if target.startswith("ind_guidance_"):
+        return ScoreTarget(**design.ind_guidance.targets[target[len("ind_guidance_") :]])
+    return design.targets[target]
 
 
 def _models(design, insts: dict[str, Instrument]):
     models = {}
-    for key, scale, _, target in _scale_plan():
+    for key, scale, _, target in _scale_plan(design):
         inst = insts[key]
         sc = inst.scales[scale]
-        t = design.targets[target]
+        t = _target(design, target)
         try:
             models[(key, scale)] = calibrate_scale(len(sc.items), t.mean, t.sd, t.alpha, sc.method)
         except ValueError as exc:
@@ -131,7 +143,8 @@ def _attrition_intercept(p: float, slope: float) -> float:
 
 
 def _setup(design):
-    insts = {k: load_instrument(k) for k in INSTRUMENTS}
+    keys = tuple(design.instruments)
+    insts = {k: load_instrument(k) for k in keys}
     models = _models(design, insts)
     corr3 = _latent_corr(design, models)
     chol3 = _cholesky(corr3, "latent correlations of STS, burnout and compassion satisfaction")
@@ -141,11 +154,20 @@ def _setup(design):
     corr4[3, :3] = corr4[:3, 3] = [c.get("sts", 0.0), c.get("bo", 0.0), c.get("cs", 0.0)]
     chol4 = _cholesky(corr4, "org-level correlations of practice with the outcomes")
     offsets, pos = {}, 0
-    for key in INSTRUMENTS:
+    for key in keys:
         offsets[key] = pos
         pos += insts[key].n_items
+    ind = ind_setup(design, models, corr3) if "ind_guidance" in keys else None
     return SimpleNamespace(
-        insts=insts, models=models, chol3=chol3, chol4=chol4, offsets=offsets, n_items=pos
+        keys=keys,
+        insts=insts,
+        models=models,
+        plan=_scale_plan(design),
+        chol3=chol3,
+        chol4=chol4,
+        offsets=offsets,
+        n_items=pos,
+        ind=ind,
     )
 
 
@@ -227,6 +249,12 @@ def _latents(design, rng, s: SimpleNamespace, cfg) -> SimpleNamespace:
     p_stable = lat.pw[0] * p_org[s.worker_org] + lat.pw[1] * p_team[s.worker_team]
     p_stable += lat.pw[2] * rater[:, None]
     lat.p_stable = p_stable
+    lat.dose_out = lat.dose_prac = None
+    if design.mediated_share is not None:
+        apply_dose(design, rng, s, lat)
+    if cfg.ind is not None:
+        ind_latents(rng, s, lat, cfg.ind)
+    assign_programs(design, rng, s, lat)
     return lat
 
 
@@ -249,13 +277,8 @@ def _own_area_alternates(s, base, factor, rows0) -> list:
     return out
 
 
-def _draw_wave(design, rng, s, lat, cfg, w: int):
-    """Step 3 for one wave: item answers and, at later waves, the counterfactual answers.
-
-    Returns ``(answers, counterfactuals)``; each counterfactual is ``(label,
-    rows, answers)`` for the rows treated by then: label ``None`` = without
-    any change, an area code = without that area's change (multi-area orgs).
-    """
+def _latent_wave(design, rng, s, lat, cfg, w: int) -> SimpleNamespace:
+    """Latent values of every worker at wave ``w`` (outcomes, practice, statements)."""
     n, n_area = s.n, len(AREA_KEYS)
     factor, on = _wave_factor(design, s, w) if w > 0 else (None, None)
     occ = _correlate(rng.standard_normal((n, 3)), cfg.chol3)
@@ -264,47 +287,114 @@ def _draw_wave(design, rng, s, lat, cfg, w: int):
     base = lat.stable + lat.w_occ * occ
     if lat.shock is not None:
         base += lat.w_shock * lat.shock[s.worker_org, w]
+    ind = None if cfg.ind is None else ind_wave(rng, lat, cfg.ind, base)
     if w > 0:
         base += np.array([design.trend.get(k, 0.0) for k in ("sts", "bo", "cs")])
+        if lat.dose_out is not None:
+            base += lat.dose_out
     p_base = lat.p_stable + lat.pw[3] * r_wave[:, None] + lat.pw[4] * spec
     if w > 0:
         p_base += design.trend.get("practice", 0.0)
-    rows0 = None if w == 0 else np.flatnonzero(on)
+        if lat.dose_prac is not None:
+            p_base += lat.dose_prac
+    v = SimpleNamespace(base=base, p_base=p_base, factor=factor, on=on, ind=ind, prog=None)
+    v.eta = base if factor is None else base + factor[:, None] * s.w_eff
+    v.pf = design.wave_effects()[w - 1] if w > 0 else 0.0
+    if w > 0 and design.programs:
+        v.prog = v.pf * sum(lat.prog_out)
+        v.eta = v.eta + v.prog
+        v.ind = v.ind + v.pf * sum(lat.prog_ind)
+    return v
+
+
+def _cf(label, rows, out, prac=None, ind=None) -> dict:
+    return {"label": label, "rows": rows, "out": out, "prac": prac, "ind": ind}
+
+
+def _counterfactuals(s, lat, v, w: int) -> list[dict]:
+    """Counterfactual latent values at a later wave (see :func:`_draw_wave`)."""
+    if w == 0:
+        return []
+
+    def plus(rows, x):
+        return x if v.prog is None else x + v.prog[rows]
+
     cfs = []
-    if rows0 is not None and len(rows0):
-        cfs.append((None, rows0, None))
-        cfs += _own_area_alternates(s, base, factor, rows0)
-    eta = base if factor is None else base + factor[:, None] * s.w_eff
+    rows0 = np.flatnonzero(v.on)
+    if len(rows0):
+        cfs.append(_cf(None, rows0, plus(rows0, v.base[rows0]), prac=v.p_base[rows0]))
+        for a, rows, e in _own_area_alternates(s, v.base, v.factor, rows0):
+            cfs.append(_cf(a, rows, plus(rows, e)))
+        if lat.dose_out is not None:
+            e = v.base[rows0] + v.factor[rows0, None] * s.w_direct[rows0]
+            cfs.append(_cf("direct", rows0, plus(rows0, e)))
+    for i, member in enumerate(s.prog_members):
+        rows = np.flatnonzero(member)
+        if len(rows):
+            out = v.eta[rows] - v.pf * lat.prog_out[i][rows]
+            cfs.append(
+                _cf(("program", i), rows, out, ind=v.ind[rows] - v.pf * lat.prog_ind[i][rows])
+            )
+    return cfs
+
+
+def _column(s, v, latent: str):
+    """(latent values of one scale for every worker, counterfactual part, column index)."""
+    kind, _, name = latent.partition(":")
+    if kind == "practice":
+        j = AREA_KEYS.index(name)
+        col = np.ascontiguousarray(v.p_base[:, j])
+        return (col if v.factor is None else col + v.factor * s.w_peff[:, j]), "prac", j
+    if kind == "ind":
+        j = STATEMENT_KEYS.index(name)
+        return np.ascontiguousarray(v.ind[:, j]), "ind", j
+    return np.ascontiguousarray(v.eta[:, _K[kind]]), "out", _K[kind]
+
+
+def _draw_wave(design, rng, s, lat, cfg, w: int):
+    """Step 3 for one wave: item answers and, at later waves, the counterfactual answers.
+
+    Returns ``(answers, counterfactuals)``; each counterfactual is ``(label,
+    rows, answers, scales)`` (``scales``: the (instrument, scale) pairs drawn
+    for it): label ``None`` = the rows treated by then without any change;
+    an area code = without that area's change (multi-area orgs); ``"direct"``
+    = without the practice-carried part of the effect (dose model);
+    ``("program", i)`` = program i's participants without the program.
+    """
+    n = s.n
+    v = _latent_wave(design, rng, s, lat, cfg, w)
+    cfs = _counterfactuals(s, lat, v, w)
     arr = np.empty((cfg.n_items, n), dtype=np.int8)
-    outs = [np.zeros((cfg.n_items, len(rows)), dtype=np.int8) for _, rows, _ in cfs]
-    for key, scale, latent, _ in _scale_plan():
+    outs = [np.zeros((cfg.n_items, len(cf["rows"])), dtype=np.int8) for cf in cfs]
+    drawn: list[list] = [[] for _ in cfs]
+    for key, scale, latent, _ in cfg.plan:
         idx = cfg.offsets[key] + np.array(cfg.insts[key].scales[scale].items) - 1
-        if latent.startswith("practice:"):
-            a = AREA_KEYS.index(latent.split(":")[1])
-            col0 = np.ascontiguousarray(p_base[:, a])
-            col = col0 if factor is None else col0 + factor * s.w_peff[:, a]
-            etas = [col0[cfs[0][1]]] if cfs else []
-        else:
-            col0 = np.ascontiguousarray(base[:, _K[latent]])
-            col = np.ascontiguousarray(eta[:, _K[latent]])
-            etas = [col0[rows] if e is None else e[:, _K[latent]] for _, rows, e in cfs]
-        tmp = np.empty((len(idx), n), dtype=np.int8)
+        col, part, j = _column(s, v, latent)
+        use = [c for c, cf in enumerate(cfs) if cf[part] is not None]
         alts = [
-            (e, rows, np.empty((len(idx), len(rows)), dtype=np.int8))
-            for e, (_, rows, _) in zip(etas, cfs, strict=False)
+            (
+                np.ascontiguousarray(cfs[c][part][:, j]),
+                cfs[c]["rows"],
+                np.empty((len(idx), len(cfs[c]["rows"])), dtype=np.int8),
+            )
+            for c in use
         ]
+        tmp = np.empty((len(idx), n), dtype=np.int8)
         draw_items(col, cfg.models[(key, scale)], rng, tmp, alternates=alts)
         arr[idx] = tmp
-        for out, (_, _, got) in zip(outs, alts, strict=False):
-            out[idx] = got
-    for key in INSTRUMENTS:  # stored raw: reverse-keyed items are flipped back
+        for c, (_, _, got) in zip(use, alts, strict=True):
+            outs[c][idx] = got
+            drawn[c].append((key, scale))
+    for key in cfg.keys:  # stored raw: reverse-keyed items are flipped back
         inst = cfg.insts[key]
         rev = cfg.offsets[key] + np.array(inst.reverse_items, dtype=np.int64) - 1
         if len(rev):
             top = inst.response.min + inst.response.max
             for block in (arr, *outs):
                 block[rev] = top - block[rev]
-    return arr, [(label, rows, out) for (label, rows, _), out in zip(cfs, outs, strict=True)]
+    return arr, [
+        (cf["label"], cf["rows"], out, sc) for cf, out, sc in zip(cfs, outs, drawn, strict=True)
+    ]
 
 
 def _present(design, rng, cfg, s, first: np.ndarray, n_waves: int) -> np.ndarray:
@@ -343,12 +433,12 @@ def _blank(design, rng, cfg, s, items, later) -> dict:
     diffs = {}
     for w in range(len(items)):
         blanks = _nonresponse(rng, items[w], design.item_nonresponse)
-        for label, rows, answers in later.get(w, []):
+        for label, rows, answers, scales in later.get(w, []):
             _mirror(blanks, s.n, rows, answers)
-            d = potential_differences(cfg.insts, cfg.offsets, items[w], answers, rows, label)
+            d = potential_differences(cfg.insts, cfg.offsets, items[w], answers, rows, scales)
             diffs.setdefault(w, []).append((label, rows, d))
-        skip = rng.random((len(INSTRUMENTS), s.n)) < design.instrument_skip
-        for k, key in enumerate(INSTRUMENTS):
+        skip = rng.random((len(cfg.keys), s.n)) < design.instrument_skip
+        for k, key in enumerate(cfg.keys):
             if skip[k].any():
                 block = items[w][cfg.offsets[key] : cfg.offsets[key] + cfg.insts[key].n_items]
                 block[:, skip[k]] = MISSING
@@ -380,7 +470,8 @@ def run(design, seed: int, *, return_key: bool = False):
         for wave in schedule
     ]
     metrics, indicator_truth = org_metrics(design, rng, s, lat)
+    cases = caseload(design, rng, s, lat, present)
     study, key = build_study(
-        design, seed, rng, s, cfg, items, present, dates, diffs, metrics, indicator_truth
+        design, seed, rng, s, cfg, items, present, dates, diffs, metrics, indicator_truth, cases
     )
     return (study, key) if return_key else study

@@ -20,11 +20,14 @@ Layouts by design (study.yaml ``design`` block, contract in DESIGN.md):
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pandas as pd
 
 from . import __version__
-from ._simtruth import INSTRUMENTS, MISSING, truth_table
+from ._simindiv import programs_table
+from ._simtruth import MISSING, truth_table
 from .areas import AREA_KEYS
 
 __all__ = ["build_study", "org_name", "sgic_codes"]
@@ -247,7 +250,7 @@ def _meta(design, seed, codes, truth_note) -> dict:
             "every effect is in truth.csv."
         ),
         "waves": list(design.wave_names),
-        "instruments": list(INSTRUMENTS),
+        "instruments": list(design.instruments),
         "min_cell": design.min_cell,
         "provenance": {
             "synthetic": True,
@@ -264,8 +267,13 @@ def _meta(design, seed, codes, truth_note) -> dict:
     return meta
 
 
-def build_study(design, seed, rng, s, cfg, items, present, dates, diffs, metrics, ind_truth):
-    """Assemble the :class:`~stseval.study.Study` (and the link key, or None)."""
+def build_study(
+    design, seed, rng, s, cfg, items, present, dates, diffs, metrics, ind_truth, cases=None
+):
+    """Assemble the :class:`~stseval.study.Study` (and the link key, or None).
+
+    ``cases``: the ``caseload`` of every response row (dose confounder designs), put after ``date``.
+    """
     from .study import Study
 
     wid, oid, tid, workers = _people(design, s, cfg)
@@ -277,14 +285,20 @@ def build_study(design, seed, rng, s, cfg, items, present, dates, diffs, metrics
             "size": np.ceil(counts / s.coverage).astype(np.int64),
         }
     )
-    names = [c for key in INSTRUMENTS for c in cfg.insts[key].item_columns]
+    names = [c for key in cfg.keys for c in cfg.insts[key].item_columns]
     responses = _response_frame(wid, design.wave_names, dates, items, present, names)
+    if cases is not None:
+        responses.insert(3, "caseload", cases)
     metrics.insert(0, "org_id", oid.take(metrics.pop("_org").to_numpy()))
     truth, note = truth_table(design, s, cfg, diffs, items[0], ind_truth)
     key = None
     if design.linkage != "linked":
         responses, workers, key = _anonymize(design, rng, s, responses, workers, present)
     codes = [c for c in responses.columns if c.startswith("sgic_")]
+    programs = programs_table(design, s, tid, wid)
+    extra = {}
+    if programs is not None and "programs" in inspect.signature(Study).parameters:
+        extra["programs"] = programs  # a Study that holds the programs table
     study = Study(
         meta=_meta(design, seed, codes, note),
         workers=workers,
@@ -293,8 +307,11 @@ def build_study(design, seed, rng, s, cfg, items, present, dates, diffs, metrics
         interventions=_interventions(design, s, oid, tid),
         org_metrics=metrics,
         truth=truth,
+        **extra,
     )
     study._normalize()
+    if programs is not None and not extra:  # older Study: attach it (make_synthetic writes it)
+        study.programs = programs
     if "sgic_initial" in codes:  # text, not an item answer
         study.responses["sgic_initial"] = pd.array(responses["sgic_initial"], dtype="str")
     return study, key

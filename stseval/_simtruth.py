@@ -17,6 +17,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from ._simdose import DOSE_NOTE, dose_truth_rows
+from ._simindiv import PROGRAM_NOTE, program_truth_rows
 from .areas import AREA_KEYS
 from .instruments import Instrument
 
@@ -92,16 +94,14 @@ def fast_scale_scores(
     return out
 
 
-def potential_differences(insts, offsets, y1_all, y_alt, rows, label=None) -> dict:
+def potential_differences(insts, offsets, y1_all, y_alt, rows, scales) -> dict:
     """Per row of ``rows``: score with all changes minus the counterfactual score, per scale.
 
-    ``label`` None: the counterfactual has no change (every scale); an area
-    code: it lacks that area's change only (the STS, burnout and compassion
-    satisfaction scores; practice moves with its own area only).
+    ``scales`` lists the (instrument, scale) pairs the counterfactual answers
+    were drawn for (the others are left out).
     """
     diffs = {}
-    plan = _OUTCOMES + ([("org_guidance", a) for a in AREA_KEYS] if label is None else [])
-    for key, scale in plan:
+    for key, scale in scales:
         inst = insts[key]
         diffs[(key, scale)] = fast_scale_scores(
             y1_all, inst, scale, offsets[key], rows
@@ -172,6 +172,22 @@ def truth_table(design, s, cfg, diffs, pre_items, indicator_truth) -> tuple[pd.D
         for cohort, (sep, absn) in indicator_truth[area]:
             rows.append((area, "separation_rate", "att", sep, "", cohort))
             rows.append((area, "absence_rate", "att", absn, "", cohort))
+    note = TRUTH_NOTE + (_EXTRA_NOTE if wave_col else "")
+    note += _OWN_NOTE if design.multi_area_share > 0 else ""
+    if design.mediated_share is not None:
+        rows += dose_truth_rows(design, s, diffs)
+        note += DOSE_NOTE
+    if design.programs:
+
+        def pre_score(key, scale):
+            if (key, scale) not in pre_scores:
+                pre_scores[(key, scale)] = fast_scale_scores(
+                    pre_items, cfg.insts[key], scale, cfg.offsets[key]
+                )
+            return pre_scores[(key, scale)]
+
+        rows += program_truth_rows(design, s, diffs, pre_score, _pooled_sd)
+        note += PROGRAM_NOTE
     truth = pd.DataFrame(rows, columns=["area", "outcome", "estimand", "value", "wave", "cohort"])
     truth = truth.sort_values(["area", "outcome", "estimand"], kind="mergesort")
     keep = ["area", "outcome", "estimand", "value"]
@@ -181,8 +197,7 @@ def truth_table(design, s, cfg, diffs, pre_items, indicator_truth) -> tuple[pd.D
     for col in ("wave", "cohort"):
         if col in truth:
             truth[col] = truth[col].astype(object).where(truth[col] != "", None)
-    note = TRUTH_NOTE + (_EXTRA_NOTE if wave_col else "")
-    return truth, note + (_OWN_NOTE if design.multi_area_share > 0 else "")
+    return truth, note
 
 
 def _indicator_truth(design, s, diff_sep, diff_abs, window) -> dict:

@@ -57,6 +57,14 @@ Study shapes (design fields; presets :data:`PRESET_NAMES`)
   :mod:`stseval._simtables` for the layouts.
 * ``comparison_orgs: 0``: no comparison group (one or several orgs).
 * :meth:`StudyDesign.nullified`: the same design with every effect 0.
+* ``mediated_share`` (dose model, :mod:`stseval._simdose`): every org's
+  practice changes by a varying amount (``practice_change_sd``) and that
+  share of each area's effect runs through it; ``dose_confounder`` adds a
+  caseload fall that goes with practice gains (``caseload`` column).
+* ``instruments`` with ``ind_guidance``: the seven statement scales
+  (:mod:`stseval._simindiv`); ``programs``: individual programs moving
+  their statements and the staff outcomes (``study.programs``, written to
+  ``programs.csv`` by ``scripts/make_synthetic.py``).
 
 Truth (``truth.csv``)
 ---------------------
@@ -77,7 +85,10 @@ With more than one later wave the table has a ``wave`` column (rows for
 every later wave; blank for the indicators); with start cohorts a
 ``cohort`` column (the first wave after the cohort's start; blank = all
 orgs started by that wave). With team assignment the treated are the
-workers of the changed teams.
+workers of the changed teams. Dose model: ``dose_slope``, ``indirect``,
+``direct`` per area and staff outcome; programs: ``att``, ``att_sd`` per
+targeted statement (``area`` = statement key); exact definitions in
+``study.yaml`` ``provenance.truth_definition``.
 
 Calibration defaults (norms.md section 7; DERIVED or ASSUMED as labelled on
 each field; ``StudyDesign().describe()`` lists them). Tests
@@ -103,12 +114,9 @@ Medicine*, 63(2), 98-106. doi:10.1136/oem.2004.019364
 from __future__ import annotations
 
 import datetime as _dt
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from ._simdesign import (
     DEFAULT_EFFECTS,
@@ -118,14 +126,14 @@ from ._simdesign import (
     PRESETS,
     ScoreTarget,
     WaveSpec,
-    alias_effects,
-    apply_overrides,
     clean_effects,
-    deep_merge,
     design_problems,
     preset_fields,
     spaced_waves,
 )
+from ._simdesignio import DesignIO
+from ._simindiv import write_programs
+from ._simprogdesign import IndGuidanceSpec, ProgramSpec, program_problems
 from .areas import AREA_KEYS
 from .errors import UsageError
 
@@ -140,10 +148,11 @@ __all__ = [
     "LATENT_OUTCOMES",
     "OUTCOME_ALIASES",
     "PRESET_NAMES",
+    "write_programs",
 ]
 
 
-class StudyDesign(BaseModel):
+class StudyDesign(DesignIO):
     """Everything :func:`simulate` needs; defaults make a realistic study.
 
     Built-in designs: :meth:`preset` (names in :data:`PRESET_NAMES`; also
@@ -343,6 +352,39 @@ class StudyDesign(BaseModel):
         5.0, gt=0, description="gamma shape of month-to-month absence noise"
     )
 
+    # -- dose-response truth (issue 11; None = the effect multiplier model above) --------
+    mediated_share: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="share of each area's STS/BO/CS effect carried by the org's realized "
+        "practice change (the rest direct); None: no dose model (no dose truth rows)",
+    )
+    practice_change_sd: float = Field(  # ASSUMED
+        0.4,
+        ge=0,
+        description="dose model: between-org SD (latent) of every org's practice change in each "
+        "area from pre to later waves, on top of the intervention's mean practice effect",
+    )
+    dose_confounder: float = Field(
+        0.0,
+        description="dose model: latent fall of STS and burnout per SD of an org's caseload fall, "
+        "which goes with its practice gains (corr .71 with each area's change, ASSUMED); biases "
+        "the naive slope, not the truth; responses.csv then has a caseload column",
+    )
+    # -- individual guidance inventory and individual programs (issue 11) ---------------
+    instruments: tuple[str, ...] = Field(
+        ("stss", "proqol", "org_guidance"),
+        description="instruments answered; add ind_guidance for the 7 statement scales",
+    )
+    ind_guidance: IndGuidanceSpec = Field(
+        default_factory=IndGuidanceSpec,
+        description="statement scales (ASSUMED calibration except team support-STS)",
+    )
+    programs: tuple[ProgramSpec, ...] = Field(
+        (), description="individual programs (programs.csv); each moves its statements"
+    )
+
     # -- validation ----------------------------------------------------------------------
     @field_validator("areas", mode="before")
     @classmethod
@@ -378,7 +420,7 @@ class StudyDesign(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> StudyDesign:
-        problems = design_problems(self)
+        problems = design_problems(self) + program_problems(self)
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -443,72 +485,28 @@ class StudyDesign(BaseModel):
         """Cluster RCT of teams: half the teams of each of 8 orgs randomized to change."""
         return cls.preset("team_rct")
 
+    @classmethod
+    def dose(cls) -> StudyDesign:
+        """60 orgs (2 areas x 20 + 20), varied practice change, 60% of effects carried by it."""
+        return cls.preset("dose")
+
+    @classmethod
+    def individual(cls) -> StudyDesign:
+        """10 orgs with the individual guidance inventory; a skills course for 40% of teams."""
+        return cls.preset("individual")
+
     def nullified(self) -> StudyDesign:
         """The same design with every effect zero (all areas, all outcomes): truth is 0."""
         name = {"synthetic-default": "synthetic-null"}.get(self.name, f"{self.name}-null")
         name = self.name if self.name.endswith("null") else name
         zero = {a: {k: 0.0 for k in LATENT_OUTCOMES} for a in AREA_KEYS}
-        return self.model_copy(update={"effects": zero, "name": name})
-
-    def to_dict(self) -> dict:
-        """Plain mapping (dates as ISO strings, tuples as lists), readable by :meth:`from_dict`."""
-        return self.model_dump(mode="json")
-
-    @classmethod
-    def from_dict(cls, data: dict, *, source: str = "design") -> StudyDesign:
-        """Validate a mapping; fields not given keep the defaults of ``data['base']`` (default)."""
-        if not isinstance(data, dict):
-            raise UsageError(f"{source} must hold a mapping of design fields")
-        data = dict(data)
-        base = data.pop("base", "default")
-        if base not in PRESETS:
-            raise UsageError(f"{source}: base must be one of {', '.join(PRESETS)}; got {base!r}")
-        merged = deep_merge(cls.preset(base).to_dict(), alias_effects(data))
-        return cls._validated(merged, source)
-
-    @classmethod
-    def from_yaml(cls, path: str | Path) -> StudyDesign:
-        """Read a design YAML file (a mapping of fields; see :meth:`from_dict`)."""
-        path = Path(path)
-        if not path.is_file():
-            raise UsageError(f"design file {path} does not exist")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise UsageError(f"design file {path} is not valid YAML: {exc}") from None
-        return cls.from_dict(data, source=f"design file {path}")
-
-    def with_overrides(self, overrides: dict[str, Any]) -> StudyDesign:
-        """A copy with fields changed; keys may be dotted (``effects.supervision.sts``).
-
-        String values are parsed as YAML (``"12"`` -> 12, ``"[2, 3]"`` -> a list),
-        so command-line ``--set key=value`` pairs can be passed as they are.
-        """
-        data = apply_overrides(self.to_dict(), overrides, type(self).model_fields)
-        return self._validated(data, "design override")
-
-    @classmethod
-    def _validated(cls, data: dict, source: str) -> StudyDesign:
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            lines = [
-                f"{'.'.join(map(str, e['loc'])) or '(design)'}: {e['msg']}" for e in exc.errors()
-            ]
-            raise UsageError(
-                f"{source} is not a valid design:\n  - " + "\n  - ".join(lines)
-            ) from None
-
-    def describe(self) -> pd.DataFrame:
-        """One row per field: ``field, value, description`` (for notebooks and help text)."""
-        data = self.to_dict()
-        return pd.DataFrame(
-            [
-                (name, data[name], info.description or "")
-                for name, info in type(self).model_fields.items()
-            ],
-            columns=["field", "value", "description"],
-        )
+        update = {"effects": zero, "name": name}
+        if self.programs:
+            update["programs"] = tuple(
+                p.model_copy(update={"statement_effect": 0.0, "outcome_effects": {}})
+                for p in self.programs
+            )
+        return self.model_copy(update=update)
 
     # -- derived quantities -----------------------------------------------------------
     def effect(self, area: str, outcome: str) -> float:

@@ -208,6 +208,8 @@ def test_shipped_data_match_the_code(tmp_path, shipped_synthetic):
         "three_wave",
         "staggered",
         "team_rct",
+        "dose",
+        "individual",
     ):
         assert sum(p.stat().st_size for p in (shipped_synthetic / name).iterdir()) < 1_000_000
     assert sum(p.stat().st_size for p in (shipped_synthetic / "default").iterdir()) < 3_000_000

@@ -62,7 +62,8 @@ def test_every_preset_simulates_with_truth_for_every_later_wave(name):
     else:
         assert len(later) == 1
     per_area = scores.groupby("area").size()
-    assert set(per_area.index) == set(design.areas)
+    statements = {st for p in design.programs for st in p.statements}  # program truth rows
+    assert set(per_area.index) == set(design.areas) | statements
     assert (per_area > 0).all() and scores["value"].notna().all()
     if name == "null":
         assert (t["value"] == 0).all()
