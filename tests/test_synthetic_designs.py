@@ -357,7 +357,7 @@ def test_self_generated_codes_match_true_pairs_at_the_expected_rate():
     full = pre.dropna().astype(str).agg("|".join, axis=1)
     assert full.duplicated().any()
     assert s.responses["sgic_initial"].dropna().str.fullmatch("[A-Z]").all()
-    assert s.responses["sgic_birth_month"].dropna().between(1, 12).all()
+    assert pd.to_numeric(s.responses["sgic_birth_month"].dropna()).between(1, 12).all()
 
 
 # -- the truth's scorer -----------------------------------------------------------------
