@@ -182,6 +182,7 @@ def _replicate(design, seeds, area="supervision", outcome="stss_total"):
 
 
 @pytest.mark.slow
+@pytest.mark.recovery
 def test_ancova_recovers_truth_and_holds_false_positive_rate():
     design = StudyDesign.small().with_overrides({"orgs_per_area": 5, "comparison_orgs": 8})
     null = StudyDesign.null().with_overrides({"orgs_per_area": 5, "comparison_orgs": 8})
