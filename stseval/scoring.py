@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -91,49 +92,32 @@ def score(
     failures: list[dict] = []
     prepared = []
     for inst in instruments:
-        cols = inst.item_columns
-        absent = [c for c in cols if c not in responses.columns]
+        absent = _absent_columns(responses, inst, source)
         if absent:
-            expected = f"{cols[0]} ... {cols[-1]}"
-            what = (
-                "has no item columns in the data"
-                if len(absent) == len(cols)
-                else f"is missing {len(absent)} item column(s): {', '.join(absent[:8])}"
-                + (" ..." if len(absent) > 8 else "")
-            )
-            failures.append(
-                {
-                    "file": source,
-                    "column": ", ".join(absent[:3]),
-                    "rows": "",
-                    "problem": f"instrument {inst.key} {what} (expected {expected})",
-                }
-            )
+            failures.append(absent)
             continue
-        values, bad, na = _read_items(responses, inst)
-        if invalid == "raise" and bad.any():
+        values, nonnumeric = _raw_matrix(responses, inst)
+        tally = _tally(values, nonnumeric, inst)
+        if invalid == "raise" and tally.n_bad:
+            _, bad, _ = _read_items(responses, inst)  # the slow path, only to name the cells
             failures.extend(_describe_invalid(responses, inst, bad, source))
-        prepared.append((inst, values, bad, na))
+        prepared.append((inst, tally))
     if failures:
         raise DataValidationError(failures, title="responses could not be scored")
 
-    item_cols = {c for inst, *_ in prepared for c in inst.item_columns}
-    carried = responses[[c for c in responses.columns if c not in item_cols]]
-    blocks = []
-    for inst, values, bad, na in prepared:
-        n_bad = int(bad.sum())
-        if n_bad and invalid == "missing":
+    item_cols = {c for inst, _ in prepared for c in inst.item_columns}
+    parts = [responses[[c for c in responses.columns if c not in item_cols]]]
+    for inst, tally in prepared:
+        if tally.n_bad and invalid == "missing":
             warnings.warn(
-                f"{inst.key}: {n_bad} invalid answer(s) treated as missing "
+                f"{inst.key}: {tally.n_bad} invalid answer(s) treated as missing "
                 f"(allowed {_allowed_text(inst)}); see column {inst.key}_n_invalid",
                 stacklevel=2,
             )
-        blocks.append(
-            _score_instrument(
-                inst, values, bad, na, responses.index, min_answered, bands.get(inst.key)
-            )
+        parts.extend(
+            _score_instrument(inst, tally, responses.index, min_answered, bands.get(inst.key))
         )
-    out = pd.concat([carried, *blocks], axis=1)
+    out = pd.concat(parts, axis=1)
     out.attrs["scoring_rules"] = scoring_rules(instruments, min_answered=min_answered)
     return out
 
@@ -332,85 +316,206 @@ def _rule_for(inst: Instrument, scale: str, override: MinAnswered) -> MissingRul
     )
 
 
-def _weights(inst: Instrument):
-    """Item x scale matrices: membership, signed keying and reverse-key constant."""
+def _absent_columns(responses: pd.DataFrame, inst: Instrument, source) -> dict | None:
+    """A failure row when some of the instrument's item columns are not in the data."""
+    cols = inst.item_columns
+    absent = [c for c in cols if c not in responses.columns]
+    if not absent:
+        return None
+    what = (
+        "has no item columns in the data"
+        if len(absent) == len(cols)
+        else f"is missing {len(absent)} item column(s): {', '.join(absent[:8])}"
+        + (" ..." if len(absent) > 8 else "")
+    )
+    return {
+        "file": source,
+        "column": ", ".join(absent[:3]),
+        "rows": "",
+        "problem": f"instrument {inst.key} {what} (expected {cols[0]} ... {cols[-1]})",
+    }
+
+
+@dataclass
+class _Tally:
+    """Per-row tallies of one instrument: keyed sums and counts by scale, row counts."""
+
+    sums: np.ndarray  # (n, m) keyed sum of the answered items of each scale
+    n_ans: np.ndarray  # (n, m) answered items of each scale
+    n_na: np.ndarray | None  # (n, m) not-applicable answers (instruments with an N/A code)
+    endorsed: dict[str, np.ndarray]  # per diagnostic rule: (n, m) items at or above the cut
+    n_missing: np.ndarray  # (n,) blank items
+    n_invalid: np.ndarray  # (n,) invalid answers
+
+    @property
+    def n_bad(self) -> int:
+        return int(self.n_invalid.sum())
+
+
+def _weights(inst: Instrument) -> np.ndarray:
+    """W such that [filled | answered | n/a | endorsed per rule] @ W gives every tally.
+
+    Row blocks (k items each): raw answers with unusable cells set to 0, answered (0/1),
+    then with an N/A code the N/A indicator, then per diagnostic rule the endorsed
+    indicator. Columns: keyed sums (m), answered counts (m), all answered (1), then
+    N/A counts (m) and all N/A (1), then endorsed counts (m) per rule. A reverse item's
+    keyed value is (min + max) - x: over a scale, -x from the filled block plus
+    (min + max) per answered item from the answered block.
+    """
     k, m = inst.n_items, len(inst.scales)
     member = np.zeros((k, m))
     for j, scale in enumerate(inst.scales.values()):
         member[[n - 1 for n in scale.items], j] = 1.0
     rev = np.array([it.reverse for it in inst.items], dtype=float)[:, None]
-    # keyed value = x for forward items, (min + max) - x for reverse items, so over a scale
-    # sum(keyed) = answered-filled @ signed + answered @ (reverse * (min + max)).
-    signed = member * (1 - 2 * rev)
-    constant = member * rev * (inst.response.min + inst.response.max)
-    return member, signed, constant
+    has_na = inst.response.not_applicable is not None
+    n_rules = len(inst.diagnostic_rules)
+    rows, cols = k * (2 + has_na + n_rules), 2 * m + 1 + has_na * (m + 1) + n_rules * m
+    w = np.zeros((rows, cols))
+    w[:k, :m] = member * (1 - 2 * rev)
+    w[k : 2 * k, :m] = member * rev * (inst.response.min + inst.response.max)
+    w[k : 2 * k, m : 2 * m] = member
+    w[k : 2 * k, 2 * m] = 1.0
+    row, col = 2 * k, 2 * m + 1
+    if has_na:
+        w[row : row + k, col : col + m] = member
+        w[row : row + k, col + m] = 1.0
+        row, col = row + k, col + m + 1
+    for _ in range(n_rules):
+        w[row : row + k, col : col + m] = member
+        row, col = row + k, col + m
+    return w
 
 
-def _score_instrument(inst, values, bad, na, index, min_answered, band_set) -> pd.DataFrame:
-    n, m = len(values), len(inst.scales)
-    member, signed, constant = _weights(inst)
-    sums, n_ans = np.empty((n, m)), np.empty((n, m))
-    n_na = np.zeros((n, m)) if na is not None else None
+def _valid(v: np.ndarray, resp, out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
+    """Cells holding an allowed answer (NaN, N/A code, off-step and out of range are not)."""
+    with np.errstate(invalid="ignore"):
+        if resp.step == 1:
+            np.greater_equal(v, resp.min, out=out)
+            out &= np.less_equal(v, resp.max, out=tmp)
+            out &= np.equal(np.floor(v), v, out=tmp)
+        else:
+            q = (v.astype(np.float64) - resp.min) / resp.step
+            np.greater_equal(q, 0, out=out)
+            out &= np.less_equal(q, (resp.max - resp.min) // resp.step, out=tmp)
+            out &= np.equal(np.floor(q), q, out=tmp)
+    return out
+
+
+def _tally(values: np.ndarray, nonnumeric: np.ndarray | None, inst: Instrument) -> _Tally:
+    """Sums and counts for every row, a block of rows at a time, with one matrix product.
+
+    Tallies are whole numbers below 2**24, so float32 holds them exactly.
+    """
+    n, k = len(values), inst.n_items
+    resp, rules = inst.response, list(inst.diagnostic_rules.values())
+    big = k * max(abs(resp.min), abs(resp.max)) >= 2**24
+    ftype = np.float64 if big else np.float32
+    w = _weights(inst).astype(ftype)
+    width = w.shape[1]
+    res = np.empty((n, width), dtype=ftype)
     n_missing = np.empty(n, dtype=np.int64)
-    dx_rules = list(inst.diagnostic_rules.items())
-    endorsed = {name: np.empty((n, m)) for name, _ in dx_rules}
+    z = np.empty((_CHUNK, w.shape[0]), dtype=ftype)
+    ok, nan, tmp = (np.empty((_CHUNK, k), dtype=bool) for _ in range(3))
     for lo in range(0, n, _CHUNK):
         sl = slice(lo, lo + _CHUNK)
-        v, nan, na_b, _ = _classify(values[sl], inst.response)
-        unusable = nan | bad[sl]
-        if na_b is not None:
-            unusable |= na_b
-            n_na[sl] = na_b @ member
-        answered = (~unusable).astype(np.float64)
-        filled = np.where(unusable, 0.0, v)
-        sums[sl] = filled @ signed + answered @ constant
-        n_ans[sl] = answered @ member
-        n_missing[sl] = nan.sum(axis=1)
-        for name, rule in dx_rules:
-            endorsed[name][sl] = ((filled >= rule.endorsed_at) & ~unusable) @ member
+        v = values[sl]
+        if v.dtype.kind != "f":
+            v = v.astype(np.float64)
+        r = len(v)
+        zr, okr, nanr = z[:r], _valid(v, resp, ok[:r], tmp[:r]), np.isnan(v, out=nan[:r])
+        if nonnumeric is not None:
+            nanr &= ~nonnumeric[sl]  # text is invalid, not blank
+        filled = zr[:, :k]
+        filled[...] = 0
+        np.copyto(filled, v, where=okr, casting="unsafe")
+        np.copyto(zr[:, k : 2 * k], okr)
+        col = 2 * k
+        if resp.not_applicable is not None:
+            np.equal(v, resp.not_applicable, out=zr[:, col : col + k], casting="unsafe")
+            col += k
+        for rule in rules:
+            np.greater_equal(filled, rule.endorsed_at, out=zr[:, col : col + k])
+            zr[:, col : col + k] *= zr[:, k : 2 * k]
+            col += k
+        np.matmul(zr, w, out=res[sl])
+        n_missing[sl] = nanr.sum(axis=1)
+    return _split_tally(res, n_missing, inst)
+
+
+def _split_tally(res: np.ndarray, n_missing: np.ndarray, inst: Instrument) -> _Tally:
+    k, m = inst.n_items, len(inst.scales)
+    has_na = inst.response.not_applicable is not None
+    n_invalid = k - res[:, 2 * m].astype(np.int64) - n_missing
+    col = 2 * m + 1
+    n_na = None
+    if has_na:
+        n_na = res[:, col : col + m]
+        n_invalid -= res[:, col + m].astype(np.int64)
+        col += m + 1
+    endorsed = {}
+    for name in inst.diagnostic_rules:
+        endorsed[name] = res[:, col : col + m]
+        col += m
+    return _Tally(res[:, :m], res[:, m : 2 * m], n_na, endorsed, n_missing, n_invalid)
+
+
+def _score_instrument(inst, tally: _Tally, index, min_answered, band_set) -> list[pd.DataFrame]:
+    n, names = len(index), list(inst.scales)
+    n_ans = tally.n_ans
     block: dict = {}
     scores = {}
-    names = list(inst.scales)
     for j, (name, scale) in enumerate(inst.scales.items()):
         k = len(scale.items)
-        applicable = k - (n_na[:, j] if n_na is not None else 0)
         rule = _rule_for(inst, name, min_answered)
-        # The required count is taken of the applicable items (N/A excluded).
-        need = np.array([rule.required(a) if a > 0 else 1 for a in range(k + 1)])
+        answered = n_ans[:, j].astype(np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = sums[:, j] / n_ans[:, j]
-        result = mean * k if scale.method == "sum" else mean
-        result[
-            (n_ans[:, j] < need[np.asarray(applicable, dtype=np.int64)]) | (n_ans[:, j] == 0)
-        ] = np.nan
+            result = tally.sums[:, j].astype(np.float64) / answered
+        if scale.method == "sum":
+            result *= k
+        if tally.n_na is None:
+            too_few = answered < max(rule.required(k), 1)
+        else:
+            # The required count is taken of the applicable items (N/A excluded).
+            need = np.array([rule.required(a) if a > 0 else 1 for a in range(k + 1)])
+            too_few = answered < need[k - tally.n_na[:, j].astype(np.int64)]
+        result[too_few] = np.nan
         scores[name] = result
         block[f"{inst.key}_{name}"] = result
-    set_name = band_set or inst.default_band_set()
-    if set_name:
-        bset = inst.band_sets[set_name]
-        lowers = np.array([b.lower for b in bset.bands])
-        labels = [b.label for b in bset.bands]
-        for name in bset.scales:
-            s = scores[name]
-            pos = np.searchsorted(lowers, s, side="right") - 1
-            codes = np.where(np.isnan(s) | (pos < 0), -1, pos)
-            block[f"{inst.key}_{name}_band"] = pd.Categorical.from_codes(
-                codes, categories=labels, ordered=True
-            )
-    for rname, rule in dx_rules:
+    block.update(_bands(inst, scores, band_set))
+    for rname, rule in inst.diagnostic_rules.items():
         ok = np.ones(n, dtype=bool)
         complete = np.ones(n, dtype=bool)
         for scale, required in rule.require.items():
             j = names.index(scale)
             complete &= n_ans[:, j] == len(inst.scales[scale].items)
-            ok &= endorsed[rname][:, j] >= required
+            ok &= tally.endorsed[rname][:, j] >= required
         flag = pd.array(ok, dtype="boolean")
         flag[~complete] = pd.NA
         block[f"{inst.key}_{rname}"] = flag
     for j, name in enumerate(names):
         block[f"{inst.key}_{name}_n_answered"] = n_ans[:, j].astype(np.int64)
-        if n_na is not None:
-            block[f"{inst.key}_{name}_n_na"] = n_na[:, j].astype(np.int64)
-    block[f"{inst.key}_n_missing"] = n_missing
-    block[f"{inst.key}_n_invalid"] = bad.sum(axis=1)
-    return pd.DataFrame(block, index=index)
+        if tally.n_na is not None:
+            block[f"{inst.key}_{name}_n_na"] = tally.n_na[:, j].astype(np.int64)
+    block[f"{inst.key}_n_missing"] = tally.n_missing
+    block[f"{inst.key}_n_invalid"] = tally.n_invalid
+    return [pd.DataFrame(block, index=index)]
+
+
+def _bands(inst: Instrument, scores: dict, band_set: str | None) -> dict:
+    """Band columns: the last band whose lower bound the score reaches (missing below all)."""
+    set_name = band_set or inst.default_band_set()
+    if not set_name:
+        return {}
+    bset = inst.band_sets[set_name]
+    labels = [b.label for b in bset.bands]
+    out = {}
+    for name in bset.scales:
+        s = scores[name]
+        codes = np.full(len(s), -1, dtype=np.int8)
+        with np.errstate(invalid="ignore"):
+            for band in bset.bands:
+                codes += s >= band.lower  # NaN compares False: stays -1
+        out[f"{inst.key}_{name}_band"] = pd.Categorical.from_codes(
+            codes, categories=labels, ordered=True, validate=False
+        )
+    return out
