@@ -340,10 +340,10 @@ def _absent_columns(responses: pd.DataFrame, inst: Instrument, source) -> dict |
 class _Tally:
     """Per-row tallies of one instrument: keyed sums and counts by scale, row counts."""
 
-    sums: np.ndarray  # (n, m) keyed sum of the answered items of each scale
-    n_ans: np.ndarray  # (n, m) answered items of each scale
-    n_na: np.ndarray | None  # (n, m) not-applicable answers (instruments with an N/A code)
-    endorsed: dict[str, np.ndarray]  # per diagnostic rule: (n, m) items at or above the cut
+    sums: np.ndarray  # (m, n) keyed sum of the answered items of each scale
+    n_ans: np.ndarray  # (m, n) answered items of each scale
+    n_na: np.ndarray | None  # (m, n) not-applicable answers (instruments with an N/A code)
+    endorsed: dict[str, np.ndarray]  # per diagnostic rule: (m, n) items at or above the cut
     n_missing: np.ndarray  # (n,) blank items
     n_invalid: np.ndarray  # (n,) invalid answers
 
@@ -386,90 +386,120 @@ def _weights(inst: Instrument) -> np.ndarray:
     return w
 
 
-def _valid(v: np.ndarray, resp, out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
+def _valid(v: np.ndarray, resp, buf: dict) -> np.ndarray:
     """Cells holding an allowed answer (NaN, N/A code, off-step and out of range are not)."""
+    out, tmp = buf["ok"], buf["tmp"]
     with np.errstate(invalid="ignore"):
-        if resp.step == 1:
-            np.greater_equal(v, resp.min, out=out)
-            out &= np.less_equal(v, resp.max, out=tmp)
-            out &= np.equal(np.floor(v), v, out=tmp)
+        if resp.step != 1:
+            v = (v.astype(np.float64) - resp.min) / resp.step
+            lo, hi = 0, (resp.max - resp.min) // resp.step
         else:
-            q = (v.astype(np.float64) - resp.min) / resp.step
-            np.greater_equal(q, 0, out=out)
-            out &= np.less_equal(q, (resp.max - resp.min) // resp.step, out=tmp)
-            out &= np.equal(np.floor(q), q, out=tmp)
+            lo, hi = resp.min, resp.max
+        np.greater_equal(v, lo, out=out)
+        out &= np.less_equal(v, hi, out=tmp)
+        whole = np.floor(v, out=buf["float"]) if v.dtype == buf["float"].dtype else np.floor(v)
+        out &= np.equal(whole, v, out=tmp)
     return out
+
+
+def _buffers(rows: int, k: int, depth: int, ftype, like: np.ndarray) -> dict:
+    """Work arrays for one block of rows, laid out like the data (row- or column-major).
+
+    NumPy runs elementwise work on arrays of one layout several times faster than on
+    mixed layouts; the data frame's item block is usually column-major.
+    """
+    fortran = like.ndim == 2 and like.strides[0] < like.strides[1]
+
+    def empty(width, dtype):
+        return np.empty((width, rows), dtype).T if fortran else np.empty((rows, width), dtype)
+
+    float_type = like.dtype if like.dtype.kind == "f" else np.float64
+    return {
+        "z": empty(depth, ftype),
+        "ok": empty(k, bool),
+        "tmp": empty(k, bool),
+        "nan": empty(k, bool),
+        "float": empty(k, float_type),
+    }
 
 
 def _tally(values: np.ndarray, nonnumeric: np.ndarray | None, inst: Instrument) -> _Tally:
     """Sums and counts for every row, a block of rows at a time, with one matrix product.
 
-    Tallies are whole numbers below 2**24, so float32 holds them exactly.
+    Tallies are whole numbers below 2**24 (checked), so float32 holds them exactly.
     """
     n, k = len(values), inst.n_items
     resp, rules = inst.response, list(inst.diagnostic_rules.values())
-    big = k * max(abs(resp.min), abs(resp.max)) >= 2**24
-    ftype = np.float64 if big else np.float32
-    w = _weights(inst).astype(ftype)
-    width = w.shape[1]
-    res = np.empty((n, width), dtype=ftype)
+    ftype = np.float64 if k * max(abs(resp.min), abs(resp.max)) >= 2**24 else np.float32
+    wt = np.ascontiguousarray(_weights(inst).T, dtype=ftype)
+    res = np.empty((wt.shape[0], n), dtype=ftype)  # one row per tally: contiguous columns out
     n_missing = np.empty(n, dtype=np.int64)
-    z = np.empty((_CHUNK, w.shape[0]), dtype=ftype)
-    ok, nan, tmp = (np.empty((_CHUNK, k), dtype=bool) for _ in range(3))
+    buf = _buffers(min(n, _CHUNK), k, wt.shape[1], ftype, values)
     for lo in range(0, n, _CHUNK):
         sl = slice(lo, lo + _CHUNK)
         v = values[sl]
         if v.dtype.kind != "f":
             v = v.astype(np.float64)
         r = len(v)
-        zr, okr, nanr = z[:r], _valid(v, resp, ok[:r], tmp[:r]), np.isnan(v, out=nan[:r])
+        b = {name: a[:r] for name, a in buf.items()}
+        ok, nan, z = _valid(v, resp, b), np.isnan(v, out=b["nan"]), b["z"]
         if nonnumeric is not None:
-            nanr &= ~nonnumeric[sl]  # text is invalid, not blank
-        filled = zr[:, :k]
-        filled[...] = 0
-        np.copyto(filled, v, where=okr, casting="unsafe")
-        np.copyto(zr[:, k : 2 * k], okr)
+            nan &= ~nonnumeric[sl]  # text is invalid, not blank
+        filled = z[:, :k]
+        filled.fill(0)
+        np.copyto(filled, v, where=ok, casting="unsafe")
+        np.copyto(z[:, k : 2 * k], ok)
         col = 2 * k
         if resp.not_applicable is not None:
-            np.equal(v, resp.not_applicable, out=zr[:, col : col + k], casting="unsafe")
+            np.equal(v, resp.not_applicable, out=z[:, col : col + k], casting="unsafe")
             col += k
         for rule in rules:
-            np.greater_equal(filled, rule.endorsed_at, out=zr[:, col : col + k])
-            zr[:, col : col + k] *= zr[:, k : 2 * k]
+            np.greater_equal(filled, rule.endorsed_at, out=z[:, col : col + k], casting="unsafe")
+            z[:, col : col + k] *= z[:, k : 2 * k]
             col += k
-        np.matmul(zr, w, out=res[sl])
-        n_missing[sl] = nanr.sum(axis=1)
+        np.matmul(wt, z.T, out=res[:, sl])
+        n_missing[sl] = _blank_counts(ok, nan, z, res[:, sl], inst)
     return _split_tally(res, n_missing, inst)
+
+
+def _blank_counts(ok, nan, z, res, inst) -> np.ndarray:
+    """Blank items per row; without invalid cells in the block, items - answered - N/A."""
+    k, m = inst.n_items, len(inst.scales)
+    unusable = np.count_nonzero(nan) + np.count_nonzero(ok)
+    if inst.response.not_applicable is None:
+        if unusable == ok.size:
+            return k - res[2 * m]
+    elif unusable + np.count_nonzero(z[:, 2 * k : 3 * k]) == ok.size:
+        return k - res[2 * m] - res[3 * m + 1]
+    return nan.sum(axis=1)
 
 
 def _split_tally(res: np.ndarray, n_missing: np.ndarray, inst: Instrument) -> _Tally:
     k, m = inst.n_items, len(inst.scales)
-    has_na = inst.response.not_applicable is not None
-    n_invalid = k - res[:, 2 * m].astype(np.int64) - n_missing
+    n_invalid = k - res[2 * m].astype(np.int64) - n_missing
     col = 2 * m + 1
     n_na = None
-    if has_na:
-        n_na = res[:, col : col + m]
-        n_invalid -= res[:, col + m].astype(np.int64)
+    if inst.response.not_applicable is not None:
+        n_na = res[col : col + m]
+        n_invalid -= res[col + m].astype(np.int64)
         col += m + 1
     endorsed = {}
     for name in inst.diagnostic_rules:
-        endorsed[name] = res[:, col : col + m]
+        endorsed[name] = res[col : col + m]
         col += m
-    return _Tally(res[:, :m], res[:, m : 2 * m], n_na, endorsed, n_missing, n_invalid)
+    return _Tally(res[:m], res[m : 2 * m], n_na, endorsed, n_missing, n_invalid)
 
 
 def _score_instrument(inst, tally: _Tally, index, min_answered, band_set) -> list[pd.DataFrame]:
-    n, names = len(index), list(inst.scales)
-    n_ans = tally.n_ans
-    block: dict = {}
-    scores = {}
+    """The instrument's output columns as a few frames, each one block (no later copies)."""
+    names = list(inst.scales)
+    scores = np.empty((len(names), len(index)))
     for j, (name, scale) in enumerate(inst.scales.items()):
         k = len(scale.items)
         rule = _rule_for(inst, name, min_answered)
-        answered = n_ans[:, j].astype(np.float64)
+        result, answered = scores[j], tally.n_ans[j]
         with np.errstate(invalid="ignore", divide="ignore"):
-            result = tally.sums[:, j].astype(np.float64) / answered
+            np.divide(tally.sums[j], answered, out=result, dtype=np.float64)
         if scale.method == "sum":
             result *= k
         if tally.n_na is None:
@@ -477,28 +507,49 @@ def _score_instrument(inst, tally: _Tally, index, min_answered, band_set) -> lis
         else:
             # The required count is taken of the applicable items (N/A excluded).
             need = np.array([rule.required(a) if a > 0 else 1 for a in range(k + 1)])
-            too_few = answered < need[k - tally.n_na[:, j].astype(np.int64)]
+            too_few = answered < need[k - tally.n_na[j].astype(np.int64)]
         result[too_few] = np.nan
-        scores[name] = result
-        block[f"{inst.key}_{name}"] = result
-    block.update(_bands(inst, scores, band_set))
+    key = inst.key
+    frames = [_frame(scores, [f"{key}_{name}" for name in names], index)]
+    extra = _bands(inst, dict(zip(names, scores, strict=True)), band_set)
+    extra.update(_diagnoses(inst, tally))
+    if extra:
+        frames.append(pd.DataFrame(extra, index=index))
+    counts, labels = [], []
+    for j, name in enumerate(names):
+        counts.append(tally.n_ans[j])
+        labels.append(f"{key}_{name}_n_answered")
+        if tally.n_na is not None:
+            counts.append(tally.n_na[j])
+            labels.append(f"{key}_{name}_n_na")
+    counts += [tally.n_missing, tally.n_invalid]
+    labels += [f"{key}_n_missing", f"{key}_n_invalid"]
+    block = np.empty((len(counts), len(index)), dtype=np.int64)
+    for row, values in zip(block, counts, strict=True):
+        np.copyto(row, values, casting="unsafe")  # whole numbers held as float32
+    frames.append(_frame(block, labels, index))
+    return frames
+
+
+def _frame(block: np.ndarray, columns: list[str], index) -> pd.DataFrame:
+    """A frame over a (columns x rows) array without copying it (pandas' own layout)."""
+    return pd.DataFrame(block.T, columns=columns, index=index, copy=False)
+
+
+def _diagnoses(inst: Instrument, tally: _Tally) -> dict:
+    """Diagnostic flags: criteria met, not met, or missing when a needed item is unanswered."""
+    names, out = list(inst.scales), {}
     for rname, rule in inst.diagnostic_rules.items():
-        ok = np.ones(n, dtype=bool)
-        complete = np.ones(n, dtype=bool)
+        ok = np.ones(tally.n_ans.shape[1], dtype=bool)
+        complete = ok.copy()
         for scale, required in rule.require.items():
             j = names.index(scale)
-            complete &= n_ans[:, j] == len(inst.scales[scale].items)
-            ok &= tally.endorsed[rname][:, j] >= required
+            complete &= tally.n_ans[j] == len(inst.scales[scale].items)
+            ok &= tally.endorsed[rname][j] >= required
         flag = pd.array(ok, dtype="boolean")
         flag[~complete] = pd.NA
-        block[f"{inst.key}_{rname}"] = flag
-    for j, name in enumerate(names):
-        block[f"{inst.key}_{name}_n_answered"] = n_ans[:, j].astype(np.int64)
-        if tally.n_na is not None:
-            block[f"{inst.key}_{name}_n_na"] = tally.n_na[:, j].astype(np.int64)
-    block[f"{inst.key}_n_missing"] = tally.n_missing
-    block[f"{inst.key}_n_invalid"] = tally.n_invalid
-    return [pd.DataFrame(block, index=index)]
+        out[f"{inst.key}_{rname}"] = flag
+    return out
 
 
 def _bands(inst: Instrument, scores: dict, band_set: str | None) -> dict:
