@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import stseval
+import stseval._tally
 from stseval import DataValidationError, UsageError, load_instrument, score
 from stseval.instruments import builtin_keys
 
@@ -521,7 +522,7 @@ _REF_KEYS = ["stss", "proqol", "pcl5", "stsioa", "cbi", "brs"]
 @pytest.mark.parametrize("chunk", [None, 16])
 def test_every_column_matches_the_cell_by_cell_reference(layout, chunk, monkeypatch):
     if chunk:  # many blocks of rows, the last one ragged
-        monkeypatch.setattr(stseval.scoring, "_CHUNK", chunk)
+        monkeypatch.setattr(stseval._tally, "_CHUNK", chunk)
     frame = _random_answers(_REF_KEYS, 203, np.random.default_rng(11))
     items = frame.columns[1:]
     if layout == "row-major":  # the item block as a C-ordered matrix, not pandas' usual layout
