@@ -58,7 +58,8 @@ def score(
         What to do with a value outside the response range, a non-integer
         step or a non-number: ``"raise"`` a :class:`DataValidationError`
         naming column, rows and allowed values; or treat it as ``"missing"``
-        (counted in ``<key>_n_invalid`` and reported with a warning).
+        (counted in ``<key>_n_invalid``, not in ``<key>_n_missing``, and
+        reported with a warning).
     bands : mapping, optional
         Band set per instrument key, e.g. ``{"stss": "ctac_app"}``; default
         is each instrument's default band set.
