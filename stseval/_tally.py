@@ -110,8 +110,10 @@ def _buffers(rows: int, k: int, depth: int, ftype, like: np.ndarray) -> dict:
 
 
 def tally(values: np.ndarray, nonnumeric: np.ndarray | None, inst: Instrument) -> Tally:
-    """Sums and counts for every row, a block of rows at a time, with one matrix product.
+    """Sums and counts for every row, a block of rows at a time: [filled | answered | ...] @ W.
 
+    ``values`` is the instrument's item matrix (any numeric dtype, NaN = blank) and
+    ``nonnumeric`` marks cells that held text (NaN in ``values`` but invalid, not blank).
     Tallies are whole numbers below 2**24 (checked), so float32 holds them exactly.
     """
     n, k = len(values), inst.n_items
@@ -170,16 +172,17 @@ def _combine(terms: list, zt: np.ndarray, out: np.ndarray) -> None:
 def _blank_counts(ok, nan, z, res, inst) -> np.ndarray:
     """Blank items per row; without invalid cells in the block, items - answered - N/A."""
     k, m = inst.n_items, len(inst.scales)
-    unusable = np.count_nonzero(nan) + np.count_nonzero(ok)
+    accounted = np.count_nonzero(nan) + np.count_nonzero(ok)
     if inst.response.not_applicable is None:
-        if unusable == ok.size:
+        if accounted == ok.size:
             return k - res[2 * m]
-    elif unusable + np.count_nonzero(z[:, 2 * k : 3 * k]) == ok.size:
+    elif accounted + np.count_nonzero(z[:, 2 * k : 3 * k]) == ok.size:
         return k - res[2 * m] - res[3 * m + 1]
     return nan.sum(axis=1)
 
 
 def _split_tally(res: np.ndarray, n_missing: np.ndarray, inst: Instrument) -> Tally:
+    """Name the rows of the tally matrix; invalid = items - answered - blank - N/A."""
     k, m = inst.n_items, len(inst.scales)
     n_invalid = k - res[2 * m].astype(np.int64) - n_missing
     col = 2 * m + 1
