@@ -1,7 +1,9 @@
 """Score instrument responses: reverse keys, range checks, missing-item rules, bands.
 
-Everything is vectorized over respondents: one NumPy matrix per instrument,
-no per-row Python loops.
+Everything is vectorized over respondents, no per-row Python loops: each
+instrument's item block is read once, a block of rows at a time, into per-row
+sums and counts (``stseval._tally``); the scored frame is assembled from a few
+two-dimensional arrays without further copies.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from ._tally import Tally, tally
 from .errors import DataValidationError, UsageError, format_rows
 from .instruments import Instrument, MissingRule, load_instrument
 
@@ -55,7 +58,8 @@ def score(
         What to do with a value outside the response range, a non-integer
         step or a non-number: ``"raise"`` a :class:`DataValidationError`
         naming column, rows and allowed values; or treat it as ``"missing"``
-        (counted in ``<key>_n_invalid`` and reported with a warning).
+        (counted in ``<key>_n_invalid``, not in ``<key>_n_missing``, and
+        reported with a warning).
     bands : mapping, optional
         Band set per instrument key, e.g. ``{"stss": "ctac_app"}``; default
         is each instrument's default band set.
@@ -91,49 +95,32 @@ def score(
     failures: list[dict] = []
     prepared = []
     for inst in instruments:
-        cols = inst.item_columns
-        absent = [c for c in cols if c not in responses.columns]
+        absent = _absent_columns(responses, inst, source)
         if absent:
-            expected = f"{cols[0]} ... {cols[-1]}"
-            what = (
-                "has no item columns in the data"
-                if len(absent) == len(cols)
-                else f"is missing {len(absent)} item column(s): {', '.join(absent[:8])}"
-                + (" ..." if len(absent) > 8 else "")
-            )
-            failures.append(
-                {
-                    "file": source,
-                    "column": ", ".join(absent[:3]),
-                    "rows": "",
-                    "problem": f"instrument {inst.key} {what} (expected {expected})",
-                }
-            )
+            failures.append(absent)
             continue
-        values, bad, na = _read_items(responses, inst)
-        if invalid == "raise" and bad.any():
+        values, nonnumeric = _raw_matrix(responses, inst)
+        counts = tally(values, nonnumeric, inst)
+        if invalid == "raise" and counts.n_bad:
+            _, bad, _ = _read_items(responses, inst)  # the slow path, only to name the cells
             failures.extend(_describe_invalid(responses, inst, bad, source))
-        prepared.append((inst, values, bad, na))
+        prepared.append((inst, counts))
     if failures:
         raise DataValidationError(failures, title="responses could not be scored")
 
-    item_cols = {c for inst, *_ in prepared for c in inst.item_columns}
-    carried = responses[[c for c in responses.columns if c not in item_cols]]
-    blocks = []
-    for inst, values, bad, na in prepared:
-        n_bad = int(bad.sum())
-        if n_bad and invalid == "missing":
+    item_cols = {c for inst, _ in prepared for c in inst.item_columns}
+    parts = [responses[[c for c in responses.columns if c not in item_cols]]]
+    for inst, counts in prepared:
+        if counts.n_bad and invalid == "missing":
             warnings.warn(
-                f"{inst.key}: {n_bad} invalid answer(s) treated as missing "
+                f"{inst.key}: {counts.n_bad} invalid answer(s) treated as missing "
                 f"(allowed {_allowed_text(inst)}); see column {inst.key}_n_invalid",
                 stacklevel=2,
             )
-        blocks.append(
-            _score_instrument(
-                inst, values, bad, na, responses.index, min_answered, bands.get(inst.key)
-            )
+        parts.extend(
+            _score_instrument(inst, counts, responses.index, min_answered, bands.get(inst.key))
         )
-    out = pd.concat([carried, *blocks], axis=1)
+    out = pd.concat(parts, axis=1)
     out.attrs["scoring_rules"] = scoring_rules(instruments, min_answered=min_answered)
     return out
 
@@ -332,85 +319,103 @@ def _rule_for(inst: Instrument, scale: str, override: MinAnswered) -> MissingRul
     )
 
 
-def _weights(inst: Instrument):
-    """Item x scale matrices: membership, signed keying and reverse-key constant."""
-    k, m = inst.n_items, len(inst.scales)
-    member = np.zeros((k, m))
-    for j, scale in enumerate(inst.scales.values()):
-        member[[n - 1 for n in scale.items], j] = 1.0
-    rev = np.array([it.reverse for it in inst.items], dtype=float)[:, None]
-    # keyed value = x for forward items, (min + max) - x for reverse items, so over a scale
-    # sum(keyed) = answered-filled @ signed + answered @ (reverse * (min + max)).
-    signed = member * (1 - 2 * rev)
-    constant = member * rev * (inst.response.min + inst.response.max)
-    return member, signed, constant
+def _absent_columns(responses: pd.DataFrame, inst: Instrument, source) -> dict | None:
+    """A failure row when some of the instrument's item columns are not in the data."""
+    cols = inst.item_columns
+    absent = [c for c in cols if c not in responses.columns]
+    if not absent:
+        return None
+    what = (
+        "has no item columns in the data"
+        if len(absent) == len(cols)
+        else f"is missing {len(absent)} item column(s): {', '.join(absent[:8])}"
+        + (" ..." if len(absent) > 8 else "")
+    )
+    return {
+        "file": source,
+        "column": ", ".join(absent[:3]),
+        "rows": "",
+        "problem": f"instrument {inst.key} {what} (expected {cols[0]} ... {cols[-1]})",
+    }
 
 
-def _score_instrument(inst, values, bad, na, index, min_answered, band_set) -> pd.DataFrame:
-    n, m = len(values), len(inst.scales)
-    member, signed, constant = _weights(inst)
-    sums, n_ans = np.empty((n, m)), np.empty((n, m))
-    n_na = np.zeros((n, m)) if na is not None else None
-    n_missing = np.empty(n, dtype=np.int64)
-    dx_rules = list(inst.diagnostic_rules.items())
-    endorsed = {name: np.empty((n, m)) for name, _ in dx_rules}
-    for lo in range(0, n, _CHUNK):
-        sl = slice(lo, lo + _CHUNK)
-        v, nan, na_b, _ = _classify(values[sl], inst.response)
-        unusable = nan | bad[sl]
-        if na_b is not None:
-            unusable |= na_b
-            n_na[sl] = na_b @ member
-        answered = (~unusable).astype(np.float64)
-        filled = np.where(unusable, 0.0, v)
-        sums[sl] = filled @ signed + answered @ constant
-        n_ans[sl] = answered @ member
-        n_missing[sl] = nan.sum(axis=1)
-        for name, rule in dx_rules:
-            endorsed[name][sl] = ((filled >= rule.endorsed_at) & ~unusable) @ member
-    block: dict = {}
-    scores = {}
+def _score_instrument(inst, tally: Tally, index, min_answered, band_set) -> list[pd.DataFrame]:
+    """The instrument's output columns as a few frames, each one block (no later copies)."""
     names = list(inst.scales)
+    scores = np.empty((len(names), len(index)))
     for j, (name, scale) in enumerate(inst.scales.items()):
         k = len(scale.items)
-        applicable = k - (n_na[:, j] if n_na is not None else 0)
         rule = _rule_for(inst, name, min_answered)
-        # The required count is taken of the applicable items (N/A excluded).
-        need = np.array([rule.required(a) if a > 0 else 1 for a in range(k + 1)])
+        result, answered = scores[j], tally.n_ans[j]
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = sums[:, j] / n_ans[:, j]
-        result = mean * k if scale.method == "sum" else mean
-        result[
-            (n_ans[:, j] < need[np.asarray(applicable, dtype=np.int64)]) | (n_ans[:, j] == 0)
-        ] = np.nan
-        scores[name] = result
-        block[f"{inst.key}_{name}"] = result
-    set_name = band_set or inst.default_band_set()
-    if set_name:
-        bset = inst.band_sets[set_name]
-        lowers = np.array([b.lower for b in bset.bands])
-        labels = [b.label for b in bset.bands]
-        for name in bset.scales:
-            s = scores[name]
-            pos = np.searchsorted(lowers, s, side="right") - 1
-            codes = np.where(np.isnan(s) | (pos < 0), -1, pos)
-            block[f"{inst.key}_{name}_band"] = pd.Categorical.from_codes(
-                codes, categories=labels, ordered=True
-            )
-    for rname, rule in dx_rules:
-        ok = np.ones(n, dtype=bool)
-        complete = np.ones(n, dtype=bool)
+            np.divide(tally.sums[j], answered, out=result, dtype=np.float64)
+        if scale.method == "sum":
+            result *= k
+        if tally.n_na is None:
+            too_few = answered < max(rule.required(k), 1)
+        else:
+            # The required count is taken of the applicable items (N/A excluded).
+            need = np.array([rule.required(a) if a > 0 else 1 for a in range(k + 1)])
+            too_few = answered < need[k - tally.n_na[j].astype(np.int64)]
+        result[too_few] = np.nan
+    key = inst.key
+    frames = [_frame(scores, [f"{key}_{name}" for name in names], index)]
+    extra = _bands(inst, dict(zip(names, scores, strict=True)), band_set)
+    extra.update(_diagnoses(inst, tally))
+    if extra:
+        frames.append(pd.DataFrame(extra, index=index))
+    counts, labels = [], []
+    for j, name in enumerate(names):
+        counts.append(tally.n_ans[j])
+        labels.append(f"{key}_{name}_n_answered")
+        if tally.n_na is not None:
+            counts.append(tally.n_na[j])
+            labels.append(f"{key}_{name}_n_na")
+    counts += [tally.n_missing, tally.n_invalid]
+    labels += [f"{key}_n_missing", f"{key}_n_invalid"]
+    block = np.empty((len(counts), len(index)), dtype=np.int64)
+    for row, values in zip(block, counts, strict=True):
+        np.copyto(row, values, casting="unsafe")  # whole numbers held as float32
+    frames.append(_frame(block, labels, index))
+    return frames
+
+
+def _frame(block: np.ndarray, columns: list[str], index) -> pd.DataFrame:
+    """A frame over a (columns x rows) array without copying it (pandas' own layout)."""
+    return pd.DataFrame(block.T, columns=columns, index=index, copy=False)
+
+
+def _diagnoses(inst: Instrument, tally: Tally) -> dict:
+    """Diagnostic flags: criteria met, not met, or missing when a needed item is unanswered."""
+    names, out = list(inst.scales), {}
+    for rname, rule in inst.diagnostic_rules.items():
+        ok = np.ones(tally.n_ans.shape[1], dtype=bool)
+        complete = ok.copy()
         for scale, required in rule.require.items():
             j = names.index(scale)
-            complete &= n_ans[:, j] == len(inst.scales[scale].items)
-            ok &= endorsed[rname][:, j] >= required
+            complete &= tally.n_ans[j] == len(inst.scales[scale].items)
+            ok &= tally.endorsed[rname][j] >= required
         flag = pd.array(ok, dtype="boolean")
         flag[~complete] = pd.NA
-        block[f"{inst.key}_{rname}"] = flag
-    for j, name in enumerate(names):
-        block[f"{inst.key}_{name}_n_answered"] = n_ans[:, j].astype(np.int64)
-        if n_na is not None:
-            block[f"{inst.key}_{name}_n_na"] = n_na[:, j].astype(np.int64)
-    block[f"{inst.key}_n_missing"] = n_missing
-    block[f"{inst.key}_n_invalid"] = bad.sum(axis=1)
-    return pd.DataFrame(block, index=index)
+        out[f"{inst.key}_{rname}"] = flag
+    return out
+
+
+def _bands(inst: Instrument, scores: dict, band_set: str | None) -> dict:
+    """Band columns: the last band whose lower bound the score reaches (missing below all)."""
+    set_name = band_set or inst.default_band_set()
+    if not set_name:
+        return {}
+    bset = inst.band_sets[set_name]
+    labels = [b.label for b in bset.bands]
+    out = {}
+    for name in bset.scales:
+        s = scores[name]
+        codes = np.full(len(s), -1, dtype=np.int8)
+        with np.errstate(invalid="ignore"):
+            for band in bset.bands:
+                codes += s >= band.lower  # NaN compares False: stays -1
+        out[f"{inst.key}_{name}_band"] = pd.Categorical.from_codes(
+            codes, categories=labels, ordered=True, validate=False
+        )
+    return out

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import stseval
+import stseval._tally
 from stseval import DataValidationError, UsageError, load_instrument, score
 from stseval.instruments import builtin_keys
 
@@ -407,3 +408,172 @@ def test_public_names():
         "org_guidance",
         "ind_guidance",
     }
+
+
+# -- the vectorized scorer against a plain cell-by-cell reference, every column --------------
+def _reference_cell(x, resp):
+    """'blank', 'na', 'invalid' or the answer as a float (the documented contract)."""
+    if x is None or x is pd.NA or (isinstance(x, str) and not x.strip()):
+        return "blank"
+    if isinstance(x, str):
+        try:
+            x = float(x)
+        except ValueError:
+            return "invalid"
+    x = float(x)
+    if np.isnan(x):
+        return "blank"
+    if resp.not_applicable is not None and x == resp.not_applicable:
+        return "na"
+    return x if x in {float(v) for v in resp.values} else "invalid"
+
+
+def _reference_score(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Score row by row in plain Python, written from the docstring of `score`."""
+    insts = [load_instrument(k) for k in keys]
+    items = {c for inst in insts for c in inst.item_columns}
+    out = frame[[c for c in frame.columns if c not in items]].copy()
+    for inst in insts:
+        r, key = inst.response, inst.key
+        cells = [[_reference_cell(x, r) for x in row] for row in frame[inst.item_columns].values]
+        cols: dict = {}
+        for name, scale in inst.scales.items():
+            k, rule = len(scale.items), inst.scale_rule(name)
+            vals, n_ans, n_na = [], [], []
+            for row in cells:
+                got = [row[i - 1] for i in scale.items]
+                keyed = [
+                    r.min + r.max - x if inst.items[i - 1].reverse else x
+                    for i, x in zip(scale.items, got, strict=True)
+                    if not isinstance(x, str)
+                ]
+                na = sum(x == "na" for x in got)
+                applicable = k - na
+                need = rule.required(applicable) if applicable > 0 else 1
+                ok = len(keyed) >= need and len(keyed) > 0
+                mean = sum(keyed) / len(keyed) if ok else np.nan
+                vals.append(mean * k if scale.method == "sum" else mean)
+                n_ans.append(len(keyed))
+                n_na.append(na)
+            cols[name] = (vals, n_ans, n_na)
+        for name, (vals, _, _) in cols.items():
+            out[f"{key}_{name}"] = np.array(vals, dtype=float)
+        bset_name = inst.default_band_set()
+        if bset_name:
+            bset = inst.band_sets[bset_name]
+            labels = [b.label for b in bset.bands]
+            for name in bset.scales:
+                got = [
+                    None
+                    if np.isnan(s)
+                    else ([b.label for b in bset.bands if s >= b.lower] or [None])[-1]
+                    for s in cols[name][0]
+                ]
+                out[f"{key}_{name}_band"] = pd.Categorical(got, categories=labels, ordered=True)
+        for rname, rule in inst.diagnostic_rules.items():
+            flags = []
+            for row in cells:
+                items_of = {s: [row[i - 1] for i in inst.scales[s].items] for s in rule.require}
+                if any(isinstance(x, str) for got in items_of.values() for x in got):
+                    flags.append(pd.NA)
+                else:
+                    flags.append(
+                        all(
+                            sum(x >= rule.endorsed_at for x in items_of[s]) >= need
+                            for s, need in rule.require.items()
+                        )
+                    )
+            out[f"{key}_{rname}"] = pd.array(flags, dtype="boolean")
+        for name, (_, n_ans, n_na) in cols.items():
+            out[f"{key}_{name}_n_answered"] = np.array(n_ans, dtype=np.int64)
+            if r.not_applicable is not None:
+                out[f"{key}_{name}_n_na"] = np.array(n_na, dtype=np.int64)
+        out[f"{key}_n_missing"] = np.array([row.count("blank") for row in cells], dtype=np.int64)
+        out[f"{key}_n_invalid"] = np.array([row.count("invalid") for row in cells], dtype=np.int64)
+    return out
+
+
+def _random_answers(keys, n, rng, *, invalid_share=0.03) -> pd.DataFrame:
+    """Allowed answers, 10% blank, N/A codes, and out-of-range / off-step / infinite values."""
+    blocks = []
+    for key in keys:
+        inst = load_instrument(key)
+        r = inst.response
+        allowed = np.array(r.values, dtype=float)
+        vals = rng.choice(allowed, size=(n, inst.n_items))
+        u = rng.random(vals.shape)
+        vals[u < 0.10] = np.nan
+        if r.not_applicable is not None:
+            vals[(u >= 0.10) & (u < 0.15)] = r.not_applicable
+        bad = (u >= 0.15) & (u < 0.15 + invalid_share)
+        weird = np.array([r.max + r.step, r.min - 1, r.min + r.step / 2, np.inf, -np.inf])
+        vals[bad] = rng.choice(weird, size=int(bad.sum()))
+        blocks.append(pd.DataFrame(vals, columns=inst.item_columns))
+    frame = pd.concat(blocks, axis=1)
+    frame.insert(0, "worker_id", [f"W{i:04d}" for i in range(n)])
+    frame.index = pd.Index(np.arange(n) * 3 + 7, name="row")
+    return frame
+
+
+_REF_KEYS = ["stss", "proqol", "pcl5", "stsioa", "cbi", "brs"]
+
+
+@pytest.mark.parametrize("layout", ["column-major", "row-major", "float32"])
+@pytest.mark.parametrize("chunk", [None, 16])
+def test_every_column_matches_the_cell_by_cell_reference(layout, chunk, monkeypatch):
+    if chunk:  # many blocks of rows, the last one ragged
+        monkeypatch.setattr(stseval._tally, "_CHUNK", chunk)
+    frame = _random_answers(_REF_KEYS, 203, np.random.default_rng(11))
+    items = frame.columns[1:]
+    if layout == "row-major":  # the item block as a C-ordered matrix, not pandas' usual layout
+        values = np.ascontiguousarray(frame[items].to_numpy())
+        frame = pd.concat(
+            [
+                frame[["worker_id"]],
+                pd.DataFrame(values, columns=items, index=frame.index, copy=False),
+            ],
+            axis=1,
+        )
+        block = frame[list(items[:5])].to_numpy()
+        assert block.strides[0] > block.strides[1]  # rows are contiguous
+    elif layout == "float32":
+        frame = frame.astype({c: np.float32 for c in items})
+    expected = _reference_score(frame, _REF_KEYS)
+    with pytest.warns(UserWarning, match="invalid answer"):
+        got = score(frame, _REF_KEYS, invalid="missing")
+    assert expected[[c for c in expected if c.endswith("_n_invalid")]].to_numpy().sum() > 50
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+def test_integer_and_text_columns_match_the_reference():
+    rng = np.random.default_rng(5)
+    frame = _random_answers(["pcl5", "proqol"], 120, rng, invalid_share=0.0)
+    pcl5 = load_instrument("pcl5").item_columns
+    proqol = load_instrument("proqol").item_columns
+    frame[pcl5] = frame[pcl5].fillna(0).astype(np.int64)  # 0-based, no blanks, integers
+    frame[pcl5[3]] = frame[pcl5[3]].where(rng.random(120) > 0.05, 7)  # out of range
+    text = frame[proqol[:2]].astype(object)
+    text.iloc[::7, 0] = "often"
+    text.iloc[1::9, 1] = " "  # blank
+    text.iloc[2::11, 1] = "4"  # a number written as text is that number
+    frame[proqol[:2]] = text
+    expected = _reference_score(frame, ["pcl5", "proqol"])
+    with pytest.warns(UserWarning, match="invalid answer"):
+        got = score(frame, ["pcl5", "proqol"], invalid="missing")
+    assert expected["proqol_n_invalid"].sum() > 0 and expected["pcl5_n_invalid"].sum() > 0
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+def test_raise_mode_names_the_invalid_cells_and_scores_clean_data_the_same():
+    rng = np.random.default_rng(9)
+    clean = _random_answers(_REF_KEYS, 80, rng, invalid_share=0.0)
+    pd.testing.assert_frame_equal(
+        score(clean, _REF_KEYS), _reference_score(clean, _REF_KEYS), check_exact=True
+    )
+    dirty = clean.copy()
+    dirty.loc[dirty.index[[3, 40]], "pcl5_07"] = 5
+    dirty.loc[dirty.index[10], "cbi_02"] = 60
+    with pytest.raises(DataValidationError) as info:
+        score(dirty, _REF_KEYS)
+    msg = str(info.value)
+    assert "pcl5_07" in msg and "cbi_02" in msg and len(info.value.failures) == 2
