@@ -60,7 +60,7 @@ def long_scores(data, area, outcome, *, practice, waves, covariates, orgs="arms"
         if "treated" in scored.columns:
             arm = scored.groupby("org_id")["treated"].first()
     elif hasattr(data, "scored") and hasattr(data, "arms"):
-        scored = data.scored()
+        scored = _with_response_columns(data, data.scored(), covariates)
         chosen = [str(w) for w in waves] if waves is not None else list(data.waves[:2])
         if len(chosen) != 2 or not set(chosen) <= set(data.waves):
             raise UsageError(
@@ -94,6 +94,49 @@ def long_scores(data, area, outcome, *, practice, waves, covariates, orgs="arms"
     d["org_id"] = d["org_id"].astype(str)
     d["treated"] = d["org_id"].map(arm).astype(float) if arm is not None else np.nan
     return d.reset_index(drop=True), practice, (w0, w1)
+
+
+def _with_response_columns(study, scored: pd.DataFrame, covariates) -> pd.DataFrame:
+    """``scored`` plus the ``covariates`` that are not scores, read from ``study.responses``.
+
+    ``Study.scored()`` carries scores only; a measured non-item column of
+    ``responses.csv`` (e.g. ``caseload``) is joined on ``worker_id`` and ``wave``.
+    """
+    extra = [c for c in covariates if c not in scored.columns]
+    if not extra:
+        return scored
+    resp = study.responses
+    missing = [c for c in extra if c not in resp.columns]
+    if missing:
+        raise UsageError(
+            f"covariate(s) {', '.join(map(repr, missing))} are neither a score nor a column "
+            "of responses.csv; add the column to responses.csv (one value per worker and wave)"
+        )
+    cols = resp[["worker_id", "wave", *extra]].copy()
+    cols["worker_id"] = cols["worker_id"].astype(str)
+    cols["wave"] = cols["wave"].astype(str)
+    dup = cols.duplicated(["worker_id", "wave"])
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise UsageError(
+            f"responses.csv has more than one row for worker {cols['worker_id'].iloc[i]!r} at "
+            f"wave {cols['wave'].iloc[i]!r}; cannot attach covariate(s) {extra}"
+        )
+    for c in extra:
+        num = pd.to_numeric(cols[c], errors="coerce")
+        bad = num.isna() & cols[c].notna() & (cols[c].astype(str).str.strip() != "")
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise UsageError(
+                f"responses.csv column {c!r} must be numeric; row {i + 2} has {cols[c].iloc[i]!r}"
+            )
+        cols[c] = num
+    out = scored.copy()
+    key = out["worker_id"].astype(str) + "\x00" + out["wave"].astype(str)
+    lookup = cols.set_index(cols["worker_id"] + "\x00" + cols["wave"])
+    for c in extra:
+        out[c] = key.map(lookup[c]).to_numpy()
+    return out
 
 
 def panel_rows(long: pd.DataFrame, change: str) -> tuple[pd.DataFrame, str, bool]:
@@ -181,19 +224,27 @@ def wls_cr2(X: np.ndarray, y: np.ndarray, w: np.ndarray, col: int):
     return float(fit.beta[col]), float(np.sqrt(max(V[col, col], 0.0))), float(dfree)
 
 
-def change_reliability(ch: pd.DataFrame) -> float:
+def change_reliability(ch: pd.DataFrame, arm: np.ndarray | None = None) -> float:
     """Share of the weighted variance of ``dp`` across organizations that is not noise.
 
     ``1 - sum(u_g noise_g) / var_u(dp)``, ``u_g = w_g / sum w``, ``var_u`` the
-    weighted variance with the G/(G-1) factor; clipped to [0, 1]. The slope of
-    ``dy`` on ``dp`` is attenuated toward zero by about this factor (regression
-    dilution).
+    weighted variance with the G/(G-k) factor (k = 1, or 2 with ``arm``);
+    clipped to [0, 1]. With ``arm`` (0/1 per organization) the variance is
+    the within-arm one (deviations from each arm's weighted mean), the
+    variation the arm-held slope uses. The slope of ``dy`` on ``dp`` is
+    attenuated toward zero by about this factor (regression dilution).
     """
-    if len(ch) < 3 or ch["noise_dp"].isna().any():
+    if len(ch) < 4 or ch["noise_dp"].isna().any():
         return float("nan")
     u = ch["w"].to_numpy(float) / ch["w"].sum()
     dp = ch["dp"].to_numpy(float)
-    var = len(dp) / (len(dp) - 1) * np.sum(u * (dp - np.sum(u * dp)) ** 2)
+    groups = np.zeros(len(dp)) if arm is None else np.asarray(arm, float)
+    dev = np.empty_like(dp)
+    for g in np.unique(groups):
+        sel = groups == g
+        dev[sel] = dp[sel] - np.sum(u[sel] * dp[sel]) / np.sum(u[sel])
+    k = len(np.unique(groups))
+    var = len(dp) / (len(dp) - k) * np.sum(u * dev**2)
     if not var > 0:
         return float("nan")
     return float(np.clip(1 - np.sum(u * ch["noise_dp"].to_numpy(float)) / var, 0.0, 1.0))

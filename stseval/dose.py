@@ -4,8 +4,10 @@ Three questions, one table shape (:data:`DOSE_COLUMNS`):
 
 * :func:`org_dose_response` -- did the organizations whose staff-rated
   practice rose more see their staff outcomes improve more? A weighted slope
-  across organizations (``dose_org``) and the mean outcome change per band of
-  practice gain (``dose_bin``).
+  across organizations with the arm held fixed (``dose_org``: intervention and
+  comparison organizations compared only with organizations of their own arm,
+  so the intervention's direct effect is not credited to practice), and the
+  mean outcome change per band of practice gain (``dose_bin``).
 * :func:`worker_dose_response` -- the same question in a mixed model of every
   worker's answers, with the worker's practice rating split by cluster-mean
   centering into a between-organization part (``dose_between``), a
@@ -30,6 +32,8 @@ Mundlak, Y. (1978). On the pooling of time series and cross section data.
 *Econometrica*, 46(1), 69-85. doi:10.2307/1913646
 Imai, K., Keele, L., & Tingley, D. (2010). A general approach to causal
 mediation analysis. *Psychological Methods*, 15(4), 309-334. doi:10.1037/a0020761
+Fuller, W. A. (1987). *Measurement Error Models*. Wiley. (correcting a slope for
+an unreliable predictor)
 Sprang, G., Miech, R., & Gusler, S. (2023). *Implementation Research and
 Practice*, 4. doi:10.1177/26334895231164582 (the >= 10 STSI-OA points band).
 """
@@ -79,6 +83,8 @@ DOSE_COLUMNS = ESTIMATE_COLUMNS + [
 #: Estimator names of this module (candidates for ``stseval.columns.ESTIMATORS``).
 DOSE_ESTIMATORS = [
     "dose_org",
+    "dose_org_corrected",
+    "dose_org_pooled",
     "dose_bin",
     "dose_between",
     "dose_within",
@@ -158,6 +164,7 @@ def org_dose_response(
     waves=None,
     orgs: str = "arms",
     change: str = "auto",
+    pooled: bool = False,
     confidence: float = 0.95,
     min_cell: int | None = None,
 ) -> pd.DataFrame:
@@ -167,7 +174,26 @@ def org_dose_response(
     waves: ``dp`` = change in the mean staff-rated practice score and ``dy`` =
     change in the mean outcome (later minus earlier wave, means over each
     wave's respondents). ``dose_org`` is the weighted least-squares slope of
-    ``dy`` on ``dp`` (plus the changes of ``covariates``), weights ``w = 2 /
+    ``dy`` on ``dp`` **with the arm held fixed**::
+
+        dy_g = c0 + c1 T_g + b dp_g + d' dcov_g + e_g      (dose_org = b)
+
+    (``T_g`` = 1 for the area's intervention organizations; with ``orgs="all"``
+    organizations outside the area's arms count as ``T = 0``; the changes of
+    ``covariates`` enter as ``dcov``). Holding the arm fixed matters: the
+    intervention raises practice *and* may lower STS directly, so a slope
+    pooled over both arms also credits that direct effect to practice (with
+    the ``dose_null`` preset, where practice carries nothing, the pooled
+    slope was -2.4 STSS points per scale point, z -8.7; the arm-held slope
+    about 0). ``b`` is the within-arm slope (the common slope of the two
+    arms), the same ``b`` as :func:`mediation`'s ``med_b``. With one arm, or
+    no arm known (a frame without ``treated``), there is nothing to hold and
+    the method says so. ``pooled=True`` adds the ``dose_org_pooled`` row
+    (slope without the arm term): labelled, for comparison only.
+    ``dose_org_corrected`` is ``dose_org`` (estimate, SE, interval) divided by
+    ``reliability`` (below): the slope per scale point of the organizations'
+    true practice change (Fuller, 1987, regression-dilution correction); not
+    estimable when the reliability is below 0.2. Weights ``w = 2 /
     (1/n_pre + 1/n_post)`` (the number of respondents when it is the same at
     both waves), with a CR2 (HC2) standard error, each organization its own
     cluster, and t on the Bell-McCaffrey (Satterthwaite) df (Bell & McCaffrey,
@@ -191,12 +217,17 @@ def org_dose_response(
         Practice score column; default ``org_guidance_<area>``, else ``stsioa_total``.
     covariates : sequence of str
         Worker-level numeric columns (e.g. caseload) whose organization-mean
-        change enters the slope model (adjusts for a measured confounder).
+        change enters the slope model (adjusts for a measured confounder). With
+        a study, a column that is not a score is read from ``responses.csv``
+        (matched on ``worker_id`` and ``wave``).
     waves : (str, str), optional
         Earlier and later wave; default the study's first two (a frame: pre, post).
     orgs : {"arms", "all"}
         With a study: the area's intervention and comparison organizations
         (default), or every organization.
+    pooled : bool
+        Also return the ``dose_org_pooled`` row (arm not held fixed; biased by
+        the direct effect whenever the intervention has one).
     change : {"auto", "panel", "cross_section"}
         ``"panel"``: an organization's change is the mean within-worker change
         of the workers who answered both waves (the same people at both waves,
@@ -246,29 +277,79 @@ def org_dose_response(
     note = f"{dropped} organization(s) with fewer than {mc} respondents in a wave left out"
     note = note if dropped else ""
     fixed = dict(area=area, outcome=outcome, practice=practice, wave=w1)
-    rows = [_slope_row(ch, covariates, confidence, note)]
+    rows = [_slope_row(ch, covariates, confidence, note, hold_arm=True)]
+    rows.append(_corrected_row(rows[0]))
+    if pooled:
+        rows.append(_slope_row(ch, covariates, confidence, note, hold_arm=False))
     rows += [_bin_row(ch, b, confidence, mc) for b in _bins(practice)]
     for r in rows:
         r["method"] = f"{how}; {r['method']}"
     return _out(rows, **fixed)
 
 
-def _slope_row(ch, covariates, confidence, note) -> dict:
-    G, k = len(ch), 2 + len(covariates)
-    row = dict(estimator="dose_org", bin="", n_orgs=G, n_workers=ch["n_workers"].sum())
+def _corrected_row(slope: dict) -> dict:
+    """``dose_org`` divided by the practice-change reliability (regression-dilution correction)."""
+    row = dict(estimator="dose_org_corrected", bin="", n_orgs=slope.get("n_orgs"))
+    row.update(
+        n_workers=slope.get("n_workers"), method=slope["method"] + "; divided by reliability"
+    )
+    row["es_description"] = (
+        "the dose_org slope divided by the reliability of the organizations' practice change "
+        "(corrects the shrinkage toward 0 from measuring practice on few staff); " + _ASSOC
+    )
+    rel = slope.get("reliability", np.nan)
+    if _blank_value(slope.get("estimate")) or not (np.isfinite(rel) and rel >= 0.2):
+        row["note"] = "not estimable: " + (
+            slope.get("note") or f"practice change reliability {rel:.2f} below 0.2"
+        )
+        return row
+    row.update(reliability=rel, p_value=slope["p_value"])
+    for c in ("estimate", "se", "ci_low", "ci_high"):
+        row[c] = slope[c] / rel
+    row["note"] = (
+        f"estimate, SE and interval of dose_org divided by the estimated reliability {rel:.2f}; "
+        "the interval ignores the reliability's own uncertainty; p as dose_org"
+    )
+    return row
+
+
+def _arm_term(ch) -> tuple[np.ndarray | None, str]:
+    """The arm column the slope holds fixed (None when there is nothing to hold), and words."""
+    t = ch["treated"].to_numpy(float)
+    if np.isnan(t).all():
+        return None, "arm unknown, not held fixed"
+    t = np.nan_to_num(t, nan=0.0)
+    if t.min() == t.max():
+        return None, "one arm only: within-arm slope"
+    return t, "arm held fixed (intervention indicator in the model)"
+
+
+def _slope_row(ch, covariates, confidence, note, *, hold_arm: bool) -> dict:
+    arm, arm_words = _arm_term(ch) if hold_arm else (None, "arms pooled, arm NOT held fixed")
+    G = len(ch)
+    k = 2 + len(covariates) + (arm is not None)
+    name = "dose_org" if hold_arm else "dose_org_pooled"
+    row = dict(estimator=name, bin="", n_orgs=G, n_workers=ch["n_workers"].sum())
     row["method"] = (
         "WLS of org outcome change on org practice change"
         + (f" + change in {', '.join(covariates)}" if covariates else "")
-        + ", weights 2/(1/n_pre+1/n_post); CR2 (HC2) SE, t(Bell-McCaffrey df)"
+        + f"; {arm_words}; weights 2/(1/n_pre+1/n_post); CR2 (HC2) SE, t(Bell-McCaffrey df)"
     )
     row["es_description"] = (
-        "outcome change per 1 scale point more practice gain across organizations; "
-        "between-organization " + _ASSOC
+        "outcome change per 1 scale point more practice gain, comparing organizations "
+        "of the same arm; between-organization " + _ASSOC
+        if hold_arm
+        else "pooled over both arms, so it also picks up the intervention's direct effect: "
+        "not the dose-response, shown for comparison only; " + _ASSOC
     )
     if G <= k or ch["dp"].std() == 0:
         row["note"] = f"not estimable: {G} organization(s) with both waves; need more than {k}"
         return row
-    X = np.column_stack([np.ones(G), ch["dp"]] + [ch[f"d_{c}"] for c in covariates])
+    X = np.column_stack(
+        [np.ones(G), ch["dp"]]
+        + [ch[f"d_{c}"] for c in covariates]
+        + ([arm] if arm is not None else [])
+    )
     try:
         est, se, dfree = wls_cr2(X, ch["dy"].to_numpy(float), ch["w"].to_numpy(float), 1)
     except StsevalError as exc:
@@ -276,7 +357,7 @@ def _slope_row(ch, covariates, confidence, note) -> dict:
         return row
     lo, hi, p = _t_interval(est, se, dfree, confidence)
     row.update(estimate=est, se=se, ci_low=lo, ci_high=hi, p_value=p, note=note)
-    rel = change_reliability(ch)
+    rel = change_reliability(ch, arm)
     row["reliability"] = rel
     if np.isfinite(rel) and rel < 0.8:
         row["note"] = "; ".join(
@@ -326,7 +407,13 @@ def worker_dose_response(
     Model (REML, :func:`stseval._cluster.nested_reml`)::
 
         y_ijt = b0 + tau * later_t + b_B * P_j + b_W * (P_jt - P_j)
-                + b_I * (p_ijt - P_jt) + covariates + u_j + v_jt + w_i + e_ijt
+                + b_I * (p_ijt - P_jt) + covariates + g0 T_j + g1 T_j later_t
+                + u_j + v_jt + w_i + e_ijt
+
+    ``T_j`` (1 = the area's intervention organization; left out when the arm
+    is unknown or the same for all) holds the arm fixed, as in
+    :func:`org_dose_response`: without ``g1`` the within part would also pick
+    up the intervention's direct effect on the outcome.
 
     with ``p_ijt`` worker i's practice rating in organization j at wave t,
     ``P_jt`` the organization's mean rating at that wave, ``P_j`` the mean of
@@ -385,7 +472,10 @@ def worker_dose_response(
         return _out(rows, **fixed)
     fit, note = _fit_centred(long, covariates)
     dfree = float(G - 2)
-    method = "LMM (REML; random org, org-by-wave, worker), cluster-mean centring, t(G-2)"
+    method = (
+        "LMM (REML; random org, org-by-wave, worker), cluster-mean centring, arm and "
+        "arm x wave held fixed when known, t(G-2)"
+    )
     for j, r in enumerate(rows):
         est, se = (float(fit.beta[2 + j]), float(np.sqrt(fit.cov_beta[2 + j, 2 + j])))
         lo, hi, p = _t_interval(est, se, dfree, confidence)
@@ -400,10 +490,14 @@ def _fit_centred(long: pd.DataFrame, covariates):
     org_mean = (
         d.groupby(["org_id", "wave"])["p"].mean().groupby("org_id").mean().reindex(d["org_id"])
     ).to_numpy()
-    X = np.column_stack(
-        [np.ones(len(d)), d["wave"], org_mean, cell - org_mean, d["p"] - cell]
-        + [d[c] for c in covariates]
-    )
+    arm = d["treated"].to_numpy(float)
+    cols = [np.ones(len(d)), d["wave"], org_mean, cell - org_mean, d["p"] - cell]
+    cols += [d[c] for c in covariates]
+    if not np.isnan(arm).all():
+        arm = np.nan_to_num(arm, nan=0.0)
+        if arm.min() != arm.max():  # hold the arm fixed: its level and its change
+            cols += [arm, arm * d["wave"].to_numpy(float)]
+    X = np.column_stack(cols)
     org = pd.factorize(d["org_id"])[0]
     worker = pd.factorize(d["org_id"] + "\x00" + d["worker_id"])[0]
     repeat = np.bincount(worker).max() > 1
