@@ -224,27 +224,27 @@ def wls_cr2(X: np.ndarray, y: np.ndarray, w: np.ndarray, col: int):
     return float(fit.beta[col]), float(np.sqrt(max(V[col, col], 0.0))), float(dfree)
 
 
-def change_reliability(ch: pd.DataFrame, arm: np.ndarray | None = None) -> float:
+def change_reliability(ch: pd.DataFrame, Z: np.ndarray | None = None) -> float:
     """Share of the weighted variance of ``dp`` across organizations that is not noise.
 
-    ``1 - sum(u_g noise_g) / var_u(dp)``, ``u_g = w_g / sum w``, ``var_u`` the
-    weighted variance with the G/(G-k) factor (k = 1, or 2 with ``arm``);
-    clipped to [0, 1]. With ``arm`` (0/1 per organization) the variance is
-    the within-arm one (deviations from each arm's weighted mean), the
-    variation the arm-held slope uses. The slope of ``dy`` on ``dp`` is
-    attenuated toward zero by about this factor (regression dilution).
+    ``1 - sum(u_g noise_g) / var_u(dp | Z)``, ``u_g = w_g / sum w``, where
+    ``var_u(dp | Z) = G / (G - k) * sum u_g r_g^2`` and ``r`` are the residuals
+    of the weighted regression of ``dp`` on the slope model's other columns
+    ``Z`` (k columns; default the intercept alone: the weighted variance with
+    the G/(G-1) factor). With the arm and covariate changes in ``Z`` this is
+    the variation the slope actually uses; clipped to [0, 1]. The slope of
+    ``dy`` on ``dp`` is attenuated toward zero by about this factor (regression
+    dilution; Fuller 1987, section 1.1 and 2.2).
     """
-    if len(ch) < 4 or ch["noise_dp"].isna().any():
+    G = len(ch)
+    Z = np.ones((G, 1)) if Z is None else np.asarray(Z, float)
+    if G < Z.shape[1] + 2 or ch["noise_dp"].isna().any():
         return float("nan")
     u = ch["w"].to_numpy(float) / ch["w"].sum()
     dp = ch["dp"].to_numpy(float)
-    groups = np.zeros(len(dp)) if arm is None else np.asarray(arm, float)
-    dev = np.empty_like(dp)
-    for g in np.unique(groups):
-        sel = groups == g
-        dev[sel] = dp[sel] - np.sum(u[sel] * dp[sel]) / np.sum(u[sel])
-    k = len(np.unique(groups))
-    var = len(dp) / (len(dp) - k) * np.sum(u * dev**2)
+    s = np.sqrt(u)
+    coef = np.linalg.lstsq(Z * s[:, None], dp * s, rcond=None)[0]
+    var = G / (G - Z.shape[1]) * np.sum(u * (dp - Z @ coef) ** 2)
     if not var > 0:
         return float("nan")
     return float(np.clip(1 - np.sum(u * ch["noise_dp"].to_numpy(float)) / var, 0.0, 1.0))

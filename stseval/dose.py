@@ -243,11 +243,13 @@ def org_dose_response(
 
     The org means are estimates: a practice change measured on few workers is
     partly noise, which shrinks the slope toward 0 (regression dilution).
-    ``reliability`` on the ``dose_org`` row is ``1 - sum(u_g v_g) / var_u(dp)``
-    with ``v_g`` the sampling variance of org g's ``dp`` (variance of its
-    workers' own changes / n for a panel, s2_pre / n_pre + s2_post / n_post
-    otherwise): roughly the factor by which the slope is shrunk (the tests
-    check it against the simulated attenuation). Below 0.8 the note says so.
+    ``reliability`` on the ``dose_org`` row is ``1 - sum(u_g v_g) / var_u(dp | arm,
+    covariates)`` with ``v_g`` the sampling variance of org g's ``dp`` (variance
+    of its workers' own changes / n for a panel, s2_pre / n_pre + s2_post /
+    n_post otherwise) and ``var_u(dp | ...)`` the weighted residual variance of
+    ``dp`` given the model's other columns (the variation the slope uses):
+    roughly the factor by which the slope is shrunk (the tests check it against
+    the simulated attenuation). Below 0.8 the note says so.
 
     Returns
     -------
@@ -357,7 +359,7 @@ def _slope_row(ch, covariates, confidence, note, *, hold_arm: bool) -> dict:
         return row
     lo, hi, p = _t_interval(est, se, dfree, confidence)
     row.update(estimate=est, se=se, ci_low=lo, ci_high=hi, p_value=p, note=note)
-    rel = change_reliability(ch, arm)
+    rel = change_reliability(ch, np.delete(X, 1, axis=1))
     row["reliability"] = rel
     if np.isfinite(rel) and rel < 0.8:
         row["note"] = "; ".join(
