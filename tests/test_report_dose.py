@@ -130,6 +130,7 @@ def test_studies_without_programs_or_dose_data_say_so(shipped_synthetic):
     r = study.responses
     meta = dict(study.meta)
     meta["waves"] = [study.waves[0]]
-    one_wave = study.replace(meta=meta, responses=r[r["wave"] == study.waves[0]])
+    with pytest.warns(UserWarning, match="one wave"):
+        one_wave = study.replace(meta=meta, responses=r[r["wave"] == study.waves[0]])
     assert rd.has_dose_data(study) and not rd.has_dose_data(one_wave)
     assert "cannot answer" in rd.dose_section(one_wave).markdown
