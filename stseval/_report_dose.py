@@ -40,6 +40,7 @@ __all__ = [
     "Section",
     "has_dose_data",
     "has_programs",
+    "holm_by_estimator",
     "dose_sentence",
     "mediation_sentences",
     "statement_sentence",
@@ -207,7 +208,8 @@ def statement_sentence(row, *, confidence: float = 0.95) -> str:
     )
 
 
-def _holm(table: pd.DataFrame) -> pd.DataFrame:
+def holm_by_estimator(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``table`` with ``p_adjusted`` Holm-adjusted per ``estimator`` across its rows."""
     from .models import adjust_p
 
     out = table.copy()
@@ -277,8 +279,8 @@ def dose_section(
             )
         except StsevalError:
             pass
-    table = _holm(pd.concat(dose_rows, ignore_index=True))
-    med = _holm(pd.concat(med_rows, ignore_index=True)) if med_rows else pd.DataFrame()
+    table = holm_by_estimator(pd.concat(dose_rows, ignore_index=True))
+    med = holm_by_estimator(pd.concat(med_rows, ignore_index=True)) if med_rows else pd.DataFrame()
     return Section(
         title, _dose_text(table, med, confidence, primary), {"dose": table, "mediation": med}
     )
