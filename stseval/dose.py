@@ -6,8 +6,10 @@ Three questions, one table shape (:data:`DOSE_COLUMNS`):
   practice rose more see their staff outcomes improve more? A weighted slope
   across organizations with the arm held fixed (``dose_org``: intervention and
   comparison organizations compared only with organizations of their own arm,
-  so the intervention's direct effect is not credited to practice), and the
-  mean outcome change per band of practice gain (``dose_bin``).
+  so the intervention's direct effect is not credited to practice), the same
+  slope corrected for the unreliability of a practice change measured on a few
+  staff (``dose_org_corrected``), and the mean outcome change per band of
+  practice gain (``dose_bin``).
 * :func:`worker_dose_response` -- the same question in a mixed model of every
   worker's answers, with the worker's practice rating split by cluster-mean
   centering into a between-organization part (``dose_between``), a
