@@ -377,8 +377,9 @@ def _bin_row(ch, b, confidence, mc) -> dict:
     row = dict(
         estimator="dose_bin",
         bin=label,
-        es_description="mean outcome change of the "
-        "organizations in this band of practice gain; " + _ASSOC,
+        es_description="mean outcome change of the organizations in this band of practice "
+        "gain, both arms together (descriptive: the top bands hold mostly intervention "
+        "organizations, so they also show the intervention's direct effect); " + _ASSOC,
     )
     row["method"] = "weighted mean of org outcome change, sandwich SE, t(G_bin-1)"
     n_w, n_o = int(ch["n_workers"].to_numpy()[sel].sum()), int(sel.sum())
