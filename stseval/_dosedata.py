@@ -275,17 +275,29 @@ def stratified_counts(T: np.ndarray, n_boot: int, rng) -> np.ndarray:
     return counts
 
 
-def med_paths(T, M, Y, W: np.ndarray) -> np.ndarray:
-    """a, b, a*b, c', c'+a*b for each row of weights ``W`` (B x G), batched WLS."""
+def _batched_wls(W: np.ndarray, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """WLS coefficients for each row of weights ``W`` (B x G); NaN rows where singular."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        s1, s0 = W @ T, W @ (1 - T)
-        a = (W @ (T * M)) / s1 - (W @ ((1 - T) * M)) / s0
-        X = np.column_stack([np.ones_like(T), T, M])
         xtx = np.einsum("bg,gi,gj->bij", W, X, X)
-        xty = np.einsum("bg,gi,g->bi", W, X, Y)
-        det = np.linalg.det(xtx)
-        good = np.abs(det) > 1e-10 * np.abs(xtx).max(axis=(1, 2)) ** 3
-        beta = np.full((len(W), 3), np.nan)
+        xty = np.einsum("bg,gi,g->bi", W, X, y)
+        scale = np.abs(xtx).max(axis=(1, 2))
+        det = np.linalg.det(xtx / scale[:, None, None])
+        good = np.abs(det) > 1e-10
+        beta = np.full((len(W), X.shape[1]), np.nan)
         beta[good] = np.linalg.solve(xtx[good], xty[good][..., None])[..., 0]
+    return beta
+
+
+def med_paths(T, M, Y, W: np.ndarray, C: np.ndarray | None = None) -> np.ndarray:
+    """a, b, a*b, c', c'+a*b for each row of weights ``W`` (B x G), batched WLS.
+
+    ``a``: coefficient of T in M ~ 1 + T (+ C); ``b``, ``c'``: coefficients of M and T in
+    Y ~ 1 + T + M (+ C). With the same covariates and weights in both models,
+    c' + a b is the coefficient of T in Y ~ 1 + T (+ C) (the product-of-coefficients identity).
+    """
+    ones = np.ones_like(T)
+    extra = [] if C is None else [np.asarray(C, float).reshape(len(T), -1)]
+    a = _batched_wls(W, np.column_stack([ones, T, *extra]), M)[:, 1]
+    beta = _batched_wls(W, np.column_stack([ones, T, M, *extra]), Y)
     c_direct, b = beta[:, 1], beta[:, 2]
     return np.vstack([a, b, a * b, c_direct, c_direct + a * b])

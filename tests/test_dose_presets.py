@@ -109,3 +109,26 @@ def test_covariate_neither_score_nor_response_column_is_refused(shipped_syntheti
     study = Study.from_dir(shipped_synthetic / "dose")
     with pytest.raises(UsageError, match="neither a score nor a column of responses.csv"):
         dose.org_dose_response(study, AREA, OUT, covariates=["caseload"])
+
+
+def test_mediation_with_a_covariate_matches_numpy_and_the_total_identity():
+    design = StudyDesign.preset("dose").with_overrides({"dose_confounder": 0.4})
+    study = simulate(design, seed=800)
+    med = dose.mediation(study, AREA, OUT, covariates=["caseload"], n_boot=200)
+    med = med.set_index("estimator")
+    org = _org(study, covariates=["caseload"])
+    # med_b is the caseload-adjusted, arm-held dose_org slope
+    assert med.loc["med_b", "estimate"] == pytest.approx(org.loc["dose_org", "estimate"], rel=1e-9)
+    assert "adjusted for the change in caseload" in med.loc["med_a", "method"]
+    # total = coefficient of T in dy ~ 1 + T + dcaseload (same weights), by numpy
+    from stseval._dosedata import long_scores, org_changes, panel_rows
+
+    long, _, _ = long_scores(study, AREA, OUT, practice=None, waves=None, covariates=["caseload"])
+    long, _, panel = panel_rows(long, "auto")
+    ch, _ = org_changes(long, ["caseload"], study.min_cell, panel=panel)
+    X = np.column_stack([np.ones(len(ch)), ch["treated"], ch["d_caseload"]])
+    s = np.sqrt(ch["w"].to_numpy())
+    total = np.linalg.lstsq(X * s[:, None], ch["dy"].to_numpy() * s, rcond=None)[0][1]
+    assert med.loc["med_total", "estimate"] == pytest.approx(total, rel=1e-8)
+    a = np.linalg.lstsq(X * s[:, None], ch["dp"].to_numpy() * s, rcond=None)[0][1]
+    assert med.loc["med_a", "estimate"] == pytest.approx(a, rel=1e-8)
