@@ -229,6 +229,7 @@ def dose_section(
     *,
     areas=None,
     outcomes=None,
+    covariates=(),
     confidence: float = 0.95,
     min_cell: int | None = None,
     n_boot: int = 1000,
@@ -240,8 +241,9 @@ def dose_section(
     :func:`stseval.dose.org_dose_response` for every area x outcome; ``p_adjusted``
     Holm-adjusted per estimator across the table) and ``mediation``
     (:func:`stseval.dose.mediation` for every area on the primary outcome, ``stss_total``
-    when measured; Holm per estimator across areas). The Markdown has one paragraph per
-    area, the sentences chosen by the verdict rule, and :data:`DOSE_LIMITS`.
+    when measured; Holm per estimator across areas). ``covariates``: measured
+    confounders (e.g. ``caseload`` in responses.csv) adjusted for in both. The Markdown has
+    one paragraph per area, the sentences chosen by the verdict rule, and :data:`DOSE_LIMITS`.
     """
     title = "Does practice change carry the outcome change?"
     if not has_dose_data(study):
@@ -256,7 +258,12 @@ def dose_section(
         for outcome in outcomes:
             try:
                 t = dose.org_dose_response(
-                    study, area, outcome, confidence=confidence, min_cell=min_cell
+                    study,
+                    area,
+                    outcome,
+                    covariates=covariates,
+                    confidence=confidence,
+                    min_cell=min_cell,
                 )
             except StsevalError as exc:
                 t = dose._out(
@@ -271,6 +278,7 @@ def dose_section(
                     study,
                     area,
                     primary,
+                    covariates=covariates,
                     n_boot=n_boot,
                     seed=seed,
                     confidence=confidence,

@@ -17,6 +17,7 @@ from stseval import dose
 from stseval._notebook_runner import check_parameters, notebook_parameters, run_notebook
 from stseval.errors import UsageError
 from stseval.individual import STATEMENT_COLUMNS
+from stseval.synthetic import StudyDesign, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 DOSE_NB = ROOT / "notebooks" / "dose_response.ipynb"
@@ -79,3 +80,24 @@ def test_individual_notebook_runs_on_the_shipped_individual_study(tmp_path):
     assert set(table["area"]) == {"skills", "self_monitoring"}
     ancova = table[table["estimator"] == "ancova"]
     assert ancova["estimate"].notna().all()
+
+
+def test_dose_notebook_adjusts_for_a_caseload_column(tmp_path):
+    design = StudyDesign.preset("dose").with_overrides({"dose_confounder": 0.4})
+    folder = tmp_path / "study"
+    simulate(design, seed=3).to_dir(folder)
+    out = tmp_path / "out"
+    params = {
+        "study_dir": str(folder),
+        "area": "supervision",
+        "out_dir": str(out),
+        "n_boot": 200,
+        "covariates": "caseload",
+    }
+    run_notebook(DOSE_NB, tmp_path / "dose.ipynb", params, cwd=ROOT / "notebooks")
+    org = pd.read_csv(out / "dose_org.csv")
+    assert set(org["area"]) == {"supervision"}
+    slope = org[org["estimator"] == "dose_org"]
+    assert slope["method"].str.contains("change in caseload").all()
+    med = pd.read_csv(out / "mediation.csv")
+    assert med["method"].str.contains("adjusted for the change in caseload").all()
