@@ -60,7 +60,7 @@ def long_scores(data, area, outcome, *, practice, waves, covariates, orgs="arms"
         if "treated" in scored.columns:
             arm = scored.groupby("org_id")["treated"].first()
     elif hasattr(data, "scored") and hasattr(data, "arms"):
-        scored = data.scored()
+        scored = _with_response_columns(data, data.scored(), covariates)
         chosen = [str(w) for w in waves] if waves is not None else list(data.waves[:2])
         if len(chosen) != 2 or not set(chosen) <= set(data.waves):
             raise UsageError(
@@ -94,6 +94,49 @@ def long_scores(data, area, outcome, *, practice, waves, covariates, orgs="arms"
     d["org_id"] = d["org_id"].astype(str)
     d["treated"] = d["org_id"].map(arm).astype(float) if arm is not None else np.nan
     return d.reset_index(drop=True), practice, (w0, w1)
+
+
+def _with_response_columns(study, scored: pd.DataFrame, covariates) -> pd.DataFrame:
+    """``scored`` plus the ``covariates`` that are not scores, read from ``study.responses``.
+
+    ``Study.scored()`` carries scores only; a measured non-item column of
+    ``responses.csv`` (e.g. ``caseload``) is joined on ``worker_id`` and ``wave``.
+    """
+    extra = [c for c in covariates if c not in scored.columns]
+    if not extra:
+        return scored
+    resp = study.responses
+    missing = [c for c in extra if c not in resp.columns]
+    if missing:
+        raise UsageError(
+            f"covariate(s) {', '.join(map(repr, missing))} are neither a score nor a column "
+            "of responses.csv; add the column to responses.csv (one value per worker and wave)"
+        )
+    cols = resp[["worker_id", "wave", *extra]].copy()
+    cols["worker_id"] = cols["worker_id"].astype(str)
+    cols["wave"] = cols["wave"].astype(str)
+    dup = cols.duplicated(["worker_id", "wave"])
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise UsageError(
+            f"responses.csv has more than one row for worker {cols['worker_id'].iloc[i]!r} at "
+            f"wave {cols['wave'].iloc[i]!r}; cannot attach covariate(s) {extra}"
+        )
+    for c in extra:
+        num = pd.to_numeric(cols[c], errors="coerce")
+        bad = num.isna() & cols[c].notna() & (cols[c].astype(str).str.strip() != "")
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise UsageError(
+                f"responses.csv column {c!r} must be numeric; row {i + 2} has {cols[c].iloc[i]!r}"
+            )
+        cols[c] = num
+    out = scored.copy()
+    key = out["worker_id"].astype(str) + "\x00" + out["wave"].astype(str)
+    lookup = cols.set_index(cols["worker_id"] + "\x00" + cols["wave"])
+    for c in extra:
+        out[c] = key.map(lookup[c]).to_numpy()
+    return out
 
 
 def panel_rows(long: pd.DataFrame, change: str) -> tuple[pd.DataFrame, str, bool]:
@@ -181,19 +224,27 @@ def wls_cr2(X: np.ndarray, y: np.ndarray, w: np.ndarray, col: int):
     return float(fit.beta[col]), float(np.sqrt(max(V[col, col], 0.0))), float(dfree)
 
 
-def change_reliability(ch: pd.DataFrame) -> float:
+def change_reliability(ch: pd.DataFrame, Z: np.ndarray | None = None) -> float:
     """Share of the weighted variance of ``dp`` across organizations that is not noise.
 
-    ``1 - sum(u_g noise_g) / var_u(dp)``, ``u_g = w_g / sum w``, ``var_u`` the
-    weighted variance with the G/(G-1) factor; clipped to [0, 1]. The slope of
+    ``1 - sum(u_g noise_g) / var_u(dp | Z)``, ``u_g = w_g / sum w``, where
+    ``var_u(dp | Z) = G / (G - k) * sum u_g r_g^2`` and ``r`` are the residuals
+    of the weighted regression of ``dp`` on the slope model's other columns
+    ``Z`` (k columns; default the intercept alone: the weighted variance with
+    the G/(G-1) factor). With the arm and covariate changes in ``Z`` this is
+    the variation the slope actually uses; clipped to [0, 1]. The slope of
     ``dy`` on ``dp`` is attenuated toward zero by about this factor (regression
-    dilution).
+    dilution; Fuller 1987, section 1.1 and 2.2).
     """
-    if len(ch) < 3 or ch["noise_dp"].isna().any():
+    G = len(ch)
+    Z = np.ones((G, 1)) if Z is None else np.asarray(Z, float)
+    if G < Z.shape[1] + 2 or ch["noise_dp"].isna().any():
         return float("nan")
     u = ch["w"].to_numpy(float) / ch["w"].sum()
     dp = ch["dp"].to_numpy(float)
-    var = len(dp) / (len(dp) - 1) * np.sum(u * (dp - np.sum(u * dp)) ** 2)
+    s = np.sqrt(u)
+    coef = np.linalg.lstsq(Z * s[:, None], dp * s, rcond=None)[0]
+    var = G / (G - Z.shape[1]) * np.sum(u * (dp - Z @ coef) ** 2)
     if not var > 0:
         return float("nan")
     return float(np.clip(1 - np.sum(u * ch["noise_dp"].to_numpy(float)) / var, 0.0, 1.0))
@@ -224,17 +275,29 @@ def stratified_counts(T: np.ndarray, n_boot: int, rng) -> np.ndarray:
     return counts
 
 
-def med_paths(T, M, Y, W: np.ndarray) -> np.ndarray:
-    """a, b, a*b, c', c'+a*b for each row of weights ``W`` (B x G), batched WLS."""
+def _batched_wls(W: np.ndarray, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """WLS coefficients for each row of weights ``W`` (B x G); NaN rows where singular."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        s1, s0 = W @ T, W @ (1 - T)
-        a = (W @ (T * M)) / s1 - (W @ ((1 - T) * M)) / s0
-        X = np.column_stack([np.ones_like(T), T, M])
         xtx = np.einsum("bg,gi,gj->bij", W, X, X)
-        xty = np.einsum("bg,gi,g->bi", W, X, Y)
-        det = np.linalg.det(xtx)
-        good = np.abs(det) > 1e-10 * np.abs(xtx).max(axis=(1, 2)) ** 3
-        beta = np.full((len(W), 3), np.nan)
+        xty = np.einsum("bg,gi,g->bi", W, X, y)
+        scale = np.abs(xtx).max(axis=(1, 2))
+        det = np.linalg.det(xtx / scale[:, None, None])
+        good = np.abs(det) > 1e-10
+        beta = np.full((len(W), X.shape[1]), np.nan)
         beta[good] = np.linalg.solve(xtx[good], xty[good][..., None])[..., 0]
+    return beta
+
+
+def med_paths(T, M, Y, W: np.ndarray, C: np.ndarray | None = None) -> np.ndarray:
+    """a, b, a*b, c', c'+a*b for each row of weights ``W`` (B x G), batched WLS.
+
+    ``a``: coefficient of T in M ~ 1 + T (+ C); ``b``, ``c'``: coefficients of M and T in
+    Y ~ 1 + T + M (+ C). With the same covariates and weights in both models,
+    c' + a b is the coefficient of T in Y ~ 1 + T (+ C) (the product-of-coefficients identity).
+    """
+    ones = np.ones_like(T)
+    extra = [] if C is None else [np.asarray(C, float).reshape(len(T), -1)]
+    a = _batched_wls(W, np.column_stack([ones, T, *extra]), M)[:, 1]
+    beta = _batched_wls(W, np.column_stack([ones, T, M, *extra]), Y)
     c_direct, b = beta[:, 1], beta[:, 2]
     return np.vstack([a, b, a * b, c_direct, c_direct + a * b])

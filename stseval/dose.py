@@ -4,7 +4,11 @@ Three questions, one table shape (:data:`DOSE_COLUMNS`):
 
 * :func:`org_dose_response` -- did the organizations whose staff-rated
   practice rose more see their staff outcomes improve more? A weighted slope
-  across organizations (``dose_org``) and the mean outcome change per band of
+  across organizations with the arm held fixed (``dose_org``: intervention and
+  comparison organizations compared only with organizations of their own arm,
+  so the intervention's direct effect is not credited to practice), the same
+  slope corrected for the unreliability of a practice change measured on a few
+  staff (``dose_org_corrected``), and the mean outcome change per band of
   practice gain (``dose_bin``).
 * :func:`worker_dose_response` -- the same question in a mixed model of every
   worker's answers, with the worker's practice rating split by cluster-mean
@@ -30,6 +34,8 @@ Mundlak, Y. (1978). On the pooling of time series and cross section data.
 *Econometrica*, 46(1), 69-85. doi:10.2307/1913646
 Imai, K., Keele, L., & Tingley, D. (2010). A general approach to causal
 mediation analysis. *Psychological Methods*, 15(4), 309-334. doi:10.1037/a0020761
+Fuller, W. A. (1987). *Measurement Error Models*. Wiley. (correcting a slope for
+an unreliable predictor)
 Sprang, G., Miech, R., & Gusler, S. (2023). *Implementation Research and
 Practice*, 4. doi:10.1177/26334895231164582 (the >= 10 STSI-OA points band).
 """
@@ -41,18 +47,23 @@ import pandas as pd
 
 from . import _cluster
 from ._dosedata import (
-    change_reliability,
     long_scores,
     med_paths,
     org_changes,
     panel_rows,
     stratified_counts,
-    weighted_mean,
-    wls_cr2,
+)
+from ._doserows import (
+    DOSE_COLUMNS,
+    _bin_row,
+    _bins,
+    _corrected_row,
+    _min_cell,
+    _out,
+    _slope_row,
 )
 from ._results import _check_confidence, _t_interval
 from .areas import AREA_KEYS, STAFF_OUTCOMES
-from .columns import ESTIMATE_COLUMNS
 from .errors import StsevalError, UsageError
 
 __all__ = [
@@ -65,20 +76,11 @@ __all__ = [
     "dose_table",
 ]
 
-#: Columns of every table returned here: the estimates-table contract plus six.
-#: ``reliability`` (``dose_org`` rows): see :func:`org_dose_response`.
-DOSE_COLUMNS = ESTIMATE_COLUMNS + [
-    "practice",
-    "bin",
-    "reliability",
-    "es_description",
-    "wave",
-    "method",
-]
-
 #: Estimator names of this module (candidates for ``stseval.columns.ESTIMATORS``).
 DOSE_ESTIMATORS = [
     "dose_org",
+    "dose_org_corrected",
+    "dose_org_pooled",
     "dose_bin",
     "dose_between",
     "dose_within",
@@ -98,55 +100,6 @@ SEQUENTIAL_IGNORABILITY = (
     "outcome change; such a confounder biases the indirect effect"
 )
 
-_ASSOC = "association, not an effect: organizations were not assigned their practice change"
-_STSIOA_POINTS = 10.0  # Sprang, Miech & Gusler (2023): gain of >= 10 summed STSI-OA points
-
-
-def _min_cell(data, min_cell) -> int:
-    if min_cell is None:
-        min_cell = getattr(data, "min_cell", 5)
-    if isinstance(min_cell, bool) or int(min_cell) != min_cell or int(min_cell) < 1:
-        raise UsageError(f"min_cell must be a positive whole number; got {min_cell!r}")
-    return int(min_cell)
-
-
-_TEXT = {"area", "outcome", "estimator", "es_type", "practice", "bin", "es_description"}
-_TEXT |= {"wave", "method", "note"}
-
-
-def _blank_value(v) -> bool:
-    return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
-
-
-def _out(rows: list[dict], **fixed) -> pd.DataFrame:
-    data = {}
-    for col in DOSE_COLUMNS:
-        vals = [fixed[col] if col in fixed else r.get(col) for r in rows]
-        if col in _TEXT:
-            data[col] = ["" if _blank_value(v) else str(v) for v in vals]
-        elif col in ("n_workers", "n_orgs"):
-            ints = [None if _blank_value(v) else int(round(float(v))) for v in vals]
-            data[col] = pd.array(ints, dtype="Int64")
-        else:
-            data[col] = np.array([np.nan if _blank_value(v) else v for v in vals], dtype=float)
-    return pd.DataFrame(data)
-
-
-def _bins(practice: str) -> list[tuple[str, float, float]]:
-    """(label, low, high) of the practice-gain bands; gain in scale points, low <= g < high."""
-    out = [("gain < 0", -np.inf, 0.0), ("0 <= gain <= 0.5", 0.0, 0.5 + 1e-12)]
-    out.append(("gain > 0.5", 0.5 + 1e-12, np.inf))
-    if practice == "stsioa_total":
-        from .instruments import load_instrument
-
-        k = len(load_instrument("stsioa").scales["total"].items)
-        cut = _STSIOA_POINTS / k  # the kit scores the STSI-OA as an item mean
-        out += [
-            ("gain < 10 STSI-OA points", -np.inf, cut - 1e-12),
-            (">= 10 STSI-OA points", cut - 1e-12, np.inf),
-        ]
-    return out
-
 
 def org_dose_response(
     data,
@@ -158,6 +111,7 @@ def org_dose_response(
     waves=None,
     orgs: str = "arms",
     change: str = "auto",
+    pooled: bool = False,
     confidence: float = 0.95,
     min_cell: int | None = None,
 ) -> pd.DataFrame:
@@ -167,7 +121,26 @@ def org_dose_response(
     waves: ``dp`` = change in the mean staff-rated practice score and ``dy`` =
     change in the mean outcome (later minus earlier wave, means over each
     wave's respondents). ``dose_org`` is the weighted least-squares slope of
-    ``dy`` on ``dp`` (plus the changes of ``covariates``), weights ``w = 2 /
+    ``dy`` on ``dp`` **with the arm held fixed**::
+
+        dy_g = c0 + c1 T_g + b dp_g + d' dcov_g + e_g      (dose_org = b)
+
+    (``T_g`` = 1 for the area's intervention organizations; with ``orgs="all"``
+    organizations outside the area's arms count as ``T = 0``; the changes of
+    ``covariates`` enter as ``dcov``). Holding the arm fixed matters: the
+    intervention raises practice *and* may lower STS directly, so a slope
+    pooled over both arms also credits that direct effect to practice (with
+    the ``dose_null`` preset, where practice carries nothing, the pooled
+    slope was -2.4 STSS points per scale point, z -8.7; the arm-held slope
+    about 0). ``b`` is the within-arm slope (the common slope of the two
+    arms), the same ``b`` as :func:`mediation`'s ``med_b``. With one arm, or
+    no arm known (a frame without ``treated``), there is nothing to hold and
+    the method says so. ``pooled=True`` adds the ``dose_org_pooled`` row
+    (slope without the arm term): labelled, for comparison only.
+    ``dose_org_corrected`` is ``dose_org`` (estimate, SE, interval) divided by
+    ``reliability`` (below): the slope per scale point of the organizations'
+    true practice change (Fuller, 1987, regression-dilution correction); not
+    estimable when the reliability is below 0.2. Weights ``w = 2 /
     (1/n_pre + 1/n_post)`` (the number of respondents when it is the same at
     both waves), with a CR2 (HC2) standard error, each organization its own
     cluster, and t on the Bell-McCaffrey (Satterthwaite) df (Bell & McCaffrey,
@@ -191,12 +164,17 @@ def org_dose_response(
         Practice score column; default ``org_guidance_<area>``, else ``stsioa_total``.
     covariates : sequence of str
         Worker-level numeric columns (e.g. caseload) whose organization-mean
-        change enters the slope model (adjusts for a measured confounder).
+        change enters the slope model (adjusts for a measured confounder). With
+        a study, a column that is not a score is read from ``responses.csv``
+        (matched on ``worker_id`` and ``wave``).
     waves : (str, str), optional
         Earlier and later wave; default the study's first two (a frame: pre, post).
     orgs : {"arms", "all"}
         With a study: the area's intervention and comparison organizations
         (default), or every organization.
+    pooled : bool
+        Also return the ``dose_org_pooled`` row (arm not held fixed; biased by
+        the direct effect whenever the intervention has one).
     change : {"auto", "panel", "cross_section"}
         ``"panel"``: an organization's change is the mean within-worker change
         of the workers who answered both waves (the same people at both waves,
@@ -212,11 +190,13 @@ def org_dose_response(
 
     The org means are estimates: a practice change measured on few workers is
     partly noise, which shrinks the slope toward 0 (regression dilution).
-    ``reliability`` on the ``dose_org`` row is ``1 - sum(u_g v_g) / var_u(dp)``
-    with ``v_g`` the sampling variance of org g's ``dp`` (variance of its
-    workers' own changes / n for a panel, s2_pre / n_pre + s2_post / n_post
-    otherwise): roughly the factor by which the slope is shrunk (the tests
-    check it against the simulated attenuation). Below 0.8 the note says so.
+    ``reliability`` on the ``dose_org`` row is ``1 - sum(u_g v_g) / var_u(dp | arm,
+    covariates)`` with ``v_g`` the sampling variance of org g's ``dp`` (variance
+    of its workers' own changes / n for a panel, s2_pre / n_pre + s2_post /
+    n_post otherwise) and ``var_u(dp | ...)`` the weighted residual variance of
+    ``dp`` given the model's other columns (the variation the slope uses):
+    roughly the factor by which the slope is shrunk (the tests check it against
+    the simulated attenuation). Below 0.8 the note says so.
 
     Returns
     -------
@@ -246,67 +226,14 @@ def org_dose_response(
     note = f"{dropped} organization(s) with fewer than {mc} respondents in a wave left out"
     note = note if dropped else ""
     fixed = dict(area=area, outcome=outcome, practice=practice, wave=w1)
-    rows = [_slope_row(ch, covariates, confidence, note)]
+    rows = [_slope_row(ch, covariates, confidence, note, hold_arm=True)]
+    rows.append(_corrected_row(rows[0]))
+    if pooled:
+        rows.append(_slope_row(ch, covariates, confidence, note, hold_arm=False))
     rows += [_bin_row(ch, b, confidence, mc) for b in _bins(practice)]
     for r in rows:
         r["method"] = f"{how}; {r['method']}"
     return _out(rows, **fixed)
-
-
-def _slope_row(ch, covariates, confidence, note) -> dict:
-    G, k = len(ch), 2 + len(covariates)
-    row = dict(estimator="dose_org", bin="", n_orgs=G, n_workers=ch["n_workers"].sum())
-    row["method"] = (
-        "WLS of org outcome change on org practice change"
-        + (f" + change in {', '.join(covariates)}" if covariates else "")
-        + ", weights 2/(1/n_pre+1/n_post); CR2 (HC2) SE, t(Bell-McCaffrey df)"
-    )
-    row["es_description"] = (
-        "outcome change per 1 scale point more practice gain across organizations; "
-        "between-organization " + _ASSOC
-    )
-    if G <= k or ch["dp"].std() == 0:
-        row["note"] = f"not estimable: {G} organization(s) with both waves; need more than {k}"
-        return row
-    X = np.column_stack([np.ones(G), ch["dp"]] + [ch[f"d_{c}"] for c in covariates])
-    try:
-        est, se, dfree = wls_cr2(X, ch["dy"].to_numpy(float), ch["w"].to_numpy(float), 1)
-    except StsevalError as exc:
-        row["note"] = f"not estimable: {exc}"
-        return row
-    lo, hi, p = _t_interval(est, se, dfree, confidence)
-    row.update(estimate=est, se=se, ci_low=lo, ci_high=hi, p_value=p, note=note)
-    rel = change_reliability(ch)
-    row["reliability"] = rel
-    if np.isfinite(rel) and rel < 0.8:
-        row["note"] = "; ".join(
-            filter(None, [note, f"practice change reliability {rel:.2f}: slope shrunk toward 0"])
-        )
-    return row
-
-
-def _bin_row(ch, b, confidence, mc) -> dict:
-    label, low, high = b
-    dp = ch["dp"].to_numpy(float)
-    sel = (dp >= low) & (dp < high)
-    row = dict(
-        estimator="dose_bin",
-        bin=label,
-        es_description="mean outcome change of the "
-        "organizations in this band of practice gain; " + _ASSOC,
-    )
-    row["method"] = "weighted mean of org outcome change, sandwich SE, t(G_bin-1)"
-    n_w, n_o = int(ch["n_workers"].to_numpy()[sel].sum()), int(sel.sum())
-    if n_o < max(mc, 2) or n_w < mc:
-        row["note"] = (
-            f"suppressed: fewer than {max(mc, 2)} organizations or {mc} workers in this band"
-        )
-        return row
-    m, se, dfree = weighted_mean(ch["dy"].to_numpy(float)[sel], ch["w"].to_numpy(float)[sel])
-    lo, hi, p = _t_interval(m, se, dfree, confidence)
-    row.update(estimate=m, se=se, ci_low=lo, ci_high=hi, p_value=p)
-    row.update(n_orgs=n_o, n_workers=n_w, note="")
-    return row
 
 
 def worker_dose_response(
@@ -326,7 +253,13 @@ def worker_dose_response(
     Model (REML, :func:`stseval._cluster.nested_reml`)::
 
         y_ijt = b0 + tau * later_t + b_B * P_j + b_W * (P_jt - P_j)
-                + b_I * (p_ijt - P_jt) + covariates + u_j + v_jt + w_i + e_ijt
+                + b_I * (p_ijt - P_jt) + covariates + g0 T_j + g1 T_j later_t
+                + u_j + v_jt + w_i + e_ijt
+
+    ``T_j`` (1 = the area's intervention organization; left out when the arm
+    is unknown or the same for all) holds the arm fixed, as in
+    :func:`org_dose_response`: without ``g1`` the within part would also pick
+    up the intervention's direct effect on the outcome.
 
     with ``p_ijt`` worker i's practice rating in organization j at wave t,
     ``P_jt`` the organization's mean rating at that wave, ``P_j`` the mean of
@@ -385,7 +318,10 @@ def worker_dose_response(
         return _out(rows, **fixed)
     fit, note = _fit_centred(long, covariates)
     dfree = float(G - 2)
-    method = "LMM (REML; random org, org-by-wave, worker), cluster-mean centring, t(G-2)"
+    method = (
+        "LMM (REML; random org, org-by-wave, worker), cluster-mean centring, arm and "
+        "arm x wave held fixed when known, t(G-2)"
+    )
     for j, r in enumerate(rows):
         est, se = (float(fit.beta[2 + j]), float(np.sqrt(fit.cov_beta[2 + j, 2 + j])))
         lo, hi, p = _t_interval(est, se, dfree, confidence)
@@ -400,10 +336,14 @@ def _fit_centred(long: pd.DataFrame, covariates):
     org_mean = (
         d.groupby(["org_id", "wave"])["p"].mean().groupby("org_id").mean().reindex(d["org_id"])
     ).to_numpy()
-    X = np.column_stack(
-        [np.ones(len(d)), d["wave"], org_mean, cell - org_mean, d["p"] - cell]
-        + [d[c] for c in covariates]
-    )
+    arm = d["treated"].to_numpy(float)
+    cols = [np.ones(len(d)), d["wave"], org_mean, cell - org_mean, d["p"] - cell]
+    cols += [d[c] for c in covariates]
+    if not np.isnan(arm).all():
+        arm = np.nan_to_num(arm, nan=0.0)
+        if arm.min() != arm.max():  # hold the arm fixed: its level and its change
+            cols += [arm, arm * d["wave"].to_numpy(float)]
+    X = np.column_stack(cols)
     org = pd.factorize(d["org_id"])[0]
     worker = pd.factorize(d["org_id"] + "\x00" + d["worker_id"])[0]
     repeat = np.bincount(worker).max() > 1
@@ -424,6 +364,7 @@ def mediation(
     outcome: str,
     *,
     practice: str | None = None,
+    covariates=(),
     waves=None,
     n_boot: int = 1000,
     seed: int = 0,
@@ -439,8 +380,8 @@ def mediation(
     (Baron-Kenny product of coefficients, linear models; Imai, Keele &
     Tingley 2010)::
 
-        dp = a0 + a T                 (med_a: practice change per intervention)
-        dy = c0 + c' T + b dp         (med_b: outcome per practice point, arm held fixed)
+        dp = a0 + a T (+ d_a' dcov)          (med_a: practice change per intervention)
+        dy = c0 + c' T + b dp (+ d_y' dcov)  (med_b: outcome per practice point, arm fixed)
 
     ``med_indirect`` = a b (the part of the outcome change carried by the
     practice change), ``med_direct`` = c', ``med_total`` = c' + a b, which
@@ -455,6 +396,10 @@ def mediation(
     ----------
     data : Study or DataFrame
         A study, or long scores with a 0/1 ``treated`` column constant per org.
+    covariates : sequence of str
+        Measured confounders (e.g. ``caseload``; with a study, score columns or
+        columns of ``responses.csv``): their organization-mean change enters both
+        models, so sequential ignorability is then needed only given them.
     n_boot : int
         Bootstrap resamples (at least 100).
     seed : int
@@ -478,12 +423,13 @@ def mediation(
     mc = _min_cell(data, min_cell)
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 100:
         raise UsageError(f"n_boot must be a whole number of at least 100; got {n_boot!r}")
+    covariates = list(covariates)
     long, practice, (w0, w1) = long_scores(
-        data, area, outcome, practice=practice, waves=waves, covariates=(), orgs="arms"
+        data, area, outcome, practice=practice, waves=waves, covariates=covariates, orgs="arms"
     )
     n_all = long["org_id"].nunique()
     long, how, panel = panel_rows(long, change)
-    ch, _ = org_changes(long, [], mc, panel=panel)
+    ch, _ = org_changes(long, covariates, mc, panel=panel)
     dropped = n_all - len(ch)
     ch = ch.dropna(subset=["treated"])
     fixed = dict(area=area, outcome=outcome, practice=practice, wave=w1, bin="")
@@ -498,9 +444,10 @@ def mediation(
             )
         return _out(rows, **fixed)
     T, M, Y, w = (ch[c].to_numpy(float) for c in ("treated", "dp", "dy", "w"))
-    point = med_paths(T, M, Y, w[None, :])[:, 0]
+    C = ch[[f"d_{c}" for c in covariates]].to_numpy(float) if covariates else None
+    point = med_paths(T, M, Y, w[None, :], C)[:, 0]
     counts = stratified_counts(T, n_boot, np.random.default_rng(seed))
-    boot = med_paths(T, M, Y, counts * w[None, :])
+    boot = med_paths(T, M, Y, counts * w[None, :], C)
     ok = np.all(np.isfinite(boot), axis=0)
     q = (1 - confidence) / 2
     notes = [SEQUENTIAL_IGNORABILITY]
@@ -508,8 +455,10 @@ def mediation(
         notes.append(f"{dropped} organization(s) with fewer than {mc} respondents left out")
     if (~ok).sum():
         notes.append(f"{int((~ok).sum())} singular resample(s) dropped")
+    adj = f" adjusted for the change in {', '.join(covariates)}" if covariates else ""
     method = (
-        f"{how}; product of coefficients, org-level WLS; percentile bootstrap of organizations "
+        f"{how}; product of coefficients, org-level WLS{adj}; percentile bootstrap of "
+        "organizations "
         f"within arm, {n_boot} resamples, seed {seed}"
     )
     for j, r in enumerate(rows):

@@ -109,10 +109,10 @@ def test_slope_equals_numpy_weighted_least_squares_and_hc2():
     frame = frame.drop(frame.index[(frame["org_id"] == "O001") & (frame["wave"] == "post")][:3])
     frame = frame.drop(frame.index[(frame["org_id"] == "O004")][:2])
     dp, dy, w = _hand_org_means(frame).T
-    X = np.column_stack([np.ones_like(dp), dp])
-    W = np.diag(w)
-    bread = np.linalg.inv(X.T @ W @ X)
-    beta = bread @ X.T @ W @ dy
+    T = (np.arange(12) < 6).astype(float)  # the arm is held fixed: a column of the model
+    X = np.column_stack([np.ones_like(dp), dp, T])
+    bread = np.linalg.inv(X.T @ np.diag(w) @ X)
+    beta = bread @ X.T @ np.diag(w) @ dy
     e = dy - X @ beta
     h = w * np.einsum("gi,ij,gj->g", X, bread, X)
     meat = (X * (w**2 * e**2 / (1 - h))[:, None]).T @ X
@@ -134,6 +134,14 @@ def test_slope_equals_numpy_weighted_least_squares_and_hc2():
     q = stats.t.ppf(0.975, dfree)
     assert row["ci_low"] == pytest.approx(beta[1] - q * se, rel=1e-8)
     assert "association" in row["es_description"]
+    assert "arm held fixed" in row["method"]
+    # the pooled variant drops the arm column and says so
+    pooled = _org(frame, min_cell=3, change="cross_section", pooled=True)
+    pooled = pooled.set_index("estimator").loc["dose_org_pooled"]
+    X2 = X[:, :2]
+    b2 = np.linalg.lstsq(X2 * np.sqrt(w)[:, None], dy * np.sqrt(w), rcond=None)[0]
+    assert pooled["estimate"] == pytest.approx(b2[1], rel=1e-10)
+    assert "not the dose-response" in pooled["es_description"]
 
 
 def test_panel_change_uses_only_workers_with_both_waves():
@@ -145,7 +153,7 @@ def test_panel_change_uses_only_workers_with_both_waves():
     frame = frame[~(frame["worker_id"].isin(leavers) & (frame["wave"] == "post"))]
     stayers = frame[~frame["worker_id"].isin(leavers)]
     dp, dy, w = _hand_org_means(stayers).T
-    X = np.column_stack([np.ones_like(dp), dp])
+    X = np.column_stack([np.ones_like(dp), dp, np.arange(10) < 5])
     beta = np.linalg.lstsq(X * np.sqrt(w)[:, None], dy * np.sqrt(w), rcond=None)[0]
     row = _slope(frame, min_cell=3)  # change="auto": linked workers -> panel
     assert row["estimate"] == pytest.approx(beta[1], rel=1e-10)
@@ -355,18 +363,26 @@ def test_worker_rows_and_words():
 
 def test_noisy_practice_change_shrinks_the_slope_and_reliability_says_by_how_much():
     """Raters' noise N(0, 1) per worker and wave, 10 workers per org: the org practice
-    change has noise variance 2/10 = 0.2 against a true variance 0.6^2/4 + 0.3^2 = 0.18,
-    so reliability 0.18/0.38 = 0.47 and the slope shrinks from -4 to about -1.9."""
+    change has noise variance 2/10 = 0.2. The arm is held fixed, so the slope uses the
+    within-arm variance of the true change, 0.3^2 = 0.09: reliability 0.09/0.29 = 0.31
+    and the slope shrinks from -4 to about -1.24."""
     rng = np.random.default_rng(30)
-    rows = [_slope(_simulate(rng, b=-4.0, m=10, rater_sd=1.0)) for _ in range(40)]
+    outs = [
+        _org(_simulate(rng, b=-4.0, m=10, rater_sd=1.0)).set_index("estimator") for _ in range(40)
+    ]
+    rows = [o.loc["dose_org"] for o in outs]
     rel = np.array([r["reliability"] for r in rows])
     est = np.array([r["estimate"] for r in rows])
-    lam = 0.18 / 0.38
+    lam = 0.09 / 0.29
     assert abs(rel.mean() - lam) < 0.06
     assert abs(est.mean() - lam * -4.0) < 3 * est.std(ddof=1) / np.sqrt(40)
     assert "slope shrunk toward 0" in rows[0]["note"]
+    corrected = outs[0].loc["dose_org_corrected"]
+    for c in ("estimate", "se", "ci_low", "ci_high"):
+        assert corrected[c] == pytest.approx(rows[0][c] / rel[0], rel=1e-12)
+    assert corrected["p_value"] == rows[0]["p_value"]
     clean = _slope(_simulate(rng, b=-4.0))
-    assert clean["reliability"] > 0.95 and "shrunk" not in clean["note"]
+    assert clean["reliability"] > 0.9 and "shrunk" not in clean["note"]
 
 
 # ----------------------------------------------------------------------------- on a study
