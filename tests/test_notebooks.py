@@ -36,6 +36,8 @@ EXPECTED = {
     "explore_synthetic.ipynb",
     "psychometrics.ipynb",
     "power_planning.ipynb",
+    "dose_response.ipynb",
+    "individual_evaluation.ipynb",
 }
 
 

@@ -65,7 +65,9 @@ def test_wheel_carries_the_instruments_and_the_notebooks(wheel):
     for path in (ROOT / "instruments").glob("*.yaml"):
         assert f"stseval/_builtin_instruments/{path.name}" in names
     notebooks = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
-    assert len(notebooks) == 6
+    assert (
+        len(notebooks) == 8
+    )  # area, funder, org, explorer, psychometrics, power, dose, individual
     assert sorted(n.rsplit("/", 1)[1] for n in names if n.startswith("stseval/_notebooks/")) == (
         notebooks
     )
