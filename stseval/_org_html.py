@@ -1,0 +1,387 @@
+"""The HTML of one organization's report (:mod:`stseval.org_reports`): template and charts.
+
+One page template (:data:`TEMPLATE`, :class:`string.Template`) filled with sections built
+here. Charts are inline SVG and CSS (no image files, nothing drawn per organization by
+matplotlib): they scale on a phone, print sharply and carry their own alt text. A panel
+whose numbers are suppressed becomes a notice in the text flow, so nothing overlaps.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from string import Template
+
+import numpy as np
+import pandas as pd
+
+from .formatting import format_count, format_interval, format_number
+
+__all__ = ["render_html", "CSS", "TEMPLATE"]
+
+# Okabe-Ito colour-blind-safe palette, light to dark for ordered bands.
+_BAND_COLOURS = ["#cfe8f3", "#8cc4e0", "#f0c66e", "#e69f00", "#c45a00"]
+
+CSS = """
+@page { size: A4; margin: 14mm 14mm 16mm;
+        @bottom-center { content: counter(page) " / " counter(pages); font-size: 8pt;
+                         color: #666; } }
+* { box-sizing: border-box; }
+body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; font-size: 10pt;
+       line-height: 1.4; color: #1d1d1d; max-width: 900px; margin: 0 auto; padding: 10px; }
+h1 { font-size: 18pt; margin: 0 0 0.3em; }
+h2 { font-size: 13pt; margin: 1.1em 0 0.4em; border-bottom: 1px solid #bbb;
+     break-after: avoid; }
+p { margin: 0.35em 0; }
+.banner { background: #fff4d6; border-left: 5px solid #e0a800; padding: 0.3em 0.8em; }
+.notice { background: #f3f3f3; border-left: 5px solid #999; padding: 0.4em 0.8em;
+          font-style: italic; }
+.panel { break-inside: avoid; margin: 0.4em 0 0.8em; }
+.scroll { overflow-x: auto; max-width: 100%; }
+table { border-collapse: collapse; font-size: 9pt; margin: 0.3em 0; }
+th, td { border-bottom: 1px solid #ddd; padding: 2px 6px; text-align: left;
+         vertical-align: top; }
+td.num, th.num { text-align: right; white-space: nowrap; }
+th { background: #f0f0f0; }
+tr { break-inside: avoid; }
+thead { display: table-header-group; }
+td.suppressed { color: #8a5a00; font-style: italic; }
+svg { max-width: 100%; height: auto; display: block; }
+.bar { display: flex; width: 100%; height: 1.3em; border: 1px solid #999; margin: 2px 0; }
+.bar span { display: block; height: 100%; }
+.bar span.hidden, .legend i.hatch { background: repeating-linear-gradient(45deg, #ddd, #ddd 3px, #fff 3px,
+                   #fff 6px); }
+.legend span { display: inline-block; margin-right: 1em; white-space: nowrap; }
+.legend i { display: inline-block; width: 0.9em; height: 0.9em; border: 1px solid #999;
+            vertical-align: -0.1em; margin-right: 0.3em; }
+.small { font-size: 8.5pt; color: #444; }
+footer { margin-top: 1em; border-top: 1px solid #bbb; padding-top: 0.3em;
+         break-before: avoid; }
+@media (max-width: 480px) { body { font-size: 11pt; padding: 6px; } h1 { font-size: 15pt; } }
+"""
+
+TEMPLATE = Template(
+    """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>$title</title>
+<style>$css</style>
+</head>
+<body>
+<header>
+<h1>$title</h1>
+$intro
+</header>
+<main>
+<section id="outcomes"><h2>Your staff's outcomes</h2>$outcomes</section>
+<section id="bands"><h2>How many of your staff are in each band</h2>$bands</section>
+<section id="profile"><h2>Your practice profile</h2>$profile</section>
+$findings
+</main>
+<footer class="small">$footer</footer>
+</body>
+</html>
+"""
+)
+
+
+def _table(head: list[str], rows: list[list[str]], num_cols=(), caption="") -> str:
+    """A table in a scroll box; ``rows`` are already escaped cell HTML."""
+    th = "".join(
+        f'<th scope="col"{" class=num" if i in num_cols else ""}>{escape(h)}</th>'
+        for i, h in enumerate(head)
+    )
+    body = []
+    for r in rows:
+        cells = []
+        for i, c in enumerate(r):
+            cls = ' class="num"' if i in num_cols else ""
+            if c in ("fewer than 5", "not shown") or c.startswith("fewer than "):
+                cls = ' class="num suppressed"' if i in num_cols else ' class="suppressed"'
+            cells.append(f"<td{cls}>{c}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    cap = f"<caption>{escape(caption)}</caption>" if caption else ""
+    return (
+        f'<div class="scroll"><table>{cap}<thead><tr>{th}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
+
+
+def _count(n, min_cell: int, note: str = "") -> str:
+    if n is None or (isinstance(n, float) and not np.isfinite(n)):
+        return f"fewer than {min_cell}" if "n: fewer than" in str(note) else "not shown"
+    return format_count(n, min_cell=min_cell)
+
+
+def _notice(text: str) -> str:
+    return f'<p class="notice">{escape(text)}</p>'
+
+
+def _intro(rep) -> str:
+    f = rep.facts
+    staff = (
+        f"{f['staff_invited']} staff invited"
+        if f["staff_invited"] is not None
+        else f"fewer than {f['min_cell']} staff invited"
+    )
+    changed = ", ".join(t.lower() for t in f["changed"]) or "no area (a comparison organization)"
+    parts = [
+        f"<p>Feedback for one organization of the study <em>{escape(str(f['study']))}</em>: "
+        f"{escape(staff)}; changed practice in {escape(changed)}.</p>"
+    ]
+    if f["synthetic"]:
+        parts.insert(
+            0,
+            '<p class="banner"><strong>Synthetic data.</strong> Every organization and '
+            "worker in this study was simulated; no real person is described.</p>",
+        )
+    return "\n".join(parts)
+
+
+def _change_svg(rows: pd.DataFrame, confidence: float) -> str:
+    """Dot-and-whisker chart of the changes since the first wave (one row per outcome)."""
+    rows = rows[np.isfinite(rows["change"].astype(float))]
+    if rows.empty:
+        return ""
+    lim = float(np.nanmax(np.abs(rows[["ci_low", "ci_high"]].to_numpy(float)))) * 1.1 or 1.0
+    w, left, h_row = 760, 250, 24
+    height = h_row * len(rows) + 34
+    x = lambda v: left + (v + lim) / (2 * lim) * (w - left - 20)
+    parts = [
+        f'<line x1="{x(0):.1f}" y1="4" x2="{x(0):.1f}" y2="{height - 26}" stroke="#888"/>',
+        f'<text x="{x(0):.1f}" y="{height - 8}" text-anchor="middle" font-size="11">0</text>',
+        f'<text x="{x(-lim):.1f}" y="{height - 8}" font-size="11">'
+        f"{escape(format_number(-lim, decimals=1))}</text>",
+        f'<text x="{x(lim):.1f}" y="{height - 8}" text-anchor="end" font-size="11">'
+        f"{escape(format_number(lim, decimals=1))}</text>",
+    ]
+    desc = []
+    for i, r in enumerate(rows.to_dict("records")):
+        y = 16 + i * h_row
+        label = f"{r['label']}, {r['wave']}"
+        parts += [
+            f'<text x="4" y="{y + 4}" font-size="11">{escape(label)}</text>',
+            f'<line x1="{x(r["ci_low"]):.1f}" y1="{y}" x2="{x(r["ci_high"]):.1f}" y2="{y}" '
+            'stroke="#0072b2" stroke-width="2"/>',
+            f'<circle cx="{x(r["change"]):.1f}" cy="{y}" r="4.5" fill="#0072b2"/>',
+        ]
+        desc.append(
+            f"{label}: {format_interval(r['change'], r['ci_low'], r['ci_high'], decimals=1)}"
+        )
+    alt = f"Change since the first wave with {round(confidence * 100)}% intervals: " + "; ".join(
+        desc
+    )
+    return (
+        f'<svg viewBox="0 0 {w} {height}" role="img" aria-label="{escape(alt)}" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(alt)}</title>{"".join(parts)}</svg>'
+    )
+
+
+def _outcomes_html(rep) -> str:
+    t, f = rep.outcomes, rep.facts
+    if t.empty:
+        return _notice("The study has no staff outcome scores.")
+    if not np.isfinite(t["mean"].astype(float)).any():
+        return _notice(
+            f"Not shown: fewer than {f['min_cell']} of your staff answered in every wave."
+        )
+    show_all = np.isfinite(t["all_orgs_mean"].astype(float)).any()
+    level = round(f["confidence"] * 100)
+    head = ["outcome", "wave", "staff", "mean", f"change since {f['waves'][0]} ({level}% interval)"]
+    head += ["all organizations' mean"] if show_all else []
+    rows = []
+    for r in t.to_dict("records"):
+        hidden = not np.isfinite(r["mean"])
+        row = [
+            escape(r["label"]),
+            escape(str(r["wave"])),
+            escape(_count(r["n"], f["min_cell"], r["note"])),
+            "not shown" if hidden else escape(format_number(r["mean"], decimals=1)),
+            escape(format_interval(r["change"], r["ci_low"], r["ci_high"], decimals=1, missing="")),
+        ]
+        if show_all:
+            row.append(escape(format_number(r["all_orgs_mean"], decimals=1)))
+        rows.append(row)
+    svg = _change_svg(t, f["confidence"])
+    text = (
+        "<p>Mean scores of your staff who answered each survey. Lower is better for "
+        "secondary traumatic stress and burnout, higher for compassion satisfaction. A change "
+        "is shown only when both of its waves are shown; the interval is for your own staff "
+        "(the same people answering twice is allowed for).</p>"
+    )
+    chart = f'<div class="panel">{svg}</div>' if svg else ""
+    return text + f'<div class="panel">{_table(head, rows, num_cols=(2, 3, 4, 5))}</div>' + chart
+
+
+def _bar(seg: pd.DataFrame) -> str:
+    spans, alt = [], []
+    shown_total = 0.0
+    for i, r in enumerate(seg.to_dict("records")):
+        share = r["share"]
+        if not np.isfinite(share):
+            continue
+        shown_total += share
+        colour = _BAND_COLOURS[min(i, len(_BAND_COLOURS) - 1)]
+        if share > 0:
+            spans.append(f'<span style="width:{share:.2f}%;background:{colour}"></span>')
+        alt.append(f"{r['band']} {share:.0f}%")
+    rest = max(0.0, 100.0 - shown_total)
+    if rest > 0.5 and seg["share"].isna().any():
+        spans.append(f'<span class="hidden" style="width:{rest:.2f}%"></span>')
+        alt.append("other bands not shown")
+    return (
+        f'<div class="bar" role="img" aria-label="{escape(", ".join(alt))}">'
+        + "".join(spans)
+        + "</div>"
+    )
+
+
+def _bands_html(rep) -> str:
+    t, f = rep.bands, rep.facts
+    if t.empty:
+        return _notice("None of the study's staff outcomes has published severity bands.")
+    parts = [
+        "<p>Share of your staff in each band of the instrument's published cut-offs, per "
+        "survey. A band with fewer than "
+        f"{f['min_cell']} staff is not shown, nor any band that would let it be worked out.</p>"
+    ]
+    for _out, g in t.groupby("outcome", sort=False):
+        bands = g[g["band"] != "Total"]
+        labels = list(dict.fromkeys(bands["band"]))
+        legend = "".join(
+            f'<span><i style="background:{_BAND_COLOURS[min(i, 4)]}"></i>{escape(b)}</span>'
+            for i, b in enumerate(labels)
+        )
+        if bands["share"].isna().any():
+            legend += '<span><i class="hatch"></i>not shown</span>'
+        rows, bars = [], []
+        for wave, w in bands.groupby("wave", sort=False):
+            total = g[(g["band"] == "Total") & (g["wave"] == wave)]["n"]
+            if total.isna().all() or float(total.iloc[0]) == 0:
+                bars.append(f"<p class='small'>{escape(str(wave))}: not shown</p>")
+            else:
+                bars.append(f"<p class='small'>{escape(str(wave))}</p>" + _bar(w))
+            shares = [
+                "not shown" if not np.isfinite(s) else f"{s:.0f}%" for s in w["share"].astype(float)
+            ]
+            rows.append([escape(str(wave))] + [escape(s) for s in shares])
+        table = _table(["wave", *labels], rows, num_cols=tuple(range(1, len(labels) + 1)))
+        label = escape(str(g["label"].iloc[0]))
+        parts.append(
+            f'<div class="panel"><h3>{label}</h3><p class="legend small">{legend}</p>'
+            f"{''.join(bars)}{table}</div>"
+        )
+    return "".join(parts)
+
+
+def _profile_svg(r: dict) -> str:
+    """Scale 1 to 5: the other organizations' band (grey) and this organization's mean (dot)."""
+    w, h = 300, 22
+    x = lambda v: 10 + (float(v) - 1) / 4 * (w - 20)
+    parts = [f'<line x1="{x(1)}" y1="11" x2="{x(5)}" y2="11" stroke="#bbb"/>']
+    if np.isfinite(r["band_low"]):
+        parts.append(
+            f'<rect x="{x(r["band_low"]):.1f}" y="5" width="'
+            f'{x(r["band_high"]) - x(r["band_low"]):.1f}" height="12" fill="#c8c8c8"/>'
+        )
+    if np.isfinite(r["mean"]):
+        parts.append(f'<circle cx="{x(r["mean"]):.1f}" cy="11" r="5" fill="#0072b2"/>')
+    alt = f"{r['title']}: your mean {format_number(r['mean'], decimals=1)}; {r['band_text']}"
+    return (
+        f'<svg viewBox="0 0 {w} {h}" width="{w}" role="img" aria-label="{escape(alt)}" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(alt)}</title>{"".join(parts)}</svg>'
+    )
+
+
+def _profile_html(rep) -> str:
+    t, f = rep.profile, rep.facts
+    if t.empty:
+        return _notice(
+            "The study has no Organizational Guidance Inventory scores; no profile can be drawn."
+        )
+    own_shown = np.isfinite(t["mean"].astype(float)).any()
+    bands_shown = np.isfinite(t["band_low"].astype(float)).any()
+    text = (
+        "<p>Your staff's mean rating of how fully your organization practises each area "
+        "(1 = not at all, 5 = completely), in the last survey. "
+    )
+    text += (
+        "The grey band is the middle half of the other organizations' means, rounded "
+        "outward to one decimal; no other organization is named.</p>"
+        if bands_shown
+        else f"Other organizations are described only when there are at least {f['min_orgs']} "
+        "of them with enough respondents; this study has fewer, so none are shown.</p>"
+    )
+    if not own_shown:
+        text += _notice(f"Your own ratings are not shown: fewer than {f['min_cell']} answered.")
+    rows = []
+    for r in t.to_dict("records"):
+        pct = "" if not np.isfinite(r["percentile"]) else f"{r['percentile']:.0f}"
+        band = (
+            f"{format_number(r['band_low'], decimals=1)} to "
+            f"{format_number(r['band_high'], decimals=1)}"
+            if np.isfinite(r["band_low"])
+            else "not shown"
+        )
+        rows.append(
+            [
+                escape(r["title"]),
+                escape(_count(r["n"], f["min_cell"], r["note"])),
+                escape(format_number(r["mean"], decimals=1, missing="not shown")),
+                escape(band),
+                escape(pct),
+                _profile_svg(r) if (bands_shown or own_shown) else "",
+            ]
+        )
+    head = ["area", "staff", "your mean", "others' middle half", "percentile", "chart"]
+    note = (
+        '<p class="small">Percentile: the share of the other organizations (in %, whole '
+        "numbers) whose staff rated the area lower than yours.</p>"
+        if bands_shown
+        else ""
+    )
+    return text + f'<div class="panel">{_table(head, rows, num_cols=(1, 2, 3, 4))}</div>' + note
+
+
+def _findings_html(rep) -> str:
+    t = rep.findings
+    if t is None or t.empty:
+        return ""
+    rows = [
+        [
+            escape(str(r["area"])),
+            escape(format_interval(r["estimate"], r["ci_low"], r["ci_high"], decimals=1)),
+            escape(str(r["verdict"]) if isinstance(r["verdict"], str) else ""),
+        ]
+        for r in t.to_dict("records")
+    ]
+    return (
+        '<section id="findings"><h2>What the whole study found for the areas you changed'
+        "</h2><p>Across all organizations that changed the area, against the comparison "
+        "organizations (secondary traumatic stress, STSS total; negative is less stress). "
+        "This is the study's estimate, not your organization's.</p>"
+        + _table(["area", "estimate (interval)", "verdict"], rows, num_cols=(1,))
+        + "</section>"
+    )
+
+
+def render_html(rep) -> str:
+    """The complete HTML of one organization's report (an :class:`OrgReport`)."""
+    f = rep.facts
+    footer = (
+        "These are descriptions, not estimates of what caused what: staff ratings move for "
+        f"many reasons. Rules: no group of fewer than {f['min_cell']} staff is shown, nor any "
+        "number from which one could be worked out; other organizations are summarized only "
+        f"when there are at least {f['min_orgs']} of them, as rounded bands."
+    )
+    return TEMPLATE.substitute(
+        title=escape(f"Feedback for {rep.name}"),
+        css=CSS,
+        intro=_intro(rep),
+        outcomes=_outcomes_html(rep),
+        bands=_bands_html(rep),
+        profile=_profile_html(rep),
+        findings=_findings_html(rep),
+        footer=escape(footer),
+    )
