@@ -16,7 +16,7 @@ import pandas as pd
 
 from .formatting import format_count, format_interval, format_number
 
-__all__ = ["render_html", "CSS", "TEMPLATE"]
+__all__ = ["render_html", "render_body", "render_fragment", "CSS", "TEMPLATE", "BODY"]
 
 # Okabe-Ito colour-blind-safe palette, light to dark for ordered bands.
 _BAND_COLOURS = ["#cfe8f3", "#8cc4e0", "#f0c66e", "#e69f00", "#c45a00"]
@@ -59,16 +59,8 @@ footer { margin-top: 1em; border-top: 1px solid #bbb; padding-top: 0.3em;
 @media (max-width: 480px) { body { font-size: 11pt; padding: 6px; } h1 { font-size: 15pt; } }
 """
 
-TEMPLATE = Template(
-    """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>$title</title>
-<style>$css</style>
-</head>
-<body>
+BODY = Template(
+    """<div class="stseval-org-report">
 <header>
 <h1>$title</h1>
 $intro
@@ -80,6 +72,20 @@ $intro
 $findings
 </main>
 <footer class="small">$footer</footer>
+</div>"""
+)
+
+TEMPLATE = Template(
+    """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>$title</title>
+<style>$css</style>
+</head>
+<body>
+$body
 </body>
 </html>
 """
@@ -366,8 +372,8 @@ def _findings_html(rep) -> str:
     )
 
 
-def render_html(rep) -> str:
-    """The complete HTML of one organization's report (an :class:`OrgReport`)."""
+def render_body(rep) -> str:
+    """The report's content (``<div class="stseval-org-report">``), without page or stylesheet."""
     f = rep.facts
     footer = (
         "These are descriptions, not estimates of what caused what: staff ratings move for "
@@ -375,9 +381,8 @@ def render_html(rep) -> str:
         "number from which one could be worked out; other organizations are summarized only "
         f"when there are at least {f['min_orgs']} of them, as rounded bands."
     )
-    return TEMPLATE.substitute(
+    return BODY.substitute(
         title=escape(f"Feedback for {rep.name}"),
-        css=CSS,
         intro=_intro(rep),
         outcomes=_outcomes_html(rep),
         bands=_bands_html(rep),
@@ -385,3 +390,33 @@ def render_html(rep) -> str:
         findings=_findings_html(rep),
         footer=escape(footer),
     )
+
+
+def render_html(rep) -> str:
+    """The complete HTML page of one organization's report (an :class:`OrgReport`)."""
+    return TEMPLATE.substitute(
+        title=escape(f"Feedback for {rep.name}"), css=CSS, body=render_body(rep)
+    )
+
+
+_FRAGMENT_CSS = """
+.stseval-org-report .banner { background: #fff4d6; border-left: 5px solid #e0a800;
+  padding: 0.3em 0.8em; }
+.stseval-org-report .notice { background: #f3f3f3; border-left: 5px solid #999;
+  padding: 0.4em 0.8em; font-style: italic; }
+.stseval-org-report .scroll { overflow-x: auto; max-width: 100%; }
+.stseval-org-report svg { max-width: 100%; height: auto; display: block; }
+.stseval-org-report .bar { display: flex; width: 100%; height: 1.3em; border: 1px solid #999; }
+.stseval-org-report .bar span { display: block; height: 100%; }
+.stseval-org-report .bar span.hidden, .stseval-org-report .legend i.hatch {
+  background: repeating-linear-gradient(45deg, #ddd, #ddd 3px, #fff 3px, #fff 6px); }
+.stseval-org-report .legend span { display: inline-block; margin-right: 1em; }
+.stseval-org-report .legend i { display: inline-block; width: 0.9em; height: 0.9em;
+  border: 1px solid #999; margin-right: 0.3em; }
+.stseval-org-report .small { font-size: 85%; color: #444; }
+"""
+
+
+def render_fragment(rep) -> str:
+    """The report for a notebook output: a stylesheet scoped to the report, then the body."""
+    return f"<style>{_FRAGMENT_CSS}</style>\n" + render_body(rep)

@@ -43,7 +43,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._org_tables import OrgReport, org_practice_means, change_interval, org_report_tables
+from ._org_html import render_fragment, render_html
+from ._org_tables import OrgReport, change_interval, org_practice_means, org_report_tables
 from .disclosure import AUDIT_COLUMNS, DisclosureError
 from .errors import DataValidationError, UsageError
 
@@ -53,6 +54,8 @@ __all__ = [
     "org_report_tables",
     "write_org_reports",
     "org_reports_from_run",
+    "render_html",
+    "render_fragment",
 ]
 
 #: File names of one organization's report inside ``<out>/orgs/<org_id>/``.
@@ -87,7 +90,6 @@ def _one(ctx: _Context, org_id: str, out_dir: Path, pdf: bool) -> tuple[dict, pd
     import warnings
 
     from ._html_export import export_pdf
-    from ._org_html import render_html
     from .privacy import assert_no_leaks
 
     t0 = time.perf_counter()
