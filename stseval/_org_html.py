@@ -151,26 +151,25 @@ def _change_svg(rows: pd.DataFrame, confidence: float) -> str:
     if rows.empty:
         return ""
     lim = float(np.nanmax(np.abs(rows[["ci_low", "ci_high"]].to_numpy(float)))) * 1.1 or 1.0
-    w, left, h_row = 760, 250, 24
-    height = h_row * len(rows) + 34
-    x = lambda v: left + (v + lim) / (2 * lim) * (w - left - 20)
+    w, pad, h_row = 560, 24, 40  # label above its whisker: readable on a phone
+    height = h_row * len(rows) + 26
+    x = lambda v: pad + (v + lim) / (2 * lim) * (w - 2 * pad)
+    lo_t, hi_t = (escape(format_number(v, decimals=1)) for v in (-lim, lim))
     parts = [
-        f'<line x1="{x(0):.1f}" y1="4" x2="{x(0):.1f}" y2="{height - 26}" stroke="#888"/>',
-        f'<text x="{x(0):.1f}" y="{height - 8}" text-anchor="middle" font-size="11">0</text>',
-        f'<text x="{x(-lim):.1f}" y="{height - 8}" font-size="11">'
-        f"{escape(format_number(-lim, decimals=1))}</text>",
-        f'<text x="{x(lim):.1f}" y="{height - 8}" text-anchor="end" font-size="11">'
-        f"{escape(format_number(lim, decimals=1))}</text>",
+        f'<line x1="{x(0):.1f}" y1="4" x2="{x(0):.1f}" y2="{height - 20}" stroke="#888"/>',
+        f'<text x="{x(0):.1f}" y="{height - 4}" text-anchor="middle" font-size="13">0</text>',
+        f'<text x="{x(-lim):.1f}" y="{height - 4}" font-size="13">{lo_t}</text>',
+        f'<text x="{x(lim):.1f}" y="{height - 4}" text-anchor="end" font-size="13">{hi_t}</text>',
     ]
     desc = []
     for i, r in enumerate(rows.to_dict("records")):
-        y = 16 + i * h_row
+        y = 30 + i * h_row
         label = f"{r['label']}, {r['wave']}"
         parts += [
-            f'<text x="4" y="{y + 4}" font-size="11">{escape(label)}</text>',
+            f'<text x="{pad}" y="{y - 12}" font-size="13">{escape(label)}</text>',
             f'<line x1="{x(r["ci_low"]):.1f}" y1="{y}" x2="{x(r["ci_high"]):.1f}" y2="{y}" '
-            'stroke="#0072b2" stroke-width="2"/>',
-            f'<circle cx="{x(r["change"]):.1f}" cy="{y}" r="4.5" fill="#0072b2"/>',
+            'stroke="#0072b2" stroke-width="2.5"/>',
+            f'<circle cx="{x(r["change"]):.1f}" cy="{y}" r="5" fill="#0072b2"/>',
         ]
         desc.append(
             f"{label}: {format_interval(r['change'], r['ci_low'], r['ci_high'], decimals=1)}"
