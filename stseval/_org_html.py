@@ -23,8 +23,7 @@ _BAND_COLOURS = ["#cfe8f3", "#8cc4e0", "#f0c66e", "#e69f00", "#c45a00"]
 
 CSS = """
 @page { size: A4; margin: 14mm 14mm 16mm;
-        @bottom-center { content: counter(page) " / " counter(pages); font-size: 8pt;
-                         color: #666; } }
+        @bottom-center { content: "page " counter(page); font-size: 8pt; color: #666; } }
 * { box-sizing: border-box; }
 body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; font-size: 10pt;
        line-height: 1.4; color: #1d1d1d; max-width: 900px; margin: 0 auto; padding: 10px; }
@@ -46,8 +45,13 @@ tr { break-inside: avoid; }
 thead { display: table-header-group; }
 td.suppressed { color: #8a5a00; font-style: italic; }
 svg { max-width: 100%; height: auto; display: block; }
-.bar { display: flex; width: 100%; height: 1.3em; border: 1px solid #999; margin: 2px 0; }
-.bar span { display: block; height: 100%; }
+.bar { position: relative; width: 100%; height: 1.3em; border: 1px solid #999; margin: 2px 0; }
+.bar span { position: absolute; top: 0; bottom: 0; }
+.strip { position: relative; width: 100%; min-width: 8em; height: 14px;
+         border-bottom: 1px solid #bbb; margin-bottom: 7px; }
+.strip .band { position: absolute; top: 1px; height: 12px; background: #c8c8c8; }
+.strip .dot { position: absolute; top: 2px; width: 10px; height: 10px; margin-left: -5px;
+              border-radius: 50%; background: #0072b2; }
 .bar span.hidden, .legend i.hatch { background: repeating-linear-gradient(45deg, #ddd, #ddd 3px, #fff 3px,
                    #fff 6px); }
 .legend span { display: inline-block; margin-right: 1em; white-space: nowrap; }
@@ -178,7 +182,8 @@ def _change_svg(rows: pd.DataFrame, confidence: float) -> str:
         desc
     )
     return (
-        f'<svg viewBox="0 0 {w} {height}" role="img" aria-label="{escape(alt)}" '
+        f'<svg viewBox="0 0 {w} {height}" style="max-width:{w}px" role="img" '
+        f'aria-label="{escape(alt)}" '
         f'xmlns="http://www.w3.org/2000/svg"><title>{escape(alt)}</title>{"".join(parts)}</svg>'
     )
 
@@ -220,20 +225,24 @@ def _outcomes_html(rep) -> str:
 
 
 def _bar(seg: pd.DataFrame) -> str:
+    """A stacked bar of band shares: absolutely placed spans (cheap to lay out in print)."""
     spans, alt = [], []
-    shown_total = 0.0
+    left = 0.0
     for i, r in enumerate(seg.to_dict("records")):
         share = r["share"]
         if not np.isfinite(share):
             continue
-        shown_total += share
         colour = _BAND_COLOURS[min(i, len(_BAND_COLOURS) - 1)]
         if share > 0:
-            spans.append(f'<span style="width:{share:.2f}%;background:{colour}"></span>')
+            spans.append(
+                f'<span style="left:{left:.2f}%;width:{share:.2f}%;background:{colour}"></span>'
+            )
+        left += share
         alt.append(f"{r['band']} {share:.0f}%")
-    rest = max(0.0, 100.0 - shown_total)
-    if rest > 0.5 and seg["share"].isna().any():
-        spans.append(f'<span class="hidden" style="width:{rest:.2f}%"></span>')
+    if 100.0 - left > 0.5 and seg["share"].isna().any():
+        spans.append(
+            f'<span class="hidden" style="left:{left:.2f}%;width:{100 - left:.2f}%"></span>'
+        )
         alt.append("other bands not shown")
     return (
         f'<div class="bar" role="img" aria-label="{escape(", ".join(alt))}">'
@@ -281,22 +290,19 @@ def _bands_html(rep) -> str:
 
 
 def _profile_svg(r: dict) -> str:
-    """Scale 1 to 5: the other organizations' band (grey) and this organization's mean (dot)."""
-    w, h = 300, 22
-    x = lambda v: 10 + (float(v) - 1) / 4 * (w - 20)
-    parts = [f'<line x1="{x(1)}" y1="11" x2="{x(5)}" y2="11" stroke="#bbb"/>']
+    """Scale 1 to 5: the other organizations' band (grey) and this organization's mean (dot).
+
+    Drawn with absolutely placed spans (cheaper than SVG in WeasyPrint, same on screen).
+    """
+    pos = lambda v: (float(v) - 1) / 4 * 100
+    parts = []
     if np.isfinite(r["band_low"]):
-        parts.append(
-            f'<rect x="{x(r["band_low"]):.1f}" y="5" width="'
-            f'{x(r["band_high"]) - x(r["band_low"]):.1f}" height="12" fill="#c8c8c8"/>'
-        )
+        lo, hi = pos(r["band_low"]), pos(r["band_high"])
+        parts.append(f'<span class="band" style="left:{lo:.1f}%;width:{hi - lo:.1f}%"></span>')
     if np.isfinite(r["mean"]):
-        parts.append(f'<circle cx="{x(r["mean"]):.1f}" cy="11" r="5" fill="#0072b2"/>')
+        parts.append(f'<span class="dot" style="left:{pos(r["mean"]):.1f}%"></span>')
     alt = f"{r['title']}: your mean {format_number(r['mean'], decimals=1)}; {r['band_text']}"
-    return (
-        f'<svg viewBox="0 0 {w} {h}" width="{w}" role="img" aria-label="{escape(alt)}" '
-        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(alt)}</title>{"".join(parts)}</svg>'
-    )
+    return f'<div class="strip" role="img" aria-label="{escape(alt)}">{"".join(parts)}</div>'
 
 
 def _profile_html(rep) -> str:
@@ -405,8 +411,15 @@ _FRAGMENT_CSS = """
   padding: 0.4em 0.8em; font-style: italic; }
 .stseval-org-report .scroll { overflow-x: auto; max-width: 100%; }
 .stseval-org-report svg { max-width: 100%; height: auto; display: block; }
-.stseval-org-report .bar { display: flex; width: 100%; height: 1.3em; border: 1px solid #999; }
-.stseval-org-report .bar span { display: block; height: 100%; }
+.stseval-org-report .bar { position: relative; width: 100%; height: 1.3em;
+  border: 1px solid #999; }
+.stseval-org-report .bar span { position: absolute; top: 0; bottom: 0; }
+.stseval-org-report .strip { position: relative; width: 100%; min-width: 8em; height: 14px;
+  border-bottom: 1px solid #bbb; }
+.stseval-org-report .strip .band { position: absolute; top: 1px; height: 12px;
+  background: #c8c8c8; }
+.stseval-org-report .strip .dot { position: absolute; top: 2px; width: 10px; height: 10px;
+  margin-left: -5px; border-radius: 50%; background: #0072b2; }
 .stseval-org-report .bar span.hidden, .stseval-org-report .legend i.hatch {
   background: repeating-linear-gradient(45deg, #ddd, #ddd 3px, #fff 3px, #fff 6px); }
 .stseval-org-report .legend span { display: inline-block; margin-right: 1em; }
