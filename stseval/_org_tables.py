@@ -231,6 +231,7 @@ def org_report_tables(
     org_id: str,
     *,
     scored: pd.DataFrame | None = None,
+    org_rows: pd.DataFrame | None = None,
     others_means: pd.DataFrame | None = None,
     estimates: pd.DataFrame | None = None,
     min_cell: int | None = None,
@@ -246,7 +247,8 @@ def org_report_tables(
         An ``org_id`` of orgs.csv.
     scored, others_means : DataFrame, optional
         ``study.scored()`` and :func:`org_practice_means` computed once for many
-        organizations (computed here when absent).
+        organizations (computed here when absent); ``org_rows``: this organization's
+        rows of ``scored`` (taken from ``scored`` when absent).
     estimates : DataFrame, optional
         The run's estimates table: the report quotes the study's estimate for each area
         the organization changed.
@@ -279,7 +281,7 @@ def org_report_tables(
     waves = list(study.waves)
     cols = set(scored.columns)
     outcomes_present = [o for o in STAFF_OUTCOMES if o in cols]
-    mine = scored[scored["org_id"].astype(str) == org_id]
+    mine = scored[scored["org_id"].astype(str) == org_id] if org_rows is None else org_rows
     n_others = scored["org_id"].nunique() - 1
     outcomes = _outcome_rows(mine, scored, waves, outcomes_present, n_others >= min_orgs)
     bands = _band_rows(mine, study, waves, outcomes_present)

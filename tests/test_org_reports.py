@@ -329,3 +329,21 @@ def test_estimates_of_the_run_are_quoted_for_the_changed_areas(small_study, tmp_
     rep = org_report_tables(small_study, org, estimates=est)
     assert rep.findings["area"].tolist() == [area]
     assert org_reports.org_report_tables is org_report_tables
+
+
+@pytest.mark.parametrize("kind", ["worker", "team", "other_name"])
+def test_an_identifier_in_the_html_stops_the_report(small_study, tmp_path, monkeypatch, kind):
+    from stseval import _org_html
+    from stseval.privacy import PrivacyLeakError
+
+    org = str(small_study.orgs["org_id"].iloc[0])
+    leak = {
+        "worker": f"worker-{small_study.workers['worker_id'].iloc[-1]}.",
+        "team": f"({small_study.workers['team_id'].iloc[-1]})",
+        "other_name": str(small_study.orgs["name"].iloc[-1]).upper(),
+    }[kind]
+    real = _org_html.render_html
+    monkeypatch.setattr(org_reports, "render_html", lambda rep: real(rep) + f"<p>{leak}</p>")
+    with pytest.raises(PrivacyLeakError):
+        write_org_reports(small_study, tmp_path, orgs=[org], pdf=False)
+    assert not (tmp_path / "orgs" / org / "org_report.html").exists()
