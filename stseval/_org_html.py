@@ -224,12 +224,12 @@ def _outcomes_html(rep) -> str:
     return text + f'<div class="panel">{_table(head, rows, num_cols=(2, 3, 4, 5))}</div>' + chart
 
 
-def _bar(seg: pd.DataFrame) -> str:
+def _bar(seg: list[dict]) -> str:
     """A stacked bar of band shares: absolutely placed spans (cheap to lay out in print)."""
     spans, alt = [], []
     left = 0.0
-    for i, r in enumerate(seg.to_dict("records")):
-        share = r["share"]
+    for i, r in enumerate(seg):
+        share = float(r["share"])
         if not np.isfinite(share):
             continue
         colour = _BAND_COLOURS[min(i, len(_BAND_COLOURS) - 1)]
@@ -239,7 +239,7 @@ def _bar(seg: pd.DataFrame) -> str:
             )
         left += share
         alt.append(f"{r['band']} {share:.0f}%")
-    if 100.0 - left > 0.5 and seg["share"].isna().any():
+    if 100.0 - left > 0.5 and any(not np.isfinite(float(r["share"])) for r in seg):
         spans.append(
             f'<span class="hidden" style="left:{left:.2f}%;width:{100 - left:.2f}%"></span>'
         )
@@ -248,6 +248,39 @@ def _bar(seg: pd.DataFrame) -> str:
         f'<div class="bar" role="img" aria-label="{escape(", ".join(alt))}">'
         + "".join(spans)
         + "</div>"
+    )
+
+
+def _one_outcome_bands(recs: list[dict]) -> str:
+    """Legend, one bar per wave and a table of shares, for one outcome's band rows."""
+    total = {r["wave"]: r["n"] for r in recs if r["band"] == "Total"}
+    by_wave: dict = {}
+    for r in recs:
+        if r["band"] != "Total":
+            by_wave.setdefault(r["wave"], []).append(r)
+    labels = list(dict.fromkeys(r["band"] for r in recs if r["band"] != "Total"))
+    hidden_any = any(not np.isfinite(float(r["share"])) for rs in by_wave.values() for r in rs)
+    legend = "".join(
+        f'<span><i style="background:{_BAND_COLOURS[min(i, 4)]}"></i>{escape(b)}</span>'
+        for i, b in enumerate(labels)
+    ) + ('<span><i class="hatch"></i>not shown</span>' if hidden_any else "")
+    rows, bars = [], []
+    for wave, rs in by_wave.items():
+        n = float(total.get(wave, np.nan))
+        shown = np.isfinite(n) and n > 0
+        bars.append(
+            f"<p class='small'>{escape(str(wave))}{'' if shown else ': not shown'}</p>"
+            + (_bar(rs) if shown else "")
+        )
+        shares = [
+            "not shown" if not np.isfinite(float(r["share"])) else f"{float(r['share']):.0f}%"
+            for r in rs
+        ]
+        rows.append([escape(str(wave))] + [escape(x) for x in shares])
+    table = _table(["wave", *labels], rows, num_cols=tuple(range(1, len(labels) + 1)))
+    return (
+        f'<div class="panel"><h3>{escape(str(recs[0]["label"]))}</h3>'
+        f'<p class="legend small">{legend}</p>{"".join(bars)}{table}</div>'
     )
 
 
@@ -260,32 +293,10 @@ def _bands_html(rep) -> str:
         "survey. A band with fewer than "
         f"{f['min_cell']} staff is not shown, nor any band that would let it be worked out.</p>"
     ]
-    for _out, g in t.groupby("outcome", sort=False):
-        bands = g[g["band"] != "Total"]
-        labels = list(dict.fromkeys(bands["band"]))
-        legend = "".join(
-            f'<span><i style="background:{_BAND_COLOURS[min(i, 4)]}"></i>{escape(b)}</span>'
-            for i, b in enumerate(labels)
-        )
-        if bands["share"].isna().any():
-            legend += '<span><i class="hatch"></i>not shown</span>'
-        rows, bars = [], []
-        for wave, w in bands.groupby("wave", sort=False):
-            total = g[(g["band"] == "Total") & (g["wave"] == wave)]["n"]
-            if total.isna().all() or float(total.iloc[0]) == 0:
-                bars.append(f"<p class='small'>{escape(str(wave))}: not shown</p>")
-            else:
-                bars.append(f"<p class='small'>{escape(str(wave))}</p>" + _bar(w))
-            shares = [
-                "not shown" if not np.isfinite(s) else f"{s:.0f}%" for s in w["share"].astype(float)
-            ]
-            rows.append([escape(str(wave))] + [escape(s) for s in shares])
-        table = _table(["wave", *labels], rows, num_cols=tuple(range(1, len(labels) + 1)))
-        label = escape(str(g["label"].iloc[0]))
-        parts.append(
-            f'<div class="panel"><h3>{label}</h3><p class="legend small">{legend}</p>'
-            f"{''.join(bars)}{table}</div>"
-        )
+    by_outcome: dict = {}
+    for r in t.to_dict("records"):
+        by_outcome.setdefault(r["outcome"], []).append(r)
+    parts += [_one_outcome_bands(recs) for recs in by_outcome.values()]
     return "".join(parts)
 
 
