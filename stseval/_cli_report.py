@@ -224,3 +224,71 @@ def _lab(args) -> int:
         return subprocess.call(argv, cwd=folder)
     except KeyboardInterrupt:
         return 0
+
+
+# -- org-reports -------------------------------------------------------------------------
+def _org_reports_args(p):
+    p.add_argument(
+        "--results",
+        required=True,
+        help="a report run folder (written by `stseval report`; holds run.json)",
+    )
+    p.add_argument(
+        "--orgs",
+        default=None,
+        help="organizations (org_id) separated by commas (default: every organization)",
+    )
+    p.add_argument(
+        "--study",
+        default=None,
+        help="study folder (default: the one the run's run.json names)",
+    )
+    p.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=1,
+        help="processes (default 1: one process renders every organization)",
+    )
+    p.add_argument(
+        "--pdf",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also write each report as PDF (default: yes)",
+    )
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
+@command(
+    "org-reports",
+    "write every organization's feedback report (HTML and PDF) from a report run, "
+    "without notebooks",
+)
+@_arguments(_org_reports_args)
+def _org_reports(args) -> int:
+    import time
+
+    from .org_reports import org_reports_from_run
+
+    orgs = [o.strip() for o in args.orgs.split(",") if o.strip()] if args.orgs else None
+    if args.orgs is not None and not orgs:
+        raise UsageError("--orgs names no organization")
+    start = time.perf_counter()
+    table = org_reports_from_run(
+        args.results,
+        orgs=orgs,
+        study=args.study,
+        pdf=args.pdf,
+        jobs=args.jobs,
+        progress=not args.quiet,
+    )
+    seconds = time.perf_counter() - start
+    ok = table[table["status"] == "ok"]
+    print(
+        f"Organization reports: {len(ok)} of {len(table)} under {Path(args.results) / 'orgs'} "
+        f"({seconds:.1f} s, {seconds / max(len(table), 1):.2f} s per organization)"
+    )
+    print(f"Disclosure audit: {Path(args.results) / 'disclosure_audit.csv'}")
+    for rec in table[table["status"] != "ok"].to_dict("records"):
+        print(f"stseval org-reports: {rec['org_id']} not written: {rec['error']}", file=sys.stderr)
+    return 0 if len(ok) == len(table) else EXIT_NOTEBOOK_FAILED

@@ -1,0 +1,378 @@
+"""Per-organization feedback reports without notebooks: tables, disclosure control, HTML and PDF.
+
+An organization's report tells its leaders how their own staff fared and where their practice
+sits among the other organizations. It is built from the study folder (and, when given, the
+run's ``estimates.csv``) in plain Python: no kernel, no notebook, one HTML template rendered per
+organization (:mod:`stseval._org_html`), then WeasyPrint for the PDF. All organizations of a
+study render in one process, or in a process pool (``jobs``) when there are many.
+
+What one report holds (:func:`org_report_tables`):
+
+- **outcomes**: the organization's staff mean of each staff outcome in each wave, the number
+  who answered, and the change since the first wave with a confidence interval;
+- **bands**: the share of its staff in each severity band of the outcomes that have bands
+  (STSS, ProQOL), per wave;
+- **profile**: its staff's mean rating of each guidance area in the last wave, the middle half
+  of the other organizations' means as a rounded band (only with at least ``min_orgs`` other
+  organizations, :func:`stseval.disclosure.other_org_bands`) and a whole-number percentile.
+
+Disclosure: the counts and means of one organization's tables go through
+:func:`stseval.disclosure.protect_tables` together (a band's staff add up to the wave's
+respondents, so a hidden band count cannot be recovered by subtraction); a change is shown
+only when both of its wave means are shown. The audit of every report is added to
+``disclosure_audit.csv`` in the output folder; a report whose cells cannot all be protected
+is not written (fail closed). Every HTML passes :func:`stseval.privacy.assert_no_leaks`
+(no worker, team or other organization's ID or name) before it is written.
+
+The change interval of a wave mean (wave B minus wave A, the organization's respondents in
+each wave) allows for the staff who answered both waves (linked designs):
+``Var = s_A^2/n_A + s_B^2/n_B - 2 n_AB c_AB / (n_A n_B)``, with ``c_AB`` the covariance of
+the two scores among the ``n_AB`` staff who answered both (0 when none were linked), and a
+t quantile with ``min(n_A, n_B) - 1`` degrees of freedom. With every respondent in both waves
+this is the paired t interval; with none, the two-sample (unequal variances) variance. It is a
+staff-level interval for this organization's own staff (teams within it are not modelled).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._org_html import render_fragment, render_html
+from ._org_tables import OrgReport, change_interval, org_practice_means, org_report_tables
+from .areas import STAFF_OUTCOMES
+from .disclosure import AUDIT_COLUMNS, DisclosureError
+from .errors import DataValidationError, UsageError
+
+__all__ = [
+    "OrgReport",
+    "change_interval",
+    "org_report_tables",
+    "write_org_reports",
+    "org_reports_from_run",
+    "render_html",
+    "render_fragment",
+]
+
+#: File names of one organization's report inside ``<out>/orgs/<org_id>/``.
+HTML_NAME, PDF_NAME = "org_report.html", "org_report.pdf"
+
+
+# -- writing many reports -------------------------------------------------------------------
+_RESULT_COLUMNS = ["org_id", "html", "pdf", "seconds", "status", "error"]
+
+
+_SIMPLE = re.compile(r"[A-Za-z0-9]+")
+
+
+def _plain(scored: pd.DataFrame) -> pd.DataFrame:
+    """The columns a report reads, as plain NumPy columns (fast to slice per organization)."""
+    keep = ["org_id", "worker_id", "wave"]
+    keep += [c for c in scored.columns if c.startswith(STAFF_OUTCOMES + ("org_guidance_",))]
+    out = scored[keep].copy()
+    for col in out.columns:
+        if pd.api.types.is_numeric_dtype(out[col]):
+            out[col] = out[col].astype(float)
+        else:
+            out[col] = out[col].astype(object).where(out[col].notna(), None)
+    out["org_id"] = out["org_id"].astype(str)
+    return out
+
+
+def _candidates(ctx, html: str, own: set) -> list[str]:
+    """IDs that could appear in ``html``: a superset of what the leak scan would find.
+
+    An ID of letters and digits only can match only as one of the text's letter-digit
+    runs (case-insensitive); any other ID is kept when it occurs as a substring. The
+    scan itself then decides, with its own rules, on this shorter list.
+    """
+    low = html.lower()
+    tokens = set(re.findall(r"[a-z0-9]+", low))
+    found = [ctx.simple_ids[t] for t in tokens if t in ctx.simple_ids]
+    found += [i for i in ctx.other_ids if i.lower() in low]
+    return sorted(set(found) - own)
+
+
+class _Context:
+    """What every organization's report shares: scores, other organizations' means, IDs."""
+
+    def __init__(self, study, estimates, min_cell, min_orgs, confidence):
+        from ._report_tables import study_ids
+
+        self.study = study
+        self.scored = _plain(study.scored())
+        self.by_org = dict(tuple(self.scored.groupby("org_id", sort=False)))
+        self.min_cell = int(min_cell or study.min_cell)
+        self.min_orgs = int(min_orgs or study.min_orgs or 10)
+        self.confidence = confidence
+        self.estimates = estimates
+        self.others_means = org_practice_means(self.scored, study.waves[-1], self.min_cell)
+        self.ids = set(study_ids(study))
+        self.simple_ids = {i.lower(): i for i in self.ids if _SIMPLE.fullmatch(i)}
+        self.other_ids = [i for i in self.ids if not _SIMPLE.fullmatch(i)]
+        orgs = study.orgs.astype({"org_id": str})
+        self.names = dict(zip(orgs["org_id"], orgs["name"].astype(str), strict=True))
+        self.own = {o: {o, n} for o, n in self.names.items()}
+
+
+def _one(ctx: _Context, org_id: str, out_dir: Path, pdf: bool) -> tuple[dict, pd.DataFrame]:
+    """Build, scan and write one organization's report; never raises for its own data."""
+    import warnings
+
+    from ._html_export import export_pdf
+    from .privacy import assert_no_leaks
+
+    t0 = time.perf_counter()
+    rec = dict(org_id=org_id, html=None, pdf=None, seconds=np.nan, status="ok", error="")
+    try:
+        rep = org_report_tables(
+            ctx.study,
+            org_id,
+            scored=ctx.scored,
+            org_rows=ctx.by_org.get(org_id, ctx.scored.iloc[:0]),
+            others_means=ctx.others_means,
+            estimates=ctx.estimates,
+            min_cell=ctx.min_cell,
+            min_orgs=ctx.min_orgs,
+            confidence=ctx.confidence,
+        )
+        html = render_html(rep)
+        with warnings.catch_warnings():
+            # one- or two-character IDs (team "T1") would match ordinary words: not scanned
+            warnings.filterwarnings(
+                "ignore", message=r"\d+ ID\(s\) shorter than min_id_length", category=UserWarning
+            )
+            assert_no_leaks(
+                html,
+                ids=_candidates(ctx, html, ctx.own[org_id]),
+                source=f"report of organization {org_id}",
+                min_id_length=3,
+            )
+    except DisclosureError as exc:
+        rec.update(status="refused", error=str(exc), seconds=time.perf_counter() - t0)
+        return rec, pd.DataFrame(
+            [(f"org report {ctx.names[org_id]}: all tables", "all", f"refused: {exc}")],
+            columns=AUDIT_COLUMNS,
+        )
+    folder = out_dir / "orgs" / org_id
+    folder.mkdir(parents=True, exist_ok=True)
+    html_path = folder / HTML_NAME
+    html_path.write_text(html, encoding="utf-8")
+    rec["html"] = str(html_path)
+    if pdf:
+        rec["pdf"] = str(export_pdf(html_path, folder / PDF_NAME))
+    rec["seconds"] = time.perf_counter() - t0
+    return rec, rep.audit
+
+
+def _worker(study_dir, org_ids, out_dir, pdf, estimates, min_cell, min_orgs, confidence):
+    """Process-pool task: one chunk of organizations (the study is read once per worker)."""
+    from .study import Study
+
+    study = Study.from_dir(study_dir)
+    ctx = _Context(study, estimates, min_cell, min_orgs, confidence)
+    return [_one(ctx, o, Path(out_dir), pdf) for o in org_ids]
+
+
+def _append_audit(out_dir: Path, audits: Sequence[pd.DataFrame], names: Sequence[str]) -> Path:
+    """Add this run's rows to ``disclosure_audit.csv``, replacing older rows of the same orgs."""
+    from .disclosure import write_disclosure_audit
+
+    path = out_dir / "disclosure_audit.csv"
+    frames = []
+    if path.is_file():
+        old = pd.read_csv(path, dtype=str, keep_default_na=False)
+        if list(old.columns) != AUDIT_COLUMNS:
+            raise DataValidationError(
+                f"{path} has columns {list(old.columns)}, not {AUDIT_COLUMNS}"
+            )
+        prefixes = tuple(f"org report {n}:" for n in names)
+        frames.append(old[~old["table"].str.startswith(prefixes)])
+    frames += [a.astype(str) for a in audits]
+    return write_disclosure_audit(frames, path)
+
+
+def write_org_reports(
+    study,
+    out_dir,
+    *,
+    orgs: Sequence[str] | None = None,
+    estimates: pd.DataFrame | None = None,
+    pdf: bool = True,
+    min_cell: int | None = None,
+    min_orgs: int | None = None,
+    confidence: float = 0.95,
+    jobs: int = 1,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Write every (or each listed) organization's report as HTML and PDF.
+
+    Parameters
+    ----------
+    study : Study
+    out_dir : path
+        Reports go to ``<out_dir>/orgs/<org_id>/org_report.html`` (and ``.pdf``); the
+        disclosure audit rows are added to ``<out_dir>/disclosure_audit.csv``.
+    orgs : list of str, optional
+        ``org_id`` values; default every organization of orgs.csv.
+    estimates : DataFrame, optional
+        The run's estimates table (quoted for the areas an organization changed).
+    pdf : bool
+        Also write the PDF (WeasyPrint).
+    min_cell, min_orgs : int, optional
+        Default: the study's (``min_orgs`` 10 when study.yaml has none).
+    confidence : float
+        Level of the change intervals.
+    jobs : int
+        Processes (1: this process). With more, organizations are split in ``jobs``
+        chunks, each worker reads the study once; BLAS runs one thread per worker.
+    progress : bool
+        Show a progress bar (tqdm).
+
+    Returns
+    -------
+    DataFrame
+        One row per organization: ``org_id, html, pdf`` (paths or None), ``seconds``,
+        ``status`` (``ok`` or ``refused``: a small cell could not be protected, nothing
+        written) and ``error``.
+    """
+    out_dir = Path(out_dir)
+    known = list(study.orgs["org_id"].astype(str))
+    org_ids = known if orgs is None else [str(o) for o in orgs]
+    unknown = [o for o in org_ids if o not in known]
+    if unknown:
+        raise UsageError(f"unknown organization(s) {', '.join(unknown)}: not in orgs.csv")
+    if not org_ids:
+        raise UsageError("no organization to report on")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise UsageError(f"jobs must be a positive integer, got {jobs!r}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if jobs == 1 or study.source is None or len(org_ids) < 2 * jobs:
+        results = _run_here(
+            study, org_ids, out_dir, pdf, estimates, min_cell, min_orgs, confidence, progress
+        )
+    else:
+        results = _run_pool(
+            study, org_ids, out_dir, pdf, estimates, min_cell, min_orgs, confidence, jobs
+        )
+    names = dict(zip(study.orgs["org_id"].astype(str), study.orgs["name"].astype(str), strict=True))
+    _append_audit(out_dir, [a for _, a in results], [names[o] for o in org_ids])
+    return pd.DataFrame([r for r, _ in results], columns=_RESULT_COLUMNS)
+
+
+def _run_here(study, org_ids, out_dir, pdf, estimates, min_cell, min_orgs, confidence, progress):
+    ctx = _Context(study, estimates, min_cell, min_orgs, confidence)
+    it = org_ids
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(org_ids, desc="organization reports", unit="org")
+    return [_one(ctx, o, out_dir, pdf) for o in it]
+
+
+def _run_pool(study, org_ids, out_dir, pdf, estimates, min_cell, min_orgs, confidence, jobs):
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")  # inherited by the workers: one BLAS thread each
+    chunks = [org_ids[i::jobs] for i in range(jobs)]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [
+            pool.submit(
+                _worker,
+                str(study.source),
+                c,
+                str(out_dir),
+                pdf,
+                estimates,
+                min_cell,
+                min_orgs,
+                confidence,
+            )
+            for c in chunks
+        ]
+        done = [r for f in futures for r in f.result()]
+    order = {o: i for i, o in enumerate(org_ids)}
+    return sorted(done, key=lambda r: order[r[0]["org_id"]])
+
+
+def org_reports_from_run(
+    results_dir,
+    *,
+    orgs: Sequence[str] | None = None,
+    study=None,
+    pdf: bool = True,
+    jobs: int = 1,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Organization reports from an existing report run (``stseval org-reports``).
+
+    Parameters
+    ----------
+    results_dir : path
+        A folder written by ``stseval report``: its ``run.json`` names the study folder
+        (and confidence); its ``estimates.csv``, when present, is quoted.
+    orgs : list of str, optional
+        Default: every organization.
+    study : path or Study, optional
+        Use this study instead of the one run.json names (e.g. the folder moved).
+    pdf, jobs, progress
+        As in :func:`write_org_reports`.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`write_org_reports`; files go under ``<results_dir>/orgs/``.
+    """
+    from .study import Study
+
+    results_dir = Path(results_dir)
+    run = _read_run(results_dir)
+    if study is None:
+        folder = Path(str((run.get("study") or {}).get("folder") or ""))
+        candidates = [folder, results_dir / folder]
+        found = [c for c in candidates if str(folder) and (c / "study.yaml").is_file()]
+        if not found:
+            raise UsageError(
+                f"{results_dir / 'run.json'} names study folder {str(folder)!r}, which holds "
+                "no study.yaml; give the study with --study"
+            )
+        study = found[0]
+    if not isinstance(study, Study):
+        study = Study.from_dir(study)
+    est_path = results_dir / "estimates.csv"
+    estimates = pd.read_csv(est_path) if est_path.is_file() else None
+    confidence = float(run.get("confidence") or 0.95)
+    return write_org_reports(
+        study,
+        results_dir,
+        orgs=orgs,
+        estimates=estimates,
+        pdf=pdf,
+        confidence=confidence,
+        jobs=jobs,
+        progress=progress,
+    )
+
+
+def _read_run(results_dir: Path) -> dict:
+    path = results_dir / "run.json"
+    if not path.is_file():
+        raise UsageError(
+            f"{results_dir} is not a report run folder: it has no run.json "
+            "(run `stseval report --study S --out R` first)"
+        )
+    try:
+        run = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataValidationError(f"{path} is not valid JSON: {exc}") from None
+    if not isinstance(run, dict):
+        raise DataValidationError(f"{path} must hold a JSON object")
+    return run
