@@ -26,6 +26,13 @@ imported explicitly from the module that does the work:
   :func:`html_table` (a table for a report, suppressed cells marked),
   :func:`study_overview`, :func:`attrition_summary`, :func:`funder_title`,
   :func:`methods_facts`, :func:`org_title`.
+* **Page 1 of the funder report** (``_report_front``) -- :func:`design_limits`
+  (the design's limits before any verdict), :func:`comparison_check` and
+  :func:`comparison_check_text` (did the shared comparison group move on its own?),
+  :func:`at_a_glance` / :func:`at_a_glance_wide` (verdict symbol, estimate and
+  interval per area and outcome), :func:`overall_count`, :func:`report_check`
+  (synthetic data: intervals that cover the truth) and :func:`with_verdicts` (the
+  ``verdict`` column of :mod:`stseval.verdict`, adjusted p-values).
 * **Planning** (:mod:`stseval.power`) --
   :func:`design_inputs`, :func:`sample_sizes`, :func:`power_grid`,
   :func:`mde_text`, :func:`design_inputs_text`.
@@ -58,6 +65,19 @@ from ._notebook_support import (
     output_dir,
     read_estimates,
     resolve_path,
+)
+from ._report_front import (
+    CHECK_COLUMNS,
+    GLANCE_COLUMNS,
+    at_a_glance,
+    at_a_glance_wide,
+    comparison_check,
+    comparison_check_text,
+    design_limits,
+    glance_key,
+    overall_count,
+    report_check,
+    with_verdicts,
 )
 from ._report_sections import (
     HEADERS,
@@ -105,6 +125,17 @@ from .explorer import explore, simulation_check
 from .power import design_inputs, design_inputs_text, mde_text, power_grid, sample_sizes
 
 __all__ = [
+    "CHECK_COLUMNS",
+    "GLANCE_COLUMNS",
+    "at_a_glance",
+    "at_a_glance_wide",
+    "comparison_check",
+    "comparison_check_text",
+    "design_limits",
+    "glance_key",
+    "overall_count",
+    "report_check",
+    "with_verdicts",
     "FLOW_COLUMNS",
     "HEADERS",
     "SUMMARY_COLUMNS",

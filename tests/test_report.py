@@ -272,8 +272,10 @@ def test_sentence_improvement_lower_is_better():
 
 def test_sentence_worse_and_unclear():
     s = report.describe_estimate(_row(outcome="proqol_cs", estimate=-1.0, ci_low=-3.0, ci_high=1.0))
-    assert "1.0 points lower" in s and "a change for the worse" in s
-    assert "cannot tell it apart from no difference" in s
+    # adjusted p 0.02 but the interval includes zero: the one rule says unclear
+    assert "1.0 points lower" in s and "verdict: no clear change" in s
+    assert "a change for the worse" not in s and "clearly" not in s
+    assert "adjusted p = 0.020, but the interval includes zero" in s
 
 
 def test_sentence_bound_near_zero_is_not_printed_as_zero():
@@ -285,7 +287,8 @@ def test_sentence_bound_near_zero_is_not_printed_as_zero():
 
 def test_sentence_significant_only_before_adjustment():
     s = report.describe_estimate(_row(p_adjusted=0.2))
-    assert "suggestive" in s
+    assert "verdict: no clear change" in s and "clearly" not in s
+    assert "the interval excludes zero, but adjusted p = 0.200" in s
 
 
 def test_sentence_practice_its_and_missing():
@@ -348,7 +351,11 @@ def test_primary_estimates_and_summary():
     assert summ["improved"].iloc[0] == 2 and summ["outcomes"].iloc[0] == 2
     text = report.area_section(est, "supervision")
     assert text.startswith("## Supervision") and get_area("supervision").target in text
-    assert "2 of 2 staff outcomes improved" in text
+    assert "Of 2 staff outcomes, 2 clearly improved" in text
+    # counts follow the adjusted p: with p_adjusted above 0.05 nothing is clear
+    est2 = est.assign(p_adjusted=0.08)
+    assert report.executive_summary(est2)["improved"].iloc[0] == 0
+    assert "Of 2 staff outcomes, 0 clearly improved" in report.area_section(est2, "supervision")
 
 
 def test_estimates_table_rates_in_percentage_points():
@@ -368,7 +375,7 @@ def test_estimates_table_rates_in_percentage_points():
     )
     t = report.estimates_table(est)
     assert t["estimate"].iloc[0] == pytest.approx(-0.4)
-    assert t["interval"].iloc[0] == "-1.00 to 0.20"
+    assert t["interval"].iloc[0] == "\u22121.00 to 0.20"  # the Unicode minus
     assert "percentage points" in t["measure"].iloc[0]
 
 
@@ -525,15 +532,19 @@ def test_truth_check_sets_main_estimates_beside_the_truth(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "lo,hi,expected",
+    "est,lo,hi,p_adj,expected",
     [
-        (-6.2, -3.2, "so this is an improvement"),
-        (-2.6, 1.2, "the estimate points to an improvement"),
-        (1.0, 2.0, "so this is a change for the worse"),
+        (-4.7, -6.2, -3.2, 0.01, "improved"),
+        (-0.7, -2.6, 1.2, 0.01, "unclear"),  # interval includes zero
+        (1.5, 1.0, 2.0, 0.01, "worsened"),
+        (-4.7, -6.2, -3.2, 0.08, "unclear"),  # issue 12: "clearly" beside adjusted p 0.08
+        (1.5, 1.0, 2.0, 0.09, "unclear"),
+        (-4.7, -6.2, 0.0, 0.01, "unclear"),  # an interval touching zero does not exclude it
     ],
 )
-def test_only_an_interval_excluding_zero_is_called_an_improvement(lo, hi, expected):
-    est = -0.7 if expected.endswith("improvement") else 1.5
+def test_words_follow_the_one_rule_on_the_adjusted_p(est, lo, hi, p_adj, expected):
+    from stseval.verdict import decide_verdict, verdict_phrase
+
     row = {
         "area": "leadership",
         "outcome": "stss_total",
@@ -541,13 +552,16 @@ def test_only_an_interval_excluding_zero_is_called_an_improvement(lo, hi, expect
         "estimate": est,
         "ci_low": lo,
         "ci_high": hi,
-        "p_adjusted": 0.01,
+        "p_value": 0.001,
+        "p_adjusted": p_adj,
         "note": "",
     }
-    if expected.startswith("so this is an improvement"):
-        row["estimate"] = -4.7
-    text = report.describe_estimate(row)
-    assert expected in text
+    assert decide_verdict(est, lo, hi, p_adj, p_value=0.001).verdict == expected
+    for text in (report.describe_estimate(row), report.describe_estimate(row, short=True)):
+        assert verdict_phrase(expected) in text
+        others = {"improved", "worsened", "unclear"} - {expected}
+        assert not any(verdict_phrase(v) in text for v in others)
+        assert ("clearly" in text) == (expected != "unclear")
 
 
 # -- the namespace the notebooks import ----------------------------------------------------
@@ -605,6 +619,26 @@ def _behaviour(study):
         "FLOW_COLUMNS": (lambda: report.FLOW_COLUMNS, lambda out: "workers" in out),
         "SUMMARY_COLUMNS": (lambda: report.SUMMARY_COLUMNS, lambda out: "mean" in out),
         "HEADERS": (lambda: report.HEADERS, lambda out: out["n_workers"] == "workers"),
+        "CHECK_COLUMNS": (lambda: report.CHECK_COLUMNS, lambda out: "signals" in out),
+        "GLANCE_COLUMNS": (lambda: report.GLANCE_COLUMNS, lambda out: "verdict" in out),
+        "at_a_glance": (lambda: report.at_a_glance(est), frame(report.GLANCE_COLUMNS)),
+        "at_a_glance_wide": (
+            lambda: report.at_a_glance_wide(report.at_a_glance(est)),
+            lambda out: list(out["area"]) == ["Supervision"],
+        ),
+        "comparison_check": (
+            lambda: report.comparison_check(study),
+            lambda out: list(out.columns) == report.CHECK_COLUMNS and len(out) >= 1,
+        ),
+        "comparison_check_text": (
+            lambda: report.comparison_check_text(report.comparison_check(study)),
+            lambda out: isinstance(out, str),
+        ),
+        "design_limits": (lambda: report.design_limits(study), text),
+        "glance_key": (lambda: report.glance_key(), lambda out: "\u2713" in out),
+        "overall_count": (lambda: report.overall_count(est), lambda out: out.startswith("Of 1")),
+        "report_check": (lambda: report.report_check(est, study), lambda out: isinstance(out, str)),
+        "with_verdicts": (lambda: report.with_verdicts(est), frame(["verdict"])),
         "area_section": (
             lambda: report.area_section(est, "supervision", study),
             lambda out: out.startswith("## "),
