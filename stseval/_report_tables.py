@@ -13,16 +13,12 @@ sample of the primary (ANCOVA) estimate.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from . import reshape
-from ._args import whole_number
+from ._report_disclosure import _RATES, FLOW_COLUMNS, SUMMARY_COLUMNS, _min_cell, protected_tables
 from .areas import AREA_KEYS, STAFF_OUTCOMES, get_area, outcome_label
-from .areas import primary_outcome as _primary_outcome
 from .errors import UsageError
 
 __all__ = [
@@ -39,57 +35,6 @@ __all__ = [
     "reliability_table",
     "study_ids",
 ]
-
-
-#: Columns of :func:`participant_flow`.
-FLOW_COLUMNS = ["stage", "arm", "orgs", "workers", "pct_of_invited", "suppressed", "note"]
-
-
-#: Columns of :func:`outcome_summary`.
-SUMMARY_COLUMNS = [
-    "outcome",
-    "arm",
-    "wave",
-    "workers",
-    "mean",
-    "sd",
-    "ci_low",
-    "ci_high",
-    "suppressed",
-    "note",
-]
-
-
-_RATES = ("separation_rate", "absence_rate")
-
-
-def _min_cell(study, min_cell) -> int:
-    """``min_cell`` checked (a whole number >= 1); None: the study's own."""
-    return whole_number(study.min_cell if min_cell is None else min_cell, "min_cell", 1)
-
-
-def _org_arms(study, area) -> pd.DataFrame:
-    """``org_id, arm`` for an area's arms, or for 'changed any area' vs comparison."""
-    if area is None:
-        changed = set(study.interventions["org_id"])
-        orgs = study.orgs[["org_id"]].copy()
-        orgs["arm"] = np.where(orgs["org_id"].isin(changed), "intervention", "comparison")
-        return orgs
-    return reshape.arms(study, area)[["org_id", "arm"]]
-
-
-def _suppress(table, count_col, min_cell, group_cols, value_cols, name):
-    from .privacy import suppress
-
-    out, _audit = suppress(
-        table,
-        count_col=count_col,
-        min_cell=min_cell,
-        group_cols=group_cols,
-        value_cols=value_cols,
-        name=name,
-    )
-    return out
 
 
 def participant_flow(
@@ -120,37 +65,7 @@ def participant_flow(
         the count is below ``min_cell`` or would reveal such a cell (the arms of a
         stage add up to a total), with ``suppressed`` True and ``note`` saying why.
     """
-    min_cell = _min_cell(study, min_cell)
-    outcome = outcome or _primary_outcome(study)
-    arms = _org_arms(study, area)
-    people = study.workers[["worker_id", "org_id"]].merge(arms, on="org_id", how="inner")
-    waves = study.waves[:2]
-    resp = study.responses[["worker_id", "wave"]]
-    scored = study.scored()[["worker_id", "wave", outcome]].dropna(subset=[outcome])
-    stages = {"invited": set(people["worker_id"])}
-    for w in waves:
-        stages[f"responded {w}"] = set(resp.loc[resp["wave"] == w, "worker_id"])
-    have = [set(scored.loc[scored["wave"] == w, "worker_id"]) for w in waves]
-    stages["analysed"] = have[0] & have[1] if len(have) == 2 else set()
-    rows = []
-    invited = people.groupby("arm")["worker_id"].nunique()
-    for stage, ids in stages.items():
-        for arm in ("intervention", "comparison"):
-            sub = people[(people["arm"] == arm) & people["worker_id"].isin(ids)]
-            n = int(sub["worker_id"].nunique())
-            base = int(invited.get(arm, 0))
-            rows.append(
-                {
-                    "stage": stage,
-                    "arm": arm,
-                    "orgs": int(sub["org_id"].nunique()),
-                    "workers": n,
-                    "pct_of_invited": 100 * n / base if base else np.nan,
-                }
-            )
-    table = pd.DataFrame(rows)
-    out = _suppress(table, "workers", min_cell, [["stage"]], ["pct_of_invited"], "flow")
-    return out[FLOW_COLUMNS]
+    return protected_tables(study, area, outcome=outcome, min_cell=min_cell).flow
 
 
 def outcome_summary(
@@ -166,50 +81,9 @@ def outcome_summary(
         and is descriptive only). Cells with fewer than ``min_cell`` workers, and
         the other arm of the same outcome and wave, are blanked and marked.
     """
-    min_cell = _min_cell(study, min_cell)
-    if outcomes is None:
-        from .evaluate import area_outcomes
-
-        outcomes = [o for o in area_outcomes(study, area) if o not in _RATES]
-    arms = reshape.arms(study, area)[["org_id", "arm"]]
-    scored = study.scored().merge(arms, on="org_id", how="inner")
-    rows = []
-    for out in outcomes:
-        for arm in ("intervention", "comparison"):
-            for wave in study.waves:
-                y = scored.loc[(scored["arm"] == arm) & (scored["wave"] == wave), out].dropna()
-                y = y.astype(float)
-                n = len(y)
-                mean = float(y.mean()) if n else np.nan
-                sd = float(y.std(ddof=1)) if n > 1 else np.nan
-                half = (
-                    stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n)
-                    if n > 1
-                    else np.nan
-                )
-                rows.append(
-                    {
-                        "outcome": out,
-                        "arm": arm,
-                        "wave": wave,
-                        "workers": n,
-                        "mean": mean,
-                        "sd": sd,
-                        "ci_low": mean - half,
-                        "ci_high": mean + half,
-                    }
-                )
-    table = pd.DataFrame(rows)
-    out = _suppress(
-        table,
-        "workers",
-        min_cell,
-        [["outcome", "wave"]],
-        ["mean", "sd", "ci_low", "ci_high"],
-        "summary",
-    )
-    out["wave"] = pd.Categorical(out["wave"], categories=study.waves, ordered=True)
-    return out[SUMMARY_COLUMNS]
+    return protected_tables(
+        study, area, outcomes=outcomes, confidence=confidence, min_cell=min_cell
+    ).summary
 
 
 def indicator_summary(study, area: str | None = None, *, pooled: bool = False) -> pd.DataFrame:

@@ -26,6 +26,10 @@ imported explicitly from the module that does the work:
   :func:`html_table` (a table for a report, suppressed cells marked),
   :func:`study_overview`, :func:`attrition_summary`, :func:`funder_title`,
   :func:`methods_facts`, :func:`org_title`.
+* **Disclosure control across tables** (``_report_disclosure``) --
+  :func:`protected_tables` (participant flow, outcome summary and attrition of one
+  report protected together with :func:`stseval.disclosure.protect_tables`; the three
+  builders return its tables) and :func:`write_audit` (``disclosure_audit.csv``).
 * **Page 1 of the funder report** (``_report_front``) -- :func:`design_limits`
   (the design's limits before any verdict), :func:`comparison_check` and
   :func:`comparison_check_text` (did the shared comparison group move on its own?),
@@ -65,6 +69,12 @@ from ._notebook_support import (
     output_dir,
     read_estimates,
     resolve_path,
+)
+from ._report_disclosure import (
+    ATTRITION_COLUMNS,
+    ProtectedReportTables,
+    protected_tables,
+    write_audit,
 )
 from ._report_front import (
     CHECK_COLUMNS,
@@ -125,6 +135,10 @@ from .explorer import explore, simulation_check
 from .power import design_inputs, design_inputs_text, mde_text, power_grid, sample_sizes
 
 __all__ = [
+    "ATTRITION_COLUMNS",
+    "ProtectedReportTables",
+    "protected_tables",
+    "write_audit",
     "CHECK_COLUMNS",
     "GLANCE_COLUMNS",
     "at_a_glance",

@@ -1,0 +1,502 @@
+"""Disclosure control for the report tables that share margins (part of :mod:`stseval.report`).
+
+The participant flow, the outcome summary and the attrition table of one report describe
+the same staff. :func:`protected_tables` builds all three from a study, declares how their
+populations fit together, and runs :func:`stseval.disclosure.protect_tables` over them at
+once, so that no hidden count or mean follows from the shown ones by addition or
+subtraction (issue 12: "responded post 23, analysed 22"; the leavers' hidden baseline mean
+recovered from the outcome summary). :func:`participant_flow`, :func:`outcome_summary` and
+:func:`attrition_summary` of :mod:`stseval.report` return these protected tables.
+
+Populations, per arm (``intervention``, ``comparison``)
+--------------------------------------------------------
+* ``invited``: workers listed in ``workers.csv``;
+* ``responded <wave>``: any answer in the first two waves;
+* ``scored <outcome> <wave>``: a score on an outcome at a wave (the outcome summary's
+  rows, with the mean of that outcome at that wave);
+* ``analysed``: a score on the primary outcome at the first and the second wave (flow,
+  attrition "followed", with the baseline mean of the primary outcome);
+* ``left``: a first-wave score but no second-wave score on the primary outcome (attrition).
+
+Relations a reader can use: ``invited = responded <w> + did not respond`` (each of the
+first two waves); ``responded <w> = scored <o> <w> + responded but no score`` (first two
+waves); ``invited = scored <o> <w> + no score`` (later waves);
+``scored <primary> <first> = analysed + left``; ``scored <primary> <second> = analysed +
+scored only at the second``. The remainders are never printed and are protected like any
+other cell. Each person's score lies within the range observed in the study (what a
+reader could assume); a hidden mean must keep a range of at least ``mean_protection``
+points.
+
+Ratios that reveal counts follow them: ``pct_of_invited`` and ``attrition_pct`` are shown
+only when both counts they are made of are shown; the standard deviation and interval of a
+summary row only when its count and mean are shown (a t interval's width gives ``n``).
+Fail closed: :class:`stseval.disclosure.DisclosureError` propagates; nothing is returned.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import reshape
+from ._args import whole_number
+from .areas import primary_outcome as _primary_outcome
+from .disclosure import AUDIT_COLUMNS, CellTable, Relation, protect_tables, write_disclosure_audit
+
+__all__ = [
+    "ATTRITION_COLUMNS",
+    "FLOW_COLUMNS",
+    "SUMMARY_COLUMNS",
+    "ProtectedReportTables",
+    "protected_tables",
+    "write_audit",
+]
+
+#: Columns of :func:`stseval.report.participant_flow`.
+FLOW_COLUMNS = ["stage", "arm", "orgs", "workers", "pct_of_invited", "suppressed", "note"]
+
+#: Columns of :func:`stseval.report.outcome_summary`.
+SUMMARY_COLUMNS = [
+    "outcome",
+    "arm",
+    "wave",
+    "workers",
+    "mean",
+    "sd",
+    "ci_low",
+    "ci_high",
+    "suppressed",
+    "note",
+]
+
+_RATES = ("separation_rate", "absence_rate")
+
+
+def _min_cell(study, min_cell) -> int:
+    """``min_cell`` checked (a whole number >= 1); None: the study's own."""
+    return whole_number(study.min_cell if min_cell is None else min_cell, "min_cell", 1)
+
+
+#: Columns of the protected attrition table.
+ATTRITION_COLUMNS = [
+    "arm",
+    "workers_baseline",
+    "workers_followed",
+    "workers_left",
+    "attrition_pct",
+    "pre_mean_completers",
+    "pre_mean_dropouts",
+    "suppressed",
+    "note",
+]
+
+ARMS = ("intervention", "comparison")
+
+
+@dataclass
+class ProtectedReportTables:
+    """What :func:`protected_tables` returns.
+
+    Attributes
+    ----------
+    flow, summary, attrition : DataFrame
+        :data:`stseval.report.FLOW_COLUMNS`, :data:`stseval.report.SUMMARY_COLUMNS` and
+        :data:`ATTRITION_COLUMNS`; hidden cells are NaN, ``suppressed`` marks the row and
+        ``note`` says ``"<column>: fewer than <min_cell>"`` or ``"<column>: not shown"``.
+    display : dict name -> DataFrame
+        The same as text (:attr:`stseval.disclosure.ProtectedTables.display`).
+    audit : DataFrame
+        ``table, cell, rule`` (:data:`stseval.disclosure.AUDIT_COLUMNS`), no values.
+    """
+
+    flow: pd.DataFrame
+    summary: pd.DataFrame
+    attrition: pd.DataFrame
+    display: dict
+    audit: pd.DataFrame
+
+
+def _arms(study, area) -> pd.DataFrame:
+    if area is None:
+        changed = set(study.interventions["org_id"])
+        orgs = study.orgs[["org_id"]].copy()
+        orgs["arm"] = np.where(orgs["org_id"].isin(changed), "intervention", "comparison")
+        return orgs
+    return reshape.arms(study, area)[["org_id", "arm"]]
+
+
+def _sets(study, area, outcome, outcomes):
+    """Per arm: the worker sets and score series of every population (true values)."""
+    people = study.workers[["worker_id", "org_id"]].merge(_arms(study, area), on="org_id")
+    waves = list(study.waves)
+    resp = study.responses[["worker_id", "wave"]]
+    scored = study.scored()
+    out = {}
+    for arm in ARMS:
+        sub = people[people["arm"] == arm]
+        ids = set(sub["worker_id"])
+        d = {"orgs": dict(zip(sub["worker_id"], sub["org_id"], strict=True)), "invited": ids}
+        for w in waves[:2]:
+            d[("resp", w)] = ids & set(resp.loc[resp["wave"] == w, "worker_id"])
+        mine = scored[scored["worker_id"].isin(ids)]
+        for o in outcomes:
+            for w in waves:
+                s = mine.loc[mine["wave"] == w, ["worker_id", o]].dropna()
+                d[("score", o, w)] = s.groupby("worker_id")[o].mean().astype(float)
+        if len(waves) >= 2:
+            pre, post = d[("score", outcome, waves[0])], d[("score", outcome, waves[1])]
+            d["analysed"] = set(pre.index) & set(post.index)
+            d["left"] = set(pre.index) - d["analysed"]
+        else:
+            d["analysed"], d["left"] = set(), set()
+        out[arm] = d
+    return out
+
+
+def _stage_names(waves):
+    return {"invited": "invited", **{w: f"responded {w}" for w in waves[:2]}}
+
+
+def _cell_tables(sets, waves, outcome, outcomes):
+    """CellTables (published and remainders) and the relations between them."""
+    flow, summ, attr, rest, rel = [], [], [], [], []
+    names = _stage_names(waves)
+    for arm, d in sets.items():
+        flow.append({"stage": "invited", "arm": arm, "n": len(d["invited"])})
+        for w in waves[:2]:
+            flow.append({"stage": names[w], "arm": arm, "n": len(d[("resp", w)])})
+            rest.append(
+                {"stage": f"no response {w}", "arm": arm, "n": len(d["invited"] - d[("resp", w)])}
+            )
+            rel.append(
+                Relation(
+                    {"stage": "invited", "arm": arm},
+                    [{"stage": names[w], "arm": arm}, {"stage": f"no response {w}", "arm": arm}],
+                )
+            )
+        flow.append({"stage": "analysed", "arm": arm, "n": len(d["analysed"])})
+        for o in outcomes:
+            for i, w in enumerate(waves):
+                s = d[("score", o, w)]
+                key = f"scored {o} {w}"
+                summ.append(
+                    {
+                        "stage": key,
+                        "arm": arm,
+                        "n": len(s),
+                        "mean": float(s.mean()) if len(s) else np.nan,
+                        "measure": f"{o}@{w}",
+                    }
+                )
+                whole = d[("resp", w)] if i < 2 else d["invited"]
+                gap = f"no score {o} {w}"
+                rest.append({"stage": gap, "arm": arm, "n": len(whole - set(s.index))})
+                top = names[w] if i < 2 else "invited"
+                rel.append(
+                    Relation(
+                        {"stage": top, "arm": arm},
+                        [{"stage": key, "arm": arm}, {"stage": gap, "arm": arm}],
+                    )
+                )
+        if len(waves) >= 2:
+            pre = d[("score", outcome, waves[0])]
+            post_ids = set(d[("score", outcome, waves[1])].index)
+            attr.append(
+                {
+                    "stage": "analysed",
+                    "arm": arm,
+                    "n": len(d["analysed"]),
+                    "mean": _mean(pre, d["analysed"]),
+                }
+            )
+            attr.append(
+                {"stage": "left", "arm": arm, "n": len(d["left"]), "mean": _mean(pre, d["left"])}
+            )
+            rest.append({"stage": "post only", "arm": arm, "n": len(post_ids - d["analysed"])})
+            first, second = (f"scored {outcome} {w}" for w in waves[:2])
+            rel.append(
+                Relation(
+                    {"stage": first, "arm": arm},
+                    [{"stage": "analysed", "arm": arm}, {"stage": "left", "arm": arm}],
+                )
+            )
+            rel.append(
+                Relation(
+                    {"stage": second, "arm": arm},
+                    [{"stage": "analysed", "arm": arm}, {"stage": "post only", "arm": arm}],
+                )
+            )
+    measure = f"{outcome}@{waves[0]}"
+    specs = [
+        CellTable("flow", pd.DataFrame(flow), dims=["stage", "arm"]),
+        CellTable(
+            "summary", pd.DataFrame(summ), dims=["stage", "arm"], means={"mean": "{measure}"}
+        ),
+        CellTable("remainders", pd.DataFrame(rest), dims=["stage", "arm"], publish=False),
+    ]
+    if attr:
+        specs.insert(
+            2,
+            CellTable(
+                "attrition", pd.DataFrame(attr), dims=["stage", "arm"], means={"mean": measure}
+            ),
+        )
+    return specs, rel
+
+
+def _mean(series, ids) -> float:
+    s = series[series.index.isin(ids)]
+    return float(s.mean()) if len(s) else np.nan
+
+
+def _value_ranges(study, outcomes):
+    """Each measure's range as a reader could assume it: the range observed in the study."""
+    scored = study.scored()
+    out = {}
+    for o in outcomes:
+        y = pd.to_numeric(scored[o], errors="coerce").dropna()
+        if len(y):
+            for w in study.waves:
+                out[f"{o}@{w}"] = (float(y.min()), float(y.max()))
+    return out
+
+
+def protected_tables(
+    study,
+    area: str | None = None,
+    *,
+    outcome: str | None = None,
+    outcomes=None,
+    confidence: float = 0.95,
+    min_cell: int | None = None,
+    mean_protection: float = 1.0,
+) -> ProtectedReportTables:
+    """Participant flow, outcome summary and attrition of one report, protected together.
+
+    Parameters
+    ----------
+    study : Study
+    area : str, optional
+        An area's arms (:func:`stseval.reshape.arms`); None: organizations that changed
+        any area against those that changed none.
+    outcome : str, optional
+        The outcome that defines "analysed" and the attrition table (default: the
+        study's primary outcome).
+    outcomes : list of str, optional
+        Outcomes of the summary (default: the area's outcomes without the monthly rates;
+        with ``area`` None, ``[outcome]``).
+    confidence : float
+        Level of the summary's t intervals (descriptive; they ignore clustering).
+    min_cell : int, optional
+        Default: the study's ``min_cell``.
+    mean_protection : float
+        Smallest range (outcome points) a hidden mean must keep for a reader.
+
+    Returns
+    -------
+    ProtectedReportTables
+        See the class and the module docstring (the populations and relations).
+
+    Raises
+    ------
+    DisclosureError
+        A small group stays derivable after every cell that could protect it was
+        hidden (fail closed).
+    """
+    min_cell = _min_cell(study, min_cell)
+    outcome = outcome or _primary_outcome(study)
+    if outcomes is None:
+        if area is None:
+            outcomes = [outcome]
+        else:
+            from .evaluate import area_outcomes
+
+            outcomes = [o for o in area_outcomes(study, area) if o not in _RATES]
+    outcomes = list(dict.fromkeys([*outcomes]))
+    score_outcomes = list(dict.fromkeys([outcome, *outcomes]))
+    waves = list(study.waves)
+    sets = _sets(study, area, outcome, score_outcomes)
+    specs, relations = _cell_tables(sets, waves, outcome, score_outcomes)
+    if min_cell < 2:  # nothing is small: publish as is, and say so in the audit
+        result = _unprotected(specs)
+    else:
+        result = protect_tables(
+            specs,
+            min_cell=min_cell,
+            relations=relations,
+            value_ranges=_value_ranges(study, score_outcomes),
+            mean_protection=mean_protection,
+        )
+    flow = _flow_table(result, sets, waves, min_cell)
+    summary = _summary_table(result, sets, waves, outcomes, confidence)
+    attrition = _attrition_table(result, min_cell) if "attrition" in result.tables else None
+    return ProtectedReportTables(
+        flow=flow,
+        summary=summary,
+        attrition=attrition if attrition is not None else pd.DataFrame(columns=ATTRITION_COLUMNS),
+        display=result.display,
+        audit=result.audit,
+    )
+
+
+def _unprotected(specs):
+    """What protect_tables returns when min_cell is 1: every cell shown, audit says why."""
+    from types import SimpleNamespace
+
+    tables = {s.name: s.frame.assign(note="") for s in specs if s.publish}
+    audit = pd.DataFrame(
+        [(name, "all cells", "not checked: min_cell is 1") for name in tables],
+        columns=AUDIT_COLUMNS,
+    )
+    return SimpleNamespace(tables=tables, display=tables, audit=audit)
+
+
+def _state(note: str, col: str = "n") -> str:
+    """``"fewer than 5"`` / ``"not shown"`` for ``col`` from a protect_tables note, or ""."""
+    m = re.search(rf"(?:^|; ){re.escape(col)}: (fewer than \d+|not shown)", note or "")
+    return m.group(1) if m else ""
+
+
+def _flow_table(result, sets, waves, min_cell):
+    t = result.tables["flow"]
+    names = _stage_names(waves)
+    stage_ids = {"invited": "invited", **{names[w]: ("resp", w) for w in waves[:2]}}
+    base = {(r.arm): r.n for r in t[t["stage"] == "invited"].itertuples()}
+    rows = []
+    for r in t.itertuples():
+        d = sets[r.arm]
+        ids = d["analysed"] if r.stage == "analysed" else d[stage_ids[r.stage]]
+        orgs = len({d["orgs"][i] for i in ids if i in d["orgs"]})
+        state = _state(r.note)
+        inv = base.get(r.arm, np.nan)
+        pct = 100 * r.n / inv if np.isfinite(r.n) and np.isfinite(inv) and inv else np.nan
+        hidden = bool(state) or (np.isfinite(r.n) and not np.isfinite(inv) and r.n > 0)
+        note = f"workers: {state}" if state else ""
+        if not state and not np.isfinite(pct) and np.isfinite(r.n) and r.n:
+            note = "% of invited: not shown"
+        rows.append(
+            {
+                "stage": r.stage,
+                "arm": r.arm,
+                "orgs": orgs,
+                "workers": r.n,
+                "pct_of_invited": pct,
+                "suppressed": hidden or bool(note),
+                "note": note,
+            }
+        )
+    return pd.DataFrame(rows, columns=FLOW_COLUMNS)
+
+
+def _summary_table(result, sets, waves, outcomes, confidence):
+    t = result.tables["summary"]
+    rows = []
+    for r in t.itertuples():
+        o, w = r.measure.split("@", 1)
+        if o not in outcomes:
+            continue
+        y = sets[r.arm][("score", o, w)]
+        n, mean = r.n, r.mean
+        shown = np.isfinite(n) and np.isfinite(mean) and n > 1
+        sd = float(y.std(ddof=1)) if shown else np.nan
+        half = stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / np.sqrt(n) if shown else np.nan
+        parts = [p for p in (r.note or "").split("; ") if p]
+        parts = [p.replace("n: ", "workers: ", 1) for p in parts]
+        rows.append(
+            {
+                "outcome": o,
+                "arm": r.arm,
+                "wave": w,
+                "workers": n,
+                "mean": mean,
+                "sd": sd,
+                "ci_low": mean - half,
+                "ci_high": mean + half,
+                "suppressed": bool(parts),
+                "note": "; ".join(parts),
+            }
+        )
+    out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    out["wave"] = pd.Categorical(out["wave"], categories=waves, ordered=True)
+    return out.sort_values(["outcome", "arm", "wave"], key=_order(outcomes)).reset_index(drop=True)
+
+
+def _order(outcomes):
+    rank = {o: i for i, o in enumerate(outcomes)}
+    arms = {a: i for i, a in enumerate(ARMS)}
+
+    def key(s):
+        if s.name == "outcome":
+            return s.map(rank)
+        if s.name == "arm":
+            return s.map(arms)
+        return s
+
+    return key
+
+
+def _attrition_table(result, min_cell):
+    t = result.tables["attrition"]
+    base = result.tables["summary"]
+    rows = []
+    for arm in ARMS:
+        a = t[(t["arm"] == arm) & (t["stage"] == "analysed")].iloc[0]
+        left = t[(t["arm"] == arm) & (t["stage"] == "left")].iloc[0]
+        first = base[(base["arm"] == arm)].iloc[0]  # scored <primary> <first wave>
+        n0, n1, nl = first["n"], a["n"], left["n"]
+        pct = 100 * nl / n0 if np.isfinite(nl) and np.isfinite(n0) and n0 else np.nan
+        notes = [
+            f"workers at baseline: {_state(first['note'])}" if _state(first["note"]) else "",
+            f"workers followed up: {_state(a['note'])}" if _state(a["note"]) else "",
+            f"workers who left: {_state(left['note'])}" if _state(left["note"]) else "",
+            "baseline mean of those who stayed: not shown"
+            if np.isnan(a["mean"]) and np.isfinite(n1) and n1
+            else "",
+            "baseline mean of those who left: not shown"
+            if np.isnan(left["mean"]) and nl != 0
+            else "",
+        ]
+        notes = [x for x in notes if x]
+        rows.append(
+            {
+                "arm": arm,
+                "workers_baseline": n0,
+                "workers_followed": n1,
+                "workers_left": nl,
+                "attrition_pct": pct,
+                "pre_mean_completers": a["mean"],
+                "pre_mean_dropouts": left["mean"],
+                "suppressed": bool(notes),
+                "note": "; ".join(notes),
+            }
+        )
+    return pd.DataFrame(rows, columns=ATTRITION_COLUMNS)
+
+
+def write_audit(audits, out_dir):
+    """Write ``disclosure_audit.csv`` in ``out_dir`` from the audits of one report run.
+
+    ``audits``: audit DataFrames (``table, cell, rule``) of :func:`protected_tables`
+    (:attr:`ProtectedReportTables.audit`), :func:`stseval.disclosure.other_org_bands`, or
+    a folder's saved ``disclosure_audit*.csv`` files (paths). Duplicate rows are dropped.
+    Returns the path written (:func:`stseval.disclosure.write_disclosure_audit`).
+    """
+    from pathlib import Path
+
+    frames = []
+    for a in audits:
+        if isinstance(a, str | Path):
+            frames.append(pd.read_csv(a, dtype=str, keep_default_na=False))
+        else:
+            frames.append(a)
+    frames = [f[AUDIT_COLUMNS] for f in frames]
+    combined = (
+        pd.concat(frames, ignore_index=True).drop_duplicates().reset_index(drop=True)
+        if frames
+        else pd.DataFrame(columns=AUDIT_COLUMNS)
+    )
+    return write_disclosure_audit(combined, Path(out_dir))
