@@ -36,7 +36,7 @@ Fail closed: :class:`stseval.disclosure.DisclosureError` propagates; nothing is 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -54,6 +54,7 @@ __all__ = [
     "ProtectedReportTables",
     "protected_tables",
     "write_audit",
+    "write_run_audit",
 ]
 
 #: Columns of :func:`stseval.report.participant_flow`.
@@ -309,6 +310,41 @@ def protected_tables(
     """
     min_cell = _min_cell(study, min_cell)
     outcome = outcome or _primary_outcome(study)
+    key = (
+        id(study),
+        area,
+        outcome,
+        None if outcomes is None else tuple(outcomes),
+        float(confidence),
+        min_cell,
+        float(mean_protection),
+    )
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is study:
+        return _copy(hit[1])
+    result = _protected(study, area, outcome, outcomes, confidence, min_cell, mean_protection)
+    if len(_CACHE) >= 16:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[key] = (study, result)
+    return _copy(result)
+
+
+#: Results of :func:`protected_tables` by study object and arguments: a Study is immutable,
+#: and the flow, summary and attrition of one report must come from one protection.
+_CACHE: dict = {}
+
+
+def _copy(r: ProtectedReportTables) -> ProtectedReportTables:
+    return ProtectedReportTables(
+        flow=r.flow.copy(),
+        summary=r.summary.copy(),
+        attrition=r.attrition.copy(),
+        display={k: v.copy() for k, v in r.display.items()},
+        audit=r.audit.copy(),
+    )
+
+
+def _protected(study, area, outcome, outcomes, confidence, min_cell, mean_protection):
     if outcomes is None:
         if area is None:
             outcomes = [outcome]
@@ -324,12 +360,8 @@ def protected_tables(
     if min_cell < 2:  # nothing is small: publish as is, and say so in the audit
         result = _unprotected(specs)
     else:
-        result = protect_tables(
-            specs,
-            min_cell=min_cell,
-            relations=relations,
-            value_ranges=_value_ranges(study, score_outcomes),
-            mean_protection=mean_protection,
+        result = _protect_by_arm(
+            specs, relations, min_cell, _value_ranges(study, score_outcomes), mean_protection
         )
     flow = _flow_table(result, sets, waves, min_cell)
     summary = _summary_table(result, sets, waves, outcomes, confidence)
@@ -340,6 +372,37 @@ def protected_tables(
         attrition=attrition if attrition is not None else pd.DataFrame(columns=ATTRITION_COLUMNS),
         display=result.display,
         audit=result.audit,
+    )
+
+
+def _protect_by_arm(specs, relations, min_cell, ranges, mean_protection):
+    """protect_tables on each arm alone (no relation crosses arms and no table has a total
+    row, so the arms are separate systems: the same answer, with LPs half the size)."""
+    from types import SimpleNamespace
+
+    parts = []
+    for arm in ARMS:
+        arm_specs = [
+            replace(spec, frame=spec.frame[spec.frame["arm"] == arm].reset_index(drop=True))
+            for spec in specs
+        ]
+        arm_rel = [r for r in relations if r.total.get("arm") == arm]
+        parts.append(
+            protect_tables(
+                arm_specs,
+                min_cell=min_cell,
+                relations=arm_rel,
+                value_ranges=ranges,
+                mean_protection=mean_protection,
+            )
+        )
+    names = parts[0].tables.keys()
+    return SimpleNamespace(
+        tables={n: pd.concat([p.tables[n] for p in parts], ignore_index=True) for n in names},
+        display={n: pd.concat([p.display[n] for p in parts], ignore_index=True) for n in names},
+        audit=pd.concat([p.audit for p in parts], ignore_index=True).drop_duplicates(
+            ignore_index=True
+        ),
     )
 
 
@@ -500,3 +563,28 @@ def write_audit(audits, out_dir):
         else pd.DataFrame(columns=AUDIT_COLUMNS)
     )
     return write_disclosure_audit(combined, Path(out_dir))
+
+
+def write_run_audit(study, out_dir, *, areas=(), min_cell: int | None = None):
+    """Protect the tables of one report run and write its ``disclosure_audit.csv``.
+
+    Runs :func:`protected_tables` for the whole study (the funder report's flow) and for
+    each area in ``areas`` (each area report's flow, summary and attrition), with the
+    same arguments the report builders use, and writes every audit row to
+    ``<out_dir>/disclosure_audit.csv``. Fails closed: a
+    :class:`stseval.disclosure.DisclosureError` propagates and nothing is written.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    audits = [
+        protected_tables(study, None, min_cell=min_cell).audit.assign(
+            table=lambda t: "funder report: " + t["table"]
+        )
+    ]
+    for area in areas:
+        a = protected_tables(study, area, min_cell=min_cell).audit
+        audits.append(a.assign(table=f"{area}: " + a["table"]))
+    return write_audit(audits, out_dir)

@@ -197,7 +197,9 @@ def at_a_glance(estimates: pd.DataFrame, *, confidence: float = 0.95) -> pd.Data
                 "area": r["area"],
                 "title": get_area(r["area"]).title,
                 "outcome": r["outcome"],
-                "measure": outcome_label(r["outcome"]) + (" (pp)" if rate else ""),
+                "measure": "staff-rated practice of the area"
+                if str(r["outcome"]).startswith("org_guidance_")
+                else outcome_label(r["outcome"]) + (" (pp)" if rate else ""),
                 "estimator": r["estimator"],
                 "verdict": r["verdict"],
                 "text": f"{verdict_symbol(r['verdict'])} {est}",

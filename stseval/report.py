@@ -75,6 +75,7 @@ from ._report_disclosure import (
     ProtectedReportTables,
     protected_tables,
     write_audit,
+    write_run_audit,
 )
 from ._report_front import (
     CHECK_COLUMNS,
@@ -139,6 +140,7 @@ __all__ = [
     "ProtectedReportTables",
     "protected_tables",
     "write_audit",
+    "write_run_audit",
     "CHECK_COLUMNS",
     "GLANCE_COLUMNS",
     "at_a_glance",
