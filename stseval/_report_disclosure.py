@@ -112,6 +112,9 @@ class ProtectedReportTables:
         The same as text (:attr:`stseval.disclosure.ProtectedTables.display`).
     audit : DataFrame
         ``table, cell, rule`` (:data:`stseval.disclosure.AUDIT_COLUMNS`), no values.
+    invited_total : float
+        Workers invited in the whole study, as the overview may print it (``area`` None);
+        NaN when it must be hidden (or for an area's tables).
     """
 
     flow: pd.DataFrame
@@ -119,6 +122,7 @@ class ProtectedReportTables:
     attrition: pd.DataFrame
     display: dict
     audit: pd.DataFrame
+    invited_total: float = float("nan")
 
 
 def _arms(study, area) -> pd.DataFrame:
@@ -231,6 +235,7 @@ def _cell_tables(sets, waves, outcome, outcomes):
                     [{"stage": "analysed", "arm": arm}, {"stage": "post only", "arm": arm}],
                 )
             )
+        _nested_remainders(d, arm, waves, outcome, rest, rel)
     measure = f"{outcome}@{waves[0]}"
     specs = [
         CellTable("flow", pd.DataFrame(flow), dims=["stage", "arm"]),
@@ -247,6 +252,37 @@ def _cell_tables(sets, waves, outcome, outcomes):
             ),
         )
     return specs, rel
+
+
+def _nested_remainders(d, arm, waves, outcome, rest, rel) -> None:
+    """Declare ``A - B`` for every pair of nested published groups of the flow and attrition.
+
+    A reader can subtract any shown count from any larger one it contains ("responded post
+    23, analysed 22"); each such difference becomes an unpublished population, protected
+    like any other. Differences equal to a group already declared reuse it.
+    """
+    names = _stage_names(waves)
+    core = {"invited": d["invited"], "analysed": d["analysed"], "left": d["left"]}
+    for w in waves[:2]:
+        core[names[w]] = d[("resp", w)]
+        core[f"scored {outcome} {w}"] = set(d[("score", outcome, w)].index)
+    known = {frozenset(ids): name for name, ids in core.items()}
+    for big, big_ids in core.items():
+        for small, small_ids in core.items():
+            if big == small or not small_ids < big_ids:
+                continue
+            diff = frozenset(big_ids - small_ids)
+            name = known.get(diff)
+            if name is None:
+                name = f"{big} not {small}"
+                known[diff] = name
+                rest.append({"stage": name, "arm": arm, "n": len(diff)})
+            rel.append(
+                Relation(
+                    {"stage": big, "arm": arm},
+                    [{"stage": small, "arm": arm}, {"stage": name, "arm": arm}],
+                )
+            )
 
 
 def _mean(series, ids) -> float:
@@ -341,6 +377,7 @@ def _copy(r: ProtectedReportTables) -> ProtectedReportTables:
         attrition=r.attrition.copy(),
         display={k: v.copy() for k, v in r.display.items()},
         audit=r.audit.copy(),
+        invited_total=r.invited_total,
     )
 
 
@@ -360,9 +397,18 @@ def _protected(study, area, outcome, outcomes, confidence, min_cell, mean_protec
     if min_cell < 2:  # nothing is small: publish as is, and say so in the audit
         result = _unprotected(specs)
     else:
-        result = _protect_by_arm(
-            specs, relations, min_cell, _value_ranges(study, score_outcomes), mean_protection
-        )
+        ranges = _value_ranges(study, score_outcomes)
+        if area is None:  # the arms cover every worker: the overview prints the total invited
+            specs, relations = _with_total_invited(specs, relations, sets)
+            result = protect_tables(
+                specs,
+                min_cell=min_cell,
+                relations=relations,
+                value_ranges=ranges,
+                mean_protection=mean_protection,
+            )
+        else:
+            result = _protect_by_arm(specs, relations, min_cell, ranges, mean_protection)
     flow = _flow_table(result, sets, waves, min_cell)
     summary = _summary_table(result, sets, waves, outcomes, confidence)
     attrition = _attrition_table(result, min_cell) if "attrition" in result.tables else None
@@ -372,7 +418,20 @@ def _protected(study, area, outcome, outcomes, confidence, min_cell, mean_protec
         attrition=attrition if attrition is not None else pd.DataFrame(columns=ATTRITION_COLUMNS),
         display=result.display,
         audit=result.audit,
+        invited_total=float(result.tables["overview"]["n"].iloc[0])
+        if "overview" in result.tables
+        else float("nan"),
     )
+
+
+def _with_total_invited(specs, relations, sets):
+    """Add the study's total of invited workers (printed by the overview) and its relation."""
+    total = sum(len(d["invited"]) for d in sets.values())
+    frame = pd.DataFrame([{"stage": "invited", "arm": "Total", "n": total}])
+    rel = Relation(
+        {"stage": "invited", "arm": "Total"}, [{"stage": "invited", "arm": a} for a in sets]
+    )
+    return [*specs, CellTable("overview", frame, dims=["stage", "arm"])], [*relations, rel]
 
 
 def _protect_by_arm(specs, relations, min_cell, ranges, mean_protection):

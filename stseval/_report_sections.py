@@ -88,9 +88,6 @@ def _fmt(value, digits):
     return str(value)
 
 
-_HIDDEN_WORDS = ("not shown",)
-
-
 def _hidden_text(note: str, column: str) -> str:
     """What a hidden cell reads: "fewer than <n>" when ``note`` says so of it, else "not shown"."""
     import re
@@ -139,9 +136,10 @@ def html_table(
         cells = []
         for c, v in zip(cols, rec, strict=True):
             text = _fmt(v, 0 if c in count_cols else digits_for(c))
-            if hidden[i] and text == "" and c not in ("note",):
+            blank = hidden[i] and text == "" and c not in ("note",)
+            if blank:
                 text = _hidden_text(notes[i], c)
-            cls = ' class="suppressed"' if text in _HIDDEN_WORDS or text == "suppressed" else ""
+            cls = ' class="suppressed"' if blank else ""
             cells.append(f"<td{cls}>{escape(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     cap = f"<caption>{escape(caption)}</caption>" if caption else ""
@@ -165,9 +163,20 @@ def study_overview(study, area: str | None = None, *, min_cell: int | None = Non
             "are not evidence about any real program."
         )
         lines.append("")
+    from ._report_disclosure import protected_tables
+
+    if min_cell >= 2:
+        total = protected_tables(study, None, min_cell=min_cell).invited_total
+    else:
+        total = float(study.workers["worker_id"].nunique())
+    invited = (
+        f"{int(total):,} workers invited"
+        if total == total
+        else "workers invited: not shown (the number would reveal a small group)"
+    )
     lines.append(
         f"**Study:** {study.name}: {study.orgs['org_id'].nunique()} organizations, "
-        f"{study.workers['worker_id'].nunique():,} workers invited, survey waves "
+        f"{invited}, survey waves "
         f"{' → '.join(study.waves)}; minimum cell size {min_cell} (smaller groups are "
         "not shown)."
     )

@@ -93,7 +93,7 @@ def test_read_area_estimates_concatenates_and_recomputes_fdr(tmp_path):
 # -- participant flow ------------------------------------------------------------------
 def test_participant_flow_counts_by_hand(study):
     before = _snapshot(study)
-    flow = report.participant_flow(study, "supervision")
+    flow = report.participant_flow(study, "supervision", min_cell=1)  # nothing hidden
     assert list(flow.columns) == report.FLOW_COLUMNS
     arms = reshape.arms(study, "supervision")
     scored = study.scored()
@@ -127,14 +127,41 @@ def test_participant_flow_suppresses_and_marks_small_cells(study):
         study.workers["org_id"].isin(arms.loc[arms["arm"] == "intervention", "org_id"]).sum()
     )
     min_cell = min(n_cmp, n_int) + 1  # the smaller arm is below min_cell at every stage
+    small = "comparison" if n_cmp < n_int else "intervention"
+    exact = report.participant_flow(study, "supervision", min_cell=1)
     flow = report.participant_flow(study, "supervision", min_cell=min_cell)
-    assert flow["suppressed"].all()  # primary in one arm, complementary in the other
-    assert flow["workers"].isna().all() and flow["pct_of_invited"].isna().all()
-    assert flow["note"].str.contains("suppressed: n < ").any()
-    assert flow["note"].str.contains("suppressed: protects another cell").any()
+    mine = flow["arm"] == small
+    nonzero = exact["workers"] > 0
+    assert flow.loc[mine & nonzero, "workers"].isna().all()
+    assert flow.loc[mine & nonzero, "pct_of_invited"].isna().all()
+    assert (flow.loc[mine & nonzero, "note"] == f"workers: fewer than {min_cell}").all()
+    shown = flow["workers"].dropna()
+    assert not ((shown > 0) & (shown < min_cell)).any()  # no small count anywhere
     html = report.html_table(flow).data
     body = html.split("<tbody>")[1]
-    assert body.count('<td class="suppressed">suppressed</td>') == 2 * len(flow)
+    hidden = int((mine & nonzero).sum())
+    assert body.count(f'<td class="suppressed">fewer than {min_cell}</td>') == hidden
+    # shown counts are the true counts
+    both = flow["workers"].notna()
+    assert (flow.loc[both, "workers"] == exact.loc[both, "workers"]).all()
+
+
+def test_flow_of_23_responders_and_22_analysed_hides_the_difference(study):
+    """Issue 12: 'responded post 23, analysed 22' must not both be shown."""
+    from stseval.disclosure import protect_tables  # noqa: F401  (the machinery under test)
+
+    for area in ("supervision", "training", None):
+        flow = report.participant_flow(study, area, min_cell=5)
+        exact = report.participant_flow(study, area, min_cell=1).set_index(["stage", "arm"])
+        for arm in ("intervention", "comparison"):
+            got = flow[flow["arm"] == arm].set_index("stage")["workers"]
+            post, analysed = got["responded post"], got["analysed"]
+            truth = (
+                exact.loc[("responded post", arm), "workers"]
+                - exact.loc[("analysed", arm), "workers"]
+            )
+            if 0 < truth < 5:
+                assert np.isnan(post) or np.isnan(analysed), (area, arm)
 
 
 def test_participant_flow_any_area(study):
@@ -147,7 +174,7 @@ def test_participant_flow_any_area(study):
 
 # -- summaries ---------------------------------------------------------------------------
 def test_outcome_summary_means_by_hand(study):
-    summ = report.outcome_summary(study, "training", ["stss_total"])
+    summ = report.outcome_summary(study, "training", ["stss_total"], min_cell=1)
     assert list(summ.columns) == report.SUMMARY_COLUMNS
     arms = reshape.arms(study, "training")
     scored = study.scored().merge(arms, on="org_id")
@@ -604,7 +631,7 @@ def test_report_imports_explicitly():
     assert stars == []
 
 
-def _behaviour(study):
+def _behaviour(study, tmp):
     """One call per public name of stseval.report, on the small study: name -> check."""
     from IPython.display import HTML
 
@@ -620,6 +647,26 @@ def _behaviour(study):
         "SUMMARY_COLUMNS": (lambda: report.SUMMARY_COLUMNS, lambda out: "mean" in out),
         "HEADERS": (lambda: report.HEADERS, lambda out: out["n_workers"] == "workers"),
         "CHECK_COLUMNS": (lambda: report.CHECK_COLUMNS, lambda out: "signals" in out),
+        "ATTRITION_COLUMNS": (lambda: report.ATTRITION_COLUMNS, lambda out: "workers_left" in out),
+        "ProtectedReportTables": (
+            lambda: report.protected_tables(study, "supervision"),
+            lambda out: (
+                isinstance(out, report.ProtectedReportTables)
+                and list(out.flow.columns) == report.FLOW_COLUMNS
+            ),
+        ),
+        "protected_tables": (
+            lambda: report.protected_tables(study, "supervision").audit,
+            lambda out: list(out.columns) == ["table", "cell", "rule"] and len(out) > 0,
+        ),
+        "write_audit": (
+            lambda: report.write_audit([report.protected_tables(study).audit], tmp),
+            lambda out: out.name == "disclosure_audit.csv" and out.is_file(),
+        ),
+        "write_run_audit": (
+            lambda: report.write_run_audit(study, tmp, areas=["supervision"]),
+            lambda out: "supervision: flow" in out.read_text(),
+        ),
         "GLANCE_COLUMNS": (lambda: report.GLANCE_COLUMNS, lambda out: "verdict" in out),
         "at_a_glance": (lambda: report.at_a_glance(est), frame(report.GLANCE_COLUMNS)),
         "at_a_glance_wide": (
@@ -760,7 +807,7 @@ def test_public_names_are_importable_and_behave(study, tmp_path, monkeypatch):
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", None)
-    checks = _behaviour(study)
+    checks = _behaviour(study, tmp_path)
     assert set(checks) == set(report.__all__), "a new public name needs a behaviour check here"
     module = importlib.import_module("stseval.report")
     for name in report.__all__:
