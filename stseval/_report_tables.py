@@ -242,10 +242,16 @@ def practice_profile(
     DataFrame
         One row per area: ``area, title, column, org_mean, workers, others_orgs,
         others_p25, others_median, others_p75, percentile`` (share of the other
-        organizations scoring below this one, in %). Only organizations with at
+        organizations scoring below this one, in whole %). Only organizations with at
         least ``min_cell`` respondents in the wave enter the distribution; for
         this organization, a smaller group blanks ``org_mean`` and ``workers``
-        (``note`` says so). Other organizations are never named.
+        (``note`` says so). Other organizations are never named, and never described
+        by an order statistic that equals one of their values (issue 12):
+        ``others_p25`` / ``others_p75`` are the edges of
+        :func:`stseval.disclosure.other_org_bands` (quartiles rounded outward to one
+        decimal, moved off any organization's value), ``others_median`` is always NaN,
+        and with fewer than ``min_orgs`` (study.yaml, default 10) other organizations
+        the band and the percentile are NaN.
     """
     min_cell = _min_cell(study, min_cell)
     org_id = str(org_id)
@@ -262,13 +268,27 @@ def practice_profile(
             "the study has no Organizational Guidance Inventory scores "
             "(instrument org_guidance); no practice profile can be drawn"
         )
+    from .disclosure import other_org_bands
+
     means, counts = _org_means(study, present, wave, min_cell)
     n_org = int(counts.get(org_id, 0))
+    min_orgs = getattr(study, "min_orgs", None) or 10
     rows = []
     for col in present:
         area = col.removeprefix("org_guidance_")
         others = means.drop(index=org_id, errors="ignore")[col].dropna()
         own = means[col].get(org_id, np.nan) if n_org >= min_cell else np.nan
+        band, _ = other_org_bands(
+            others.to_numpy(), own=own if np.isfinite(own) else None, min_orgs=min_orgs, decimals=1
+        )
+        b = band.iloc[0]
+        notes = (
+            []
+            if n_org >= min_cell
+            else [f"suppressed: fewer than {min_cell} respondents in wave {wave}"]
+        )
+        if not b["shown"]:
+            notes.append(f"others not shown: fewer than {min_orgs} other organizations")
         rows.append(
             {
                 "area": area,
@@ -277,15 +297,13 @@ def practice_profile(
                 "org_mean": own,
                 "workers": n_org if n_org >= min_cell else np.nan,
                 "others_orgs": len(others),
-                "others_p25": others.quantile(0.25) if len(others) else np.nan,
-                "others_median": others.median() if len(others) else np.nan,
-                "others_p75": others.quantile(0.75) if len(others) else np.nan,
-                "percentile": 100 * float((others < own).mean())
-                if len(others) and np.isfinite(own)
+                "others_p25": b["low"],
+                "others_median": np.nan,
+                "others_p75": b["high"],
+                "percentile": float(np.round(100 * float((others < own).mean())))
+                if b["shown"] and np.isfinite(own)
                 else np.nan,
-                "note": ""
-                if n_org >= min_cell
-                else f"suppressed: fewer than {min_cell} respondents in wave {wave}",
+                "note": "; ".join(notes),
             }
         )
     return pd.DataFrame(rows)
