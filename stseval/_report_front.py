@@ -174,13 +174,16 @@ def at_a_glance(estimates: pd.DataFrame, *, confidence: float = 0.95) -> pd.Data
     Returns
     -------
     DataFrame
-        :data:`GLANCE_COLUMNS`: ``title`` (the area's title), ``measure`` (outcome label),
+        :data:`GLANCE_COLUMNS`: ``title`` (the area's title), ``measure`` (outcome label;
+        with the wave when the estimates hold effects at several later waves),
         ``verdict`` (:data:`stseval.verdict.VERDICTS`, adjusted p-value) and ``text``:
         the verdict symbol, then the estimate with its interval
         (:func:`stseval.formatting.format_interval`; rates in percentage points),
         e.g. ``"✓ −2.1 (−3.4 to −0.8)"``.
     """
     prim = with_verdicts(primary_estimates(estimates), confidence=confidence)
+    waves = prim["wave"].dropna().astype(str) if "wave" in prim.columns else pd.Series([])
+    several = waves[waves != ""].nunique() > 1  # effect at every later wave: name it
     rows = []
     for r in prim.to_dict("records"):
         rate = r["outcome"] in ("separation_rate", "absence_rate") and r["estimator"] != "rci"
@@ -197,9 +200,12 @@ def at_a_glance(estimates: pd.DataFrame, *, confidence: float = 0.95) -> pd.Data
                 "area": r["area"],
                 "title": get_area(r["area"]).title,
                 "outcome": r["outcome"],
-                "measure": "staff-rated practice of the area"
-                if str(r["outcome"]).startswith("org_guidance_")
-                else outcome_label(r["outcome"]) + (" (pp)" if rate else ""),
+                "measure": (
+                    "staff-rated practice of the area"
+                    if str(r["outcome"]).startswith("org_guidance_")
+                    else outcome_label(r["outcome"]) + (" (pp)" if rate else "")
+                )
+                + (f", {r['wave']}" if several and isinstance(r.get("wave"), str) else ""),
                 "estimator": r["estimator"],
                 "verdict": r["verdict"],
                 "text": f"{verdict_symbol(r['verdict'])} {est}",

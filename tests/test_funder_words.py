@@ -261,3 +261,22 @@ def test_report_check_box_counts_covered_intervals():
     box = report.report_check(est, study)
     assert f"**{k} of {len(check)}**" in box and "appendix" in box
     assert report.report_check(est, SimpleNamespace(truth=None)) == ""
+
+
+def test_glance_keeps_every_later_wave():
+    est = pd.DataFrame(
+        {
+            "area": ["training"] * 2,
+            "outcome": ["stss_total"] * 2,
+            "estimator": ["ancova"] * 2,
+            "estimate": [-2.0, -1.0],
+            "ci_low": [-3.0, -2.5],
+            "ci_high": [-1.0, 0.5],
+            "p_adjusted": [0.01, 0.2],
+            "wave": ["post", "follow_up"],
+        }
+    )
+    wide = report.at_a_glance_wide(report.at_a_glance(est))
+    label = outcome_label("stss_total")
+    assert wide.loc[0, f"{label}, post"] == "\u2713 \u22122.0 (\u22123.0 to \u22121.0)"
+    assert wide.loc[0, f"{label}, follow_up"].startswith("\u2013 ")
