@@ -11,9 +11,11 @@ import numpy as np
 import pandas as pd
 
 from . import reshape
-from ._report_tables import _min_cell, _primary_outcome, missing_item_rules, outcome_label
+from ._report_disclosure import _min_cell
+from ._report_tables import missing_item_rules, outcome_label
 from ._report_text import areas_in
 from .areas import get_area
+from .areas import primary_outcome as _primary_outcome
 from .errors import UsageError
 
 __all__ = [
@@ -41,6 +43,7 @@ HEADERS = {
     "ci_high": "CI high",
     "workers_baseline": "workers at baseline",
     "workers_followed": "workers followed up",
+    "workers_left": "workers who left",
     "attrition_pct": "attrition %",
     "pre_mean_completers": "baseline mean: stayed",
     "pre_mean_dropouts": "baseline mean: left",
@@ -85,6 +88,17 @@ def _fmt(value, digits):
     return str(value)
 
 
+def _hidden_text(note: str, column: str) -> str:
+    """What a hidden cell reads: "fewer than <n>" when ``note`` says so of it, else "not shown"."""
+    import re
+
+    for key in dict.fromkeys([column, HEADERS.get(column, column)]):
+        m = re.search(rf"(?:^|; ){re.escape(key)}: (fewer than \d+)", note)
+        if m:
+            return m.group(1)
+    return "not shown"
+
+
 def html_table(
     table: pd.DataFrame,
     *,
@@ -97,7 +111,8 @@ def html_table(
     """An HTML table for a report: rounded, blanks for missing, suppressed cells marked.
 
     On rows with ``suppressed`` True, the empty ``count_cols`` and value cells
-    show ``suppressed``; the ``suppressed`` column itself is not shown. Headers
+    show ``fewer than <min_cell>`` (a small count, as ``note`` says) or ``not shown``;
+    the ``suppressed`` column itself is not shown. Headers
     are renamed by :data:`HEADERS` and then ``rename``. Returns an
     :class:`IPython.display.HTML` object (its ``.data`` is the HTML text).
     """
@@ -115,14 +130,16 @@ def html_table(
     digits_for = (lambda c: digits.get(c, 2)) if isinstance(digits, dict) else (lambda c: digits)
     names = {**HEADERS, **(rename or {})}
     head = "".join(f"<th>{escape(str(names.get(c, c)))}</th>" for c in cols)
+    notes = df["note"].fillna("").astype(str).tolist() if "note" in df else [""] * len(df)
     body = []
     for i, rec in enumerate(df[cols].itertuples(index=False)):
         cells = []
         for c, v in zip(cols, rec, strict=True):
             text = _fmt(v, 0 if c in count_cols else digits_for(c))
-            if hidden[i] and text == "" and c not in ("note",):
-                text = "suppressed"
-            cls = ' class="suppressed"' if text == "suppressed" else ""
+            blank = hidden[i] and text == "" and c not in ("note",)
+            if blank:
+                text = _hidden_text(notes[i], c)
+            cls = ' class="suppressed"' if blank else ""
             cells.append(f"<td{cls}>{escape(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     cap = f"<caption>{escape(caption)}</caption>" if caption else ""
@@ -146,9 +163,20 @@ def study_overview(study, area: str | None = None, *, min_cell: int | None = Non
             "are not evidence about any real program."
         )
         lines.append("")
+    from ._report_disclosure import protected_tables
+
+    if min_cell >= 2:
+        total = protected_tables(study, None, min_cell=min_cell).invited_total
+    else:
+        total = float(study.workers["worker_id"].nunique())
+    invited = (
+        f"{int(total):,} workers invited"
+        if total == total
+        else "workers invited: not shown (the number would reveal a small group)"
+    )
     lines.append(
         f"**Study:** {study.name}: {study.orgs['org_id'].nunique()} organizations, "
-        f"{study.workers['worker_id'].nunique():,} workers invited, survey waves "
+        f"{invited}, survey waves "
         f"{' → '.join(study.waves)}; minimum cell size {min_cell} (smaller groups are "
         "not shown)."
     )
@@ -175,40 +203,24 @@ def attrition_summary(
     Returns
     -------
     table : DataFrame
-        ``arm, workers_baseline, workers_followed, attrition_pct,
-        pre_mean_completers, pre_mean_dropouts, suppressed, note``; the dropouts'
-        baseline mean is blanked when fewer than ``min_cell`` workers dropped out.
+        ``arm, workers_baseline, workers_followed, workers_left, attrition_pct,
+        pre_mean_completers, pre_mean_dropouts, suppressed, note``, protected together
+        with the participant flow and the outcome summary
+        (:func:`stseval.report.protected_tables`): small counts read "fewer than
+        <min_cell>", and any count or mean that would let a reader work one out is
+        hidden too ("not shown").
     text : str
         Markdown: overall and differential attrition with the WWC rating and the
         baseline-equivalence classification (:func:`stseval.evaluate.missing_data_report`).
     """
     from . import models
+    from ._report_disclosure import protected_tables
 
     min_cell = _min_cell(study, min_cell)
     outcome = outcome or _primary_outcome(study)
     wide = reshape.wide(study, outcome, area)
     att = models.attrition_table(wide).set_index("arm")
-    rows = []
-    for arm, key in (("intervention", "treated"), ("comparison", "comparison")):
-        r = att.loc[key]
-        dropped = int(r["n_dropped"])
-        rows.append(
-            {
-                "arm": arm,
-                "workers_baseline": int(r["n_baseline"]),
-                "workers_followed": int(r["n_followed"]),
-                "attrition_pct": 100 * float(r["attrition"]),
-                "pre_mean_completers": float(r["pre_mean_completers"]),
-                "pre_mean_dropouts": float(r["pre_mean_dropouts"])
-                if dropped >= min_cell
-                else np.nan,
-                "suppressed": False,
-                "note": ""
-                if dropped >= min_cell or dropped == 0
-                else f"dropouts' mean suppressed: fewer than {min_cell} dropped out",
-            }
-        )
-    table = pd.DataFrame(rows)
+    table = protected_tables(study, area, outcome=outcome, min_cell=min_cell).attrition
     overall = float(att.loc["overall", "attrition"])
     diff = float(att.loc["overall", "differential_attrition"])
     wwc = models.wwc_attrition(overall, diff).iloc[0]
@@ -221,10 +233,16 @@ def attrition_summary(
         )
     except UsageError:  # fewer than 2 workers with a baseline score in an arm
         base_text = "Baseline equivalence could not be assessed (too few workers)."
-    text = (
+    rates = (
         f"Overall attrition {100 * overall:.0f}%, differential attrition "
-        f"{100 * diff:.0f} percentage points: {wwc['cautious']} attrition by the What Works "
-        f"Clearinghouse cautious boundary ({wwc['optimistic']} by the optimistic one). " + base_text
+        f"{100 * diff:.0f} percentage points: "
+        if table["attrition_pct"].notna().all()
+        else "Attrition rates are not shown (they would reveal a group smaller than the "
+        "minimum cell size): "
+    )
+    text = (
+        f"{rates}{wwc['cautious']} attrition by the What Works Clearinghouse cautious boundary "
+        f"({wwc['optimistic']} by the optimistic one). " + base_text
     )
     return table, text
 

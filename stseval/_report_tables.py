@@ -13,16 +13,12 @@ sample of the primary (ANCOVA) estimate.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from . import reshape
-from ._args import whole_number
+from ._report_disclosure import _RATES, FLOW_COLUMNS, SUMMARY_COLUMNS, _min_cell, protected_tables
 from .areas import AREA_KEYS, STAFF_OUTCOMES, get_area, outcome_label
-from .areas import primary_outcome as _primary_outcome
 from .errors import UsageError
 
 __all__ = [
@@ -39,57 +35,6 @@ __all__ = [
     "reliability_table",
     "study_ids",
 ]
-
-
-#: Columns of :func:`participant_flow`.
-FLOW_COLUMNS = ["stage", "arm", "orgs", "workers", "pct_of_invited", "suppressed", "note"]
-
-
-#: Columns of :func:`outcome_summary`.
-SUMMARY_COLUMNS = [
-    "outcome",
-    "arm",
-    "wave",
-    "workers",
-    "mean",
-    "sd",
-    "ci_low",
-    "ci_high",
-    "suppressed",
-    "note",
-]
-
-
-_RATES = ("separation_rate", "absence_rate")
-
-
-def _min_cell(study, min_cell) -> int:
-    """``min_cell`` checked (a whole number >= 1); None: the study's own."""
-    return whole_number(study.min_cell if min_cell is None else min_cell, "min_cell", 1)
-
-
-def _org_arms(study, area) -> pd.DataFrame:
-    """``org_id, arm`` for an area's arms, or for 'changed any area' vs comparison."""
-    if area is None:
-        changed = set(study.interventions["org_id"])
-        orgs = study.orgs[["org_id"]].copy()
-        orgs["arm"] = np.where(orgs["org_id"].isin(changed), "intervention", "comparison")
-        return orgs
-    return reshape.arms(study, area)[["org_id", "arm"]]
-
-
-def _suppress(table, count_col, min_cell, group_cols, value_cols, name):
-    from .privacy import suppress
-
-    out, _audit = suppress(
-        table,
-        count_col=count_col,
-        min_cell=min_cell,
-        group_cols=group_cols,
-        value_cols=value_cols,
-        name=name,
-    )
-    return out
 
 
 def participant_flow(
@@ -120,37 +65,7 @@ def participant_flow(
         the count is below ``min_cell`` or would reveal such a cell (the arms of a
         stage add up to a total), with ``suppressed`` True and ``note`` saying why.
     """
-    min_cell = _min_cell(study, min_cell)
-    outcome = outcome or _primary_outcome(study)
-    arms = _org_arms(study, area)
-    people = study.workers[["worker_id", "org_id"]].merge(arms, on="org_id", how="inner")
-    waves = study.waves[:2]
-    resp = study.responses[["worker_id", "wave"]]
-    scored = study.scored()[["worker_id", "wave", outcome]].dropna(subset=[outcome])
-    stages = {"invited": set(people["worker_id"])}
-    for w in waves:
-        stages[f"responded {w}"] = set(resp.loc[resp["wave"] == w, "worker_id"])
-    have = [set(scored.loc[scored["wave"] == w, "worker_id"]) for w in waves]
-    stages["analysed"] = have[0] & have[1] if len(have) == 2 else set()
-    rows = []
-    invited = people.groupby("arm")["worker_id"].nunique()
-    for stage, ids in stages.items():
-        for arm in ("intervention", "comparison"):
-            sub = people[(people["arm"] == arm) & people["worker_id"].isin(ids)]
-            n = int(sub["worker_id"].nunique())
-            base = int(invited.get(arm, 0))
-            rows.append(
-                {
-                    "stage": stage,
-                    "arm": arm,
-                    "orgs": int(sub["org_id"].nunique()),
-                    "workers": n,
-                    "pct_of_invited": 100 * n / base if base else np.nan,
-                }
-            )
-    table = pd.DataFrame(rows)
-    out = _suppress(table, "workers", min_cell, [["stage"]], ["pct_of_invited"], "flow")
-    return out[FLOW_COLUMNS]
+    return protected_tables(study, area, outcome=outcome, min_cell=min_cell).flow
 
 
 def outcome_summary(
@@ -166,50 +81,9 @@ def outcome_summary(
         and is descriptive only). Cells with fewer than ``min_cell`` workers, and
         the other arm of the same outcome and wave, are blanked and marked.
     """
-    min_cell = _min_cell(study, min_cell)
-    if outcomes is None:
-        from .evaluate import area_outcomes
-
-        outcomes = [o for o in area_outcomes(study, area) if o not in _RATES]
-    arms = reshape.arms(study, area)[["org_id", "arm"]]
-    scored = study.scored().merge(arms, on="org_id", how="inner")
-    rows = []
-    for out in outcomes:
-        for arm in ("intervention", "comparison"):
-            for wave in study.waves:
-                y = scored.loc[(scored["arm"] == arm) & (scored["wave"] == wave), out].dropna()
-                y = y.astype(float)
-                n = len(y)
-                mean = float(y.mean()) if n else np.nan
-                sd = float(y.std(ddof=1)) if n > 1 else np.nan
-                half = (
-                    stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n)
-                    if n > 1
-                    else np.nan
-                )
-                rows.append(
-                    {
-                        "outcome": out,
-                        "arm": arm,
-                        "wave": wave,
-                        "workers": n,
-                        "mean": mean,
-                        "sd": sd,
-                        "ci_low": mean - half,
-                        "ci_high": mean + half,
-                    }
-                )
-    table = pd.DataFrame(rows)
-    out = _suppress(
-        table,
-        "workers",
-        min_cell,
-        [["outcome", "wave"]],
-        ["mean", "sd", "ci_low", "ci_high"],
-        "summary",
-    )
-    out["wave"] = pd.Categorical(out["wave"], categories=study.waves, ordered=True)
-    return out[SUMMARY_COLUMNS]
+    return protected_tables(
+        study, area, outcomes=outcomes, confidence=confidence, min_cell=min_cell
+    ).summary
 
 
 def indicator_summary(study, area: str | None = None, *, pooled: bool = False) -> pd.DataFrame:
@@ -368,10 +242,16 @@ def practice_profile(
     DataFrame
         One row per area: ``area, title, column, org_mean, workers, others_orgs,
         others_p25, others_median, others_p75, percentile`` (share of the other
-        organizations scoring below this one, in %). Only organizations with at
+        organizations scoring below this one, in whole %). Only organizations with at
         least ``min_cell`` respondents in the wave enter the distribution; for
         this organization, a smaller group blanks ``org_mean`` and ``workers``
-        (``note`` says so). Other organizations are never named.
+        (``note`` says so). Other organizations are never named, and never described
+        by an order statistic that equals one of their values (issue 12):
+        ``others_p25`` / ``others_p75`` are the edges of
+        :func:`stseval.disclosure.other_org_bands` (quartiles rounded outward to one
+        decimal, moved off any organization's value), ``others_median`` is always NaN,
+        and with fewer than ``min_orgs`` (study.yaml, default 10) other organizations
+        the band and the percentile are NaN.
     """
     min_cell = _min_cell(study, min_cell)
     org_id = str(org_id)
@@ -388,13 +268,27 @@ def practice_profile(
             "the study has no Organizational Guidance Inventory scores "
             "(instrument org_guidance); no practice profile can be drawn"
         )
+    from .disclosure import other_org_bands
+
     means, counts = _org_means(study, present, wave, min_cell)
     n_org = int(counts.get(org_id, 0))
+    min_orgs = getattr(study, "min_orgs", None) or 10
     rows = []
     for col in present:
         area = col.removeprefix("org_guidance_")
         others = means.drop(index=org_id, errors="ignore")[col].dropna()
         own = means[col].get(org_id, np.nan) if n_org >= min_cell else np.nan
+        band, _ = other_org_bands(
+            others.to_numpy(), own=own if np.isfinite(own) else None, min_orgs=min_orgs, decimals=1
+        )
+        b = band.iloc[0]
+        notes = (
+            []
+            if n_org >= min_cell
+            else [f"suppressed: fewer than {min_cell} respondents in wave {wave}"]
+        )
+        if not b["shown"]:
+            notes.append(f"others not shown: fewer than {min_orgs} other organizations")
         rows.append(
             {
                 "area": area,
@@ -403,15 +297,13 @@ def practice_profile(
                 "org_mean": own,
                 "workers": n_org if n_org >= min_cell else np.nan,
                 "others_orgs": len(others),
-                "others_p25": others.quantile(0.25) if len(others) else np.nan,
-                "others_median": others.median() if len(others) else np.nan,
-                "others_p75": others.quantile(0.75) if len(others) else np.nan,
-                "percentile": 100 * float((others < own).mean())
-                if len(others) and np.isfinite(own)
+                "others_p25": b["low"],
+                "others_median": np.nan,
+                "others_p75": b["high"],
+                "percentile": float(np.round(100 * float((others < own).mean())))
+                if b["shown"] and np.isfinite(own)
                 else np.nan,
-                "note": ""
-                if n_org >= min_cell
-                else f"suppressed: fewer than {min_cell} respondents in wave {wave}",
+                "note": "; ".join(notes),
             }
         )
     return pd.DataFrame(rows)

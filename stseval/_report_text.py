@@ -14,7 +14,16 @@ import pandas as pd
 
 from . import reshape
 from ._report_tables import _RATES, outcome_label
-from .areas import AREA_KEYS, LOWER_IS_BETTER, STAFF_OUTCOMES, get_area, outcome_direction
+from .areas import AREA_KEYS, STAFF_OUTCOMES, get_area, outcome_direction
+from .formatting import format_interval, format_p
+from .verdict import (
+    VERDICTS,
+    add_verdicts,
+    count_sentence,
+    decide_verdict,
+    verdict_badge,
+    verdict_phrase,
+)
 
 __all__ = [
     "area_section",
@@ -43,7 +52,17 @@ def primary_estimator(outcome: str, area: str | None = None) -> str:
 
 
 def primary_estimates(estimates: pd.DataFrame) -> pd.DataFrame:
-    """The rows chosen by :func:`primary_estimator`: one per area and outcome."""
+    """The estimates a report leads with: one per area and outcome (and wave, if given).
+
+    When the table has a ``primary`` column (set by :func:`stseval.evaluate_area` from the
+    study's design) its true rows are used; otherwise the rows chosen by
+    :func:`primary_estimator`.
+    """
+    if "primary" in estimates.columns:
+        flag = estimates["primary"]
+        if flag.dtype == object:
+            flag = flag.astype(str).str.strip().str.lower().isin(["true", "1", "yes"])
+        return estimates[flag.fillna(False).astype(bool)].reset_index(drop=True)
     keep = [
         primary_estimator(o, a) == e
         for o, a, e in zip(
@@ -72,62 +91,99 @@ def _scale(outcome):
     return 1.0, "points"
 
 
+def _float(x) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _verdict(row: dict, confidence: float):
+    """The one decision rule (:func:`stseval.verdict.decide_verdict`) for a row."""
+    direction = "higher" if row.get("estimator") == "rci" else outcome_direction(row["outcome"])
+    return decide_verdict(
+        _float(row.get("estimate")),
+        _float(row.get("ci_low")),
+        _float(row.get("ci_high")),
+        _float(row.get("p_adjusted")),
+        p_value=_float(row.get("p_value")),
+        direction=direction,
+        confidence=confidence,
+    )
+
+
+def _p_text(v) -> str:
+    """``"adjusted p = 0.020"`` (or the unadjusted p, named as such) for a Verdict."""
+    p = format_p(v.p_used)
+    pname = "adjusted p" if v.p_adjusted_used else "p (not adjusted for multiple outcomes)"
+    return f"{pname} {p if p.startswith(('<', '>')) else '= ' + p}"
+
+
 def certainty(row, *, confidence: float = 0.95) -> str:
-    """How sure we are, in words, from the interval and the Holm-adjusted p-value."""
-    lo, hi = row.get("ci_low"), row.get("ci_high")
-    if lo is None or hi is None or not (np.isfinite(lo) and np.isfinite(hi)):
-        return "no interval could be computed"
+    """How sure we are, in words, from the verdict of :func:`stseval.verdict.decide_verdict`.
+
+    The verdict reads the *adjusted* p-value and the interval at the same level: a
+    real difference is called likely only for ``improved`` / ``worsened``; for
+    ``unclear`` the words say which of the two conditions failed.
+    """
+    row = dict(row)
+    v = _verdict(row, confidence)
+    if v.verdict == "not_estimable":
+        return f"no verdict: {v.reason}"
+    ptext = _p_text(v)
+    if v.verdict in ("improved", "worsened"):
+        return f"{ptext} and the interval excludes zero, so a real difference is likely"
+    lo, hi = _float(row.get("ci_low")), _float(row.get("ci_high"))
     if lo > 0 or hi < 0:
-        p_adj = row.get("p_adjusted")
-        if p_adj is not None and np.isfinite(p_adj) and p_adj >= 1 - confidence:
-            return (
-                "the interval excludes zero, but not once we allow for the number of "
-                "outcomes tested, so treat it as suggestive"
-            )
-        return "the interval excludes zero, so a real difference is likely"
-    return "the interval includes zero, so we cannot tell it apart from no difference"
+        return (
+            f"the interval excludes zero, but {ptext} once we allow for the number of "
+            "outcomes tested, so this is not a clear change"
+        )
+    if v.p_used < round(1 - confidence, 12):
+        return f"{ptext}, but the interval includes zero, so this is not a clear change"
+    return f"{ptext} and the interval includes zero: chance alone could explain it"
 
 
 def describe_estimate(row, *, confidence: float = 0.95, short: bool = False) -> str:
     """One plain-language sentence (or two) for one row of the estimates table.
 
-    The sentence names the arm ("organizations that changed <area>"), the
-    outcome, the size and direction in the outcome's units, whether that
-    direction is an improvement, the confidence interval and how sure we are
-    (:func:`certainty`). Rows that were not estimated say why. ``short`` gives
-    a compact form for a list under an area's heading: "<outcome>: 2.9 points
-    lower than in comparison organizations (95% CI ...): an improvement, but
-    the interval includes zero."
+    The words come from the verdict of :func:`stseval.verdict.decide_verdict` on the
+    *adjusted* p-value (the same rule as the ``verdict`` column): "clearly an
+    improvement" only for ``improved``, "clearly a change for the worse" only for
+    ``worsened``, "no clear change" otherwise (:func:`stseval.verdict.verdict_phrase`).
+    ``short`` gives a compact form for a list under an area's heading:
+    "**<outcome>**: 3.1 points lower than in comparison organizations (95% CI −5.0 to
+    −1.2, adjusted p = 0.020): clearly an improvement." Rows that were not estimated
+    say why.
     """
     row = dict(row)
-    area, outcome, est = row["area"], row["outcome"], row.get("estimate")
+    area, outcome, est = row["area"], row["outcome"], _float(row.get("estimate"))
     label = outcome_label(outcome)
-    if est is None or est is pd.NA or not np.isfinite(est):
+    if not np.isfinite(est):
         note = str(row.get("note") or "").strip() or "not estimated"
         return f"{_cap(label)}: no estimate ({note.rstrip('.')})."
     mult, unit = _scale(outcome)
-    e, lo, hi = est * mult, row["ci_low"] * mult, row["ci_high"] * mult
     digits = 2 if outcome in _RATES else 1
+    e, lo, hi = est * mult, _float(row["ci_low"]) * mult, _float(row["ci_high"]) * mult
     word = "lower" if e < 0 else "higher"
-    better = (e < 0) == (outcome_direction(outcome) == "lower")
-    verdict = "an improvement" if better else "a change for the worse"
-    ci = f"{round(confidence * 100):g}% CI {_num(lo, digits)} to {_num(hi, digits)}"
-    est_name = row.get("estimator")
-    size = f"{_num(abs(e), digits)} {unit} {word}"
-    clear = lo > 0 or hi < 0
-    if short:
-        tail = f"clearly {verdict}" if clear else f"{verdict}, but the interval includes zero"
-        versus = _VERSUS.get(est_name, "than in comparison organizations")
-        return f"**{_cap(label)}**: {size} {versus} ({ci}): {tail}."
     what = get_area(area).title.lower()
+    v = _verdict(row, confidence)
+    ci = f"{round(confidence * 100):g}% CI {_num(lo, digits)} to {_num(hi, digits)}"
+    size = f"{_num(abs(e), digits)} {unit} {word}"
+    est_name = row.get("estimator")
+    if short:
+        versus = _VERSUS.get(est_name, "than in comparison organizations")
+        if est_name == "rci":
+            size = f"{_num(abs(est) * 100, 0)} percentage points {word}"
+        return (
+            f"**{_cap(label)}**: {size} {versus} ({ci}, {_p_text(v)}): {verdict_phrase(v.verdict)}."
+        )
     sure = certainty(row, confidence=confidence)
     if est_name == "rci":
-        return _rci_sentence(row, e, what, label, word, sure, confidence)
+        return _rci_sentence(row, e, what, label, word, sure, confidence, v.verdict)
     lead = _lead(est_name, what, label, size, e, digits, unit)
-    direction = "lower" if outcome_direction(outcome) == "lower" else "higher"
-    # Only an interval that excludes zero is called an improvement; otherwise it is a direction.
-    reading = f"this is {verdict}" if clear else f"the estimate points to {verdict}"
-    return f"{lead} ({ci}). {direction.capitalize()} is better, so {reading}; {sure}."
+    better = "Lower" if outcome_direction(outcome) == "lower" else "Higher"
+    return f"{lead} ({ci}). {better} is better; verdict: {verdict_phrase(v.verdict)}; {sure}."
 
 
 #: What the short sentence compares with, by estimator (default: comparison organizations).
@@ -135,6 +191,7 @@ _VERSUS = {
     "org_practice": "than comparison organizations moved",
     "its": "than the comparison trend after the start",
     "paired_change": "at the second survey (no comparison group)",
+    "rci": "with a reliable improvement than in comparison organizations (share of staff)",
 }
 
 
@@ -162,7 +219,7 @@ def _lead(est_name, what, label, size, e, digits, unit) -> str:
     )
 
 
-def _rci_sentence(row, e, what, label, word, sure, confidence) -> str:
+def _rci_sentence(row, e, what, label, word, sure, confidence, verdict) -> str:
     """The sentence for a reliable-change-index row (a difference in shares, in points)."""
     lead = (
         f"The share of staff with a reliable improvement in {label} was "
@@ -170,11 +227,10 @@ def _rci_sentence(row, e, what, label, word, sure, confidence) -> str:
         f"{what}"
     )
     ci = (
-        f"{round(confidence * 100):g}% CI {_num(row['ci_low'] * 100, 0)} to "
-        f"{_num(row['ci_high'] * 100, 0)}"
+        f"{round(confidence * 100):g}% CI {_num(_float(row['ci_low']) * 100, 0)} to "
+        f"{_num(_float(row['ci_high']) * 100, 0)}"
     )
-    verdict = "in favour of the change" if e > 0 else "against the change"
-    return f"{lead} ({ci}), {verdict}; {sure}."
+    return f"{lead} ({ci}); verdict: {verdict_phrase(verdict)}; {sure}."
 
 
 def executive_summary(estimates: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
@@ -184,20 +240,20 @@ def executive_summary(estimates: pd.DataFrame, *, confidence: float = 0.95) -> p
     -------
     DataFrame
         ``area, title, practice, staff`` (sentences from :func:`describe_estimate`
-        for the practice score and for the first staff outcome estimated), and
-        ``improved`` (number of staff outcomes whose interval excludes zero in
-        the improving direction) and ``outcomes`` (number estimated).
+        for the practice score and for the first staff outcome), ``improved``,
+        ``worsened``, ``unclear``, ``not_estimable`` (staff outcomes with each verdict of
+        :func:`stseval.verdict.add_verdicts`, adjusted p-values) and ``outcomes``
+        (staff outcomes in the table) and ``counts`` (the
+        :func:`stseval.verdict.count_sentence` for the area's staff outcomes).
     """
     prim = primary_estimates(estimates)
+    cols = ["area", "title", "practice", "staff", *VERDICTS, "outcomes", "counts"]
     rows = []
     for area in [a for a in AREA_KEYS if a in set(prim["area"])]:
         sub = prim[prim["area"] == area]
         practice = sub[sub["outcome"].str.startswith("org_guidance_")]
         staff = sub[sub["outcome"].isin(STAFF_OUTCOMES)]
-        est = staff.dropna(subset=["estimate"])
-        good = ((est["ci_high"] < 0) & est["outcome"].isin(LOWER_IS_BETTER)) | (
-            (est["ci_low"] > 0) & ~est["outcome"].isin(LOWER_IS_BETTER)
-        )
+        verdicts = add_verdicts(staff, confidence=confidence)["verdict"].value_counts()
         rows.append(
             {
                 "area": area,
@@ -208,23 +264,26 @@ def executive_summary(estimates: pd.DataFrame, *, confidence: float = 0.95) -> p
                 "staff": describe_estimate(staff.iloc[0], confidence=confidence)
                 if len(staff)
                 else "No staff outcome was measured.",
-                "improved": int(good.sum()),
-                "outcomes": len(est),
+                **{v: int(verdicts.get(v, 0)) for v in VERDICTS},
+                "outcomes": len(staff),
+                "counts": count_sentence(staff, confidence=confidence)
+                if len(staff)
+                else "No staff outcome was estimated.",
             }
         )
-    return pd.DataFrame(
-        rows, columns=["area", "title", "practice", "staff", "improved", "outcomes"]
-    )
+    return pd.DataFrame(rows, columns=cols)
 
 
 def estimates_table(estimates: pd.DataFrame, *, primary_only: bool = False) -> pd.DataFrame:
     """A reader's version of an estimates table: labels, rounded interval text, notes.
 
-    Returns ``area, outcome, measure, estimator, estimate, interval, p_adjusted,
-    effect_size, workers, orgs, note`` (numbers left numeric for :func:`html_table`).
+    Returns ``area, outcome, measure, estimator, verdict, estimate, interval, p_adjusted,
+    effect_size, workers, orgs, note`` (numbers left numeric for :func:`html_table`);
+    ``verdict`` is :func:`stseval.verdict.verdict_badge` of the one rule (adjusted p).
     Turnover and absence rates are shown in percentage points.
     """
     est = primary_estimates(estimates) if primary_only else estimates
+    badges = [verdict_badge(v) for v in add_verdicts(est)["verdict"]] if len(est) else []
     mult = np.where(est["outcome"].isin(_RATES) & (est["estimator"] != "rci"), 100.0, 1.0)
     lows, highs = est["ci_low"].astype(float) * mult, est["ci_high"].astype(float) * mult
     out = pd.DataFrame(
@@ -236,9 +295,12 @@ def estimates_table(estimates: pd.DataFrame, *, primary_only: bool = False) -> p
                 for o, m in zip(est["outcome"], mult, strict=True)
             ],
             "estimator": est["estimator"],
+            "verdict": badges,
             "estimate": est["estimate"].astype(float) * mult,
             "interval": [
-                f"{lo:.2f} to {hi:.2f}" if np.isfinite(lo) and np.isfinite(hi) else ""
+                format_interval(0.0, lo, hi, decimals=2, missing="").split(" (", 1)[-1][:-1]
+                if np.isfinite(lo) and np.isfinite(hi)
+                else ""
                 for lo, hi in zip(lows, highs, strict=True)
             ],
             "p_adjusted": est["p_adjusted"],
@@ -279,9 +341,11 @@ def area_section(
     est = estimates[estimates["area"] == area]
     prim = primary_estimates(est)
     staff = prim[prim["outcome"].isin(STAFF_OUTCOMES)]
-    summary = executive_summary(est, confidence=confidence)
-    improved = int(summary["improved"].sum()) if len(summary) else 0
-    n_staff = int(summary["outcomes"].sum()) if len(summary) else 0
+    counts = (
+        count_sentence(staff, confidence=confidence)
+        if len(staff)
+        else "No staff outcome was estimated."
+    )
     lines = [f"## {spec.title}", "", f"**What the guidance asks.** {spec.target}", ""]
     if study is not None:
         arms = reshape.arms(study, area)["arm"].value_counts()
@@ -300,27 +364,20 @@ def area_section(
         if len(orgs) and int(orgs.max()) < 20
         else ""
     )
-    lines += [
-        (
-            f"**How sure we are.** {improved} of {n_staff} staff outcomes improved with an "
-            f"interval that excludes zero.{few} These organizations chose to change, so "
-            "other differences between them and the comparison organizations may explain "
-            "part of any difference (see Methods and limitations)."
-        )
-    ]
+    lines += [(f"**How sure we are.** {counts}{few} See the design's limits on the first page.")]
     return "\n".join(lines)
 
 
 def summary_bullets(estimates: pd.DataFrame, *, confidence: float = 0.95) -> str:
-    """Markdown for the executive summary: one bullet per area with its headline results."""
+    """Markdown for the executive summary: one bullet per area, verdict counts and STS result.
+
+    Counts are :func:`stseval.verdict.count_sentence` of the area's primary staff
+    outcomes (adjusted p-values), the sentence :func:`describe_estimate` of its first.
+    """
     summ = executive_summary(estimates, confidence=confidence)
-    lines = []
-    for r in summ.to_dict("records"):
-        lines.append(
-            f"- **{r['title']}**: {r['improved']} of {r['outcomes']} staff outcomes "
-            f"improved clearly. {r['staff']}"
-        )
-    return "\n".join(lines)
+    return "\n".join(
+        f"- **{r['title']}**: {r['counts']} {r['staff']}" for r in summ.to_dict("records")
+    )
 
 
 def its_table(estimates: pd.DataFrame) -> pd.DataFrame:

@@ -26,6 +26,17 @@ imported explicitly from the module that does the work:
   :func:`html_table` (a table for a report, suppressed cells marked),
   :func:`study_overview`, :func:`attrition_summary`, :func:`funder_title`,
   :func:`methods_facts`, :func:`org_title`.
+* **Disclosure control across tables** (``_report_disclosure``) --
+  :func:`protected_tables` (participant flow, outcome summary and attrition of one
+  report protected together with :func:`stseval.disclosure.protect_tables`; the three
+  builders return its tables) and :func:`write_audit` (``disclosure_audit.csv``).
+* **Page 1 of the funder report** (``_report_front``) -- :func:`design_limits`
+  (the design's limits before any verdict), :func:`comparison_check` and
+  :func:`comparison_check_text` (did the shared comparison group move on its own?),
+  :func:`at_a_glance` / :func:`at_a_glance_wide` (verdict symbol, estimate and
+  interval per area and outcome), :func:`overall_count`, :func:`report_check`
+  (synthetic data: intervals that cover the truth) and :func:`with_verdicts` (the
+  ``verdict`` column of :mod:`stseval.verdict`, adjusted p-values).
 * **Planning** (:mod:`stseval.power`) --
   :func:`design_inputs`, :func:`sample_sizes`, :func:`power_grid`,
   :func:`mde_text`, :func:`design_inputs_text`.
@@ -58,6 +69,26 @@ from ._notebook_support import (
     output_dir,
     read_estimates,
     resolve_path,
+)
+from ._report_disclosure import (
+    ATTRITION_COLUMNS,
+    ProtectedReportTables,
+    protected_tables,
+    write_audit,
+    write_run_audit,
+)
+from ._report_front import (
+    CHECK_COLUMNS,
+    GLANCE_COLUMNS,
+    at_a_glance,
+    at_a_glance_wide,
+    comparison_check,
+    comparison_check_text,
+    design_limits,
+    glance_key,
+    overall_count,
+    report_check,
+    with_verdicts,
 )
 from ._report_sections import (
     HEADERS,
@@ -105,6 +136,22 @@ from .explorer import explore, simulation_check
 from .power import design_inputs, design_inputs_text, mde_text, power_grid, sample_sizes
 
 __all__ = [
+    "ATTRITION_COLUMNS",
+    "ProtectedReportTables",
+    "protected_tables",
+    "write_audit",
+    "write_run_audit",
+    "CHECK_COLUMNS",
+    "GLANCE_COLUMNS",
+    "at_a_glance",
+    "at_a_glance_wide",
+    "comparison_check",
+    "comparison_check_text",
+    "design_limits",
+    "glance_key",
+    "overall_count",
+    "report_check",
+    "with_verdicts",
     "FLOW_COLUMNS",
     "HEADERS",
     "SUMMARY_COLUMNS",

@@ -22,7 +22,9 @@ interval ``[ci_low, ci_high]`` at the same ``confidence``:
    or the two disagree (an adjusted p below the threshold beside an unadjusted interval
    that includes zero stays ``unclear``: both must agree).
 
-The direction of an outcome comes from :func:`stseval.areas.outcome_direction`.
+The direction of an outcome comes from :func:`stseval.areas.outcome_direction`, except on
+rows whose ``estimator`` is ``rci``: their estimate is a difference in the *share of staff
+with a reliable improvement*, so higher is better whatever the outcome.
 
 References
 ----------
@@ -51,6 +53,8 @@ __all__ = [
     "verdict_sentence",
     "count_sentence",
     "verdict_badge",
+    "verdict_phrase",
+    "verdict_symbol",
 ]
 
 #: The four verdicts, in the order reports list them.
@@ -70,6 +74,22 @@ _BADGE = {
     "unclear": "\u2013 no clear change",
     "not_estimable": "? not estimable",
 }
+
+
+#: Estimators whose estimate is a share of staff improving (higher is better).
+_SHARE_ESTIMATORS = frozenset({"rci"})
+
+
+def verdict_phrase(verdict: str) -> str:
+    """The words a sentence uses for a verdict (``"clearly an improvement"``, ...)."""
+    if verdict not in _PHRASE:
+        raise UsageError(f"verdict must be one of {list(VERDICTS)}, got {verdict!r}")
+    return _PHRASE[verdict]
+
+
+def verdict_symbol(verdict: str) -> str:
+    """The symbol alone (``✓``, ``✗``, ``–``, ``?``) of :func:`verdict_badge`."""
+    return verdict_badge(verdict).split(" ", 1)[0]
 
 
 def verdict_badge(verdict: str) -> str:
@@ -205,6 +225,11 @@ def decide_verdict(
 
 def _directions(estimates: pd.DataFrame, direction: Any) -> np.ndarray:
     n = len(estimates)
+    if direction is None and "estimator" in estimates.columns:
+        share = estimates["estimator"].isin(_SHARE_ESTIMATORS).to_numpy()
+        if share.any():
+            rest = _directions(estimates.drop(columns="estimator"), None)
+            return np.where(share, False, rest)
     if direction is None:
         if "outcome" not in estimates.columns:
             raise UsageError(
@@ -240,7 +265,8 @@ def add_verdicts(
     confidence : float
         The level the table's intervals were computed at.
     direction : None, "lower", "higher" or mapping outcome -> direction
-        None: from each row's ``outcome`` via :func:`stseval.areas.outcome_direction`.
+        None: from each row's ``outcome`` via :func:`stseval.areas.outcome_direction`
+        (``higher`` on ``rci`` rows: a share of staff improving).
     reason : bool
         Also add ``verdict_reason`` (text, see :func:`decide_verdict`).
 
@@ -271,6 +297,8 @@ def add_verdicts(
 
 def _row_verdict(row: Mapping, confidence: float, direction: Any) -> Verdict:
     get = row.get if hasattr(row, "get") else lambda k, d=None: getattr(row, k, d)
+    if direction is None and get("estimator", None) in _SHARE_ESTIMATORS:
+        direction = "higher"
     if direction is None:
         outcome = get("outcome", None)
         direction = outcome_direction(str(outcome)) if outcome is not None else "lower"
@@ -339,7 +367,16 @@ def verdict_sentence(
     ptext = ptext if ptext.startswith(("<", ">")) else f"= {ptext}"
     text = f"{name}: {phrase}: {est} {unit} ({level} interval {rest}, {pname} {ptext}"
     if verdict.verdict == "unclear":
-        text += "; chance alone could explain a difference this size"
+        lo, hi = float(get("ci_low")), float(get("ci_high"))
+        excludes = lo > 0 or hi < 0
+        text += (
+            "; the interval excludes zero, but the p-value does not pass once multiple "
+            "outcomes are allowed for"
+            if excludes
+            else "; the interval includes zero"
+            if verdict.p_used < _threshold(confidence)
+            else "; chance alone could explain a difference this size"
+        )
     return text + "."
 
 

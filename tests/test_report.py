@@ -93,7 +93,7 @@ def test_read_area_estimates_concatenates_and_recomputes_fdr(tmp_path):
 # -- participant flow ------------------------------------------------------------------
 def test_participant_flow_counts_by_hand(study):
     before = _snapshot(study)
-    flow = report.participant_flow(study, "supervision")
+    flow = report.participant_flow(study, "supervision", min_cell=1)  # nothing hidden
     assert list(flow.columns) == report.FLOW_COLUMNS
     arms = reshape.arms(study, "supervision")
     scored = study.scored()
@@ -127,14 +127,41 @@ def test_participant_flow_suppresses_and_marks_small_cells(study):
         study.workers["org_id"].isin(arms.loc[arms["arm"] == "intervention", "org_id"]).sum()
     )
     min_cell = min(n_cmp, n_int) + 1  # the smaller arm is below min_cell at every stage
+    small = "comparison" if n_cmp < n_int else "intervention"
+    exact = report.participant_flow(study, "supervision", min_cell=1)
     flow = report.participant_flow(study, "supervision", min_cell=min_cell)
-    assert flow["suppressed"].all()  # primary in one arm, complementary in the other
-    assert flow["workers"].isna().all() and flow["pct_of_invited"].isna().all()
-    assert flow["note"].str.contains("suppressed: n < ").any()
-    assert flow["note"].str.contains("suppressed: protects another cell").any()
+    mine = flow["arm"] == small
+    nonzero = exact["workers"] > 0
+    assert flow.loc[mine & nonzero, "workers"].isna().all()
+    assert flow.loc[mine & nonzero, "pct_of_invited"].isna().all()
+    assert (flow.loc[mine & nonzero, "note"] == f"workers: fewer than {min_cell}").all()
+    shown = flow["workers"].dropna()
+    assert not ((shown > 0) & (shown < min_cell)).any()  # no small count anywhere
     html = report.html_table(flow).data
     body = html.split("<tbody>")[1]
-    assert body.count('<td class="suppressed">suppressed</td>') == 2 * len(flow)
+    hidden = int((mine & nonzero).sum())
+    assert body.count(f'<td class="suppressed">fewer than {min_cell}</td>') == hidden
+    # shown counts are the true counts
+    both = flow["workers"].notna()
+    assert (flow.loc[both, "workers"] == exact.loc[both, "workers"]).all()
+
+
+def test_flow_of_23_responders_and_22_analysed_hides_the_difference(study):
+    """Issue 12: 'responded post 23, analysed 22' must not both be shown."""
+    from stseval.disclosure import protect_tables  # noqa: F401  (the machinery under test)
+
+    for area in ("supervision", "training", None):
+        flow = report.participant_flow(study, area, min_cell=5)
+        exact = report.participant_flow(study, area, min_cell=1).set_index(["stage", "arm"])
+        for arm in ("intervention", "comparison"):
+            got = flow[flow["arm"] == arm].set_index("stage")["workers"]
+            post, analysed = got["responded post"], got["analysed"]
+            truth = (
+                exact.loc[("responded post", arm), "workers"]
+                - exact.loc[("analysed", arm), "workers"]
+            )
+            if 0 < truth < 5:
+                assert np.isnan(post) or np.isnan(analysed), (area, arm)
 
 
 def test_participant_flow_any_area(study):
@@ -147,7 +174,7 @@ def test_participant_flow_any_area(study):
 
 # -- summaries ---------------------------------------------------------------------------
 def test_outcome_summary_means_by_hand(study):
-    summ = report.outcome_summary(study, "training", ["stss_total"])
+    summ = report.outcome_summary(study, "training", ["stss_total"], min_cell=1)
     assert list(summ.columns) == report.SUMMARY_COLUMNS
     arms = reshape.arms(study, "training")
     scored = study.scored().merge(arms, on="org_id")
@@ -209,8 +236,12 @@ def test_practice_profile_percentiles_and_suppression(study):
     others = means.drop(org)
     got = prof.set_index("area").loc["training"]
     assert got["org_mean"] == pytest.approx(own)
-    assert got["percentile"] == pytest.approx(100 * (others < own).mean())
-    assert got["others_median"] == pytest.approx(others.median())
+    assert got["percentile"] == round(100 * (others < own).mean())
+    # issue 12: no order statistic that equals an organization's value; a band rounded outward
+    assert np.isnan(got["others_median"])
+    assert got["others_p25"] <= others.quantile(0.25) and got["others_p75"] >= others.quantile(0.75)
+    assert not np.isclose(others.to_numpy(), got["others_p25"]).any()
+    assert not np.isclose(others.to_numpy(), got["others_p75"]).any()
     assert not set(prof.astype(str).to_numpy().ravel()) & (set(study.orgs["org_id"]) - {org})
     hidden = report.practice_profile(study, org, min_cell=10_000)
     assert hidden["org_mean"].isna().all() and hidden["note"].str.contains("suppressed").all()
@@ -272,8 +303,10 @@ def test_sentence_improvement_lower_is_better():
 
 def test_sentence_worse_and_unclear():
     s = report.describe_estimate(_row(outcome="proqol_cs", estimate=-1.0, ci_low=-3.0, ci_high=1.0))
-    assert "1.0 points lower" in s and "a change for the worse" in s
-    assert "cannot tell it apart from no difference" in s
+    # adjusted p 0.02 but the interval includes zero: the one rule says unclear
+    assert "1.0 points lower" in s and "verdict: no clear change" in s
+    assert "a change for the worse" not in s and "clearly" not in s
+    assert "adjusted p = 0.020, but the interval includes zero" in s
 
 
 def test_sentence_bound_near_zero_is_not_printed_as_zero():
@@ -285,7 +318,8 @@ def test_sentence_bound_near_zero_is_not_printed_as_zero():
 
 def test_sentence_significant_only_before_adjustment():
     s = report.describe_estimate(_row(p_adjusted=0.2))
-    assert "suggestive" in s
+    assert "verdict: no clear change" in s and "clearly" not in s
+    assert "the interval excludes zero, but adjusted p = 0.200" in s
 
 
 def test_sentence_practice_its_and_missing():
@@ -348,7 +382,11 @@ def test_primary_estimates_and_summary():
     assert summ["improved"].iloc[0] == 2 and summ["outcomes"].iloc[0] == 2
     text = report.area_section(est, "supervision")
     assert text.startswith("## Supervision") and get_area("supervision").target in text
-    assert "2 of 2 staff outcomes improved" in text
+    assert "Of 2 staff outcomes, 2 clearly improved" in text
+    # counts follow the adjusted p: with p_adjusted above 0.05 nothing is clear
+    est2 = est.assign(p_adjusted=0.08)
+    assert report.executive_summary(est2)["improved"].iloc[0] == 0
+    assert "Of 2 staff outcomes, 0 clearly improved" in report.area_section(est2, "supervision")
 
 
 def test_estimates_table_rates_in_percentage_points():
@@ -368,7 +406,7 @@ def test_estimates_table_rates_in_percentage_points():
     )
     t = report.estimates_table(est)
     assert t["estimate"].iloc[0] == pytest.approx(-0.4)
-    assert t["interval"].iloc[0] == "-1.00 to 0.20"
+    assert t["interval"].iloc[0] == "\u22121.00 to 0.20"  # the Unicode minus
     assert "percentage points" in t["measure"].iloc[0]
 
 
@@ -525,15 +563,19 @@ def test_truth_check_sets_main_estimates_beside_the_truth(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "lo,hi,expected",
+    "est,lo,hi,p_adj,expected",
     [
-        (-6.2, -3.2, "so this is an improvement"),
-        (-2.6, 1.2, "the estimate points to an improvement"),
-        (1.0, 2.0, "so this is a change for the worse"),
+        (-4.7, -6.2, -3.2, 0.01, "improved"),
+        (-0.7, -2.6, 1.2, 0.01, "unclear"),  # interval includes zero
+        (1.5, 1.0, 2.0, 0.01, "worsened"),
+        (-4.7, -6.2, -3.2, 0.08, "unclear"),  # issue 12: "clearly" beside adjusted p 0.08
+        (1.5, 1.0, 2.0, 0.09, "unclear"),
+        (-4.7, -6.2, 0.0, 0.01, "unclear"),  # an interval touching zero does not exclude it
     ],
 )
-def test_only_an_interval_excluding_zero_is_called_an_improvement(lo, hi, expected):
-    est = -0.7 if expected.endswith("improvement") else 1.5
+def test_words_follow_the_one_rule_on_the_adjusted_p(est, lo, hi, p_adj, expected):
+    from stseval.verdict import decide_verdict, verdict_phrase
+
     row = {
         "area": "leadership",
         "outcome": "stss_total",
@@ -541,13 +583,16 @@ def test_only_an_interval_excluding_zero_is_called_an_improvement(lo, hi, expect
         "estimate": est,
         "ci_low": lo,
         "ci_high": hi,
-        "p_adjusted": 0.01,
+        "p_value": 0.001,
+        "p_adjusted": p_adj,
         "note": "",
     }
-    if expected.startswith("so this is an improvement"):
-        row["estimate"] = -4.7
-    text = report.describe_estimate(row)
-    assert expected in text
+    assert decide_verdict(est, lo, hi, p_adj, p_value=0.001).verdict == expected
+    for text in (report.describe_estimate(row), report.describe_estimate(row, short=True)):
+        assert verdict_phrase(expected) in text
+        others = {"improved", "worsened", "unclear"} - {expected}
+        assert not any(verdict_phrase(v) in text for v in others)
+        assert ("clearly" in text) == (expected != "unclear")
 
 
 # -- the namespace the notebooks import ----------------------------------------------------
@@ -590,7 +635,7 @@ def test_report_imports_explicitly():
     assert stars == []
 
 
-def _behaviour(study):
+def _behaviour(study, tmp):
     """One call per public name of stseval.report, on the small study: name -> check."""
     from IPython.display import HTML
 
@@ -605,6 +650,46 @@ def _behaviour(study):
         "FLOW_COLUMNS": (lambda: report.FLOW_COLUMNS, lambda out: "workers" in out),
         "SUMMARY_COLUMNS": (lambda: report.SUMMARY_COLUMNS, lambda out: "mean" in out),
         "HEADERS": (lambda: report.HEADERS, lambda out: out["n_workers"] == "workers"),
+        "CHECK_COLUMNS": (lambda: report.CHECK_COLUMNS, lambda out: "signals" in out),
+        "ATTRITION_COLUMNS": (lambda: report.ATTRITION_COLUMNS, lambda out: "workers_left" in out),
+        "ProtectedReportTables": (
+            lambda: report.protected_tables(study, "supervision"),
+            lambda out: (
+                isinstance(out, report.ProtectedReportTables)
+                and list(out.flow.columns) == report.FLOW_COLUMNS
+            ),
+        ),
+        "protected_tables": (
+            lambda: report.protected_tables(study, "supervision").audit,
+            lambda out: list(out.columns) == ["table", "cell", "rule"] and len(out) > 0,
+        ),
+        "write_audit": (
+            lambda: report.write_audit([report.protected_tables(study).audit], tmp),
+            lambda out: out.name == "disclosure_audit.csv" and out.is_file(),
+        ),
+        "write_run_audit": (
+            lambda: report.write_run_audit(study, tmp, areas=["supervision"]),
+            lambda out: "supervision: flow" in out.read_text(),
+        ),
+        "GLANCE_COLUMNS": (lambda: report.GLANCE_COLUMNS, lambda out: "verdict" in out),
+        "at_a_glance": (lambda: report.at_a_glance(est), frame(report.GLANCE_COLUMNS)),
+        "at_a_glance_wide": (
+            lambda: report.at_a_glance_wide(report.at_a_glance(est)),
+            lambda out: list(out["area"]) == ["Supervision"],
+        ),
+        "comparison_check": (
+            lambda: report.comparison_check(study),
+            lambda out: list(out.columns) == report.CHECK_COLUMNS and len(out) >= 1,
+        ),
+        "comparison_check_text": (
+            lambda: report.comparison_check_text(report.comparison_check(study)),
+            lambda out: isinstance(out, str),
+        ),
+        "design_limits": (lambda: report.design_limits(study), text),
+        "glance_key": (lambda: report.glance_key(), lambda out: "\u2713" in out),
+        "overall_count": (lambda: report.overall_count(est), lambda out: out.startswith("Of 1")),
+        "report_check": (lambda: report.report_check(est, study), lambda out: isinstance(out, str)),
+        "with_verdicts": (lambda: report.with_verdicts(est), frame(["verdict"])),
         "area_section": (
             lambda: report.area_section(est, "supervision", study),
             lambda out: out.startswith("## "),
@@ -726,7 +811,7 @@ def test_public_names_are_importable_and_behave(study, tmp_path, monkeypatch):
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", None)
-    checks = _behaviour(study)
+    checks = _behaviour(study, tmp_path)
     assert set(checks) == set(report.__all__), "a new public name needs a behaviour check here"
     module = importlib.import_module("stseval.report")
     for name in report.__all__:

@@ -203,3 +203,36 @@ def test_verdict_badge():
     assert {verdict_badge(v) for v in VERDICTS}.__len__() == 4
     with pytest.raises(UsageError, match="verdict must be"):
         verdict_badge("better")
+
+
+def test_rci_rows_count_a_higher_share_of_improvers_as_better():
+    """rci estimates are differences in the share of staff with a reliable improvement."""
+    import pandas as pd
+
+    from stseval.verdict import add_verdicts, verdict_sentence
+
+    rows = pd.DataFrame(
+        {
+            "outcome": ["stss_total", "stss_total"],
+            "estimator": ["rci", "ancova"],
+            "estimate": [0.2, 0.2],
+            "ci_low": [0.1, 0.1],
+            "ci_high": [0.3, 0.3],
+            "p_adjusted": [0.01, 0.01],
+        }
+    )
+    assert add_verdicts(rows)["verdict"].tolist() == ["improved", "worsened"]
+    assert "clearly an improvement" in verdict_sentence(rows.iloc[0].to_dict())
+    assert "clearly a change for the worse" in verdict_sentence(rows.iloc[1].to_dict())
+
+
+def test_unclear_sentence_says_which_condition_failed():
+    from stseval.verdict import verdict_sentence
+
+    row = {"outcome": "stss_total", "estimate": -2.0, "ci_low": -3.0, "ci_high": -1.0}
+    adjusted_away = verdict_sentence({**row, "p_adjusted": 0.08})
+    assert "no clear change" in adjusted_away and "interval excludes zero" in adjusted_away
+    straddles = verdict_sentence({**row, "ci_high": 0.5, "p_adjusted": 0.03})
+    assert straddles.endswith("; the interval includes zero.")
+    chance = verdict_sentence({**row, "ci_high": 0.5, "p_adjusted": 0.3})
+    assert "chance alone could explain" in chance
