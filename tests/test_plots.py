@@ -21,6 +21,15 @@ def _close():
     plt.close("all")
 
 
+def _flat(text):
+    return " ".join(text.split())
+
+
+def _notes(ax):
+    """The texts of an axes with line breaks undone (wrapped notes read as one line)."""
+    return [_flat(t.get_text()) for t in ax.texts]
+
+
 def _texts(fig):
     return [t.get_text() for ax in fig.axes for t in ax.texts] + [
         t.get_text() for ax in fig.axes for t in (ax.title, ax.xaxis.label, ax.yaxis.label)
@@ -66,7 +75,7 @@ def test_arm_wave_leaves_out_suppressed_cells_and_says_so():
     t.loc[t["suppressed"], ["mean", "ci_low", "ci_high"]] = np.nan
     fig = plots.arm_wave(t)
     ax = fig.axes[0]
-    assert plots.SUPPRESSED_NOTE in [x.get_text() for x in ax.texts]
+    assert plots.SUPPRESSED_NOTE in _notes(ax)
     data = [line for line in ax.lines if line.get_marker() == "o" and len(line.get_ydata())]
     assert len(data) == 1 and tuple(data[0].get_ydata()) == (40.0, 36.0)  # intervention only
 
@@ -102,7 +111,10 @@ def test_forest_flips_lower_is_better_so_right_is_improvement():
     fig = plots.forest(est)
     ax = fig.axes[0]
     points = sorted(
-        x for line in ax.lines for x in np.atleast_1d(line.get_xdata()) if line.get_marker() == "o"
+        x
+        for line in ax.lines
+        for x in np.atleast_1d(line.get_xdata())
+        if line.get_marker() in ("o", "s")
     )
     assert points == pytest.approx([0.2, 0.4])  # -0.4 on STS shown as +0.4
     assert [t.get_text() for t in ax.get_yticklabels()] == ["Supervision"]  # NaN row left out
@@ -141,7 +153,7 @@ def test_profile_marks_the_organization_and_hides_small_groups():
     ax = fig.axes[0]
     own = next(c for c in ax.collections if c.get_label() == "this organization")
     assert own.get_offsets().shape[0] == 1
-    assert plots.SUPPRESSED_NOTE in [t.get_text() for t in ax.texts]
+    assert plots.SUPPRESSED_NOTE in _notes(ax)
 
 
 def test_item_distributions_shares_sum_to_one():
