@@ -23,6 +23,8 @@ and check what is on the axes (points, labels, the suppression notice).
 
 from __future__ import annotations
 
+from textwrap import wrap as _wrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -304,20 +306,27 @@ def forest(
             label=lab,
         )
     ax.axvline(0, color="0.4", lw=1)
-    ax.set_yticks(range(len(areas)), [get_area(a).title for a in areas])
+    ax.set_yticks(range(len(areas)), ["\n".join(_wrap(get_area(a).title, 22)) for a in areas])
     ax.tick_params(labelsize=MIN_FONT_PT + 1)
     ax.invert_yaxis()
     ax.set_xlabel("standardized effect (SD units); right of 0 = improvement")
-    ax.legend(
-        loc="lower center",
-        bbox_to_anchor=(0.5, 1.01),
+    handles, names = ax.get_legend_handles_labels()
+    legend_in = 0.3 + 0.22 * np.ceil(len(labels) / 2)
+    fig.legend(
+        handles,
+        names,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 1.0),
         ncol=2,
         frameon=False,
         fontsize=MIN_FONT_PT + 0.5,
         title="outcome",
         title_fontsize=MIN_FONT_PT + 0.5,
     )
-    _finish(fig, ax, title, left_spine=False)
+    if title:
+        ax.set_title(title)
+    sns.despine(fig=fig, left=True)
+    fig.tight_layout(rect=(0, 0, 1, 1 - legend_in / height))
     return set_alt(
         fig,
         f"Forest plot: standardized effect with its interval for {len(areas)} "
