@@ -123,7 +123,7 @@ def _cell_text(text: str, *, p_value: bool) -> tuple[str, bool]:
     if m:
         est, lo, hi = (_number(g, p_value=False) for g in m.groups())
         return f"{est} ({lo} to {hi})", True
-    if _CODE_RE.match(t):
+    if _CODE_RE.match(t) or t in ESTIMATOR_NAMES:
         return plain_name(t), False
     return text, False
 
