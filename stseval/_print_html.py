@@ -165,18 +165,20 @@ def _tidy_table(table) -> None:
 
 
 def wide_table(table) -> str:
-    """How a table prints: ``""`` (portrait, 8.5 pt), ``"compact"`` (portrait, 7.5 pt) or
-    ``"wide"`` (a landscape page of its own).
+    """How a table prints, as CSS classes of its box: ``""`` (portrait, 8.5 pt),
+    ``"compact"`` (portrait, 7.5 pt), ``"wide"`` (a landscape page, 8.5 pt), ``"wide
+    compact"`` (landscape, 7.5 pt) or ``"wide compact squeeze"`` (landscape, 7.5 pt, numbers
+    may wrap too).
 
-    The estimate: each column as wide as its longest unbreakable text (numbers never wrap;
-    other text wraps, so a column needs its longest word or about 16 characters), plus the
-    cell padding, with a character about 0.55 em wide.
+    The estimate: each column as wide as its longest unbreakable text (numbers in body
+    cells never wrap; other text, headers included, wraps, so it needs its longest word or
+    about 16 characters), plus the cell padding, a character being about 0.55 em wide.
     """
     widths: dict[int, int] = {}
     for tr in table.find_all("tr"):
         for i, cell in enumerate(tr.find_all(["td", "th"], recursive=False)):
             text = cell.get_text(" ", strip=True)
-            if "num" in cell.get("class", []):
+            if cell.name == "td" and "num" in cell.get("class", []):
                 need = len(text)
             else:
                 longest_word = max((len(w) for w in text.split()), default=0)
@@ -184,11 +186,15 @@ def wide_table(table) -> str:
             widths[i] = max(widths.get(i, 0), need)
     chars = sum(widths.values())
     pad = _CELL_PAD_PT * len(widths)
-    if chars * _CHAR_PT + pad <= _PORTRAIT_PT:
-        return ""
-    if chars * _CHAR_PT * 7.5 / 8.5 + pad <= _PORTRAIT_PT:
-        return "compact"
-    return "wide"
+    for classes, room, size in (
+        ("", _PORTRAIT_PT, 8.5),
+        ("compact", _PORTRAIT_PT, 7.5),
+        ("wide", _LANDSCAPE_PT, 8.5),
+        ("wide compact", _LANDSCAPE_PT, 7.5),
+    ):
+        if chars * _CHAR_PT * size / 8.5 + pad <= room:
+            return classes
+    return "wide compact squeeze"
 
 
 def _wrap_tables(soup) -> None:
@@ -198,8 +204,7 @@ def _wrap_tables(soup) -> None:
         box = soup.new_tag("div")
         box["class"] = ["table-scroll"]
         width = wide_table(table)
-        if width:
-            box["class"] += [width]
+        box["class"] += width.split()
         box["role"] = "region"
         box["tabindex"] = "0"
         box["aria-label"] = caption.get_text(" ", strip=True) if caption else "table"
