@@ -209,6 +209,32 @@ def _wrap_tables(soup) -> None:
         box["tabindex"] = "0"
         box["aria-label"] = caption.get_text(" ", strip=True) if caption else "table"
         table.wrap(box)
+        if "wide" in box["class"]:
+            _keep_lead_with(box)
+
+
+_LEAD_CHARS = 600
+
+
+def _mark(el, cls: str) -> None:
+    el["class"] = [*el.get("class", []), cls]
+
+
+def _keep_lead_with(box) -> None:
+    """Put a wide table's heading on its landscape page too, so no heading is left alone
+    at the foot of a portrait page: the notebook cell holding the table (when it holds little
+    else) and the short heading cell just before it print on the ``wide`` page."""
+    cell = box.find_parent(class_="cell")
+    if cell is None:
+        return
+    other = len(cell.get_text(" ", strip=True)) - len(box.get_text(" ", strip=True))
+    if len(cell.find_all("table")) != 1 or other > _LEAD_CHARS:
+        return
+    _mark(cell, "wide-page")
+    before = cell.find_previous_sibling(class_="cell")
+    heading = before.find(["h2", "h3"]) if before is not None else None
+    if heading is not None and len(before.get_text(" ", strip=True)) <= _LEAD_CHARS // 2:
+        _mark(before, "wide-page")
 
 
 def _slug(text: str, used: set[str]) -> str:

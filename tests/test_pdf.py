@@ -113,17 +113,25 @@ def _outside_margins(page, margin_mm=MARGIN_MM, tol=1.0):
 
 
 def _p_value_cells(page):
-    """Words right-aligned under a "p (adjusted)" header of this page."""
+    """Words right-aligned under a "p (adjusted)" header of this page (the header may wrap:
+    "p" left of "(adjusted)" on its line, or above it, right-aligned with it)."""
     words = page.extract_words(keep_blank_chars=False)
     cells = []
-    for i, w in enumerate(words[:-1]):
-        nxt = words[i + 1]
-        if w["text"] == "p" and nxt["text"] == "(adjusted)" and abs(w["top"] - nxt["top"]) < 1:
-            right = nxt["x1"]
+    for adj in (w for w in words if w["text"] == "(adjusted)"):
+        p_word = [
+            w
+            for w in words
+            if w["text"] == "p"
+            and (
+                (abs(w["top"] - adj["top"]) < 1 and 0 <= adj["x0"] - w["x1"] < 6)
+                or (abs(w["x1"] - adj["x1"]) < 1.5 and 0 < adj["top"] - w["top"] < 14)
+            )
+        ]
+        if p_word:
             cells += [
                 v["text"]
                 for v in words
-                if v["top"] > nxt["bottom"] and abs(v["x1"] - right) < 1.5 and v is not nxt
+                if v["top"] > adj["bottom"] and abs(v["x1"] - adj["x1"]) < 1.5
             ]
     return cells
 
@@ -157,6 +165,10 @@ def test_pdf_of_the_made_report(made):
     assert landscape >= 1  # the 12-column table is on landscape pages
     assert text.count("area outcome estimator") >= 2  # its header row repeats on each page
     assert "< 0.001" in text and "\u22125.03 to \u22121.38" in text
+    with pdfplumber.open(pdf) as doc:
+        home = [p for p in doc.pages if "Appendix: every estimate" in (p.extract_text() or "")]
+        # the wide table's heading prints on its landscape page, not alone on a portrait one
+        assert [p.width > p.height for p in home] == [True]
 
 
 def _pipeline_module():
