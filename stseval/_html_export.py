@@ -92,7 +92,7 @@ def export_html(
         anchor_link_text="",
     )
     body, _ = exporter.from_notebook_node(nb)
-    body = polish(body, html_path=html_path, downloads=dict(downloads or {}))
+    body, figures = polish(body, html_path=html_path, downloads=dict(downloads or {}))
     html = (
         f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -107,6 +107,9 @@ def export_html(
         )
         assert_no_leaks(html, ids=list(ids), source=source or html_path.name, min_id_length=3)
     html_path.write_text(html, encoding="utf-8")
+    for path, data in figures:  # only once the page passed the scan
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
     return html_path
 
 

@@ -7,12 +7,13 @@
   decimals the table was rendered with); code names (``stss_total``, ``org_practice``,
   ``p_adjusted``) as plain words (:func:`plain_name`); numeric cells right-aligned and never
   wrapped; every table in a box that scrolls sideways on a narrow screen; a table too wide
-  for a portrait A4 page is printed on a landscape page (class ``wide``).
+  for a portrait A4 page prints smaller or on a landscape page (:func:`wide_table`), with
+  its heading.
 * **Contents**: a table of contents (every ``h2``) before the first section, with page
   numbers in print; headings get clean ``id`` attributes.
-* **Downloads**: each embedded figure is also written as a PNG file beside the report and
-  linked under the figure; a box links the run's ``estimates.csv`` when it is beside the
-  report.
+* **Downloads**: each embedded figure is linked under it as a PNG file beside the report
+  (:func:`polish` returns the files; the caller writes them after the leak scan); a box
+  links the run's ``estimates.csv`` when it is beside the report.
 
 The numbers are re-written from the text the notebook rendered (a table already rounded to
 two decimals keeps two); the value is never re-rounded, only its sign and the p-value
@@ -273,9 +274,9 @@ def _add_contents(soup) -> None:
     anchor.insert_before(nav)
 
 
-def _figure_files(soup, folder: Path, link_prefix: str) -> list[Path]:
-    """Write each embedded PNG to ``folder`` and link it under its figure; return the files."""
-    written: list[Path] = []
+def _figure_files(soup, folder: Path, link_prefix: str) -> list[tuple[Path, bytes]]:
+    """Link each embedded PNG under its figure; return the files to write (path, bytes)."""
+    written: list[tuple[Path, bytes]] = []
     images = [
         img for img in soup.find_all("img") if img.get("src", "").startswith("data:image/png")
     ]
@@ -283,10 +284,7 @@ def _figure_files(soup, folder: Path, link_prefix: str) -> list[Path]:
         alt = img.get("alt", "")
         words = re.sub(r"[^a-z0-9 ]+", " ", alt.lower()).split()[:4]
         name = f"figure-{k}" + ("-" + "-".join(words) if words else "") + ".png"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / name
-        path.write_bytes(base64.b64decode(img["src"].split(",", 1)[1]))
-        written.append(path)
+        written.append((folder / name, base64.b64decode(img["src"].split(",", 1)[1])))
         p = soup.new_tag("p")
         p["class"] = ["figure-download", "no-print"]
         a = soup.new_tag("a", href=f"{link_prefix}{name}", download=name)
@@ -330,8 +328,12 @@ def _downloads_box(soup, files: dict[str, str]) -> None:
         target.insert_before(note)
 
 
-def polish(body: str, *, html_path: Path, downloads: dict[str, str] | None = None) -> str:
-    """The report body with print-ready tables, a table of contents and download links.
+def polish(
+    body: str, *, html_path: Path, downloads: dict[str, str] | None = None
+) -> tuple[str, list[tuple[Path, bytes]]]:
+    """The report body with print-ready tables, a table of contents and download links,
+    and the figure files it links to (path, PNG bytes), for the caller to write once the
+    page has passed the leak scan.
 
     Parameters
     ----------
@@ -349,7 +351,7 @@ def polish(body: str, *, html_path: Path, downloads: dict[str, str] | None = Non
     _wrap_tables(soup)
     _add_contents(soup)
     folder = html_path.parent / f"{html_path.stem}_figures"
-    _figure_files(soup, folder, f"{folder.name}/")
+    figures = _figure_files(soup, folder, f"{folder.name}/")
     files = {}
     if (html_path.parent / "estimates.csv").is_file():
         files["every estimate (estimates.csv)"] = "estimates.csv"
@@ -357,4 +359,4 @@ def polish(body: str, *, html_path: Path, downloads: dict[str, str] | None = Non
         if (html_path.parent / href).is_file():
             files[label] = href
     _downloads_box(soup, files)
-    return str(soup)
+    return str(soup), figures

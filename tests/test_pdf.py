@@ -192,3 +192,16 @@ def test_pdf_of_the_small_study_funder_report(tmp_path_factory):
     text, _ = _check_pdf(result.pdf, sections)
     assert "stss_total" not in text and "org_practice" not in text
     assert not re.search(r"(?<![\w.])-\d", text), "a hyphen used as a minus sign"
+
+
+def test_a_refused_export_writes_no_figure_files(tmp_path):
+    import nbformat
+
+    from stseval.privacy import PrivacyLeakError
+
+    nb = nbformat.read(str(reportsim.write_notebook(tmp_path / "r.ipynb")), as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell("Worker ORG-SECRET-77 said so."))
+    nbformat.write(nb, str(tmp_path / "r.ipynb"))
+    with pytest.raises(PrivacyLeakError):
+        export_html(tmp_path / "r.ipynb", tmp_path / "r.html", ids=["ORG-SECRET-77"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.ipynb"]
