@@ -74,7 +74,8 @@ def export_html(
     ----------
     downloads : mapping label -> path relative to the HTML, optional
         Files to link in the report's download box besides ``estimates.csv`` (linked
-        when it is beside the HTML); files that do not exist are not linked.
+        when it is beside the HTML), e.g. ``{"PDF": "funder_report.pdf", "Word (editable)":
+        "funder_report.docx"}`` for the files the caller writes next.
     """
     import nbformat
     from nbconvert import HTMLExporter

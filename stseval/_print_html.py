@@ -343,7 +343,7 @@ def polish(
         Where the HTML will be written; figures go to ``<stem>_figures/`` beside it, and
         ``estimates.csv`` beside it is linked.
     downloads : dict label -> relative path, optional
-        More files to link (e.g. the PDF); only existing files are linked.
+        More files to link (e.g. the PDF and DOCX the caller writes next); linked as given.
     """
     from bs4 import BeautifulSoup
 
@@ -355,8 +355,6 @@ def polish(
     files = {}
     if (html_path.parent / "estimates.csv").is_file():
         files["every estimate (estimates.csv)"] = "estimates.csv"
-    for label, href in (downloads or {}).items():
-        if (html_path.parent / href).is_file():
-            files[label] = href
+    files.update(downloads or {})
     _downloads_box(soup, files)
     return str(soup), figures

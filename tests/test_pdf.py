@@ -28,7 +28,13 @@ def made(tmp_path_factory):
     folder = tmp_path_factory.mktemp("export")
     (folder / "estimates.csv").write_text("area,outcome\n", encoding="utf-8")
     nb = reportsim.write_notebook(folder / "report.ipynb")
-    html = export_html(nb, folder / "report.html", ids=["ORG-SECRET-77"], title="Test report")
+    html = export_html(
+        nb,
+        folder / "report.html",
+        ids=["ORG-SECRET-77"],
+        title="Test report",
+        downloads={"Word (editable)": "report.docx"},
+    )
     pdf = export_pdf(html, folder / "report.pdf")
     return folder, html, pdf
 
@@ -72,7 +78,8 @@ def test_html_has_contents_downloads_and_figure_files(made):
     ids = [soup.find(id=h[1:]).get_text(strip=True) for h in toc]
     assert ids == reportsim.SECTIONS
     assert soup.find("meta", attrs={"name": "viewport"}) is not None
-    assert [a["href"] for a in soup.select(".downloads a")] == ["estimates.csv"]
+    assert [a["href"] for a in soup.select(".downloads a")] == ["estimates.csv", "report.docx"]
+    assert "estimates.csv, report.docx" in soup.select_one(".print-only").get_text()
     img = soup.find("img")
     assert img["alt"] == reportsim.ALT
     link = soup.select_one(".figure-download a")["href"]
