@@ -1,37 +1,28 @@
 """Export an executed notebook for readers: self-contained HTML (code hidden), then PDF.
 
 Part of :mod:`stseval.pipeline` (which re-exports :func:`export_html` and
-:func:`export_pdf`).
+:func:`export_pdf`). The HTML carries the kit's stylesheet (``stseval/_report.css``,
+package data): it reflows on a phone and prints on A4 with tables that fit the page, rows
+kept whole and header rows repeated. :mod:`stseval._print_html` makes the tables print-ready
+(numbers through :mod:`stseval.formatting`, plain names), adds a table of contents and
+download links. The PDF is tagged (PDF/UA-1 structure tree) and has a bookmark outline of
+the headings.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
+from importlib import resources
 from pathlib import Path
 
-__all__ = ["export_html", "export_pdf"]
+__all__ = ["export_html", "export_pdf", "report_css"]
 
-_CSS = """
-@page { size: A4; margin: 16mm 14mm; }
-body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; font-size: 10.5pt;
-       line-height: 1.45; color: #1d1d1d; max-width: 960px; margin: 0 auto; padding: 12px; }
-h1 { font-size: 20pt; margin: 0.2em 0 0.4em; }
-h2 { font-size: 15pt; margin-top: 1.4em; border-bottom: 1px solid #bbb; break-after: avoid; }
-h3 { font-size: 12pt; break-after: avoid; }
-blockquote { background: #fff4d6; border-left: 5px solid #e0a800; margin: 0.8em 0;
-             padding: 0.4em 0.9em; }
-img { max-width: 100%; height: auto; break-inside: avoid; }
-table { border-collapse: collapse; font-size: 8.5pt; margin: 0.6em 0 1em; break-inside: auto; }
-th, td { border-bottom: 1px solid #ddd; padding: 2px 6px; text-align: left;
-         vertical-align: top; }
-th { background: #f0f0f0; }
-td.suppressed { color: #8a5a00; font-style: italic; }
-a.anchor-link { display: none; }
-caption { caption-side: top; text-align: left; font-weight: bold; padding-bottom: 3px; }
-.jp-OutputArea-output pre, pre { white-space: pre-wrap; font-size: 8.5pt; }
-"""
+
+def report_css() -> str:
+    """The reports' stylesheet (screen and print), read from the package data."""
+    return resources.files("stseval").joinpath("_report.css").read_text(encoding="utf-8")
 
 
 def _strip_for_readers(nb):
@@ -49,7 +40,8 @@ def _strip_for_readers(nb):
             data.pop("application/vnd.jupyter.widget-view+json", None)
             if "image/png" in data:
                 meta = out.setdefault("metadata", {}).setdefault("image/png", {})
-                meta.setdefault("alt", "Figure")
+                if not str(meta.get("alt", "")).strip():
+                    meta["alt"] = "Chart (no description was given by the notebook)"
             if out.get("output_type") in ("display_data", "execute_result") and not data:
                 continue
             kept.append(out)
@@ -59,21 +51,39 @@ def _strip_for_readers(nb):
 
 
 def export_html(
-    notebook, html_path, *, ids: Sequence[str], title: str = "Report", source: str | None = None
+    notebook,
+    html_path,
+    *,
+    ids: Sequence[str],
+    title: str = "Report",
+    source: str | None = None,
+    downloads: Mapping[str, str] | None = None,
 ) -> Path:
     """Export an executed notebook to one self-contained HTML file with the code hidden.
 
     nbconvert's ``basic`` template with ``exclude_input``, input and output
     prompts excluded; stderr, errors and widget views dropped; figures stay
-    embedded as base64 PNG; a small stylesheet of our own (no external scripts,
-    fonts or styles). The text is scanned with
-    :func:`stseval.privacy.assert_no_leaks` for ``ids`` before it is written.
+    embedded as base64 PNG with their alt text (and are also written to
+    ``<stem>_figures/`` beside the HTML, linked under each figure); tables made
+    print-ready and a table of contents added (:func:`stseval._print_html.polish`);
+    the kit's stylesheet inlined (no external scripts, fonts or styles). The text is
+    scanned with :func:`stseval.privacy.assert_no_leaks` for ``ids`` before it is
+    written.
+
+    Parameters
+    ----------
+    downloads : mapping label -> path relative to the HTML, optional
+        Files to link in the report's download box besides ``estimates.csv`` (linked
+        when it is beside the HTML), e.g. ``{"PDF": "funder_report.pdf", "Word (editable)":
+        "funder_report.docx"}`` for the files the caller writes next.
     """
     import nbformat
     from nbconvert import HTMLExporter
 
+    from ._print_html import polish
     from .privacy import assert_no_leaks
 
+    html_path = Path(html_path)
     nb = _strip_for_readers(nbformat.read(str(notebook), as_version=4))
     exporter = HTMLExporter(
         template_name="basic",
@@ -83,11 +93,12 @@ def export_html(
         anchor_link_text="",
     )
     body, _ = exporter.from_notebook_node(nb)
+    body, figures = polish(body, html_path=html_path, downloads=dict(downloads or {}))
     html = (
         f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n{body}\n"
-        "</body>\n</html>\n"
+        f"<title>{escape(title)}</title>\n<style>{report_css()}</style>\n</head>\n<body>\n"
+        f"<main>\n{body}\n</main>\n</body>\n</html>\n"
     )
     with warnings.catch_warnings():
         # IDs of one or two characters (e.g. team "T1") are not scanned for: they would match
@@ -95,19 +106,37 @@ def export_html(
         warnings.filterwarnings(
             "ignore", message=r"\d+ ID\(s\) shorter than min_id_length", category=UserWarning
         )
-        assert_no_leaks(html, ids=list(ids), source=source or Path(html_path).name, min_id_length=3)
-    html_path = Path(html_path)
+        assert_no_leaks(html, ids=list(ids), source=source or html_path.name, min_id_length=3)
     html_path.write_text(html, encoding="utf-8")
+    for path, data in figures:  # only once the page passed the scan
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
     return html_path
 
 
+def _pdf_options() -> dict:
+    """WeasyPrint options for a tagged PDF: PDF/UA-1 (tags, language, title in the
+    metadata) and, on versions that have the switch, ``pdf_tags``."""
+    import weasyprint
+
+    options = {"pdf_variant": "pdf/ua-1"}
+    if "pdf_tags" in getattr(weasyprint, "DEFAULT_OPTIONS", {}):
+        options["pdf_tags"] = True
+    return options
+
+
 def export_pdf(html_path, pdf_path) -> Path:
-    """Render the HTML file to PDF with WeasyPrint (A4, the HTML's own stylesheet)."""
+    """Render the HTML file to a tagged PDF with WeasyPrint (A4, the HTML's own stylesheet).
+
+    The PDF has a structure tree (``/StructTreeRoot``, ``/MarkInfo``: PDF/UA-1), a bookmark
+    outline of the ``h1``-``h3`` headings, a table of contents with page numbers and wide
+    tables on landscape pages.
+    """
     import logging
 
     from weasyprint import HTML
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    HTML(filename=str(html_path)).write_pdf(str(pdf_path))
+    HTML(filename=str(html_path)).write_pdf(str(pdf_path), **_pdf_options())
     return Path(pdf_path)

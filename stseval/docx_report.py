@@ -71,7 +71,11 @@ class Figure:
 
 @dataclass(frozen=True)
 class Section:
-    """A heading and its blocks (str paragraphs, :class:`Table`, :class:`Figure`)."""
+    """A heading and its blocks (str paragraphs, :class:`Table`, :class:`Figure`).
+
+    An empty ``heading`` writes the blocks without a heading (e.g. the paragraphs that
+    open a report, under its title).
+    """
 
     heading: str
     blocks: Sequence[Any] = ()
@@ -80,11 +84,16 @@ class Section:
 
 @dataclass(frozen=True)
 class DocxReport:
-    """The whole document: a title, an optional subtitle line, and sections."""
+    """The whole document: a title, an optional subtitle line, and sections.
+
+    With ``contents=True`` a table-of-contents field (headings 1-2) follows the title; Word
+    fills it in when fields are updated (it asks when the file is opened).
+    """
 
     title: str
     sections: Sequence[Section] = ()
     subtitle: str = ""
+    contents: bool = False
 
 
 def plain_label(column: str) -> str:
@@ -203,7 +212,8 @@ def _add_section(doc, section: Section) -> None:
         raise UsageError(f"sections must be Section objects, got {type(section).__name__}")
     if section.level not in (1, 2, 3):
         raise UsageError(f"Section.level must be 1, 2 or 3, got {section.level!r}")
-    doc.add_heading(section.heading, level=section.level)
+    if section.heading:
+        doc.add_heading(section.heading, level=section.level)
     for block in section.blocks:
         if isinstance(block, str):
             doc.add_paragraph(block)
@@ -218,6 +228,46 @@ def _add_section(doc, section: Section) -> None:
                 f"section {section.heading!r}: a block must be a str, Table, Figure or "
                 f"Section, got {type(block).__name__}"
             )
+
+
+def _page_setup(doc) -> None:
+    """A4 portrait with 2 cm margins (python-docx's default template is US Letter)."""
+    from docx.shared import Cm
+
+    section = doc.sections[0]
+    section.page_width, section.page_height = Cm(21.0), Cm(29.7)
+    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
+        setattr(section, side, Cm(2.0))
+
+
+def _contents_field(doc) -> None:
+    """A "Contents" heading and a TOC field over headings 1-2, updated when Word opens it."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    doc.add_paragraph().add_run("Contents").bold = True
+    paragraph = doc.add_paragraph()
+    parts = [("begin", None), (None, 'TOC \\o "1-2" \\h \\z \\u'), ("separate", None)]
+    for kind, instr in parts:
+        run = paragraph.add_run()
+        if kind:
+            el = OxmlElement("w:fldChar")
+            el.set(qn("w:fldCharType"), kind)
+        else:
+            el = OxmlElement("w:instrText")
+            el.set(qn("xml:space"), "preserve")
+            el.text = instr
+        run._r.append(el)
+    paragraph.add_run(
+        "Update this field (F9, or right-click and Update Field) to list the sections."
+    )
+    end = OxmlElement("w:fldChar")
+    end.set(qn("w:fldCharType"), "end")
+    paragraph.add_run()._r.append(end)
+    settings = doc.settings.element
+    update = OxmlElement("w:updateFields")
+    update.set(qn("w:val"), "true")
+    settings.append(update)
 
 
 def write_docx(report: DocxReport, path: str | os.PathLike) -> Path:
@@ -250,10 +300,13 @@ def write_docx(report: DocxReport, path: str | os.PathLike) -> Path:
     if out.suffix.lower() != ".docx":
         raise UsageError(f"path must end in .docx or be a folder, got {str(out)!r}")
     doc = docx.Document()
+    _page_setup(doc)
     doc.core_properties.title = report.title
     doc.add_heading(report.title, level=0)
     if report.subtitle:
         doc.add_paragraph(report.subtitle, style="Subtitle")
+    if report.contents:
+        _contents_field(doc)
     for section in report.sections:
         _add_section(doc, section)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -23,18 +23,36 @@ and check what is on the axes (points, labels, the suppression notice).
 
 from __future__ import annotations
 
-from pathlib import Path
+from textwrap import wrap as _wrap
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from ._plotsim import coverage, power_curve, truth_check
+from ._plotstyle import (
+    ARM_COLORS,
+    ARM_MARKERS,
+    MIN_FONT_PT,
+    OKABE_ITO,
+    PRINT_WIDTH_IN,
+    _finish,
+    _need,
+    describe,
+    palette,
+    save,
+    set_alt,
+    set_theme,
+    show,
+)
 from .areas import AREA_KEYS, LOWER_IS_BETTER, get_area
 from .errors import UsageError
 
 __all__ = [
     "ARM_COLORS",
+    "ARM_MARKERS",
+    "OKABE_ITO",
     "arm_wave",
     "consort",
     "coverage",
@@ -45,82 +63,16 @@ __all__ = [
     "org_trend",
     "power_curve",
     "profile",
+    "palette",
     "save",
+    "set_alt",
     "set_theme",
     "show",
     "truth_check",
 ]
 
-#: Colours of the two arms in every figure (seaborn "colorblind" palette).
-ARM_COLORS = {
-    "intervention": sns.color_palette("colorblind")[0],
-    "comparison": sns.color_palette("colorblind")[1],
-}
 _ARM_NAMES = {"intervention": "changed practice", "comparison": "comparison"}
 SUPPRESSED_NOTE = "some groups not shown: fewer than the minimum cell size"
-
-
-def set_theme(*, dpi: int = 96) -> None:
-    """The kit's look: seaborn ``whitegrid``, colour-blind palette, modest resolution."""
-    sns.set_theme(
-        style="whitegrid",
-        palette="colorblind",
-        context="notebook",
-        rc={
-            "figure.dpi": dpi,
-            "savefig.dpi": dpi,
-            "savefig.bbox": "tight",
-            "axes.titlesize": 11,
-            "axes.labelsize": 10,
-            "legend.fontsize": 9,
-            "legend.title_fontsize": 9,
-        },
-    )
-
-
-def save(fig, path) -> Path:
-    """Write ``fig`` as PNG to ``path`` (folders created) and return the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", bbox_inches="tight")
-    return path
-
-
-def describe(fig) -> str:
-    """Alternative text for a figure: its title and the titles and labels of its panels."""
-    parts = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) else []
-    for ax in fig.axes:
-        if not ax.get_visible():
-            continue
-        bits = [ax.get_title(), ax.get_xlabel(), ax.get_ylabel()]
-        parts.append(", ".join(b for b in bits if b))
-    text = "; ".join(p for p in parts if p)
-    return f"Figure: {text}" if text else "Figure"
-
-
-def show(fig, *, alt: str | None = None) -> None:
-    """Display ``fig`` now, with alternative text, and close it (figures keep their place)."""
-    from IPython.display import display
-
-    display(fig, metadata={"image/png": {"alt": alt or describe(fig)}})
-    plt.close(fig)
-
-
-def _need(table, columns, name):
-    if not isinstance(table, pd.DataFrame):
-        raise UsageError(f"{name} must be a pandas DataFrame, got {type(table).__name__}")
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise UsageError(f"{name} lacks column(s) {missing}; it has {list(table.columns)}")
-
-
-def _finish(fig, ax, title, *, left_spine: bool = True):
-    """Common last steps of an axes figure: title, despine, tight layout."""
-    if title:
-        ax.set_title(title)
-    sns.despine(fig=fig, left=not left_spine)
-    fig.tight_layout()
-    return fig
 
 
 def _label(outcome):
@@ -129,9 +81,11 @@ def _label(outcome):
     return outcome_label(outcome)
 
 
-def _grid(n, col_wrap, width=3.6, height=3.0):
+def _grid(n, col_wrap, width=3.5, height=3.0):
+    """``n`` panels, ``col_wrap`` a row, the whole figure at most :data:`PRINT_WIDTH_IN` wide."""
     cols = min(n, col_wrap)
     rows = int(np.ceil(n / cols))
+    width = min(width, PRINT_WIDTH_IN / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
@@ -139,7 +93,7 @@ def _grid(n, col_wrap, width=3.6, height=3.0):
 
 
 # -- change by arm and wave ---------------------------------------------------------
-def arm_wave(summary: pd.DataFrame, *, col_wrap: int = 3, title: str | None = None):
+def arm_wave(summary: pd.DataFrame, *, col_wrap: int = 2, title: str | None = None):
     """Mean of each outcome by wave, one line per arm, with its interval.
 
     ``summary`` is :func:`stseval.report.outcome_summary`: ``outcome, arm, wave,
@@ -164,25 +118,54 @@ def arm_wave(summary: pd.DataFrame, *, col_wrap: int = 3, title: str | None = No
                 x,
                 a["mean"],
                 yerr=[a["mean"] - a["ci_low"], a["ci_high"] - a["mean"]],
-                marker="o",
+                marker=ARM_MARKERS[arm],
                 capsize=3,
                 color=ARM_COLORS[arm],
                 label=_ARM_NAMES[arm],
             )
         ax.set_xticks(range(len(waves)), waves)
         ax.set_xlim(-0.5, len(waves) - 0.5)
-        ax.set_title(_label(out), fontsize=10)
+        ax.set_title(_label(out), fontsize=10, wrap=True)
         ax.set_xlabel("survey wave")
         better = "lower" if out in LOWER_IS_BETTER else "higher"
         ax.set_ylabel(f"mean score ({better} is better)")
         if hidden[sub.index].any():
-            ax.text(0.02, 0.02, SUPPRESSED_NOTE, transform=ax.transAxes, fontsize=7, color="0.3")
+            _panel_note(ax)
     axes[0].legend(title="organizations", loc="best")
     if title:
         fig.suptitle(title)
     sns.despine(fig=fig)
     fig.tight_layout()
-    return fig
+    names = ", ".join(_label(o) for o in outcomes)
+    return set_alt(
+        fig,
+        f"Line charts, one per outcome ({names}): mean score at each survey wave "
+        "for organizations that changed practice (circles) and comparison organizations "
+        "(squares), with intervals.",
+    )
+
+
+def _panel_note(ax, *, below_pt: float = 44) -> None:
+    """The suppression notice under a panel, below its axis label (never over the data).
+
+    An annotation ``below_pt`` points under the axes, wrapped to the panel's width; the
+    figure's tight layout makes room for it, so it cannot spill into the next panel.
+    """
+    import textwrap
+
+    width_in = ax.get_position().width * ax.figure.get_figwidth()
+    chars = max(24, int(width_in * 72 / (0.55 * MIN_FONT_PT)))
+    ax.annotate(
+        "\n".join(textwrap.wrap(SUPPRESSED_NOTE, chars)),
+        xy=(0.5, 0),
+        xycoords="axes fraction",
+        xytext=(0, -below_pt),
+        textcoords="offset points",
+        ha="center",
+        va="top",
+        fontsize=MIN_FONT_PT,
+        color="0.3",
+    )
 
 
 # -- participant flow ---------------------------------------------------------------
@@ -201,7 +184,7 @@ def consort(flow: pd.DataFrame, *, min_cell: int = 5, title: str | None = None):
     """
     _need(flow, ["stage", "arm", "orgs", "workers"], "flow")
     stages = list(dict.fromkeys(flow["stage"]))
-    fig, ax = plt.subplots(figsize=(8.6, 1.25 * len(stages) + 0.9))
+    fig, ax = plt.subplots(figsize=(PRINT_WIDTH_IN, 1.25 * len(stages) + 0.9))
     ax.set_xlim(0, 10)
     ax.set_ylim(-0.2, len(stages) + 0.3)
     ax.axis("off")
@@ -241,12 +224,26 @@ def consort(flow: pd.DataFrame, *, min_cell: int = 5, title: str | None = None):
                     arrowprops={"arrowstyle": "->", "color": "0.35"},
                 )
                 lost = _loss(prev, rec, min_cell)
-                ax.text(x + 0.15, y + 0.5, lost, ha="left", va="center", fontsize=8, color="0.3")
+                ax.text(
+                    x + 0.15,
+                    y + 0.5,
+                    lost,
+                    ha="left",
+                    va="center",
+                    fontsize=MIN_FONT_PT,
+                    color="0.3",
+                )
             prev = rec
     if title:
         ax.set_title(title)
     fig.tight_layout()
-    return fig
+    return set_alt(
+        fig,
+        "Participant flow diagram: for organizations that changed practice and for comparison "
+        "organizations, the number of organizations and workers at each stage ("
+        + ", ".join(stages)
+        + "), and how many workers were lost between stages.",
+    )
 
 
 def _loss(prev, rec, min_cell):
@@ -290,30 +287,55 @@ def forest(
     est["lo"], est["hi"] = np.minimum(lo, hi), np.maximum(lo, hi)
     areas = [a for a in AREA_KEYS if a in set(est["area"])]
     labels = list(dict.fromkeys(est.sort_values("practice", kind="stable")["label"]))
-    colors = dict(zip(labels, sns.color_palette("colorblind", len(labels)), strict=True))
-    fig, ax = plt.subplots(figsize=(10, 0.7 * len(areas) + 1.2))
-    step = 0.7 / max(len(labels), 1)
+    styles = dict(zip(labels, palette(len(labels)), strict=True))
+    height = 0.55 * len(areas) * max(1.0, len(labels) / 4) + 1.2 + 0.25 * np.ceil(len(labels) / 2)
+    fig, ax = plt.subplots(figsize=(PRINT_WIDTH_IN, height))
+    step = 0.72 / max(len(labels), 1)
     for k, lab in enumerate(labels):
         sub = est[est["label"] == lab]
         y = np.array([areas.index(a) for a in sub["area"]]) + (k - (len(labels) - 1) / 2) * step
+        color, marker = styles[lab]
         ax.errorbar(
             sub["d"],
             y,
             xerr=[sub["d"] - sub["lo"], sub["hi"] - sub["d"]],
-            fmt="o",
-            ms=4,
+            fmt=marker,
+            ms=5,
             capsize=2,
-            color=colors[lab],
+            color=color,
             label=lab,
         )
     ax.axvline(0, color="0.4", lw=1)
-    ax.set_yticks(range(len(areas)), [get_area(a).title for a in areas])
+    ax.set_yticks(range(len(areas)), ["\n".join(_wrap(get_area(a).title, 22)) for a in areas])
+    ax.tick_params(labelsize=MIN_FONT_PT + 1)
     ax.invert_yaxis()
     ax.set_xlabel("standardized effect (SD units); right of 0 = improvement")
-    ax.legend(
-        loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8, title="outcome"
+    handles, names = ax.get_legend_handles_labels()
+    legend_in = 0.3 + 0.22 * np.ceil(len(labels) / 2)
+    fig.legend(
+        handles,
+        names,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncol=2,
+        frameon=False,
+        fontsize=MIN_FONT_PT + 0.5,
+        title="outcome",
+        title_fontsize=MIN_FONT_PT + 0.5,
     )
-    return _finish(fig, ax, title, left_spine=False)
+    if title:
+        ax.set_title(title)
+    sns.despine(fig=fig, left=True)
+    fig.tight_layout(rect=(0, 0, 1, 1 - legend_in / height))
+    return set_alt(
+        fig,
+        f"Forest plot: standardized effect with its interval for {len(areas)} "
+        f"area{'s' if len(areas) != 1 else ''} of the guidance (rows: "
+        + ", ".join(get_area(a).title for a in areas)
+        + f") and {len(labels)} outcome{'s' if len(labels) != 1 else ''} (markers: "
+        + ", ".join(labels)
+        + "); points right of zero are improvements.",
+    )
 
 
 # -- monthly indicators -------------------------------------------------------------
@@ -328,7 +350,7 @@ def indicator_series(series: pd.DataFrame, *, title: str | None = None):
     inds = [i for i in ("separation_rate", "absence_rate") if i in set(series["indicator"])]
     if not inds:
         raise UsageError("series has no separation_rate or absence_rate rows")
-    fig, axes = _grid(len(inds), 2, width=4.4, height=3.0)
+    fig, axes = _grid(len(inds), 2, width=3.5, height=3.0)
     data = series.assign(percent=series["value"] * 100, organizations=series["arm"].map(_ARM_NAMES))
     for ax, ind in zip(axes, inds, strict=True):
         sns.lineplot(
@@ -338,8 +360,11 @@ def indicator_series(series: pd.DataFrame, *, title: str | None = None):
             hue="organizations",
             hue_order=list(_ARM_NAMES.values()),
             palette=[ARM_COLORS["intervention"], ARM_COLORS["comparison"]],
-            marker="o",
-            markersize=3,
+            style="organizations",
+            style_order=list(_ARM_NAMES.values()),
+            markers=[ARM_MARKERS["intervention"], ARM_MARKERS["comparison"]],
+            dashes=False,
+            markersize=4,
             ax=ax,
             errorbar=None,
         )
@@ -357,7 +382,13 @@ def indicator_series(series: pd.DataFrame, *, title: str | None = None):
         fig.suptitle(title)
     sns.despine(fig=fig)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
-    return fig
+    return set_alt(
+        fig,
+        "Line charts of "
+        + " and ".join(_label(i) for i in inds)
+        + " in percent per month, by month from the start of the change (dashed line), for "
+        "organizations that changed practice (circles) and comparison organizations (squares).",
+    )
 
 
 # -- one organization ---------------------------------------------------------------
@@ -373,7 +404,7 @@ def profile(profile_table: pd.DataFrame, *, title: str | None = None):
         "profile_table",
     )
     t = profile_table.reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(8, 0.5 * len(t) + 1.4))
+    fig, ax = plt.subplots(figsize=(PRINT_WIDTH_IN, 0.5 * len(t) + 1.8))
     y = np.arange(len(t))
     ax.barh(
         y,
@@ -400,13 +431,21 @@ def profile(profile_table: pd.DataFrame, *, title: str | None = None):
     ax.invert_yaxis()
     ax.set_xlabel("staff-rated practice (1 = not at all ... 5 = completely)")
     ax.set_xlim(1, 5)
+    ax.legend(
+        loc="lower center", bbox_to_anchor=(0.5, 1.01), ncol=2, frameon=False, fontsize=MIN_FONT_PT
+    )
     if not own.all():
-        ax.text(0.01, -0.2, SUPPRESSED_NOTE, transform=ax.transAxes, fontsize=8, color="0.3")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3, frameon=False, fontsize=8)
-    return _finish(fig, ax, title, left_spine=False)
+        _panel_note(ax, below_pt=36)
+    _finish(fig, ax, title, left_spine=False)
+    return set_alt(
+        fig,
+        f"Dot chart of staff-rated practice in {len(t)} areas: this organization's mean "
+        "(diamond) against the other organizations' median (tick) and middle half (bar)"
+        + ("; areas with too few staff are left out." if not own.all() else "."),
+    )
 
 
-def org_trend(table: pd.DataFrame, *, col_wrap: int = 4, title: str | None = None):
+def org_trend(table: pd.DataFrame, *, col_wrap: int = 3, title: str | None = None):
     """An organization's staff outcomes by wave beside the average of all organizations.
 
     ``table`` is :func:`stseval.report.org_outcomes` (``outcome`` holds labels); blanked
@@ -414,7 +453,7 @@ def org_trend(table: pd.DataFrame, *, col_wrap: int = 4, title: str | None = Non
     """
     _need(table, ["outcome", "wave", "group", "mean"], "table")
     outcomes = list(dict.fromkeys(table["outcome"]))
-    fig, axes = _grid(len(outcomes), col_wrap, width=3.2, height=2.8)
+    fig, axes = _grid(len(outcomes), col_wrap, width=2.4, height=2.6)
     colors = {"this organization": ARM_COLORS["intervention"], "all organizations": "0.5"}
     for ax, out in zip(axes, outcomes, strict=True):
         sub = table[(table["outcome"] == out) & table["mean"].notna()]
@@ -424,7 +463,10 @@ def org_trend(table: pd.DataFrame, *, col_wrap: int = 4, title: str | None = Non
             y="mean",
             hue="group",
             palette=colors,
-            marker="o",
+            style="group",
+            style_order=list(colors),
+            markers=["o", "s"],
+            dashes=False,
             ax=ax,
             errorbar=None,
             hue_order=list(colors),
@@ -435,12 +477,16 @@ def org_trend(table: pd.DataFrame, *, col_wrap: int = 4, title: str | None = Non
         if ax is not axes[0] and ax.get_legend():
             ax.get_legend().remove()
         if table[(table["outcome"] == out)]["mean"].isna().any():
-            ax.text(0.02, 0.02, SUPPRESSED_NOTE, transform=ax.transAxes, fontsize=7)
+            _panel_note(ax)
     if title:
         fig.suptitle(title)
     sns.despine(fig=fig)
     fig.tight_layout()
-    return fig
+    return set_alt(
+        fig,
+        f"Line charts, one per outcome ({', '.join(map(str, outcomes))}): this organization's "
+        "mean score at each wave beside the average of all organizations.",
+    )
 
 
 # -- instruments --------------------------------------------------------------------
@@ -466,7 +512,7 @@ def item_distributions(items: pd.DataFrame, instrument, *, title: str | None = N
         for i in inst.items
         if inst.item_columns[i.number - 1] in cols
     ]
-    fig, ax = plt.subplots(figsize=(8.4, 0.24 * len(cols) + 1.5))
+    fig, ax = plt.subplots(figsize=(PRINT_WIDTH_IN, 0.3 * len(cols) + 1.6))
     left = np.zeros(len(cols))
     palette = sns.color_palette("RdYlBu_r", len(values))
     for v, color in zip(values, palette, strict=True):
@@ -479,84 +525,21 @@ def item_distributions(items: pd.DataFrame, instrument, *, title: str | None = N
             height=0.8,
         )
         left += shares[v].to_numpy()
-    ax.set_yticks(range(len(cols)), labels, fontsize=7)
+    ax.set_yticks(range(len(cols)), labels, fontsize=MIN_FONT_PT)
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel("share of answers ((R) = reverse-keyed item)")
     ax.legend(
         loc="upper center",
-        bbox_to_anchor=(0.5, -0.6 / (0.24 * len(cols) + 1.5) - 0.02),
-        ncol=min(len(values), 5),
+        bbox_to_anchor=(0.5, -0.7 / (0.3 * len(cols) + 1.6) - 0.02),
+        ncol=min(len(values), 3),
         frameon=False,
-        fontsize=7,
+        fontsize=MIN_FONT_PT,
     )
     ax.set_title(title or f"{inst.short_name}: answers per item")
     fig.tight_layout()
-    return fig
-
-
-# -- planning and simulation --------------------------------------------------------
-def power_curve(
-    table: pd.DataFrame,
-    *,
-    x: str = "orgs_per_arm",
-    hue: str = "effect_size",
-    target: float = 0.8,
-    title: str | None = None,
-):
-    """Power against ``x`` (one line per ``hue`` value) with the target power marked."""
-    _need(table, [x, hue, "power"], "table")
-    fig, ax = plt.subplots(figsize=(6.4, 3.8))
-    sns.lineplot(
-        data=table, x=x, y="power", hue=hue, marker="o", ax=ax, palette="colorblind", errorbar=None
+    return set_alt(
+        fig,
+        f"Stacked bar chart: share of each answer ({len(values)} options) for each of the "
+        f"{len(cols)} items of the {inst.short_name}.",
     )
-    ax.axhline(target, color="0.4", ls="--", lw=1)
-    ax.set_ylim(0, 1.02)
-    ax.set_xlabel(x.replace("_", " "))
-    return _finish(fig, ax, title)
-
-
-def truth_check(table: pd.DataFrame, *, title: str | None = None):
-    """Estimates with intervals against the simulation's truth, one row per outcome x estimator.
-
-    ``table``: ``label, estimate, ci_low, ci_high, truth``.
-    """
-    _need(table, ["label", "estimate", "ci_low", "ci_high", "truth"], "table")
-    t = table.reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(7.6, 0.42 * len(t) + 1.2))
-    y = np.arange(len(t))
-    ax.errorbar(
-        t["estimate"],
-        y,
-        xerr=[t["estimate"] - t["ci_low"], t["ci_high"] - t["estimate"]],
-        fmt="o",
-        capsize=3,
-        label="estimate and interval",
-    )
-    ax.scatter(t["truth"], y, marker="x", s=70, color="crimson", zorder=3, label="truth")
-    ax.axvline(0, color="0.6", lw=1)
-    ax.set_yticks(y, t["label"])
-    ax.invert_yaxis()
-    ax.set_xlabel("effect (score points)")
-    ax.legend(loc="best", fontsize=8)
-    return _finish(fig, ax, title, left_spine=False)
-
-
-def coverage(reps: pd.DataFrame, *, title: str | None = None):
-    """One interval per simulated replication; red where it misses the truth.
-
-    ``reps``: ``replication, estimate, ci_low, ci_high, truth``.
-    """
-    _need(reps, ["replication", "estimate", "ci_low", "ci_high", "truth"], "reps")
-    r = reps.reset_index(drop=True)
-    hit = (r["ci_low"] <= r["truth"]) & (r["truth"] <= r["ci_high"])
-    fig, ax = plt.subplots(figsize=(6.4, 0.3 * len(r) + 1.4))
-    for i, rec in r.iterrows():
-        color = "0.3" if hit[i] else "crimson"
-        ax.plot([rec["ci_low"], rec["ci_high"]], [i, i], color=color, lw=2)
-        ax.plot(rec["estimate"], i, "o", color=color, ms=4)
-    ax.axvline(float(r["truth"].iloc[0]), color="crimson", ls="--", lw=1, label="truth")
-    ax.set_yticks(range(len(r)), [f"seed {s}" for s in r["replication"]], fontsize=8)
-    ax.set_xlabel(f"estimate and interval: {int(hit.sum())} of {len(r)} cover the truth")
-    ax.legend(loc="best", fontsize=8)
-    return _finish(fig, ax, title, left_spine=False)

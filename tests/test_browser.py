@@ -1,11 +1,14 @@
 """Render the funder report in a real headless browser (Debian's chromium via playwright).
 
 Loads the HTML written by the shared small-study pipeline run (see
-``tests/test_pipeline.py``) from ``file://``, with the network unused: no console
-error, no page error, every image decoded. A screenshot of the first page is
-written to the test's temporary folder; with ``STSEVAL_UPDATE_SCREENSHOT=1`` it
-also replaces ``docs/funder_report_first_page.png`` (the README's picture), from
-the report named by ``STSEVAL_SCREENSHOT_HTML`` if set (e.g. ``reports/demo``'s).
+``tests/test_pipeline.py``) from ``file://``, with the network unused, on a desktop
+(1280 px) and a phone (390 px) screen: no console error, no page error, every image
+decoded, alt text that describes each figure, and no sideways scrolling of the page (wide
+tables scroll inside their own box). A screenshot of the first screen is written to the
+test's temporary folder; with ``STSEVAL_UPDATE_SCREENSHOT=1`` it also replaces
+``docs/funder_report_first_page.png`` (the README's picture) and
+``docs/funder_report_phone.png``, from the report named by ``STSEVAL_SCREENSHOT_HTML`` if
+set (e.g. ``reports/demo``'s).
 
 ``.ci/run`` installs chromium; if it is missing this test fails (it never skips).
 """
@@ -31,6 +34,15 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOT = ROOT / "docs" / "funder_report_first_page.png"
+PHONE_SCREENSHOT = ROOT / "docs" / "funder_report_phone.png"
+#: Elements wider than the screen that are not inside a box of their own that scrolls.
+_OVERFLOW_JS = """() => {
+    const width = document.documentElement.clientWidth;
+    return Array.from(document.querySelectorAll('body *'))
+        .filter(e => e.getBoundingClientRect().right > width + 1)
+        .filter(e => !e.closest('.table-scroll'))
+        .map(e => e.tagName.toLowerCase() + '.' + e.className);
+}"""
 pytestmark = pytest.mark.xdist_group("pipeline")
 
 
@@ -78,27 +90,53 @@ def render(html: Path, png: Path, *, width: int = 1100, height: int = 1400) -> d
             page.on("requestfailed", lambda req: errors.append(f"request failed: {req.url}"))
             page.goto(html.resolve().as_uri(), wait_until="load")
             images = page.evaluate("""() => Array.from(document.images).map(img => ({
-                complete: img.complete, width: img.naturalWidth, alt: img.alt}))""")
+                complete: img.complete, width: img.naturalWidth, alt: img.alt,
+                shown: img.getBoundingClientRect().width}))""")
             height_px = page.evaluate("() => document.body.scrollHeight")
+            scroll = page.evaluate(
+                "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            )
+            overflow = page.evaluate(_OVERFLOW_JS)
+            font_px = page.evaluate(
+                "() => parseFloat(getComputedStyle(document.querySelector('main p')).fontSize)"
+            )
             title = page.title()
             page.screenshot(path=str(png), full_page=False)
         finally:
             browser.close()
-    return {"errors": errors, "images": images, "height": height_px, "title": title}
+    return {
+        "errors": errors,
+        "images": images,
+        "height": height_px,
+        "title": title,
+        "scroll": scroll,
+        "overflow": overflow,
+        "font_px": font_px,
+    }
 
 
-def test_funder_report_renders_in_chromium(tmp_path_factory, tmp_path):
+@pytest.mark.parametrize("width", [1280, 390])
+def test_funder_report_renders_in_chromium(tmp_path_factory, tmp_path, width):
     result = _pipeline_module().small_report(tmp_path_factory)[0]
     assert result.html is not None, [str(f) for f in result.failures]
     png = tmp_path / "first_page.png"
-    seen = render(result.html, png)
+    seen = render(result.html, png, width=width, height=844 if width < 500 else 1400)
     assert seen["errors"] == []
     assert len(seen["images"]) >= 3
     bad = [i for i, img in enumerate(seen["images"]) if not img["complete"] or img["width"] <= 0]
     assert bad == [], f"images not loaded: {bad}"
-    assert all(img["alt"] for img in seen["images"])
+    alts = [img["alt"] for img in seen["images"]]
+    assert all(len(a) > 40 and not a.startswith("Figure") for a in alts), alts
+    page_width, screen = seen["scroll"]
+    assert page_width <= screen == width, "the page scrolls sideways"
+    assert seen["overflow"] == []
+    assert all(img["shown"] <= width for img in seen["images"])
+    assert seen["font_px"] >= 16  # readable body text on a phone without zooming
     assert seen["height"] > 3000 and seen["title"].startswith("STS guidance evaluation")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
     if os.environ.get("STSEVAL_UPDATE_SCREENSHOT") == "1":
         source = Path(os.environ.get("STSEVAL_SCREENSHOT_HTML", result.html))
-        render(source, SCREENSHOT)
+        if width < 500:
+            render(source, PHONE_SCREENSHOT, width=width, height=844)
+        else:
+            render(source, SCREENSHOT)

@@ -123,3 +123,94 @@ def test_docx_errors(tmp_path, png):
 def test_plain_label():
     assert plain_label("org_practice") == "Org practice"
     assert plain_label("p_adjusted") == "Adjusted p"
+
+
+# -- the funder report's DOCX, built from the exported HTML ------------------------------
+def _export_made(folder):
+    import reportsim
+
+    from stseval._html_export import export_html
+
+    nb = reportsim.write_notebook(folder / "report.ipynb")
+    return export_html(nb, folder / "report.html", ids=[], title="Test report")
+
+
+def _instr_text(doc) -> str:
+    return " ".join(el.text or "" for el in doc.element.body.iter(qn("w:instrText")))
+
+
+def test_export_docx_has_the_html_sections_tables_and_figures(tmp_path):
+    import reportsim
+
+    from stseval._docx_build import export_docx
+
+    html = _export_made(tmp_path)
+    path = export_docx(html)
+    assert path == tmp_path / "report.docx"
+    doc = docx.Document(str(path))
+    styles = [(p.style.name, p.text) for p in doc.paragraphs]
+    assert styles[0] == ("Title", "Protecting staff: what changed?")
+    assert [t for s, t in styles if s == "Heading 1"] == reportsim.SECTIONS
+    assert ("Normal", "A test report.") in styles
+    assert "TOC" in _instr_text(doc)
+    narrow, wide = doc.tables
+    assert [c.text for c in narrow.rows[0].cells] == [
+        "outcome",
+        "estimate",
+        "interval",
+        "p (adjusted)",
+        "workers",
+    ]
+    assert [c.text for c in narrow.rows[1].cells] == [
+        "secondary traumatic stress (STSS total)",
+        "\u22123.20",
+        "\u22125.03 to \u22121.38",
+        "< 0.001",
+        "765",
+    ]
+    assert narrow.rows[2].cells[1].text == "0.000"  # "-0.000" lost its sign
+    assert len(wide.rows) == 1 + 48 and wide.rows[0].cells[5].text == "p (adjusted)"
+    assert wide.rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None
+    assert len(doc.inline_shapes) == 1
+    shape = doc.inline_shapes[0]
+    assert shape._inline.docPr.get("descr") == reportsim.ALT
+    blip = shape._inline.graphic.graphicData.pic.blipFill.blip
+    figure_file = next((tmp_path / "report_figures").glob("figure-1-*.png"))
+    assert doc.part.related_parts[blip.embed].blob == figure_file.read_bytes()
+    assert abs(shape.width.cm - 480 / 96 * 2.54) < 0.01  # drawn size kept (5 in)
+    first = doc.sections[0]
+    assert (round(first.page_width.cm, 1), round(first.page_height.cm, 1)) == (21.0, 29.7)
+    assert [s.page_width > s.page_height for s in doc.sections] == [False, True, False]
+
+
+def test_export_docx_without_the_html_is_a_usage_error(tmp_path):
+    from stseval._docx_build import export_docx
+
+    with pytest.raises(UsageError, match="export the report first"):
+        export_docx(tmp_path / "missing.html")
+
+
+@pytest.mark.xdist_group("pipeline")
+def test_funder_report_docx_of_the_small_study(tmp_path_factory, tmp_path):
+    from bs4 import BeautifulSoup
+    from test_browser import _pipeline_module
+
+    from stseval._docx_build import export_docx
+
+    result = _pipeline_module().small_report(tmp_path_factory)[0]
+    assert result.html is not None, [str(f) for f in result.failures]
+    soup = BeautifulSoup(result.html.read_text(encoding="utf-8"), "html.parser")
+    path = export_docx(result.html, tmp_path / "funder_report.docx")
+    doc = docx.Document(str(path))
+    sections = [h.get_text(" ", strip=True) for h in soup.find_all("h2") if h["id"] != "contents"]
+    assert [p.text for p in doc.paragraphs if p.style.name == "Heading 1"] == sections
+    alts = [img["alt"] for img in soup.find_all("img")]
+    assert [s._inline.docPr.get("descr") for s in doc.inline_shapes] == alts
+    assert all(len(a) > 40 for a in alts)  # real descriptions, not "Figure"
+    html_tables = soup.find_all("table")
+    assert len(doc.tables) == len(html_tables)
+    first_row = [
+        td.get_text(" ", strip=True)
+        for td in html_tables[0].find("tbody").find("tr").find_all("td")
+    ]
+    assert [c.text for c in doc.tables[0].rows[1].cells] == first_row

@@ -21,6 +21,15 @@ def _close():
     plt.close("all")
 
 
+def _flat(text):
+    return " ".join(text.split())
+
+
+def _notes(ax):
+    """The texts of an axes with line breaks undone (wrapped notes read as one line)."""
+    return [_flat(t.get_text()) for t in ax.texts]
+
+
 def _texts(fig):
     return [t.get_text() for ax in fig.axes for t in ax.texts] + [
         t.get_text() for ax in fig.axes for t in (ax.title, ax.xaxis.label, ax.yaxis.label)
@@ -66,7 +75,7 @@ def test_arm_wave_leaves_out_suppressed_cells_and_says_so():
     t.loc[t["suppressed"], ["mean", "ci_low", "ci_high"]] = np.nan
     fig = plots.arm_wave(t)
     ax = fig.axes[0]
-    assert plots.SUPPRESSED_NOTE in [x.get_text() for x in ax.texts]
+    assert plots.SUPPRESSED_NOTE in _notes(ax)
     data = [line for line in ax.lines if line.get_marker() == "o" and len(line.get_ydata())]
     assert len(data) == 1 and tuple(data[0].get_ydata()) == (40.0, 36.0)  # intervention only
 
@@ -102,7 +111,10 @@ def test_forest_flips_lower_is_better_so_right_is_improvement():
     fig = plots.forest(est)
     ax = fig.axes[0]
     points = sorted(
-        x for line in ax.lines for x in np.atleast_1d(line.get_xdata()) if line.get_marker() == "o"
+        x
+        for line in ax.lines
+        for x in np.atleast_1d(line.get_xdata())
+        if line.get_marker() in ("o", "s")
     )
     assert points == pytest.approx([0.2, 0.4])  # -0.4 on STS shown as +0.4
     assert [t.get_text() for t in ax.get_yticklabels()] == ["Supervision"]  # NaN row left out
@@ -141,7 +153,7 @@ def test_profile_marks_the_organization_and_hides_small_groups():
     ax = fig.axes[0]
     own = next(c for c in ax.collections if c.get_label() == "this organization")
     assert own.get_offsets().shape[0] == 1
-    assert plots.SUPPRESSED_NOTE in [t.get_text() for t in ax.texts]
+    assert plots.SUPPRESSED_NOTE in _notes(ax)
 
 
 def test_item_distributions_shares_sum_to_one():
@@ -190,3 +202,111 @@ def test_save_writes_png(tmp_path):
     )
     path = plots.save(fig, tmp_path / "sub" / "p.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# -- style: colours, markers, text sizes, alt text ---------------------------------------
+def _forest_table():
+    areas = ["policies", "training", "supervision"]
+    outcomes = ["stss_total", "proqol_sts", "proqol_bo", "proqol_cs", "org_guidance_training"]
+    rows = [
+        {
+            "area": a,
+            "outcome": o,
+            "estimator": "ancova",
+            "effect_size": 0.1 * (i + j),
+            "es_ci_low": 0.1 * (i + j) - 0.2,
+            "es_ci_high": 0.1 * (i + j) + 0.2,
+        }
+        for i, a in enumerate(areas)
+        for j, o in enumerate(outcomes)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_palette_is_okabe_ito_with_a_marker_each():
+    pairs = plots.palette(7)
+    assert len({c for c, _ in pairs}) == 7 and len({m for _, m in pairs}) == 7
+    first_five = {c for c, _ in pairs[:5]}
+    assert not {"#E69F00", "#D55E00"} <= first_five  # orange and vermilion not together
+    assert plots.ARM_COLORS == {"intervention": "#0072B2", "comparison": "#E69F00"}
+    assert plots.ARM_MARKERS["intervention"] != plots.ARM_MARKERS["comparison"]
+
+
+def test_forest_fits_the_page_with_readable_labels_and_distinct_markers():
+    from stseval._plotstyle import _png
+
+    plots.set_theme()
+    fig = plots.forest(_forest_table())
+    assert fig.get_figwidth() <= plots.PRINT_WIDTH_IN
+    _, css_px = _png(fig, 1)
+    assert css_px <= 7.2 * 96  # the PNG with its legend still fits the A4 text width
+    ax = fig.axes[0]
+    texts = list(ax.get_yticklabels()) + list(ax.get_xticklabels()) + [ax.xaxis.label]
+    legend = fig.legends[0]
+    texts += list(legend.get_texts())
+    sizes = [t.get_fontsize() for t in texts if t.get_text()]
+    assert min(sizes) >= 9
+    markers = {line.get_marker() for line in ax.lines if line.get_marker() not in ("None", "")}
+    assert len(markers) >= 5  # one shape per outcome
+    alt = plots.describe(fig)
+    assert alt.startswith("Forest plot") and "3 areas" in alt and "5 outcomes" in alt
+
+
+def _bbox(artist, renderer):
+    return artist.get_window_extent(renderer)
+
+
+@pytest.mark.parametrize("which", ["arm_wave", "org_trend"])
+def test_suppression_note_sits_under_the_panel_not_over_it(which):
+    if which == "arm_wave":
+        t = _summary()
+        t.loc[(t["arm"] == "comparison") & (t["outcome"] == "stss_total"), "suppressed"] = True
+        t.loc[t["suppressed"], ["mean", "ci_low", "ci_high"]] = np.nan
+        fig = plots.arm_wave(t)
+    else:
+        t = pd.DataFrame(
+            {
+                "outcome": ["burnout"] * 4 + ["stress"] * 4,
+                "wave": ["pre", "post"] * 4,
+                "group": (["this organization"] * 2 + ["all organizations"] * 2) * 2,
+                "mean": [20, 19, 21, 20, np.nan, np.nan, 30, 29],
+            }
+        )
+        fig = plots.org_trend(t)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    figure_box = fig.bbox
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    notes = [
+        (ax, x) for ax in visible for x in ax.texts if _flat(x.get_text()) == plots.SUPPRESSED_NOTE
+    ]
+    assert notes
+    for ax, note in notes:
+        box = _bbox(note, renderer)
+        assert box.y1 <= ax.bbox.y0  # below the plotting area
+        assert box.x0 >= figure_box.x0 - 1 and box.x1 <= figure_box.x1 + 1
+        assert box.y0 >= figure_box.y0 - 1  # tight layout made room for it
+        for other in visible:
+            if other is not ax:
+                assert not box.overlaps(other.bbox)
+        assert note.get_fontsize() >= 9
+
+
+def test_show_embeds_alt_text_and_the_drawn_width(monkeypatch):
+    import IPython.display
+
+    seen = {}
+    monkeypatch.setattr(
+        IPython.display,
+        "display",
+        lambda data, raw, metadata: seen.update(data=data, meta=metadata),
+    )
+    fig = plots.forest(_forest_table())
+    alt = plots.describe(fig)
+    plots.show(fig)
+    meta = seen["meta"]["image/png"]
+    assert meta["alt"] == alt
+    assert abs(meta["width"] - 7.0 * 96) < 0.05 * 7 * 96
+    assert seen["data"]["image/png"][:8] == "iVBORw0K"  # base64 of the PNG signature
+    fig2, ax = plt.subplots()
+    assert plots.describe(fig2) == "Chart with 1 panel and no labels"
