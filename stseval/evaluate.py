@@ -55,10 +55,18 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from . import _evaluate_designs as _designs
 from . import effects, models, reshape
 from ._args import check_choices, check_confidence, check_min_cell
 from .areas import AREA_KEYS, ORG_AREAS, get_area
-from .columns import ESTIMATE_COLUMNS, ESTIMATORS, EVALUATE_EXTRA_COLUMNS, outcome_direction
+from .columns import (
+    ESTIMATE_COLUMNS,
+    ESTIMATORS,
+    EVALUATE_DESIGN_COLUMNS,
+    EVALUATE_EXTRA_COLUMNS,
+    outcome_direction,
+)
+from .design import primary_estimator
 from .errors import NoInterventionError, StsevalError, UsageError
 from .instruments import load_instrument
 
@@ -73,6 +81,8 @@ __all__ = [
 
 #: Columns added around the contract columns (``stseval.columns.EVALUATE_EXTRA_COLUMNS``).
 EXTRA_COLUMNS = EVALUATE_EXTRA_COLUMNS
+#: Columns appended after them for the study designs (``stseval.columns.EVALUATE_DESIGN_COLUMNS``).
+DESIGN_COLUMNS = EVALUATE_DESIGN_COLUMNS
 
 _WORKER_ESTIMATORS = ("paired_change", "ancova", "did", "mixed", "rci")
 _PRACTICE_ESTIMATORS = ("org_practice", "paired_change", "ancova", "did")
@@ -104,6 +114,8 @@ def evaluate_area(
     min_cell: int = 5,
     se_type: str = "CR3",
     estimators=None,
+    link_rule: str = "exact",
+    link_k: int | None = None,
 ) -> pd.DataFrame:
     """Estimates for one organizational guidance area.
 
@@ -165,51 +177,115 @@ def evaluate_area(
     confidence = check_confidence(confidence)
     min_cell = check_min_cell(min_cell)
     arms = reshape.arms(study, area)
-    n_int = int((arms["arm"] == "intervention").sum())
-    n_cmp = int((arms["arm"] == "comparison").sum())
-    if n_int == 0:
+    if not (arms["arm"] == "intervention").any():
         raise NoInterventionError(
             f"no organization changed practice in area {area!r}: interventions.csv "
             "has no row for it, so there is nothing to evaluate"
         )
-    if n_cmp == 0:
-        raise UsageError(
-            f"area {area!r} has no comparison organizations (organizations with no "
-            "row in interventions.csv)"
-        )
+    shape = _designs.area_shape(study, area, arms)
     available = area_outcomes(study, area)
     outcomes = available if outcomes is None else check_choices(outcomes, available, "outcome")
     wanted = set(
         ESTIMATORS if estimators is None else check_choices(estimators, ESTIMATORS, "estimator")
     )
+    src, lk = study, ("linked" if shape.design.linkage == "linked" else "unlinked")
+    if shape.design.linkage == "code":
+        src, lk = _link(study, link_rule, link_k), "code_matched"
+    opts = dict(confidence=confidence, min_cell=int(min_cell), se_type=se_type)
     rows: list[dict] = []
     for outcome in outcomes:
         if outcome in _INDICATORS:
-            if "its" in wanted:
+            if shape.design.comparison == "none" or shape.design.assignment == "team":
+                rows += _designs.design_indicator_rows(
+                    study, area, outcome, shape, confidence=confidence, se_type=se_type
+                )
+            elif "its" in wanted:
                 rows += _indicator_rows(study, area, outcome, confidence)
-        else:
-            rows += _worker_rows(study, area, outcome, confidence, int(min_cell), se_type, wanted)
+            continue
+        rows += _outcome_rows(study, src, lk, area, outcome, shape, wanted, **opts)
+    rows = [r for r in rows if r["estimator"] in wanted]
     if not rows:
         raise UsageError("the chosen estimators do not apply to the chosen outcomes")
-    table = pd.DataFrame(rows)
-    for col in ESTIMATE_COLUMNS + EXTRA_COLUMNS:
+    return _finish(pd.DataFrame(rows), area, shape)
+
+
+def _link(study, rule, k):
+    from .linking import link_study
+
+    return link_study(study, rule=rule, k=k)[0]
+
+
+def _finish(table: pd.DataFrame, area: str, shape) -> pd.DataFrame:
+    for col in ESTIMATE_COLUMNS + EXTRA_COLUMNS + DESIGN_COLUMNS:
         if col not in table:
             table[col] = np.nan
-    table = table[ESTIMATE_COLUMNS + EXTRA_COLUMNS]
+    table = table[ESTIMATE_COLUMNS + EXTRA_COLUMNS + DESIGN_COLUMNS].copy()
+    blank_dup = table["estimate"].isna() & table.duplicated(["outcome", "estimator", "note"])
+    table = table[~blank_dup]
     table["area"] = area
     table["direction"] = table["outcome"].map(outcome_direction)
-    table["note"] = table["note"].fillna("").astype(str)
-    table["method"] = table["method"].fillna("").astype(str)
-    table["es_type"] = table["es_type"].fillna("").astype(str)
-    table["es_description"] = table["es_description"].fillna("").astype(str)
+    for col in ("note", "method", "es_type", "es_description", "wave", "cohort", "linkage"):
+        table[col] = table[col].map(lambda v: "" if v is None or v != v else str(v))
     for col in ("n_workers", "n_orgs"):
         table[col] = pd.to_numeric(table[col], errors="coerce").astype("Int64")
+    for col in ("icc_team", "design_effect", "icc_org"):
+        table[col] = pd.to_numeric(table[col], errors="coerce").astype("float64")
+    table["primary"] = [
+        primary_estimator(shape.design, o, staggered=shape.staggered) == e
+        for o, e in zip(table["outcome"], table["estimator"], strict=True)
+    ]
     table["p_adjusted"] = np.nan
-    for _, idx in table.groupby("estimator", sort=False).groups.items():
+    for _, idx in table.groupby(["estimator", "wave"], sort=False).groups.items():
         table.loc[idx, "p_adjusted"] = np.asarray(
             models.adjust_p(table.loc[idx, "p_value"], method="holm")
         )
     return table.reset_index(drop=True)
+
+
+def _outcome_rows(study, src, lk, area, outcome, shape, wanted, *, confidence, min_cell, se_type):
+    """Every estimate row of one staff outcome (or practice score) that the design supports."""
+    d, later = shape.design, shape.waves[1] if len(shape.waves) > 1 else ""
+    if d.n_waves < 2:
+        return [_blank(outcome, "within_paired", "not estimable: the study has one wave")]
+    if shape.classic:
+        rows = _worker_rows(study, area, outcome, confidence, min_cell, se_type, wanted)
+        rows = [dict(r, wave=later, linkage="linked") for r in rows]
+        return rows + _joint_rows(study, area, outcome, shape, wanted, confidence, se_type)
+    long = reshape.long(src, outcome, area)
+    arms_used = (1,) if d.comparison == "none" else (0, 1)
+    small = _designs.small_arm(long, min_cell, arms_used)
+    des = dict(confidence=confidence, se_type=se_type)
+    if small:
+        rows = [_blank(outcome, _primary(shape, outcome), small)]
+    else:
+        rows = _designs.design_worker_rows(long, outcome, shape, linkage=lk, **des)
+    linked = lk != "unlinked"
+    if linked and d.comparison != "none" and d.assignment == "org" and not shape.staggered:
+        if not small:  # the two-wave estimators on the first later wave (matched rows)
+            classic = _worker_rows(src, area, outcome, confidence, min_cell, se_type, wanted)
+            rows += [dict(r, wave=later, linkage=lk) for r in classic]
+    elif not linked and d.comparison != "none" and not shape.staggered:
+        rows += _designs.not_linked_rows(outcome, ("paired_change", "ancova", "rci"))
+    if d.linkage == "code" and not shape.staggered:  # the same estimators on every response
+        all_long = reshape.long(study, outcome, area)
+        if not _designs.small_arm(all_long, min_cell, arms_used):
+            rows += _designs.design_worker_rows(all_long, outcome, shape, linkage="unlinked", **des)
+    return rows + _joint_rows(study, area, outcome, shape, wanted, confidence, se_type)
+
+
+def _primary(shape, outcome) -> str:
+    return primary_estimator(shape.design, outcome, staggered=shape.staggered) or "its"
+
+
+def _joint_rows(study, area, outcome, shape, wanted, confidence, se_type) -> list[dict]:
+    d = shape.design
+    if not shape.overlap or "did_joint_areas" not in wanted or d.comparison == "none":
+        return []
+    if d.assignment != "org" or outcome.startswith("org_guidance_"):
+        return []
+    return _designs.joint_area_rows(
+        study, area, outcome, shape, confidence=confidence, se_type=se_type
+    )
 
 
 def evaluate_all(study, *, areas=None, progress: bool = False, **kwargs) -> pd.DataFrame:
