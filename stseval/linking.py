@@ -306,7 +306,7 @@ def link_study(study, *, rule: str = "exact", k=None):
     new_workers = first.assign(worker_id=first["_new"]).drop(columns="_new")
     meta = copy.deepcopy(dict(study.meta))
     meta.setdefault("design", {})
-    meta["design"] = {**(meta["design"] or {}), "linkage": "linked"}
+    meta["design"] = {**(meta["design"] or {}), "linkage": "linked", "link_code_columns": []}
     total = res.rates[res.rates["org_id"] == "all"]
     meta.setdefault("provenance", {})
     meta["provenance"] = {
