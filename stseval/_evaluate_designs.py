@@ -163,8 +163,19 @@ def blank(outcome, estimator, note, **extra) -> dict:
     return {"outcome": outcome, "estimator": estimator, "note": note, **extra}
 
 
-def _run(fn, outcome, estimator, linkage, *args, **kwargs) -> list[dict]:
-    """Run a design estimator; a refusal (too few clusters, a singular fit) becomes a note."""
+#: Estimators whose function also returns rows of other names.
+_ALSO = {"att_overall": {"att_gt", "att_event"}, "its_own_level": {"its_own_slope"}}
+
+
+def _run(wanted, fn, outcome, estimator, linkage, *args, **kwargs) -> list[dict]:
+    """Run a design estimator; a refusal (too few clusters, a singular fit) becomes a note.
+
+    Skipped (no rows) when ``wanted`` is a set without ``estimator`` (``att_overall``
+    stands for the three ``att_*`` rows).
+    """
+    names = {estimator} | _ALSO.get(estimator, set())
+    if wanted is not None and not names & set(wanted):
+        return []
     try:
         return _rows(fn(*args, **kwargs), outcome, linkage)
     except StsevalError as exc:
@@ -185,7 +196,9 @@ def small_arm(long: pd.DataFrame, min_cell: int, arms=(0, 1)) -> str:
     return ""
 
 
-def design_worker_rows(long, outcome, shape, *, confidence, se_type, linkage) -> list[dict]:
+def design_worker_rows(
+    long, outcome, shape, *, confidence, se_type, linkage, wanted=None
+) -> list[dict]:
     """Design-estimator rows for one staff outcome (or practice score) of one area.
 
     ``long`` is :func:`stseval.reshape.long` (plus ``cohort`` when staggered);
@@ -197,10 +210,11 @@ def design_worker_rows(long, outcome, shape, *, confidence, se_type, linkage) ->
     linked = linkage != "unlinked"
     opts = {"y": "y", "waves": w, "confidence": confidence}
     if shape.staggered:
-        return _staggered_rows(long, outcome, shape, linked, confidence, linkage)
+        return _staggered_rows(long, outcome, shape, linked, confidence, linkage, wanted)
     if d.assignment == "team":
         rnd = d.comparison == "randomized"
         rows = _run(
+            wanted,
             teams.team_effect,
             outcome,
             "team_did",
@@ -213,6 +227,7 @@ def design_worker_rows(long, outcome, shape, *, confidence, se_type, linkage) ->
         for r in rows:  # the team ICC and design effect are read beside the estimate
             r.update(_team_extra(long, rnd))
         rows += _run(
+            wanted,
             cross_section.did_cross_section,
             outcome,
             "did_cross_section",
@@ -224,6 +239,7 @@ def design_worker_rows(long, outcome, shape, *, confidence, se_type, linkage) ->
         )
         if linked:
             rows += _run(
+                wanted,
                 waves.ancova_by_wave,
                 outcome,
                 "ancova_wave",
@@ -238,6 +254,7 @@ def design_worker_rows(long, outcome, shape, *, confidence, se_type, linkage) ->
         arm = long[long["treated"] == 1]
         est = "within_paired" if linked else "within_unlinked"
         rows = _run(
+            wanted,
             no_comparison.within_change,
             outcome,
             est,
@@ -251,6 +268,7 @@ def design_worker_rows(long, outcome, shape, *, confidence, se_type, linkage) ->
     rows = []
     if not linked:
         rows += _run(
+            wanted,
             cross_section.did_cross_section,
             outcome,
             "did_cross_section",
@@ -259,9 +277,12 @@ def design_worker_rows(long, outcome, shape, *, confidence, se_type, linkage) ->
             se_type=se_type,
             **opts,
         )
-        rows += _run(cross_section.org_mean_did, outcome, "did_org_means", linkage, long, **opts)
+        rows += _run(
+            wanted, cross_section.org_mean_did, outcome, "did_org_means", linkage, long, **opts
+        )
     if d.n_waves >= 3:
         rows += _run(
+            wanted,
             waves.wave_effects,
             outcome,
             "wave_effect",
@@ -273,6 +294,7 @@ def design_worker_rows(long, outcome, shape, *, confidence, se_type, linkage) ->
         )
         if linked:
             rows += _run(
+                wanted,
                 waves.ancova_by_wave,
                 outcome,
                 "ancova_wave",
@@ -299,7 +321,7 @@ def not_linked_rows(outcome, estimators) -> list[dict]:
     return [blank(outcome, e, NOT_LINKED, linkage="unlinked") for e in estimators]
 
 
-def _staggered_rows(long, outcome, shape, linked, confidence, linkage) -> list[dict]:
+def _staggered_rows(long, outcome, shape, linked, confidence, linkage, wanted) -> list[dict]:
     data = long.assign(cohort=long["org_id"].map(shape.cohorts))
     # intervention organizations that started after the last wave are left out
     data = data[(data["treated"] == 0) | data["cohort"].notna()]
@@ -307,11 +329,13 @@ def _staggered_rows(long, outcome, shape, linked, confidence, linkage) -> list[d
     unit = "worker_id" if linked else "org_id"
     opts = dict(y="y", unit=unit, time="wave", cohort="cohort", cluster="org_id")
     opts.update(waves=shape.waves, confidence=confidence)
-    rows = _run(staggered.att_gt, outcome, "att_overall", linkage, data, **opts)
-    return rows + _run(staggered.twfe_did, outcome, "twfe", linkage, data, **opts)
+    rows = _run(wanted, staggered.att_gt, outcome, "att_overall", linkage, data, **opts)
+    return rows + _run(wanted, staggered.twfe_did, outcome, "twfe", linkage, data, **opts)
 
 
-def design_indicator_rows(study, area, indicator, shape, *, confidence, se_type) -> list[dict]:
+def design_indicator_rows(
+    study, area, indicator, shape, *, confidence, se_type, wanted=None
+) -> list[dict]:
     """Rows for a monthly indicator in a design without a comparison group or with teams."""
     if shape.design.assignment == "team":
         why = "not estimable: teams were assigned and the monthly indicators are per organization"
@@ -319,6 +343,7 @@ def design_indicator_rows(study, area, indicator, shape, *, confidence, se_type)
     data = reshape.org_months(study, area)
     data = data[data["treated"] == 1]
     return _run(
+        wanted,
         no_comparison.its_own_trend,
         indicator,
         "its_own_level",
@@ -332,7 +357,7 @@ def design_indicator_rows(study, area, indicator, shape, *, confidence, se_type)
     )
 
 
-def joint_area_rows(study, area, outcome, shape, *, confidence, se_type) -> list[dict]:
+def joint_area_rows(study, area, outcome, shape, *, confidence, se_type, wanted=None) -> list[dict]:
     """``did_joint_areas`` for ``area``: one indicator per area changed (sensitivity)."""
     inter = study.interventions
     scores = reshape.outcome_scores(study, outcome).rename(columns={outcome: "y"})
@@ -344,6 +369,7 @@ def joint_area_rows(study, area, outcome, shape, *, confidence, se_type) -> list
     cols = {a: data["org_id"].isin(changed[a]).astype(int) for a in areas}
     data = data.assign(**{f"_a_{a}": v for a, v in cols.items()})
     rows = _run(
+        wanted,
         multi_area.joint_areas,
         outcome,
         "did_joint_areas",

@@ -197,7 +197,13 @@ def evaluate_area(
         if outcome in _INDICATORS:
             if shape.design.comparison == "none" or shape.design.assignment == "team":
                 rows += _designs.design_indicator_rows(
-                    study, area, outcome, shape, confidence=confidence, se_type=se_type
+                    study,
+                    area,
+                    outcome,
+                    shape,
+                    confidence=confidence,
+                    se_type=se_type,
+                    wanted=wanted,
                 )
             elif "its" in wanted:
                 rows += _indicator_rows(study, area, outcome, confidence)
@@ -258,7 +264,7 @@ def _outcome_rows(study, src, lk, area, outcome, shape, wanted, *, confidence, m
     if small:
         rows = [_blank(outcome, _primary(shape, outcome), small)]
     else:
-        rows = _designs.design_worker_rows(long, outcome, shape, linkage=lk, **des)
+        rows = _designs.design_worker_rows(long, outcome, shape, linkage=lk, wanted=wanted, **des)
     linked = lk != "unlinked"
     if linked and d.comparison != "none" and d.assignment == "org" and not shape.staggered:
         if not small:  # the two-wave estimators on the first later wave (matched rows)
