@@ -87,6 +87,16 @@ DESIGN_COLUMNS = EVALUATE_DESIGN_COLUMNS
 _WORKER_ESTIMATORS = ("paired_change", "ancova", "did", "mixed", "rci")
 _PRACTICE_ESTIMATORS = ("org_practice", "paired_change", "ancova", "did")
 _INDICATORS = ("separation_rate", "absence_rate")
+#: Estimators that use every response and no link (a coded study is not linked for them).
+_ALL_ROWS_ESTIMATORS = {
+    "did_cross_section",
+    "did_org_means",
+    "within_unlinked",
+    "its",
+    "its_own_level",
+    "its_own_slope",
+    "did_joint_areas",
+}
 
 
 def area_outcomes(study, area: str) -> list[str]:
@@ -189,7 +199,7 @@ def evaluate_area(
         ESTIMATORS if estimators is None else check_choices(estimators, ESTIMATORS, "estimator")
     )
     src, lk = study, ("linked" if shape.design.linkage == "linked" else "unlinked")
-    if shape.design.linkage == "code":
+    if shape.design.linkage == "code" and not wanted <= _ALL_ROWS_ESTIMATORS:
         src, lk = _link(study, link_rule, link_k), "code_matched"
     opts = dict(confidence=confidence, min_cell=int(min_cell), se_type=se_type)
     rows: list[dict] = []
