@@ -26,7 +26,13 @@ import pandas as pd
 from . import cross_section, multi_area, no_comparison, reshape, staggered, teams, waves
 from .errors import StsevalError
 
-__all__ = ["AreaShape", "area_shape", "design_indicator_rows", "design_worker_rows"]
+__all__ = [
+    "AreaShape",
+    "area_shape",
+    "design_indicator_rows",
+    "design_summary",
+    "design_worker_rows",
+]
 
 NOT_LINKED = "not estimable: waves are not linked"
 NO_COMPARISON = "not estimable: no comparison group"
@@ -389,3 +395,36 @@ def joint_area_rows(study, area, outcome, shape, *, confidence, se_type, wanted=
         r["note"] = ((r.get("note") or "") + f" sensitivity: {shape.overlap}").strip()
         table_rows.append(r)
     return table_rows
+
+
+def design_summary(study, estimates: pd.DataFrame) -> str:
+    """Markdown: the study's design, what follows from it, and the primary estimates.
+
+    Parameters
+    ----------
+    study : Study
+    estimates : DataFrame
+        :func:`stseval.evaluate_area` or :func:`stseval.evaluate_all` output.
+
+    Returns
+    -------
+    str
+        ``**Design:** <Design.describe()>``, one bullet per
+        :meth:`~stseval.design.Design.implications` sentence, then one bullet per
+        primary row: outcome, wave (and cohort), estimator, estimate and interval,
+        or the row's note when it has no estimate.
+    """
+    design = study.design
+    lines = [f"**Design:** {design.describe()}.", ""]
+    lines += [f"- {text}" for text in design.implications()]
+    prim = estimates[estimates["primary"].astype(bool)]
+    if len(prim):
+        lines += ["", "**Primary estimates** (the design's main estimator for each outcome):", ""]
+    for r in prim.itertuples():
+        where = " ".join(x for x in (str(r.wave), str(r.cohort) and f"cohort {r.cohort}") if x)
+        head = f"- {r.outcome}{f' ({where})' if where else ''}, `{r.estimator}`: "
+        if pd.notna(r.estimate):
+            lines.append(f"{head}{r.estimate:.3g} [{r.ci_low:.3g}, {r.ci_high:.3g}]")
+        else:
+            lines.append(f"{head}{r.note}")
+    return "\n".join(lines)

@@ -212,6 +212,32 @@ class Design:
         """True when waves are linked by worker ID (``linked``) or by a code (``code``)."""
         return self.linkage in {"linked", "code"}
 
+    def not_supported(self, section: str) -> str:
+        """Why a report section does not apply to this design ("" when it does).
+
+        Parameters
+        ----------
+        section : {"attrition", "comparison"}
+            ``attrition``: attrition by arm (needs workers followed by ID and a
+            comparison group); ``comparison``: anything that compares arms.
+
+        Returns
+        -------
+        str
+            A plain reason ("waves are not linked by worker ID ..."), or "".
+        """
+        if section not in ("attrition", "comparison"):
+            raise ValueError(f"section must be 'attrition' or 'comparison'; got {section!r}")
+        if self.comparison == "none":
+            return "there is no comparison group"
+        if section == "attrition" and self.linkage != "linked":
+            how = "by self-generated codes" if self.linkage == "code" else "at all"
+            return (
+                f"waves are not linked by worker ID ({how}), so nobody is followed from one "
+                "wave to the next"
+            )
+        return ""
+
     def describe(self) -> str:
         """One sentence: ``"3 waves, anonymous, 7 organizations, no comparison group"``."""
         waves = f"{self.n_waves} wave{'s' if self.n_waves != 1 else ''}"

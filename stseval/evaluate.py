@@ -58,6 +58,7 @@ from scipy import stats
 from . import _evaluate_designs as _designs
 from . import effects, models, reshape
 from ._args import check_choices, check_confidence, check_min_cell
+from ._evaluate_designs import design_summary
 from .areas import AREA_KEYS, ORG_AREAS, get_area
 from .columns import (
     ESTIMATE_COLUMNS,
@@ -73,6 +74,7 @@ from .instruments import load_instrument
 __all__ = [
     "evaluate_area",
     "evaluate_all",
+    "design_summary",
     "add_fdr",
     "area_outcomes",
     "missing_data_report",
