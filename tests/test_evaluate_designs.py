@@ -306,3 +306,47 @@ def test_primary_estimator_recovers_the_truth(name):
         # coverage not clearly below 80%: one-sided binomial test at 1%
         p = stats.binomtest(covered, len(g), 0.8, alternative="less").pvalue
         assert p > 0.01, (name, wave, cohort, covered, len(g))
+
+
+# -- the area notebook on every design study (papermill; slow) ----------------------------
+def _notebook_text(path) -> str:
+    import nbformat
+
+    executed = nbformat.read(path, as_version=4)
+    return "\n".join(
+        str(out.get("data", {}).get("text/markdown", "")) + str(out.get("text", ""))
+        for cell in executed.cells
+        for out in cell.get("outputs", [])
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name", ["single_org", "anonymous", "coded", "three_wave", "staggered", "team_rct"]
+)
+def test_area_notebook_runs_on_every_design_study(name, tmp_path):
+    from stseval import pipeline
+
+    nb = ROOT / "notebooks" / "area_evaluation.ipynb"
+    params = {"study_dir": str(SHIPPED / name), "area": "supervision", "out_dir": str(tmp_path)}
+    pipeline.run_notebook(nb, tmp_path / "run.ipynb", params, cwd=tmp_path)
+    text = _notebook_text(tmp_path / "run.ipynb")
+    assert "**Design:**" in text and "Primary estimates" in text
+    saved = pd.read_csv(tmp_path / "estimates.csv")
+    assert saved["primary"].any()
+    if name in ("single_org", "anonymous", "coded"):
+        assert "Attrition by arm is not shown" in text
+
+
+@pytest.mark.slow
+def test_area_notebook_writes_next_to_the_study_by_default(tmp_path):
+    import shutil
+
+    from stseval import pipeline
+
+    study_dir = tmp_path / "studies" / "mine"
+    shutil.copytree(SHIPPED / "single_org", study_dir)
+    nb = ROOT / "notebooks" / "area_evaluation.ipynb"
+    params = {"study_dir": str(study_dir), "area": "supervision", "out_dir": ""}
+    pipeline.run_notebook(nb, tmp_path / "run.ipynb", params, cwd=tmp_path)
+    assert (tmp_path / "studies" / "results" / "supervision" / "estimates.csv").is_file()
