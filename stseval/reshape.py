@@ -13,7 +13,11 @@ They replace the methods ``Study.arms``, ``Study.wide``, ``Study.long`` and
 design where it is cheap: any number of waves (``wide(..., wave=...)`` picks the
 later wave), and anonymous studies (``worker_id`` never repeats across waves:
 ``wide`` then has no row with both waves, which estimators read as "not
-estimable").
+estimable"), team assignment (``design.assignment: team``: the arms are teams,
+:func:`arms` has a ``team_id`` column and ``treated`` is the worker's team's
+arm; :func:`org_months` counts an organization with a treated team as
+intervention) and studies without comparison organizations (intervention rows
+only).
 
 Tests: ``tests/test_study.py`` (hand-worked tiny study), ``tests/test_design.py``
 (three waves, anonymous waves).
