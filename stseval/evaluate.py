@@ -276,10 +276,21 @@ def evaluate_area(
     return _finish(pd.DataFrame(rows), area, shape)
 
 
+#: The last linked study: (study, rule, k, linked). Holding ``study`` keeps its id unique,
+#: so evaluate_all links a coded study once, not once per area.
+_LAST_LINK: list = []
+
+
 def _link(study, rule, k):
     from .linking import link_study
 
-    return link_study(study, rule=rule, k=k)[0]
+    if _LAST_LINK:
+        last, last_rule, last_k, linked = _LAST_LINK[0]
+        if last is study and last_rule == rule and last_k == k:
+            return linked
+    linked = link_study(study, rule=rule, k=k)[0]
+    _LAST_LINK[:] = [(study, rule, k, linked)]
+    return linked
 
 
 def _finish(table: pd.DataFrame, area: str, shape) -> pd.DataFrame:

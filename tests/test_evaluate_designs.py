@@ -350,3 +350,14 @@ def test_area_notebook_writes_next_to_the_study_by_default(tmp_path):
     params = {"study_dir": str(study_dir), "area": "supervision", "out_dir": ""}
     pipeline.run_notebook(nb, tmp_path / "run.ipynb", params, cwd=tmp_path)
     assert (tmp_path / "studies" / "results" / "supervision" / "estimates.csv").is_file()
+
+
+def test_link_rule_of_a_coded_study_is_an_option():
+    study = stseval.Study.from_dir(SHIPPED / "coded")
+    opts = dict(outcomes=["stss_total"], estimators=["ancova"])
+    exact = evaluate_area(study, "supervision", **opts)
+    loose = evaluate_area(study, "supervision", link_rule="k_of_m", link_k=2, **opts)
+    assert (exact["linkage"] == "code_matched").all()
+    assert loose["n_workers"].iloc[0] > exact["n_workers"].iloc[0]
+    with pytest.raises(stseval.UsageError, match="k"):
+        evaluate_area(study, "supervision", link_rule="k_of_m", **opts)
