@@ -392,7 +392,7 @@ def joint_area_rows(study, area, outcome, shape, *, confidence, se_type, wanted=
         if r.get("area", f"_a_{area}") not in (f"_a_{area}",):
             continue
         r.pop("area", None)
-        r["note"] = ((r.get("note") or "") + f" sensitivity: {shape.overlap}").strip()
+        r["note"] = "; ".join(x for x in (r.get("note") or "", shape.overlap) if x)
         table_rows.append(r)
     return table_rows
 

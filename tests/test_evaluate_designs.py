@@ -361,3 +361,26 @@ def test_link_rule_of_a_coded_study_is_an_option():
     assert loose["n_workers"].iloc[0] > exact["n_workers"].iloc[0]
     with pytest.raises(stseval.UsageError, match="k"):
         evaluate_area(study, "supervision", link_rule="k_of_m", **opts)
+
+
+def test_organizations_that_changed_several_areas_get_a_joint_sensitivity_row():
+    design = StudyDesign.preset("small").with_overrides(
+        {
+            "multi_area_share": "0.5",
+            "multi_area_count": "2",
+            "areas": '["supervision", "training"]',
+            "orgs_per_area": "4",
+        }
+    )
+    study = stseval.simulate(design, seed=3)
+    inter = study.interventions
+    sup = set(inter.loc[inter["area"] == "supervision", "org_id"])
+    both = sup & set(inter.loc[inter["area"] == "training", "org_id"])
+    assert both  # the design made some
+    table = evaluate_area(study, "supervision", outcomes=["stss_total"])
+    row = table[table["estimator"] == "did_joint_areas"]
+    assert len(row) == 1 and np.isfinite(row["estimate"].iloc[0])
+    assert not row["primary"].iloc[0]
+    assert (
+        f"{len(both)} of {len(sup)} organizations also changed other areas" in (row["note"].iloc[0])
+    )
