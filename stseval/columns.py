@@ -38,6 +38,7 @@ from __future__ import annotations
 __all__ = [
     "ESTIMATE_COLUMNS",
     "EVALUATE_EXTRA_COLUMNS",
+    "EVALUATE_DESIGN_COLUMNS",
     "ESTIMATORS",
     "MODEL_COLUMNS",
     "MODEL_ES_COLUMNS",
@@ -80,8 +81,41 @@ ESTIMATE_COLUMNS = [
 #: Columns :func:`stseval.evaluate_area` adds after :data:`ESTIMATE_COLUMNS`.
 EVALUATE_EXTRA_COLUMNS = ["p_fdr_all_areas", "direction", "icc_org", "method", "es_description"]
 
-#: Estimator names used in the `estimator` column.
-ESTIMATORS = ["paired_change", "ancova", "did", "mixed", "org_practice", "its", "rci"]
+#: Columns :func:`stseval.evaluate_area` appends for the study designs: ``wave`` (the
+#: later wave a row compares with the first; ``event +k`` for ``att_event`` rows; blank
+#: for monthly indicators and overall summaries), ``cohort`` (start cohort of an
+#: ``att_gt`` row), ``primary`` (bool: the design's primary estimator for the outcome,
+#: :func:`stseval.design.primary_estimator`), ``linkage`` (which rows the estimator used:
+#: ``linked`` by worker ID, ``code_matched`` by self-generated code, ``unlinked``: every
+#: response, no link used; blank for indicators), ``icc_team`` and ``design_effect``
+#: (team-randomized trials: team ICC(1) at the first wave and 1 + (m - 1) ICC).
+EVALUATE_DESIGN_COLUMNS = ["wave", "cohort", "primary", "linkage", "icc_team", "design_effect"]
+
+#: Estimator names used in the `estimator` column: today's, then the design estimators
+#: (described in :data:`stseval._designrows.DESIGN_ESTIMATORS`).
+ESTIMATORS = [
+    "paired_change",
+    "ancova",
+    "did",
+    "mixed",
+    "org_practice",
+    "its",
+    "rci",
+    "within_paired",
+    "within_unlinked",
+    "its_own_level",
+    "its_own_slope",
+    "did_cross_section",
+    "did_org_means",
+    "wave_effect",
+    "ancova_wave",
+    "att_gt",
+    "att_event",
+    "att_overall",
+    "twfe",
+    "team_did",
+    "did_joint_areas",
+]
 
 #: Every estimator of :mod:`stseval.models` (one row per reported term).
 MODEL_COLUMNS = [
@@ -134,6 +168,7 @@ ES_TYPES = {
     "d_mixed": "mixed-model estimate / pooled pre-test SD",
     "hedges_g_org_change": "Hedges' g of the organizations' mean changes",
     "share_improved": "share of the intervention arm reliably improved",
+    "d_first_wave_sd": "design estimate / SD of the outcome at the first wave (all rows)",
 }
 
 #: A reader's name for a score column or monthly indicator.

@@ -36,7 +36,15 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, f
 
 from .columns import DEFAULT_WAVES
 
-__all__ = ["Design", "DesignSpec", "StudyMeta", "WaveSpec", "design_of", "parse_meta"]
+__all__ = [
+    "Design",
+    "DesignSpec",
+    "StudyMeta",
+    "WaveSpec",
+    "design_of",
+    "parse_meta",
+    "primary_estimator",
+]
 
 LINKAGES = ("linked", "anonymous", "code")
 ASSIGNMENTS = ("org", "team")
@@ -204,6 +212,32 @@ class Design:
         """True when waves are linked by worker ID (``linked``) or by a code (``code``)."""
         return self.linkage in {"linked", "code"}
 
+    def not_supported(self, section: str) -> str:
+        """Why a report section does not apply to this design ("" when it does).
+
+        Parameters
+        ----------
+        section : {"attrition", "comparison"}
+            ``attrition``: attrition by arm (needs workers followed by ID and a
+            comparison group); ``comparison``: anything that compares arms.
+
+        Returns
+        -------
+        str
+            A plain reason ("waves are not linked by worker ID ..."), or "".
+        """
+        if section not in ("attrition", "comparison"):
+            raise ValueError(f"section must be 'attrition' or 'comparison'; got {section!r}")
+        if self.comparison == "none":
+            return "there is no comparison group"
+        if section == "attrition" and self.linkage != "linked":
+            how = "by self-generated codes" if self.linkage == "code" else "at all"
+            return (
+                f"waves are not linked by worker ID ({how}), so nobody is followed from one "
+                "wave to the next"
+            )
+        return ""
+
     def describe(self) -> str:
         """One sentence: ``"3 waves, anonymous, 7 organizations, no comparison group"``."""
         waves = f"{self.n_waves} wave{'s' if self.n_waves != 1 else ''}"
@@ -288,6 +322,70 @@ class Design:
             "partly reflect why they chose to (for example, worse baseline scores regress "
             "toward the mean)."
         ]
+
+
+#: Monthly organizational indicators (not worker scores).
+_INDICATORS = ("separation_rate", "absence_rate")
+
+
+def primary_estimator(design: Design, outcome: str, *, staggered: bool = False) -> str | None:
+    """The estimator a report leads with for ``outcome`` in a study of this design.
+
+    The rule (``evaluate_area`` marks these rows ``primary = True``; reports and
+    the recovery study use the same function):
+
+    ======================================  =====================  ===================
+    design                                  staff outcomes         monthly indicators
+    ======================================  =====================  ===================
+    staggered starts (cohorts)              ``att_overall``        ``its``
+    teams assigned                          ``team_did``           none (per org)
+    no comparison group, linked / coded     ``within_paired``      ``its_own_level``
+    no comparison group, anonymous          ``within_unlinked``    ``its_own_level``
+    anonymous, comparison                   ``did_cross_section``  ``its``
+    code-linked, comparison                 ``did_cross_section``  ``its``
+    linked, 3 or more waves                 ``ancova_wave``        ``its``
+    linked, 2 waves (today's design)        ``ancova``             ``its``
+    ======================================  =====================  ===================
+
+    In today's design the area's practice score (``org_guidance_<area>``) leads
+    with ``org_practice`` (organizations are the unit that changed practice).
+    With self-generated codes the primary row uses every response, because
+    wrong and missed matches bias the linked estimates toward zero; the linked
+    (matched) rows stand beside it.
+
+    Parameters
+    ----------
+    design : Design
+        ``study.design``.
+    outcome : str
+        A score column or a monthly indicator.
+    staggered : bool
+        True when the organizations started in different waves (found by
+        ``evaluate_area`` from the start dates and the wave dates).
+
+    Returns
+    -------
+    str or None
+        An estimator name of :data:`stseval.columns.ESTIMATORS`; None when no
+        estimator applies (indicators in a team-assigned study).
+    """
+    if outcome in _INDICATORS:
+        if design.assignment == "team":
+            return None
+        return "its_own_level" if design.comparison == "none" else "its"
+    if staggered:
+        return "att_overall"
+    if design.assignment == "team":
+        return "team_did"
+    if design.comparison == "none":
+        return "within_paired" if design.linked else "within_unlinked"
+    if design.linkage in ("anonymous", "code"):
+        return "did_cross_section"
+    if design.n_waves >= 3:
+        return "ancova_wave"
+    if outcome.startswith("org_guidance_"):
+        return "org_practice"
+    return "ancova"
 
 
 def design_of(study) -> Design:

@@ -41,6 +41,42 @@ Estimators (the ``estimator`` column)
     (Jacobson & Truax, 1991, with the instrument's published reliability);
     Wald interval, not adjusted for clustering (see ``note``).
 
+Study designs
+-------------
+The estimators above are today's design: two waves linked by worker ID,
+organizations assigned, chosen comparison organizations, one start cohort.
+:func:`evaluate_area` reads ``study.design`` and the area's data and runs what
+the design supports (:mod:`stseval._evaluate_designs`; estimator names in
+:data:`stseval._designrows.DESIGN_ESTIMATORS`; the primary one by
+:func:`stseval.design.primary_estimator`):
+
+=====================================  =================================================
+design                                 rows
+=====================================  =================================================
+today's design                         the rows above (+ ``did_joint_areas`` when
+                                       organizations of the area changed other areas)
+no comparison group                    ``within_paired`` (linked) / ``within_unlinked``
+                                       (anonymous) per later wave; ``its_own_level`` and
+                                       ``its_own_slope`` for the indicators; ``ancova``
+                                       and ``did`` say "not estimable: no comparison
+                                       group"
+anonymous waves                        ``did_cross_section``, ``did_org_means``
+                                       (+ ``wave_effect`` with 3+ waves); ``paired_change``,
+                                       ``ancova``, ``rci`` say "not estimable: waves are
+                                       not linked"
+self-generated codes                   linked by :func:`stseval.linking.link_study`
+                                       (``link_rule``): today's rows on the matched
+                                       workers (``linkage = code_matched``) beside the
+                                       anonymous rows on every response (``unlinked``)
+3 or more waves (linked)               today's rows at the second wave, ``wave_effect``
+                                       and ``ancova_wave`` at every later wave
+staggered start cohorts                ``att_gt``, ``att_event``, ``att_overall`` and
+                                       ``twfe`` (comparison only, never primary)
+teams assigned                         ``team_did`` (+ ``icc_team``, ``design_effect``
+                                       when randomized), ``did_cross_section`` and
+                                       ``ancova_wave`` clustered by team
+=====================================  =================================================
+
 Every estimate is in the outcome's raw units with its sign kept: for STS
 and burnout a negative estimate is an improvement (see ``direction``).
 Groups smaller than ``min_cell`` workers are not estimated; the row says why
@@ -53,18 +89,28 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from . import effects, models, reshape
+from . import _evaluate_designs as _designs
+from . import models, reshape
 from ._args import check_choices, check_confidence, check_min_cell
+from ._evaluate_designs import design_summary
+from ._evaluate_rows import _blank, _indicator_rows, _worker_rows
 from .areas import AREA_KEYS, ORG_AREAS, get_area
-from .columns import ESTIMATE_COLUMNS, ESTIMATORS, EVALUATE_EXTRA_COLUMNS, outcome_direction
-from .errors import NoInterventionError, StsevalError, UsageError
+from .columns import (
+    ESTIMATE_COLUMNS,
+    ESTIMATORS,
+    EVALUATE_DESIGN_COLUMNS,
+    EVALUATE_EXTRA_COLUMNS,
+    outcome_direction,
+)
+from .design import primary_estimator
+from .errors import NoInterventionError, UsageError
 from .instruments import load_instrument
 
 __all__ = [
     "evaluate_area",
     "evaluate_all",
+    "design_summary",
     "add_fdr",
     "area_outcomes",
     "missing_data_report",
@@ -73,10 +119,20 @@ __all__ = [
 
 #: Columns added around the contract columns (``stseval.columns.EVALUATE_EXTRA_COLUMNS``).
 EXTRA_COLUMNS = EVALUATE_EXTRA_COLUMNS
+#: Columns appended after them for the study designs (``stseval.columns.EVALUATE_DESIGN_COLUMNS``).
+DESIGN_COLUMNS = EVALUATE_DESIGN_COLUMNS
 
-_WORKER_ESTIMATORS = ("paired_change", "ancova", "did", "mixed", "rci")
-_PRACTICE_ESTIMATORS = ("org_practice", "paired_change", "ancova", "did")
 _INDICATORS = ("separation_rate", "absence_rate")
+#: Estimators that use every response and no link (a coded study is not linked for them).
+_ALL_ROWS_ESTIMATORS = {
+    "did_cross_section",
+    "did_org_means",
+    "within_unlinked",
+    "its",
+    "its_own_level",
+    "its_own_slope",
+    "did_joint_areas",
+}
 
 
 def area_outcomes(study, area: str) -> list[str]:
@@ -104,6 +160,8 @@ def evaluate_area(
     min_cell: int = 5,
     se_type: str = "CR3",
     estimators=None,
+    link_rule: str = "exact",
+    link_k: int | None = None,
 ) -> pd.DataFrame:
     """Estimates for one organizational guidance area.
 
@@ -126,7 +184,13 @@ def evaluate_area(
     se_type : {"CR3", "CR2", "CR1"}
         Cluster-robust variance for the worker-level regressions.
     estimators : list of str, optional
-        Run only these estimators (default: all that apply to each outcome).
+        Run only these estimators (default: all that apply to each outcome and
+        design; names of :data:`stseval.columns.ESTIMATORS`).
+    link_rule : {"exact", "k_of_m"}
+        With ``design.linkage: code``: how waves are matched by the code
+        (:func:`stseval.linking.link_codes`).
+    link_k : int, optional
+        With ``link_rule="k_of_m"``: elements that must agree.
 
     Returns
     -------
@@ -135,21 +199,30 @@ def evaluate_area(
         ``p_fdr_all_areas`` (filled by :func:`evaluate_all` / :func:`add_fdr`),
         ``direction`` (``lower`` or ``higher`` is better), ``icc_org`` (ICC(1)
         of the pre-wave outcome by organization), ``method`` and
-        ``es_description``. ``p_adjusted`` is Holm-adjusted within the area, per
-        estimator, across outcomes. Following the rule of :mod:`stseval.columns`,
+        ``es_description``. Following the rule of :mod:`stseval.columns`,
         ``ci_low``/``ci_high`` bound ``estimate`` (raw units) and
         ``es_ci_low``/``es_ci_high`` bound ``effect_size``; ``es_type`` is a short
         code (``g_av``, ``d_ancova``, ``d_ppc2``, ``d_mixed``, ``hedges_g_org_change``,
         ``share_improved``) and ``es_description`` the sentence (which, until this
         release, was in ``es_type``). A row with no estimate says why in ``note``;
         convergence trouble is in ``note`` and also raised as
-        :class:`~stseval.errors.EstimationWarning`.
+        :class:`~stseval.errors.EstimationWarning`. Then the design columns
+        (:data:`stseval.columns.EVALUATE_DESIGN_COLUMNS`): ``wave`` (the later
+        wave compared with the first; ``event +k`` for ``att_event``; blank for
+        indicators and ``att_overall``/``twfe``), ``cohort`` (``att_gt``),
+        ``primary`` (bool), ``linkage`` (``linked``, ``code_matched`` or
+        ``unlinked``: which rows the estimator used), ``icc_team`` and
+        ``design_effect``. ``p_adjusted`` is Holm within the area per estimator
+        and wave. A design that lacks something (no comparison group, one
+        organization, unlinked waves) gives rows with a ``note``, never an
+        exception.
 
     Raises
     ------
     UsageError
         Unknown area, outcome or estimator, a bad ``confidence`` or ``min_cell``
-        (checked by :mod:`stseval._args`, the same message as everywhere).
+        (checked by :mod:`stseval._args`, the same message as everywhere); a
+        bad ``link_rule`` / ``link_k``.
     NoInterventionError
         No organization changed practice in the area (a :class:`UsageError`;
         :func:`evaluate_all` skips such areas with a warning).
@@ -165,51 +238,132 @@ def evaluate_area(
     confidence = check_confidence(confidence)
     min_cell = check_min_cell(min_cell)
     arms = reshape.arms(study, area)
-    n_int = int((arms["arm"] == "intervention").sum())
-    n_cmp = int((arms["arm"] == "comparison").sum())
-    if n_int == 0:
+    if not (arms["arm"] == "intervention").any():
         raise NoInterventionError(
             f"no organization changed practice in area {area!r}: interventions.csv "
             "has no row for it, so there is nothing to evaluate"
         )
-    if n_cmp == 0:
-        raise UsageError(
-            f"area {area!r} has no comparison organizations (organizations with no "
-            "row in interventions.csv)"
-        )
+    shape = _designs.area_shape(study, area, arms)
     available = area_outcomes(study, area)
     outcomes = available if outcomes is None else check_choices(outcomes, available, "outcome")
     wanted = set(
         ESTIMATORS if estimators is None else check_choices(estimators, ESTIMATORS, "estimator")
     )
+    src, lk = study, ("linked" if shape.design.linkage == "linked" else "unlinked")
+    if shape.design.linkage == "code" and not wanted <= _ALL_ROWS_ESTIMATORS:
+        src, lk = _link(study, link_rule, link_k), "code_matched"
+    opts = dict(confidence=confidence, min_cell=int(min_cell), se_type=se_type)
     rows: list[dict] = []
     for outcome in outcomes:
         if outcome in _INDICATORS:
-            if "its" in wanted:
+            if shape.design.comparison == "none" or shape.design.assignment == "team":
+                rows += _designs.design_indicator_rows(
+                    study,
+                    area,
+                    outcome,
+                    shape,
+                    confidence=confidence,
+                    se_type=se_type,
+                    wanted=wanted,
+                )
+            elif "its" in wanted:
                 rows += _indicator_rows(study, area, outcome, confidence)
-        else:
-            rows += _worker_rows(study, area, outcome, confidence, int(min_cell), se_type, wanted)
+            continue
+        rows += _outcome_rows(study, src, lk, area, outcome, shape, wanted, **opts)
+    rows = [r for r in rows if r["estimator"] in wanted]
     if not rows:
         raise UsageError("the chosen estimators do not apply to the chosen outcomes")
-    table = pd.DataFrame(rows)
-    for col in ESTIMATE_COLUMNS + EXTRA_COLUMNS:
+    return _finish(pd.DataFrame(rows), area, shape)
+
+
+#: The last linked study: (study, rule, k, linked). Holding ``study`` keeps its id unique,
+#: so evaluate_all links a coded study once, not once per area.
+_LAST_LINK: list = []
+
+
+def _link(study, rule, k):
+    from .linking import link_study
+
+    if _LAST_LINK:
+        last, last_rule, last_k, linked = _LAST_LINK[0]
+        if last is study and last_rule == rule and last_k == k:
+            return linked
+    linked = link_study(study, rule=rule, k=k)[0]
+    _LAST_LINK[:] = [(study, rule, k, linked)]
+    return linked
+
+
+def _finish(table: pd.DataFrame, area: str, shape) -> pd.DataFrame:
+    for col in ESTIMATE_COLUMNS + EXTRA_COLUMNS + DESIGN_COLUMNS:
         if col not in table:
             table[col] = np.nan
-    table = table[ESTIMATE_COLUMNS + EXTRA_COLUMNS]
+    table = table[ESTIMATE_COLUMNS + EXTRA_COLUMNS + DESIGN_COLUMNS].copy()
+    blank_dup = table["estimate"].isna() & table.duplicated(["outcome", "estimator", "note"])
+    table = table[~blank_dup]
     table["area"] = area
     table["direction"] = table["outcome"].map(outcome_direction)
-    table["note"] = table["note"].fillna("").astype(str)
-    table["method"] = table["method"].fillna("").astype(str)
-    table["es_type"] = table["es_type"].fillna("").astype(str)
-    table["es_description"] = table["es_description"].fillna("").astype(str)
+    for col in ("note", "method", "es_type", "es_description", "wave", "cohort", "linkage"):
+        table[col] = table[col].map(lambda v: "" if v is None or v != v else str(v))
     for col in ("n_workers", "n_orgs"):
         table[col] = pd.to_numeric(table[col], errors="coerce").astype("Int64")
+    for col in ("icc_team", "design_effect", "icc_org"):
+        table[col] = pd.to_numeric(table[col], errors="coerce").astype("float64")
+    table["primary"] = [
+        primary_estimator(shape.design, o, staggered=shape.staggered) == e
+        for o, e in zip(table["outcome"], table["estimator"], strict=True)
+    ]
     table["p_adjusted"] = np.nan
-    for _, idx in table.groupby("estimator", sort=False).groups.items():
+    for _, idx in table.groupby(["estimator", "wave"], sort=False).groups.items():
         table.loc[idx, "p_adjusted"] = np.asarray(
             models.adjust_p(table.loc[idx, "p_value"], method="holm")
         )
     return table.reset_index(drop=True)
+
+
+def _outcome_rows(study, src, lk, area, outcome, shape, wanted, *, confidence, min_cell, se_type):
+    """Every estimate row of one staff outcome (or practice score) that the design supports."""
+    d, later = shape.design, shape.waves[1] if len(shape.waves) > 1 else ""
+    if d.n_waves < 2:
+        return [_blank(outcome, "within_paired", "not estimable: the study has one wave")]
+    if shape.classic:
+        rows = _worker_rows(study, area, outcome, confidence, min_cell, se_type, wanted)
+        rows = [dict(r, wave=later, linkage="linked") for r in rows]
+        return rows + _joint_rows(study, area, outcome, shape, wanted, confidence, se_type)
+    long = reshape.long(src, outcome, area)
+    arms_used = (1,) if d.comparison == "none" else (0, 1)
+    small = _designs.small_arm(long, min_cell, arms_used)
+    des = dict(confidence=confidence, se_type=se_type)
+    if small:
+        rows = [_blank(outcome, _primary(shape, outcome), small)]
+    else:
+        rows = _designs.design_worker_rows(long, outcome, shape, linkage=lk, wanted=wanted, **des)
+    linked = lk != "unlinked"
+    if linked and d.comparison != "none" and d.assignment == "org" and not shape.staggered:
+        if not small:  # the two-wave estimators on the first later wave (matched rows)
+            classic = _worker_rows(src, area, outcome, confidence, min_cell, se_type, wanted)
+            rows += [dict(r, wave=later, linkage=lk) for r in classic]
+    elif not linked and d.comparison != "none" and not shape.staggered:
+        rows += _designs.not_linked_rows(outcome, ("paired_change", "ancova", "rci"))
+    if d.linkage == "code" and not shape.staggered:  # the same estimators on every response
+        all_long = reshape.long(study, outcome, area)
+        if not _designs.small_arm(all_long, min_cell, arms_used):
+            rows += _designs.design_worker_rows(all_long, outcome, shape, linkage="unlinked", **des)
+    return rows + _joint_rows(study, area, outcome, shape, wanted, confidence, se_type)
+
+
+def _primary(shape, outcome) -> str:
+    return primary_estimator(shape.design, outcome, staggered=shape.staggered) or "its"
+
+
+def _joint_rows(study, area, outcome, shape, wanted, confidence, se_type) -> list[dict]:
+    d = shape.design
+    if not shape.overlap or "did_joint_areas" not in wanted or d.comparison == "none":
+        return []
+    if d.assignment != "org" or outcome.startswith("org_guidance_"):
+        return []
+    return _designs.joint_area_rows(
+        study, area, outcome, shape, confidence=confidence, se_type=se_type
+    )
 
 
 def evaluate_all(study, *, areas=None, progress: bool = False, **kwargs) -> pd.DataFrame:
@@ -245,233 +399,6 @@ def add_fdr(estimates: pd.DataFrame) -> pd.DataFrame:
             models.adjust_p(out.loc[idx, "p_value"], method="fdr_bh")
         )
     return out
-
-
-# -- pieces -------------------------------------------------------------------------
-def _blank(outcome, estimator, note, n_workers=np.nan, n_orgs=np.nan) -> dict:
-    return {
-        "outcome": outcome,
-        "estimator": estimator,
-        "note": note,
-        "n_workers": n_workers,
-        "n_orgs": n_orgs,
-    }
-
-
-def _from_model(outcome, estimator, res: pd.DataFrame, term=None) -> dict:
-    r = res.iloc[0] if term is None else res.loc[res["term"] == term].iloc[0]
-    row = {"outcome": outcome, "estimator": estimator}
-    for col in (
-        "estimate",
-        "se",
-        "ci_low",
-        "ci_high",
-        "p_value",
-        "n_workers",
-        "n_orgs",
-        "method",
-        "note",
-    ):
-        row[col] = r.get(col)
-    for col in ("effect_size", "es_type", "es_ci_low", "es_ci_high", "es_description"):
-        if col in r:
-            row[col] = r[col]
-    return row
-
-
-def _icc(wide: pd.DataFrame) -> float:
-    data = wide.dropna(subset=["pre"])
-    if data["org_id"].nunique() < 2 or len(data) < 3:
-        return np.nan
-    res = models.icc_by_org(data["pre"], data["org_id"])
-    return float(res["icc1"].iloc[0]) if isinstance(res, pd.DataFrame) else float(res)
-
-
-def _arm_counts(wide: pd.DataFrame) -> pd.Series:
-    complete = wide.dropna(subset=["pre", "post"])
-    return complete.groupby("treated")["worker_id"].nunique().reindex([0, 1], fill_value=0)
-
-
-def _safe(fn, outcome, estimator, *args, **kwargs) -> dict:
-    """Run an estimator; a user-level refusal (too few orgs, ...) becomes a note."""
-    try:
-        return fn(*args, **kwargs)
-    except StsevalError as exc:
-        return _blank(outcome, estimator, f"not estimated: {exc}")
-    except (np.linalg.LinAlgError, ValueError) as exc:
-        return _blank(outcome, estimator, f"not estimated: the model could not be fitted ({exc})")
-
-
-def _worker_rows(study, area, outcome, confidence, min_cell, se_type, wanted) -> list[dict]:
-    wide = reshape.wide(study, outcome, area)
-    long = reshape.long(study, outcome, area)
-    icc = _icc(wide)
-    counts = _arm_counts(wide)
-    practice = outcome == get_area(area).practice_scale
-    estimators = [
-        e for e in (_PRACTICE_ESTIMATORS if practice else _WORKER_ESTIMATORS) if e in wanted
-    ]
-    rows = []
-    small = counts.min() < min_cell
-    for est in estimators:
-        if small and est != "org_practice":
-            rows.append(
-                _blank(
-                    outcome,
-                    est,
-                    f"suppressed: fewer than {min_cell} workers with pre and post scores in an arm",
-                )
-            )
-            continue
-        fn = {
-            "paired_change": _paired_row,
-            "ancova": _ancova_row,
-            "did": _did_row,
-            "mixed": _mixed_row,
-            "rci": _rci_row,
-            "org_practice": _org_practice_row,
-        }[est]
-        rows.append(_safe(fn, outcome, est, outcome, wide, long, confidence, min_cell, se_type))
-    for r in rows:
-        r["icc_org"] = icc
-    return rows
-
-
-def _pooled_pre_sd(wide) -> float:
-    pre = wide.dropna(subset=["pre"])
-    groups = [g["pre"].to_numpy(float) for _, g in pre.groupby("treated")]
-    num = sum((len(g) - 1) * g.var(ddof=1) for g in groups if len(g) > 1)
-    den = sum(len(g) - 1 for g in groups if len(g) > 1)
-    return float(np.sqrt(num / den)) if den > 0 else np.nan
-
-
-def _standardize(row: dict, sd: float, label: str) -> dict:
-    if np.isfinite(sd) and sd > 0 and row.get("estimate") is not None:
-        row["effect_size"] = row["estimate"] / sd
-        row["es_ci_low"] = row["ci_low"] / sd
-        row["es_ci_high"] = row["ci_high"] / sd
-        row["es_type"] = label
-        row["es_description"] = (
-            f"{label}: estimate / pooled pre-test SD ({sd:.2f}; SD treated as known)"
-        )
-    return row
-
-
-def _paired_row(outcome, wide, long, confidence, min_cell, se_type) -> dict:
-    arm = wide[wide["treated"] == 1].dropna(subset=["pre", "post"])
-    res = models.paired_test(arm["pre"], arm["post"], orgs=arm["org_id"], confidence=confidence)
-    row = _from_model(outcome, "paired_change", res)
-    es = effects.paired(arm["pre"], arm["post"], confidence=confidence)
-    g = es.loc[es["es_type"] == "g_av"].iloc[0]
-    row.update(
-        effect_size=g["effect_size"],
-        es_ci_low=g["ci_low"],
-        es_ci_high=g["ci_high"],
-        es_type="g_av",
-        es_description=g["description"],
-    )
-    row["note"] = (
-        (row.get("note") or "") + " intervention arm only, no comparison: includes "
-        "any change that happened everywhere"
-    ).strip()
-    return row
-
-
-def _ancova_row(outcome, wide, long, confidence, min_cell, se_type) -> dict:
-    res = models.ancova(wide, confidence=confidence, se_type=se_type)
-    return _standardize(_from_model(outcome, "ancova", res), _pooled_pre_sd(wide), "d_ancova")
-
-
-def _did_row(outcome, wide, long, confidence, min_cell, se_type) -> dict:
-    res = models.did(long, confidence=confidence, se_type=se_type)
-    row = _from_model(outcome, "did", res)
-    complete = wide.dropna(subset=["pre", "post"])
-    t, c = complete[complete["treated"] == 1], complete[complete["treated"] == 0]
-    if len(t) >= 4 and len(c) >= 4:
-        es = effects.ppc(t["pre"], t["post"], c["pre"], c["post"], confidence=confidence)
-        e = es.iloc[0]
-        row.update(
-            effect_size=e["effect_size"],
-            es_ci_low=e["ci_low"],
-            es_ci_high=e["ci_high"],
-            es_type="d_ppc2",
-            es_description="d_ppc2 (Morris 2008): difference in mean change / pooled "
-            "pre-test SD, bias-corrected; completers",
-        )
-    return row
-
-
-def _mixed_row(outcome, wide, long, confidence, min_cell, se_type) -> dict:
-    res = models.mixed(long, confidence=confidence)
-    return _standardize(_from_model(outcome, "mixed", res), _pooled_pre_sd(wide), "d_mixed")
-
-
-def _org_practice_row(outcome, wide, long, confidence, min_cell, se_type) -> dict:
-    # Organizations with fewer than min_cell respondents in a wave do not report a mean.
-    sizes = long.dropna(subset=["y"]).groupby(["org_id", "wave"])["worker_id"].nunique()
-    small = sizes[sizes < min_cell].index.get_level_values(0).unique()
-    data = long[~long["org_id"].isin(small)]
-    res = models.org_practice(data, confidence=confidence)
-    row = _from_model(outcome, "org_practice", res)
-    if len(small):
-        row["note"] = (
-            (row.get("note") or "") + f" {len(small)} organization(s) with fewer than "
-            f"{min_cell} respondents in a wave left out"
-        ).strip()
-    return row
-
-
-def _rci_row(outcome, wide, long, confidence, min_cell, se_type) -> dict:
-    key, _, scale = outcome.partition("_")
-    inst = load_instrument(key)
-    rel = inst.published_reliability(scale)
-    if rel is None:
-        return _blank(outcome, "rci", f"not estimated: no published reliability for {outcome}")
-    complete = wide.dropna(subset=["pre", "post"])
-    sd = _pooled_pre_sd(wide)
-    rc = effects.reliable_change(
-        complete["pre"],
-        complete["post"],
-        reliability=rel,
-        sd_pre=sd,
-        lower_is_better=outcome_direction(outcome) == "lower",
-    )
-    improved = (rc["category"] == "reliably improved").to_numpy()
-    treated = complete["treated"].to_numpy() == 1
-    p1, p0 = improved[treated].mean(), improved[~treated].mean()
-    n1, n0 = treated.sum(), (~treated).sum()
-    est = p1 - p0
-    se = float(np.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0))
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    p = float(2 * stats.norm.sf(abs(est / se))) if se > 0 else np.nan
-    return {
-        "outcome": outcome,
-        "estimator": "rci",
-        "estimate": est,
-        "se": se,
-        "ci_low": est - z * se,
-        "ci_high": est + z * se,
-        "p_value": p,
-        "effect_size": p1,
-        "es_type": "share_improved",
-        "es_description": f"share reliably improved in the intervention arm (comparison {p0:.3f})",
-        "n_workers": int(n1 + n0),
-        "n_orgs": complete["org_id"].nunique(),
-        "method": f"Jacobson & Truax (1991) RCI, reliability {rel} (published), pooled "
-        f"pre-test SD {sd:.2f}; difference in proportions, Wald interval",
-        "note": "not adjusted for clustering by organization",
-    }
-
-
-def _indicator_rows(study, area, indicator, confidence) -> list[dict]:
-    data = reshape.org_months(study, area)
-    try:
-        res = models.its(data, indicator=indicator, confidence=confidence)
-    except StsevalError as exc:
-        return [_blank(indicator, "its", f"not estimated: {exc}")]
-    row = _from_model(indicator, "its", res, term="level_change")
-    row["n_workers"] = np.nan
-    return [row]
 
 
 def missing_data_report(

@@ -26,6 +26,7 @@ doi:10.1177/0193841X08316676
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +37,7 @@ from ._designrows import wave_order
 from ._results import _check_frame
 from .errors import UsageError
 
-__all__ = ["LinkResult", "RATE_COLUMNS", "link_codes"]
+__all__ = ["LinkResult", "RATE_COLUMNS", "link_codes", "link_study"]
 
 #: Columns of :attr:`LinkResult.rates`.
 RATE_COLUMNS = [
@@ -248,3 +249,84 @@ def link_codes(
     out = frame.copy()
     out["linked_id"] = linked_id
     return LinkResult(linked=out, rates=rates[RATE_COLUMNS].reset_index(drop=True))
+
+
+def link_study(study, *, rule: str = "exact", k=None):
+    """A linked copy of a code-linked study: worker ids replaced by the matched id.
+
+    Parameters
+    ----------
+    study : Study
+        ``design.linkage: code`` with ``design.link_code_columns`` naming the
+        code element columns of ``responses.csv`` (or one ready-made code column).
+        Not modified.
+    rule, k
+        The matching rule of :func:`link_codes`.
+
+    Returns
+    -------
+    (Study, DataFrame)
+        The linked study and the match rates (:data:`RATE_COLUMNS`). In the
+        study, ``responses.worker_id`` is the ``linked_id`` (rows matched as one
+        person share the id of their earliest response); ``workers.csv`` has one
+        row per linked id (organization, team and other columns of the earliest
+        response's respondent); ``study.yaml`` says ``design.linkage: linked``
+        and records the rule under ``provenance.linking`` (rule, k, elements,
+        overall match rate of each pair of waves).
+
+    Raises
+    ------
+    UsageError
+        The study is not code-linked, names no code columns, or a code column
+        is missing from ``responses.csv``.
+    """
+    design = study.design
+    elements = list(design.link_code_columns)
+    if design.linkage != "code" or not elements:
+        raise UsageError(
+            "linking needs a study whose study.yaml says design: {linkage: code, "
+            "link_code_columns: [...]} naming the code columns of responses.csv; "
+            f"this study has linkage {design.linkage!r} and link_code_columns {elements!r}"
+        )
+    responses, workers = study.responses, study.workers
+    missing = [c for c in elements if c not in responses.columns]
+    if missing:
+        raise UsageError(
+            f"responses.csv has no column(s) {', '.join(missing)} named in "
+            "study.yaml design.link_code_columns"
+        )
+    frame = responses.merge(workers[["worker_id", "org_id"]], on="worker_id", how="left")
+    frame = frame.dropna(subset=["org_id"])
+    res = link_codes(frame, elements, rule=rule, k=k, waves=study.waves)
+    new_id = dict(zip(res.linked["worker_id"].astype(str), res.linked["linked_id"], strict=True))
+    new_resp = responses.assign(worker_id=responses["worker_id"].astype(str).map(new_id))
+    new_resp = new_resp.dropna(subset=["worker_id"])
+    first = workers.assign(_new=workers["worker_id"].astype(str).map(new_id))
+    first = first.dropna(subset=["_new"]).drop_duplicates("_new", keep="first")
+    new_workers = first.assign(worker_id=first["_new"]).drop(columns="_new")
+    meta = copy.deepcopy(dict(study.meta))
+    meta.setdefault("design", {})
+    meta["design"] = {**(meta["design"] or {}), "linkage": "linked", "link_code_columns": []}
+    total = res.rates[res.rates["org_id"] == "all"]
+    meta.setdefault("provenance", {})
+    meta["provenance"] = {
+        **(meta["provenance"] or {}),
+        "linking": {
+            "rule": rule,
+            "k": None if k is None else int(k),
+            "elements": elements,
+            "match_rate": {
+                f"{a}->{b}": round(float(r), 4)
+                for a, b, r in zip(
+                    total["wave_from"], total["wave_to"], total["share_from_matched"], strict=True
+                )
+            },
+        },
+    }
+    linked = study.replace(
+        meta=meta,
+        responses=new_resp.reset_index(drop=True),
+        workers=new_workers.reset_index(drop=True),
+        validate=False,
+    )
+    return linked, res.rates

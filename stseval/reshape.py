@@ -13,7 +13,11 @@ They replace the methods ``Study.arms``, ``Study.wide``, ``Study.long`` and
 design where it is cheap: any number of waves (``wide(..., wave=...)`` picks the
 later wave), and anonymous studies (``worker_id`` never repeats across waves:
 ``wide`` then has no row with both waves, which estimators read as "not
-estimable").
+estimable"), team assignment (``design.assignment: team``: the arms are teams,
+:func:`arms` has a ``team_id`` column and ``treated`` is the worker's team's
+arm; :func:`org_months` counts an organization with a treated team as
+intervention) and studies without comparison organizations (intervention rows
+only).
 
 Tests: ``tests/test_study.py`` (hand-worked tiny study), ``tests/test_design.py``
 (three waves, anonymous waves).
@@ -39,12 +43,29 @@ __all__ = [
 ]
 
 
-def arms(study, area: str) -> pd.DataFrame:
-    """The intervention and comparison organizations for one organizational area.
+def _team_assigned(study) -> bool:
+    """True when teams were assigned (``design.assignment: team``) and rows name a team."""
+    inter = study.interventions
+    if "team_id" not in inter.columns or study.design.assignment != "team":
+        return False
+    return bool(inter["team_id"].astype("string").str.strip().fillna("").ne("").any())
 
-    Intervention orgs have a row for ``area`` in ``interventions.csv``.
-    Comparison orgs have no row in ``interventions.csv`` at all: an org that
-    changed another area is in neither arm of this one.
+
+def arms(study, area: str) -> pd.DataFrame:
+    """The intervention and comparison units for one organizational area.
+
+    Organization assignment (default): intervention orgs have a row for
+    ``area`` in ``interventions.csv``; comparison orgs have no row in
+    ``interventions.csv`` at all: an org that changed another area is in
+    neither arm of this one. In a study without comparison organizations
+    (``design.comparison: none``, e.g. one agency) the table has intervention
+    rows only.
+
+    Team assignment (``design.assignment: team`` and ``interventions.csv`` names
+    a ``team_id``): the units are teams. A team is in the intervention arm when a
+    row for ``area`` names it (or names its organization with a blank
+    ``team_id``); teams with no row in any area (untreated teams, also those of
+    organizations that changed nothing) are the comparison.
 
     Parameters
     ----------
@@ -55,20 +76,21 @@ def arms(study, area: str) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``org_id, arm, start_date``: ``arm`` is ``"intervention"`` or
-        ``"comparison"``; a comparison org's ``start_date`` is the reference
+        ``org_id, arm, start_date`` (organization assignment), plus ``team_id``
+        (team assignment, one row per team): ``arm`` is ``"intervention"`` or
+        ``"comparison"``; a comparison unit's ``start_date`` is the reference
         date used to split its months into before and after: the lower median
-        of the intervention orgs' start dates (missing if the area has no
-        intervention org). Sorted by ``org_id``.
+        of the intervention units' start dates (missing if the area has no
+        intervention unit). Sorted by ``org_id`` (and ``team_id``).
     """
     if area not in AREA_KEYS:
         raise UsageError(f"unknown area {area!r}; organizational areas are {', '.join(AREA_KEYS)}")
+    if _team_assigned(study):
+        return _team_arms(study, area)
     inter = study.interventions
     mine = inter[inter["area"] == area].groupby("org_id", sort=True)["start_date"].min()
     changed = set(inter["org_id"])
     comparison = sorted(o for o in study.orgs["org_id"] if o not in changed)
-    starts = np.sort(mine.dropna().to_numpy())
-    ref = starts[(len(starts) - 1) // 2] if len(starts) else pd.NaT
     treated = pd.DataFrame(
         {"org_id": mine.index.astype("str"), "arm": "intervention", "start_date": mine.to_numpy()}
     )
@@ -76,7 +98,9 @@ def arms(study, area: str) -> pd.DataFrame:
         {
             "org_id": pd.Series(comparison, dtype="str"),
             "arm": "comparison",
-            "start_date": pd.Series([ref] * len(comparison), dtype="datetime64[ns]"),
+            "start_date": pd.Series(
+                [_lower_median(mine)] * len(comparison), dtype="datetime64[ns]"
+            ),
         }
     )
     out = pd.concat([treated, control], ignore_index=True)
@@ -84,12 +108,56 @@ def arms(study, area: str) -> pd.DataFrame:
     return out.sort_values("org_id", kind="mergesort").reset_index(drop=True)
 
 
+def _lower_median(starts: pd.Series):
+    vals = np.sort(starts.dropna().to_numpy())
+    return vals[(len(vals) - 1) // 2] if len(vals) else pd.NaT
+
+
+def _team_arms(study, area: str) -> pd.DataFrame:
+    inter = study.interventions.copy()
+    inter["team_id"] = inter["team_id"].astype("string").str.strip().fillna("")
+    teams = study.workers[["org_id", "team_id"]].dropna().drop_duplicates()
+    teams = teams.astype({"org_id": "str", "team_id": "str"})
+    whole = inter[inter["team_id"] == ""]  # a row without a team: every team of the org
+    named = inter[inter["team_id"] != ""][["org_id", "area", "team_id", "start_date"]]
+    expanded = whole.drop(columns="team_id").merge(teams, on="org_id", how="inner")
+    rows = pd.concat([named, expanded[named.columns]], ignore_index=True)
+    mine = rows[rows["area"] == area].groupby(["org_id", "team_id"])["start_date"].min()
+    changed = set(zip(rows["org_id"], rows["team_id"], strict=True))
+    treated = mine.reset_index().assign(arm="intervention")
+    control = teams[
+        [(o, t) not in changed for o, t in zip(teams.org_id, teams.team_id, strict=True)]
+    ]
+    control = control.assign(arm="comparison", start_date=_lower_median(mine))
+    out = pd.concat([treated, control], ignore_index=True)
+    out["start_date"] = out["start_date"].astype("datetime64[ns]")
+    out = out[["org_id", "arm", "start_date", "team_id"]]
+    return out.sort_values(["org_id", "team_id"], kind="mergesort").reset_index(drop=True)
+
+
+def _org_arms(study, area: str) -> pd.DataFrame:
+    """Organization-level arms: with team assignment an org is in the intervention arm
+    when any of its teams is (its monthly indicators are per organization)."""
+    table = arms(study, area)
+    if "team_id" not in table.columns:
+        return table
+    table = table.sort_values("arm", kind="mergesort", ascending=False)  # intervention first
+    out = table.groupby("org_id", sort=True).agg(
+        arm=("arm", "first"), start_date=("start_date", "min")
+    )
+    return out.reset_index()
+
+
 def arm_workers(study, area: str) -> pd.DataFrame:
-    """Workers of the area's arms: ``worker_id, org_id, team_id, treated`` (1 = intervention)."""
+    """Workers of the area's arms: ``worker_id, org_id, team_id, treated`` (1 = intervention).
+
+    With team assignment ``treated`` is the worker's team's arm (see :func:`arms`).
+    """
     table = arms(study, area)
     table = table.assign(treated=(table["arm"] == "intervention").astype("int64"))
+    keys = ["org_id", "team_id"] if "team_id" in table.columns else ["org_id"]
     return study.workers[["worker_id", "org_id", "team_id"]].merge(
-        table[["org_id", "treated"]], on="org_id", how="inner"
+        table[keys + ["treated"]], on=keys, how="inner"
     )
 
 
@@ -178,7 +246,7 @@ def org_months(study, area: str) -> pd.DataFrame:
         separations / headcount`` and ``absence_rate = absence_days /
         (headcount x 21 working days)``. Sorted by org and month.
     """
-    table = arms(study, area)
+    table = _org_arms(study, area)
     table = table.assign(treated=(table["arm"] == "intervention").astype("int64"))
     m = study.org_metrics.merge(
         table[["org_id", "treated", "start_date"]], on="org_id", how="inner"
