@@ -72,6 +72,12 @@ from ._notebook_runner import (
 from ._notebook_support import notebooks_dir
 from .areas import AREA_KEYS
 from .errors import UsageError
+from .parallel import check_scheduler
+
+#: The study scored once per run, in the run folder (Parquet), and the area notebook's
+#: parameter that receives its path.
+SCORED_FILE = "scored.parquet"
+SCORED_PARAMETER = "scored_path"
 
 __all__ = [
     "NOTEBOOKS",
@@ -117,6 +123,12 @@ class RunPlan:
     kernel_name : str
     study : Study
         The validated study (IDs for the leak scan, provenance for ``run.json``).
+    scheduler : str or None
+        Where the notebooks run (:func:`stseval.parallel.map_tasks`; None: the default).
+    scored_path : Path or None
+        ``<out>/scored.parquet``: the study scored once, read by every area
+        notebook (its ``scored_path`` parameter); None when the area notebook
+        does not declare that parameter (an older or custom notebook scores itself).
     """
 
     study_dir: Path
@@ -133,6 +145,8 @@ class RunPlan:
     progress: bool = True
     kernel_name: str = KERNEL
     study: Any = field(default=None, repr=False, compare=False)
+    scheduler: str | None = None
+    scored_path: Path | None = None
 
 
 @dataclass
@@ -237,12 +251,15 @@ def _runs(nb_dir: Path, out: Path, study_path: Path, areas, org_ids, common: dic
     for path in [area_nb, funder_nb] + ([org_nb] if org_ids else []):
         if not path.is_file():
             raise UsageError(f"notebook {path} does not exist")
+    area_common = dict(common)
+    if SCORED_PARAMETER in notebook_parameters(area_nb):
+        area_common[SCORED_PARAMETER] = str(out / SCORED_FILE)
     area_runs = tuple(
         NotebookRun(
             key=f"area:{a}",
             notebook=area_nb,
             output=out / "areas" / a / area_nb.name,
-            parameters={**common, "area": a, "out_dir": str(out / "areas" / a)},
+            parameters={**area_common, "area": a, "out_dir": str(out / "areas" / a)},
             label=f"{area_nb.name} for area {a!r}",
         )
         for a in areas
@@ -283,6 +300,7 @@ def plan(
     progress: bool = True,
     notebooks: str | os.PathLike | None = None,
     kernel_name: str = KERNEL,
+    scheduler: str | None = None,
 ) -> RunPlan:
     """Validate a report run and return its :class:`RunPlan`; nothing is written.
 
@@ -300,6 +318,8 @@ def plan(
     out = Path(out_dir).expanduser().resolve()
     _check_out(out, study_path, nb_dir)
     jobs = _check_options(confidence, min_cell, jobs)
+    if scheduler is not None:
+        check_scheduler(scheduler)
     study = Study.from_dir(study_path)
     chosen = _choose_areas(study, areas)
     org_ids = _choose_orgs(study, org_reports)
@@ -324,6 +344,8 @@ def plan(
         progress=progress,
         kernel_name=kernel_name,
         study=study,
+        scheduler=scheduler,
+        scored_path=(out / SCORED_FILE if SCORED_PARAMETER in area_runs[0].parameters else None),
     )
 
 
@@ -334,11 +356,14 @@ def _clear_previous(run_plan: RunPlan) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for a in run_plan.areas:
         shutil.rmtree(out / "areas" / a, ignore_errors=True)
-    for name in ("estimates.csv", "funder_report.html", "funder_report.pdf", "funder_report.ipynb"):
+    names = ("estimates.csv", "funder_report.html", "funder_report.pdf", "funder_report.ipynb")
+    for name in (*names, SCORED_FILE):
         (out / name).unlink(missing_ok=True)
 
 
-def _run_step(run_plan: RunPlan, result: ReportRun, runs, *, desc: str, timing: str) -> None:
+def _run_step(
+    run_plan: RunPlan, result: ReportRun, runs, *, desc: str, timing: str, client=None
+) -> None:
     t = time.monotonic()
     status = run_all(
         runs,
@@ -346,6 +371,8 @@ def _run_step(run_plan: RunPlan, result: ReportRun, runs, *, desc: str, timing: 
         progress=run_plan.progress,
         desc=desc,
         kernel_name=run_plan.kernel_name,
+        scheduler=run_plan.scheduler,
+        client=client,
     )
     result.runs.update(status)
     result.failures += [status[r.key]["error"] for r in runs if status[r.key]["error"]]
@@ -362,27 +389,51 @@ def _collect_estimates(run_plan: RunPlan, done: list[str]) -> Path:
     return run_plan.estimates_csv
 
 
-def execute(run_plan: RunPlan) -> ReportRun:
+def _write_scored(run_plan: RunPlan, result: ReportRun) -> None:
+    """Score the study once and write it for the area notebooks (``scored_path``)."""
+    if run_plan.scored_path is None:
+        return
+    t = time.monotonic()
+    run_plan.study.scored().to_parquet(run_plan.scored_path, index=False)
+    result.timings["score"] = round(time.monotonic() - t, 2)
+
+
+def execute(run_plan: RunPlan, *, client=None) -> ReportRun:
     """Run the notebooks of a plan: areas, the combined estimates, funder and org reports.
 
-    Returns a :class:`ReportRun` with the estimates path, every run's status
-    and the failures; the HTML and PDF are made by :func:`export`.
+    The study is scored once into ``<out>/scored.parquet`` first. The
+    notebooks run where ``run_plan.scheduler`` says, or on ``client`` (an open
+    ``distributed.Client``, or what :func:`stseval.parallel.open_scheduler`
+    yielded) when given. Returns a :class:`ReportRun` with the estimates path,
+    every run's status and the failures; the HTML and PDF are made by :func:`export`.
     """
     t0 = time.monotonic()
     result = ReportRun(
         out_dir=run_plan.out_dir, started=datetime.now(UTC).isoformat(timespec="seconds")
     )
     _clear_previous(run_plan)
-    _run_step(run_plan, result, run_plan.area_runs, desc="area notebooks", timing="areas")
+    _write_scored(run_plan, result)
+    step = {"client": client}
+    _run_step(run_plan, result, run_plan.area_runs, desc="area notebooks", timing="areas", **step)
     done = [r.key.split(":", 1)[1] for r in run_plan.area_runs if result.succeeded(r.key)]
     if done:
         result.estimates = _collect_estimates(run_plan, done)
         _run_step(
-            run_plan, result, (run_plan.funder,), desc="funder report", timing="funder_report"
+            run_plan,
+            result,
+            (run_plan.funder,),
+            desc="funder report",
+            timing="funder_report",
+            **step,
         )
     if run_plan.org_runs:
         _run_step(
-            run_plan, result, run_plan.org_runs, desc="organization reports", timing="org_reports"
+            run_plan,
+            result,
+            run_plan.org_runs,
+            desc="organization reports",
+            timing="org_reports",
+            **step,
         )
     result.timings["execute"] = round(time.monotonic() - t0, 2)
     return result
@@ -454,6 +505,8 @@ def record(run_plan: RunPlan, result: ReportRun) -> Path:
         "started": result.started,
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "jobs": run_plan.jobs,
+        "scheduler": run_plan.scheduler,
+        "scored": run_plan.scored_path.name if run_plan.scored_path else None,
         "study": {
             "name": study.name,
             "folder": str(study.source),
@@ -493,6 +546,8 @@ def run_report(
     progress: bool = True,
     notebooks: str | os.PathLike | None = None,
     kernel_name: str = KERNEL,
+    scheduler: str | None = None,
+    client=None,
 ) -> ReportRun:
     """Evaluate every area with the area notebook and build the funder report.
 
@@ -520,6 +575,13 @@ def run_report(
         Folder of the notebooks (default :func:`notebooks_dir`, the packaged ones).
     kernel_name : str
         Jupyter kernel the notebooks run in.
+    scheduler : str, optional
+        Where the notebooks run (:func:`stseval.parallel.map_tasks`): ``"local"``
+        (a Dask ``LocalCluster`` of ``jobs`` workers; the default with Dask
+        installed), ``"processes"`` (threads driving the kernels, no Dask) or a
+        Dask address (``tcp://host:8786``). Every kernel computes with one BLAS thread.
+    client : distributed.Client, optional
+        An open client to run on instead (e.g. one shared by several reports).
 
     Returns
     -------
@@ -544,28 +606,9 @@ def run_report(
         progress=progress,
         notebooks=notebooks,
         kernel_name=kernel_name,
+        scheduler=scheduler,
     )
-    result = export(run_plan, execute(run_plan))
+    result = export(run_plan, execute(run_plan, client=client))
     result.timings["total"] = round(time.monotonic() - t0, 2)
     record(run_plan, result)
     return result
-
-
-def _run_all(tasks: list[dict], *, jobs: int, progress: bool, desc: str) -> list[dict]:
-    """Old private runner kept for ``benchmarks/bench_pipeline.py``: task dicts of
-    :func:`run_notebook` keyword arguments under ``"run"``; fills ``seconds`` and ``error``.
-    New code builds :class:`NotebookRun` objects for :func:`execute`."""
-    runs = [
-        NotebookRun(
-            key=str(i),
-            notebook=Path(t["run"]["notebook"]),
-            output=Path(t["run"]["output"]),
-            parameters=t["run"]["parameters"],
-            label=t["run"].get("label") or Path(t["run"]["notebook"]).stem,
-        )
-        for i, t in enumerate(tasks)
-    ]
-    status = run_all(runs, jobs=jobs, progress=progress, desc=desc)
-    for i, task in enumerate(tasks):
-        task.update(status[str(i)])
-    return tasks
