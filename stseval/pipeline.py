@@ -123,8 +123,8 @@ class RunPlan:
     kernel_name : str
     study : Study
         The validated study (IDs for the leak scan, provenance for ``run.json``).
-    scheduler : str or None
-        Where the notebooks run (:func:`stseval.parallel.map_tasks`; None: the default).
+    scheduler : str
+        Where the notebooks run (:func:`stseval.parallel.map_tasks`).
     scored_path : Path or None
         ``<out>/scored.parquet``: the study scored once, read by every area
         notebook (its ``scored_path`` parameter); None when the area notebook
@@ -145,7 +145,7 @@ class RunPlan:
     progress: bool = True
     kernel_name: str = KERNEL
     study: Any = field(default=None, repr=False, compare=False)
-    scheduler: str | None = None
+    scheduler: str = "processes"
     scored_path: Path | None = None
 
 
@@ -318,8 +318,9 @@ def plan(
     out = Path(out_dir).expanduser().resolve()
     _check_out(out, study_path, nb_dir)
     jobs = _check_options(confidence, min_cell, jobs)
-    if scheduler is not None:
-        check_scheduler(scheduler)
+    # Notebooks wait on their kernels: threads driving them ("processes") start at once,
+    # while a LocalCluster costs its start-up (measured in benchmarks/RESULTS.md).
+    scheduler = "processes" if scheduler is None else check_scheduler(scheduler)
     study = Study.from_dir(study_path)
     chosen = _choose_areas(study, areas)
     org_ids = _choose_orgs(study, org_reports)
@@ -577,9 +578,11 @@ def run_report(
         Jupyter kernel the notebooks run in.
     scheduler : str, optional
         Where the notebooks run (:func:`stseval.parallel.map_tasks`): ``"local"``
-        (a Dask ``LocalCluster`` of ``jobs`` workers; the default with Dask
-        installed), ``"processes"`` (threads driving the kernels, no Dask) or a
-        Dask address (``tcp://host:8786``). Every kernel computes with one BLAS thread.
+        (a Dask ``LocalCluster`` of ``jobs`` workers), ``"processes"`` (the
+        default: threads in this process driving one kernel each; measured
+        faster than a LocalCluster for one report, whose work is in the kernels)
+        or a Dask address (``tcp://host:8786``). Every kernel computes with one
+        BLAS thread.
     client : distributed.Client, optional
         An open client to run on instead (e.g. one shared by several reports).
 
