@@ -11,14 +11,14 @@ In papermill's style, a report is a plan executed in steps; :func:`run_report`
    a parameter the notebook does not declare; we refuse it, and a missing
    required one) -- and returns a frozen :class:`RunPlan`: the notebooks, their
    parameters and every output path. Nothing is written.
-2. :func:`execute` runs ``area_evaluation.ipynb`` once per area with papermill,
-   in parallel threads (``jobs``; kernel starts are staggered and a kernel that
-   fails to start is retried once), each executed notebook kept in
-   ``<out>/areas/<area>/`` beside its ``estimates.csv`` and figures; reads the
-   areas' estimates and adjusts them across areas (BH) **once**, into
-   ``<out>/estimates.csv``; runs ``funder_report.ipynb`` on that file (its
-   ``estimates_csv`` parameter) and, optionally, ``org_feedback.ipynb`` for each
-   organization into ``<out>/orgs/<org_id>/``.
+2. :func:`execute` scores the study once into ``<out>/scored.parquet`` (each
+   area notebook reads it: ``scored_path``), runs ``area_evaluation.ipynb`` per
+   area through :func:`stseval.parallel.map_tasks` (``scheduler``: threads
+   driving one kernel each by default, a Dask cluster on request; one BLAS
+   thread per kernel; a kernel that fails to start is retried once) into
+   ``<out>/areas/<area>/``; adjusts the areas' estimates across areas (BH)
+   **once** into ``<out>/estimates.csv``; runs ``funder_report.ipynb`` on that
+   file and, optionally, ``org_feedback.ipynb`` per organization.
 3. :func:`export` writes the funder report with the code hidden to a
    self-contained ``<out>/funder_report.html`` (figures embedded) and, with
    WeasyPrint, ``<out>/funder_report.pdf``, and each organization's HTML; every
@@ -34,12 +34,11 @@ does not stop the others: it becomes a :class:`~stseval.errors.NotebookRunError`
 (notebook, area, cell index, error, partial notebook kept) in
 :attr:`ReportRun.failures`. Nothing is written outside ``out_dir``.
 
-Tests (``tests/test_pipeline.py``): the seven areas on the small synthetic
-study with ``jobs=2`` give the same estimates as :func:`stseval.evaluate_area`
-called directly; the HTML holds every area and outcome and no ID; the PDF has
-pages; a failing area is reported with its cell while the others finish;
-unknown and missing parameters are refused before anything runs; the plan is
-frozen and writes nothing.
+Tests (``tests/test_pipeline.py``): the seven areas of the small study give
+the same estimates as :func:`stseval.evaluate_area`; the HTML holds every area
+and no ID; a failing area is reported with its cell while the others finish;
+bad parameters are refused before anything runs; two studies on a
+``LocalCluster`` give byte-identical area estimates to the default pool.
 """
 
 from __future__ import annotations
@@ -57,7 +56,6 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from ._args import real_number, whole_number
 from ._html_export import export_html, export_pdf
 from ._notebook_runner import (
     KERNEL,
@@ -70,7 +68,7 @@ from ._notebook_runner import (
     run_notebook,
 )
 from ._notebook_support import notebooks_dir
-from .areas import AREA_KEYS
+from ._plancheck import _check_options, _check_out, _choose_areas, _choose_orgs
 from .errors import UsageError
 from .parallel import check_scheduler
 
@@ -192,59 +190,6 @@ class ReportRun:
 
 
 # -- plan ------------------------------------------------------------------------------
-def _choose_areas(study, areas) -> list[str]:
-    present = set(study.interventions["area"])
-    if areas is None:
-        chosen = [a for a in AREA_KEYS if a in present]
-        if not chosen:
-            raise UsageError(
-                "no organization changed practice in any area (interventions.csv "
-                "is empty); there is nothing to evaluate"
-            )
-        return chosen
-    areas = [a.strip() for a in areas if a and a.strip()]
-    if not areas:
-        raise UsageError("--areas is empty; give area keys separated by commas")
-    unknown = [a for a in areas if a not in AREA_KEYS]
-    if unknown:
-        raise UsageError(f"unknown area(s) {', '.join(unknown)}; areas are {', '.join(AREA_KEYS)}")
-    empty = [a for a in areas if a not in present]
-    if empty:
-        raise UsageError(
-            f"no organization changed practice in {', '.join(empty)} "
-            "(interventions.csv has no row for it)"
-        )
-    return list(dict.fromkeys(areas))
-
-
-def _check_out(out: Path, study_dir: Path, nb_dir: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} exists and is not a folder")
-    for inside, name in ((study_dir, "the study folder"), (nb_dir, "the notebooks folder")):
-        if out == inside or inside in out.parents:
-            raise UsageError(f"--out {out} must not be inside {name} ({inside})")
-
-
-def _check_options(confidence, min_cell, jobs) -> int:
-    """Check the options every notebook gets; return ``jobs`` (default: the CPU cores)."""
-    if not 0 < real_number(confidence, "confidence") < 1:
-        raise UsageError(f"confidence must be between 0 and 1, got {confidence!r}")
-    if min_cell is not None:
-        whole_number(min_cell, "min_cell", 1)
-    return whole_number((os.cpu_count() or 1) if jobs is None else jobs, "jobs", 1)
-
-
-def _choose_orgs(study, org_reports) -> list[str]:
-    if not org_reports:
-        return []
-    known = list(study.orgs["org_id"].astype(str))
-    org_ids = known if org_reports is True else [str(o) for o in org_reports]
-    unknown = [o for o in org_ids if o not in known]
-    if unknown:
-        raise UsageError(f"unknown organization(s) {', '.join(unknown)} for --org-reports")
-    return org_ids
-
-
 def _runs(nb_dir: Path, out: Path, study_path: Path, areas, org_ids, common: dict):
     """The notebook runs of a report: one per area, the funder report, one per organization."""
     area_nb, funder_nb, org_nb = (nb_dir / NOTEBOOKS[k] for k in ("area", "funder", "org"))
