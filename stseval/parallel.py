@@ -9,8 +9,8 @@ Python):
 ``"local"``
     A dask.distributed ``LocalCluster`` sized to the machine (one worker process
     per core, one thread each), started for the call and closed after it. The
-    default when dask.distributed is installed. Its dashboard (printed with the
-    progress bar) shows the tasks; JupyterLab's dask extension finds it too.
+    default when dask.distributed is installed. Its dashboard
+    (``client.dashboard_link`` of :func:`open_scheduler`) shows the tasks.
 ``"processes"``
     A ``concurrent.futures`` process pool (the fallback without Dask).
 ``"threads"``

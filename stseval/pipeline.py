@@ -125,8 +125,9 @@ class RunPlan:
         Where the notebooks run (:func:`stseval.parallel.map_tasks`).
     scored_path : Path or None
         ``<out>/scored.parquet``: the study scored once, read by every area
-        notebook (its ``scored_path`` parameter); None when the area notebook
-        does not declare that parameter (an older or custom notebook scores itself).
+        notebook (and the funder notebook if it declares ``scored_path``); None
+        when no notebook declares that parameter (an older or custom notebook
+        scores the study itself).
     """
 
     study_dir: Path
@@ -209,11 +210,14 @@ def _runs(nb_dir: Path, out: Path, study_path: Path, areas, org_ids, common: dic
         )
         for a in areas
     )
+    funder_common = dict(common)
+    if SCORED_PARAMETER in notebook_parameters(funder_nb):  # when it declares it, it reads it too
+        funder_common[SCORED_PARAMETER] = str(out / SCORED_FILE)
     funder = NotebookRun(
         key="funder",
         notebook=funder_nb,
         output=out / funder_nb.name,
-        parameters={**common, "estimates_csv": str(out / "estimates.csv")},
+        parameters={**funder_common, "estimates_csv": str(out / "estimates.csv")},
         label=funder_nb.name,
     )
     org_common = {"study_dir": str(study_path), "min_cell": common["min_cell"]}
@@ -291,7 +295,11 @@ def plan(
         kernel_name=kernel_name,
         study=study,
         scheduler=scheduler,
-        scored_path=(out / SCORED_FILE if SCORED_PARAMETER in area_runs[0].parameters else None),
+        scored_path=(
+            out / SCORED_FILE
+            if any(SCORED_PARAMETER in r.parameters for r in (*area_runs, funder))
+            else None
+        ),
     )
 
 
