@@ -10,7 +10,6 @@ import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -203,6 +202,34 @@ def run_notebook(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _run_task(task: tuple) -> dict:
+    """Run one notebook (a task of :func:`stseval.parallel.map_tasks`); never raises a cell error.
+
+    Returns ``{"seconds", "error"}`` with the error as a plain dict of the
+    :class:`~stseval.errors.NotebookRunError` fields, so it travels back from a
+    Dask worker whatever the exception's constructor.
+    """
+    run, kernel_name = task
+    try:
+        seconds = run_notebook(
+            run.notebook,
+            run.output,
+            dict(run.parameters),
+            label=run.label,
+            cwd=run.output.parent,
+            kernel_name=kernel_name,
+            starter=_STARTER,
+        )
+    except NotebookRunError as exc:
+        fields = ("notebook", "detail", "cell_index", "parameters", "output_path")
+        return {"seconds": None, "error": {f: getattr(exc, f) for f in fields}}
+    return {"seconds": round(seconds, 2), "error": None}
+
+
+#: Kernel starts of the threads of one process are spaced out (one starter per process).
+_STARTER = _Starter(STAGGER_SECONDS)
+
+
 def run_all(
     runs: Sequence[NotebookRun],
     *,
@@ -210,39 +237,41 @@ def run_all(
     progress: bool,
     desc: str,
     kernel_name: str = KERNEL,
+    scheduler: str | None = "threads",
+    client=None,
 ) -> dict[str, dict]:
-    """Run notebooks in ``jobs`` threads; return key -> ``{"seconds", "error"}``.
+    """Run notebooks on ``jobs`` workers; return key -> ``{"seconds", "error"}``.
 
-    A failing notebook does not stop the others: its
-    :class:`~stseval.errors.NotebookRunError` is returned as ``error`` (and
-    written above the progress bar).
+    ``scheduler``/``client`` as in :func:`stseval.parallel.map_tasks`
+    (``"processes"`` means threads here: each notebook runs in its own kernel
+    process anyway). Every kernel computes with one BLAS thread. A failing
+    notebook does not stop the others: its :class:`~stseval.errors.NotebookRunError`
+    is returned as ``error`` (and written above the progress bar).
     """
-    from tqdm.auto import tqdm
+    from .parallel import TaskFailure, map_tasks
 
-    starter = _Starter(STAGGER_SECONDS)
+    scheduler = "threads" if scheduler == "processes" else scheduler
+    client = "threads" if client == "processes" else client
+    results = map_tasks(
+        _run_task,
+        [(run, kernel_name) for run in runs],
+        scheduler=scheduler,
+        client=client,
+        jobs=max(1, min(jobs, len(runs) or 1)),
+        progress=progress,
+        desc=desc,
+        labels=[run.label for run in runs],
+        errors="return",
+    )
     status: dict[str, dict] = {}
-    bar = tqdm(total=len(runs), desc=desc, unit="notebook", disable=not progress, file=sys.stderr)
-    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(runs) or 1))) as pool:
-        futures = {
-            pool.submit(
-                run_notebook,
-                run.notebook,
-                run.output,
-                dict(run.parameters),
-                label=run.label,
-                cwd=run.output.parent,
-                kernel_name=kernel_name,
-                starter=starter,
-            ): run
-            for run in runs
-        }
-        for fut in as_completed(futures):
-            run = futures[fut]
-            try:
-                status[run.key] = {"seconds": round(fut.result(), 2), "error": None}
-            except NotebookRunError as exc:
-                status[run.key] = {"seconds": None, "error": exc}
-                bar.write(f"stseval: {run.label} failed: {exc.detail}", file=sys.stderr)
-            bar.update()
-    bar.close()
+    for run, res in zip(runs, results, strict=True):
+        if isinstance(res, TaskFailure):  # not a cell error: the worker itself failed
+            err = NotebookRunError(run.label, detail=res.error, parameters=dict(run.parameters))
+        elif res["error"] is not None:
+            fields = res["error"]
+            err = NotebookRunError(fields.pop("notebook"), **fields)
+            print(f"stseval: {run.label} failed: {err.detail}", file=sys.stderr)
+        else:
+            err = None
+        status[run.key] = {"seconds": res["seconds"] if err is None else None, "error": err}
     return status

@@ -126,11 +126,50 @@ def output_dir(path=None) -> Path:
     return out
 
 
-def load_study(study_dir):
-    """:meth:`stseval.Study.from_dir` on :func:`resolve_path` of ``study_dir`` (validated)."""
+def load_study(study_dir, *, scored_path=None):
+    """:meth:`stseval.Study.from_dir` on :func:`resolve_path` of ``study_dir`` (validated).
+
+    Parameters
+    ----------
+    study_dir : path
+        The study folder.
+    scored_path : path, optional
+        A Parquet file of ``study.scored()`` written by the report pipeline for
+        this run (``<out>/scored.parquet``). Given (not empty), the study's
+        scored table is taken from it instead of scoring again; it must have
+        one row per response, in the order of ``responses.csv`` (``worker_id``
+        and ``wave`` are checked row by row).
+
+    Raises
+    ------
+    UsageError
+        ``scored_path`` is not a file, or does not belong to this study.
+    """
     from .study import Study
 
-    return Study.from_dir(resolve_path(study_dir))
+    study = Study.from_dir(resolve_path(study_dir))
+    if scored_path is not None and str(scored_path).strip():
+        _prime_scored(study, resolve_path(scored_path))
+    return study
+
+
+def _prime_scored(study, path: Path) -> None:
+    """Put the scored table read from ``path`` into ``study``'s cache of :meth:`Study.scored`."""
+    scored = pd.read_parquet(path)
+    responses = study.responses
+    same = len(scored) == len(responses) and all(
+        c in scored
+        and scored[c].astype(str).to_numpy().tolist()
+        == responses[c].astype(str).to_numpy().tolist()
+        for c in ("worker_id", "wave")
+    )
+    if not same:
+        raise UsageError(
+            f"{path} is not the scored table of the study in {study.source}: its rows do "
+            "not match responses.csv (worker_id, wave); delete it or leave scored_path empty"
+        )
+    # Study caches scored() under this key for min_answered=None (see Study.scored).
+    study._cache["scored:None"] = scored
 
 
 def read_estimates(path) -> pd.DataFrame:

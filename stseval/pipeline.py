@@ -11,14 +11,14 @@ In papermill's style, a report is a plan executed in steps; :func:`run_report`
    a parameter the notebook does not declare; we refuse it, and a missing
    required one) -- and returns a frozen :class:`RunPlan`: the notebooks, their
    parameters and every output path. Nothing is written.
-2. :func:`execute` runs ``area_evaluation.ipynb`` once per area with papermill,
-   in parallel threads (``jobs``; kernel starts are staggered and a kernel that
-   fails to start is retried once), each executed notebook kept in
-   ``<out>/areas/<area>/`` beside its ``estimates.csv`` and figures; reads the
-   areas' estimates and adjusts them across areas (BH) **once**, into
-   ``<out>/estimates.csv``; runs ``funder_report.ipynb`` on that file (its
-   ``estimates_csv`` parameter) and, optionally, ``org_feedback.ipynb`` for each
-   organization into ``<out>/orgs/<org_id>/``.
+2. :func:`execute` scores the study once into ``<out>/scored.parquet`` (each
+   area notebook reads it: ``scored_path``), runs ``area_evaluation.ipynb`` per
+   area through :func:`stseval.parallel.map_tasks` (``scheduler``: threads
+   driving one kernel each by default, a Dask cluster on request; one BLAS
+   thread per kernel; a kernel that fails to start is retried once) into
+   ``<out>/areas/<area>/``; adjusts the areas' estimates across areas (BH)
+   **once** into ``<out>/estimates.csv``; runs ``funder_report.ipynb`` on that
+   file and, optionally, ``org_feedback.ipynb`` per organization.
 3. :func:`export` writes the funder report with the code hidden to a
    self-contained ``<out>/funder_report.html`` (figures embedded) and, with
    WeasyPrint, ``<out>/funder_report.pdf``, and each organization's HTML; every
@@ -34,12 +34,11 @@ does not stop the others: it becomes a :class:`~stseval.errors.NotebookRunError`
 (notebook, area, cell index, error, partial notebook kept) in
 :attr:`ReportRun.failures`. Nothing is written outside ``out_dir``.
 
-Tests (``tests/test_pipeline.py``): the seven areas on the small synthetic
-study with ``jobs=2`` give the same estimates as :func:`stseval.evaluate_area`
-called directly; the HTML holds every area and outcome and no ID; the PDF has
-pages; a failing area is reported with its cell while the others finish;
-unknown and missing parameters are refused before anything runs; the plan is
-frozen and writes nothing.
+Tests (``tests/test_pipeline.py``): the seven areas of the small study give
+the same estimates as :func:`stseval.evaluate_area`; the HTML holds every area
+and no ID; a failing area is reported with its cell while the others finish;
+bad parameters are refused before anything runs; two studies on a
+``LocalCluster`` give byte-identical area estimates to the default pool.
 """
 
 from __future__ import annotations
@@ -57,7 +56,6 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from ._args import real_number, whole_number
 from ._html_export import export_html, export_pdf
 from ._notebook_runner import (
     KERNEL,
@@ -70,8 +68,14 @@ from ._notebook_runner import (
     run_notebook,
 )
 from ._notebook_support import notebooks_dir
-from .areas import AREA_KEYS
+from ._plancheck import _check_options, _check_out, _choose_areas, _choose_orgs
 from .errors import UsageError
+from .parallel import check_scheduler
+
+#: The study scored once per run, in the run folder (Parquet), and the area notebook's
+#: parameter that receives its path.
+SCORED_FILE = "scored.parquet"
+SCORED_PARAMETER = "scored_path"
 
 __all__ = [
     "NOTEBOOKS",
@@ -117,6 +121,13 @@ class RunPlan:
     kernel_name : str
     study : Study
         The validated study (IDs for the leak scan, provenance for ``run.json``).
+    scheduler : str
+        Where the notebooks run (:func:`stseval.parallel.map_tasks`).
+    scored_path : Path or None
+        ``<out>/scored.parquet``: the study scored once, read by every area
+        notebook (and the funder notebook if it declares ``scored_path``); None
+        when no notebook declares that parameter (an older or custom notebook
+        scores the study itself).
     """
 
     study_dir: Path
@@ -133,6 +144,8 @@ class RunPlan:
     progress: bool = True
     kernel_name: str = KERNEL
     study: Any = field(default=None, repr=False, compare=False)
+    scheduler: str = "processes"
+    scored_path: Path | None = None
 
 
 @dataclass
@@ -178,80 +191,33 @@ class ReportRun:
 
 
 # -- plan ------------------------------------------------------------------------------
-def _choose_areas(study, areas) -> list[str]:
-    present = set(study.interventions["area"])
-    if areas is None:
-        chosen = [a for a in AREA_KEYS if a in present]
-        if not chosen:
-            raise UsageError(
-                "no organization changed practice in any area (interventions.csv "
-                "is empty); there is nothing to evaluate"
-            )
-        return chosen
-    areas = [a.strip() for a in areas if a and a.strip()]
-    if not areas:
-        raise UsageError("--areas is empty; give area keys separated by commas")
-    unknown = [a for a in areas if a not in AREA_KEYS]
-    if unknown:
-        raise UsageError(f"unknown area(s) {', '.join(unknown)}; areas are {', '.join(AREA_KEYS)}")
-    empty = [a for a in areas if a not in present]
-    if empty:
-        raise UsageError(
-            f"no organization changed practice in {', '.join(empty)} "
-            "(interventions.csv has no row for it)"
-        )
-    return list(dict.fromkeys(areas))
-
-
-def _check_out(out: Path, study_dir: Path, nb_dir: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} exists and is not a folder")
-    for inside, name in ((study_dir, "the study folder"), (nb_dir, "the notebooks folder")):
-        if out == inside or inside in out.parents:
-            raise UsageError(f"--out {out} must not be inside {name} ({inside})")
-
-
-def _check_options(confidence, min_cell, jobs) -> int:
-    """Check the options every notebook gets; return ``jobs`` (default: the CPU cores)."""
-    if not 0 < real_number(confidence, "confidence") < 1:
-        raise UsageError(f"confidence must be between 0 and 1, got {confidence!r}")
-    if min_cell is not None:
-        whole_number(min_cell, "min_cell", 1)
-    return whole_number((os.cpu_count() or 1) if jobs is None else jobs, "jobs", 1)
-
-
-def _choose_orgs(study, org_reports) -> list[str]:
-    if not org_reports:
-        return []
-    known = list(study.orgs["org_id"].astype(str))
-    org_ids = known if org_reports is True else [str(o) for o in org_reports]
-    unknown = [o for o in org_ids if o not in known]
-    if unknown:
-        raise UsageError(f"unknown organization(s) {', '.join(unknown)} for --org-reports")
-    return org_ids
-
-
 def _runs(nb_dir: Path, out: Path, study_path: Path, areas, org_ids, common: dict):
     """The notebook runs of a report: one per area, the funder report, one per organization."""
     area_nb, funder_nb, org_nb = (nb_dir / NOTEBOOKS[k] for k in ("area", "funder", "org"))
     for path in [area_nb, funder_nb] + ([org_nb] if org_ids else []):
         if not path.is_file():
             raise UsageError(f"notebook {path} does not exist")
+    area_common = dict(common)
+    if SCORED_PARAMETER in notebook_parameters(area_nb):
+        area_common[SCORED_PARAMETER] = str(out / SCORED_FILE)
     area_runs = tuple(
         NotebookRun(
             key=f"area:{a}",
             notebook=area_nb,
             output=out / "areas" / a / area_nb.name,
-            parameters={**common, "area": a, "out_dir": str(out / "areas" / a)},
+            parameters={**area_common, "area": a, "out_dir": str(out / "areas" / a)},
             label=f"{area_nb.name} for area {a!r}",
         )
         for a in areas
     )
+    funder_common = dict(common)
+    if SCORED_PARAMETER in notebook_parameters(funder_nb):  # when it declares it, it reads it too
+        funder_common[SCORED_PARAMETER] = str(out / SCORED_FILE)
     funder = NotebookRun(
         key="funder",
         notebook=funder_nb,
         output=out / funder_nb.name,
-        parameters={**common, "estimates_csv": str(out / "estimates.csv")},
+        parameters={**funder_common, "estimates_csv": str(out / "estimates.csv")},
         label=funder_nb.name,
     )
     org_common = {"study_dir": str(study_path), "min_cell": common["min_cell"]}
@@ -283,6 +249,7 @@ def plan(
     progress: bool = True,
     notebooks: str | os.PathLike | None = None,
     kernel_name: str = KERNEL,
+    scheduler: str | None = None,
 ) -> RunPlan:
     """Validate a report run and return its :class:`RunPlan`; nothing is written.
 
@@ -300,6 +267,9 @@ def plan(
     out = Path(out_dir).expanduser().resolve()
     _check_out(out, study_path, nb_dir)
     jobs = _check_options(confidence, min_cell, jobs)
+    # Notebooks wait on their kernels: threads driving them ("processes") start at once,
+    # while a LocalCluster costs its start-up (measured in benchmarks/RESULTS.md).
+    scheduler = "processes" if scheduler is None else check_scheduler(scheduler)
     study = Study.from_dir(study_path)
     chosen = _choose_areas(study, areas)
     org_ids = _choose_orgs(study, org_reports)
@@ -324,6 +294,12 @@ def plan(
         progress=progress,
         kernel_name=kernel_name,
         study=study,
+        scheduler=scheduler,
+        scored_path=(
+            out / SCORED_FILE
+            if any(SCORED_PARAMETER in r.parameters for r in (*area_runs, funder))
+            else None
+        ),
     )
 
 
@@ -334,11 +310,14 @@ def _clear_previous(run_plan: RunPlan) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for a in run_plan.areas:
         shutil.rmtree(out / "areas" / a, ignore_errors=True)
-    for name in ("estimates.csv", "funder_report.html", "funder_report.pdf", "funder_report.ipynb"):
+    names = ("estimates.csv", "funder_report.html", "funder_report.pdf", "funder_report.ipynb")
+    for name in (*names, SCORED_FILE):
         (out / name).unlink(missing_ok=True)
 
 
-def _run_step(run_plan: RunPlan, result: ReportRun, runs, *, desc: str, timing: str) -> None:
+def _run_step(
+    run_plan: RunPlan, result: ReportRun, runs, *, desc: str, timing: str, client=None
+) -> None:
     t = time.monotonic()
     status = run_all(
         runs,
@@ -346,6 +325,8 @@ def _run_step(run_plan: RunPlan, result: ReportRun, runs, *, desc: str, timing: 
         progress=run_plan.progress,
         desc=desc,
         kernel_name=run_plan.kernel_name,
+        scheduler=run_plan.scheduler,
+        client=client,
     )
     result.runs.update(status)
     result.failures += [status[r.key]["error"] for r in runs if status[r.key]["error"]]
@@ -362,27 +343,51 @@ def _collect_estimates(run_plan: RunPlan, done: list[str]) -> Path:
     return run_plan.estimates_csv
 
 
-def execute(run_plan: RunPlan) -> ReportRun:
+def _write_scored(run_plan: RunPlan, result: ReportRun) -> None:
+    """Score the study once and write it for the area notebooks (``scored_path``)."""
+    if run_plan.scored_path is None:
+        return
+    t = time.monotonic()
+    run_plan.study.scored().to_parquet(run_plan.scored_path, index=False)
+    result.timings["score"] = round(time.monotonic() - t, 2)
+
+
+def execute(run_plan: RunPlan, *, client=None) -> ReportRun:
     """Run the notebooks of a plan: areas, the combined estimates, funder and org reports.
 
-    Returns a :class:`ReportRun` with the estimates path, every run's status
-    and the failures; the HTML and PDF are made by :func:`export`.
+    The study is scored once into ``<out>/scored.parquet`` first. The
+    notebooks run where ``run_plan.scheduler`` says, or on ``client`` (an open
+    ``distributed.Client``, or what :func:`stseval.parallel.open_scheduler`
+    yielded) when given. Returns a :class:`ReportRun` with the estimates path,
+    every run's status and the failures; the HTML and PDF are made by :func:`export`.
     """
     t0 = time.monotonic()
     result = ReportRun(
         out_dir=run_plan.out_dir, started=datetime.now(UTC).isoformat(timespec="seconds")
     )
     _clear_previous(run_plan)
-    _run_step(run_plan, result, run_plan.area_runs, desc="area notebooks", timing="areas")
+    _write_scored(run_plan, result)
+    step = {"client": client}
+    _run_step(run_plan, result, run_plan.area_runs, desc="area notebooks", timing="areas", **step)
     done = [r.key.split(":", 1)[1] for r in run_plan.area_runs if result.succeeded(r.key)]
     if done:
         result.estimates = _collect_estimates(run_plan, done)
         _run_step(
-            run_plan, result, (run_plan.funder,), desc="funder report", timing="funder_report"
+            run_plan,
+            result,
+            (run_plan.funder,),
+            desc="funder report",
+            timing="funder_report",
+            **step,
         )
     if run_plan.org_runs:
         _run_step(
-            run_plan, result, run_plan.org_runs, desc="organization reports", timing="org_reports"
+            run_plan,
+            result,
+            run_plan.org_runs,
+            desc="organization reports",
+            timing="org_reports",
+            **step,
         )
     result.timings["execute"] = round(time.monotonic() - t0, 2)
     return result
@@ -454,6 +459,8 @@ def record(run_plan: RunPlan, result: ReportRun) -> Path:
         "started": result.started,
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "jobs": run_plan.jobs,
+        "scheduler": run_plan.scheduler,
+        "scored": run_plan.scored_path.name if run_plan.scored_path else None,
         "study": {
             "name": study.name,
             "folder": str(study.source),
@@ -493,6 +500,8 @@ def run_report(
     progress: bool = True,
     notebooks: str | os.PathLike | None = None,
     kernel_name: str = KERNEL,
+    scheduler: str | None = None,
+    client=None,
 ) -> ReportRun:
     """Evaluate every area with the area notebook and build the funder report.
 
@@ -520,6 +529,15 @@ def run_report(
         Folder of the notebooks (default :func:`notebooks_dir`, the packaged ones).
     kernel_name : str
         Jupyter kernel the notebooks run in.
+    scheduler : str, optional
+        Where the notebooks run (:func:`stseval.parallel.map_tasks`): ``"local"``
+        (a Dask ``LocalCluster`` of ``jobs`` workers), ``"processes"`` (the
+        default: threads in this process driving one kernel each; measured
+        faster than a LocalCluster for one report, whose work is in the kernels)
+        or a Dask address (``tcp://host:8786``). Every kernel computes with one
+        BLAS thread.
+    client : distributed.Client, optional
+        An open client to run on instead (e.g. one shared by several reports).
 
     Returns
     -------
@@ -544,28 +562,9 @@ def run_report(
         progress=progress,
         notebooks=notebooks,
         kernel_name=kernel_name,
+        scheduler=scheduler,
     )
-    result = export(run_plan, execute(run_plan))
+    result = export(run_plan, execute(run_plan, client=client))
     result.timings["total"] = round(time.monotonic() - t0, 2)
     record(run_plan, result)
     return result
-
-
-def _run_all(tasks: list[dict], *, jobs: int, progress: bool, desc: str) -> list[dict]:
-    """Old private runner kept for ``benchmarks/bench_pipeline.py``: task dicts of
-    :func:`run_notebook` keyword arguments under ``"run"``; fills ``seconds`` and ``error``.
-    New code builds :class:`NotebookRun` objects for :func:`execute`."""
-    runs = [
-        NotebookRun(
-            key=str(i),
-            notebook=Path(t["run"]["notebook"]),
-            output=Path(t["run"]["output"]),
-            parameters=t["run"]["parameters"],
-            label=t["run"].get("label") or Path(t["run"]["notebook"]).stem,
-        )
-        for i, t in enumerate(tasks)
-    ]
-    status = run_all(runs, jobs=jobs, progress=progress, desc=desc)
-    for i, task in enumerate(tasks):
-        task.update(status[str(i)])
-    return tasks

@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import math
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -303,12 +303,27 @@ def cluster_mde(
 
 
 # ----------------------------------------------------------------------------- simulation
-def _one_rep(simulate, evaluate_area, design, area, outcome, seed):
+@dataclass(frozen=True)
+class _Rep:
+    """One replication's inputs (a task of :func:`stseval.parallel.map_tasks`)."""
+
+    simulate: object
+    evaluate_area: object
+    design: object
+    area: str
+    outcome: str
+    seed: int
+
+    def __repr__(self) -> str:
+        return f"replication(area={self.area!r}, outcome={self.outcome!r}, seed={self.seed})"
+
+
+def _one_rep(rep: _Rep):
     """One replication: (p_value, estimate) of the ancova row for ``outcome``, NaN if absent."""
-    study = simulate(design, seed=seed)
+    study = rep.simulate(rep.design, seed=rep.seed)
     # Only the primary estimate is needed: skip the other estimators and outcomes.
-    table = evaluate_area(study, area, outcomes=[outcome], estimators=["ancova"])
-    rows = table[(table["estimator"] == "ancova") & (table["outcome"] == outcome)]
+    table = rep.evaluate_area(study, rep.area, outcomes=[rep.outcome], estimators=["ancova"])
+    rows = table[(table["estimator"] == "ancova") & (table["outcome"] == rep.outcome)]
     if rows.empty:
         return float("nan"), float("nan")
     row = rows.iloc[0]
@@ -325,6 +340,8 @@ def simulate_power(
     jobs=None,
     seed=0,
     progress=True,
+    scheduler=None,
+    client=None,
 ) -> pd.DataFrame:
     """Power by simulation: share of simulated studies where the ANCOVA estimate is significant.
 
@@ -333,7 +350,11 @@ def simulate_power(
     the row with ``estimator == "ancova"`` and ``outcome == outcome``. A replication
     is significant when its ``p_value < 1 - confidence``. Replications without that
     row or with a missing p-value are counted in ``n_reps`` but not in ``n_valid``
-    and left out of the share; errors raised by the simulator stop the run.
+    and left out of the share; an error raised by a replication stops the run once
+    the others finished (:class:`stseval.parallel.ParallelTaskError` names its seed).
+
+    The seed of a replication is fixed by its index, so the table is the same
+    whatever runs the replications (this process, a process pool, a Dask cluster).
 
     Parameters
     ----------
@@ -348,12 +369,16 @@ def simulate_power(
     confidence : float
         Sets the test level ``1 - confidence`` and the level of the Wilson interval.
     jobs : int, optional
-        Worker processes (``concurrent.futures.ProcessPoolExecutor``); default: all
-        cores (at most ``n_reps``). ``jobs=1`` runs in this process.
+        Workers (default: all cores, at most ``n_reps``). ``jobs=1`` without
+        ``scheduler``/``client`` runs in this process.
     seed : int
         Seed of the first replication.
     progress : bool
         Show a tqdm progress bar.
+    scheduler, client
+        Where the replications run (:func:`stseval.parallel.map_tasks`): ``"local"``
+        (a Dask ``LocalCluster``, the default with Dask installed), ``"processes"``,
+        a Dask address, or an open ``distributed.Client``.
 
     Returns
     -------
@@ -364,9 +389,8 @@ def simulate_power(
         ``proportion_confint``), ``mean_estimate`` (mean ANCOVA estimate over valid
         replications).
     """
-    from tqdm.auto import tqdm
-
     import stseval
+    from stseval.parallel import map_tasks
 
     n_reps = whole_number(n_reps, "n_reps", 1)
     alpha = 1 - check_confidence(confidence)
@@ -376,37 +400,21 @@ def simulate_power(
     jobs = whole_number(jobs, "jobs", 1)
     if not isinstance(area, str):
         raise UsageError(f"area must be an area key (a string), got {area!r}")
+    if jobs == 1 and scheduler is None and client is None:
+        scheduler = "processes"  # one job: run here, no cluster to start
     # Resolved here, in the parent, so that the same callables run in every worker.
     simulate, evaluate_area = stseval.simulate, stseval.evaluate_area
-
-    bar = tqdm(total=n_reps, disable=not progress, desc=f"simulating {area}/{outcome}")
-    try:
-        args = (simulate, evaluate_area, design, area, outcome)
-        results = _run_reps(args, seed, n_reps, jobs, bar.update)
-    finally:
-        bar.close()
+    tasks = [_Rep(simulate, evaluate_area, design, area, outcome, seed + i) for i in range(n_reps)]
+    results = map_tasks(
+        _one_rep,
+        tasks,
+        scheduler=scheduler,
+        client=client,
+        jobs=jobs,
+        progress=progress,
+        desc=f"simulating {area}/{outcome}",
+    )
     return _power_table(results, area, outcome, n_reps, alpha)
-
-
-def _run_reps(args, seed: int, n_reps: int, jobs: int, tick) -> list:
-    """(p_value, estimate) of each replication, in replication order, here or in a pool."""
-    results = [(float("nan"), float("nan"))] * n_reps
-    if jobs == 1:
-        for i in range(n_reps):
-            results[i] = _one_rep(*args, seed + i)
-            tick()
-        return results
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(_one_rep, *args, seed + i): i for i in range(n_reps)}
-        try:
-            for fut in as_completed(futures):
-                results[futures[fut]] = fut.result()
-                tick()
-        except BaseException:
-            for fut in futures:
-                fut.cancel()
-            raise
-    return results
 
 
 def _power_table(results, area, outcome, n_reps, alpha) -> pd.DataFrame:

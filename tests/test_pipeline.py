@@ -519,3 +519,68 @@ def test_demo_simulates_a_missing_study_then_reports(tmp_path, monkeypatch, caps
     assert f"Funder report: {out / 'funder_report.html'}" in printed
     assert f"PDF:           {out / 'funder_report.pdf'}" in printed
     assert (out / "funder_report.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+# -- scale: the study scored once, several studies, schedulers (issue 14) ------------------
+def _injected(notebook: Path) -> str:
+    nb = nbformat.read(notebook, as_version=4)
+    cells = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1
+    return cells[0].source
+
+
+def test_study_is_scored_once_and_every_area_notebook_reads_that_table(run, study):
+    result = run[0]
+    scored = result.out_dir / pipeline.SCORED_FILE
+    pd.testing.assert_frame_equal(pd.read_parquet(scored), study.scored(), check_exact=True)
+    for area in AREA_KEYS:
+        source = _injected(result.out_dir / "areas" / area / "area_evaluation.ipynb")
+        assert f'scored_path = "{scored}"' in source
+    rec = json.loads((result.out_dir / "run.json").read_text())
+    assert rec["scored"] == pipeline.SCORED_FILE and rec["scheduler"] == "processes"
+    assert "score" in rec["timings_seconds"]
+
+
+def test_a_scored_table_of_another_study_is_refused(tmp_path, study):
+    shuffled = study.scored().iloc[::-1].reset_index(drop=True)
+    shuffled.to_parquet(tmp_path / "other.parquet", index=False)
+    with pytest.raises(UsageError, match="not the scored table of the study"):
+        report.load_study(SMALL, scored_path=tmp_path / "other.parquet")
+    study.scored().to_parquet(tmp_path / "same.parquet", index=False)
+    primed = report.load_study(SMALL, scored_path=tmp_path / "same.parquet")
+    pd.testing.assert_frame_equal(primed.scored(), study.scored(), check_exact=True)
+    assert report.load_study(SMALL, scored_path="").scored().equals(study.scored())
+
+
+def test_plan_refuses_an_unknown_scheduler_and_defaults_to_processes(tmp_path):
+    with pytest.raises(UsageError, match="unknown scheduler 'gpu'"):
+        pipeline.plan(SMALL, tmp_path / "out", scheduler="gpu")
+    assert pipeline.plan(SMALL, tmp_path / "out", pdf=False).scheduler == "processes"
+    assert not (tmp_path / "out").exists()
+
+
+def test_two_studies_on_a_local_cluster_match_the_process_pool_byte_for_byte(run, tmp_path_factory):
+    from stseval.portfolio import run_reports
+
+    tmp = tmp_path_factory.mktemp("portfolio")
+    for name in ("alpha", "beta"):
+        shutil.copytree(SMALL, tmp / name)
+    out = tmp / "R"
+    results = run_reports(
+        [tmp / "alpha", tmp / "beta"],
+        out,
+        areas=["training"],
+        pdf=False,
+        jobs=2,
+        progress=False,
+        scheduler="local",
+    )
+    assert sorted(results) == ["alpha", "beta"] and all(r.ok for r in results.values())
+    pool = (run[0].out_dir / "areas" / "training" / "estimates.csv").read_bytes()
+    for name in ("alpha", "beta"):
+        assert (out / name / "areas" / "training" / "estimates.csv").read_bytes() == pool
+        assert (out / name / "funder_report.html").is_file()
+        rec = json.loads((out / name / "run.json").read_text())
+        assert rec["scheduler"] == "local" and rec["study"]["folder"] == str(tmp / name)
+    with pytest.raises(UsageError, match="would both write into alpha/"):
+        run_reports([tmp / "alpha", tmp / "x" / "alpha"], out)
