@@ -12,13 +12,21 @@ from .errors import UsageError
 EXIT_NOTEBOOK_FAILED = 1
 
 
-def _common_args(p, *, study_required: bool, study_default=None, out_default=None):
+def _common_args(
+    p, *, study_required: bool, study_default=None, out_default=None, many_studies=False
+):
     p.add_argument(
         "--study",
         required=study_required,
         default=study_default,
+        action="append" if many_studies else "store",
         help="study folder (study.yaml + tables)"
-        + (f"; default {study_default}" if study_default else ""),
+        + (f"; default {study_default}" if study_default else "")
+        + (
+            "; repeat for several studies, each reported in <out>/<study folder name>/"
+            if many_studies
+            else ""
+        ),
     )
     p.add_argument(
         "--out",
@@ -58,11 +66,17 @@ def _common_args(p, *, study_required: bool, study_default=None, out_default=Non
         default=None,
         help="smallest group shown (default: the study's min_cell)",
     )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        help="where the notebooks run: processes (default: this machine, one kernel per job), "
+        "local (a Dask LocalCluster) or a Dask scheduler address (tcp://host:8786)",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
 def _report_args(p):
-    _common_args(p, study_required=True)
+    _common_args(p, study_required=True, many_studies=True)
     p.add_argument(
         "--org-reports",
         nargs="?",
@@ -74,15 +88,11 @@ def _report_args(p):
     )
 
 
-def _run(args, study, out) -> int:
-    from .pipeline import run_report
-
+def _options(args) -> dict:
     areas = args.areas.split(",") if args.areas is not None else None
     org = getattr(args, "org_reports", None)
     org_reports = False if org is None else (True if org == "all" else org.split(","))
-    result = run_report(
-        study,
-        out,
+    return dict(
         areas=areas,
         jobs=args.jobs,
         org_reports=org_reports,
@@ -90,17 +100,43 @@ def _run(args, study, out) -> int:
         confidence=args.confidence,
         min_cell=args.min_cell,
         progress=not args.quiet,
+        scheduler=args.scheduler,
     )
+
+
+def _run(args, study, out) -> int:
+    from .pipeline import run_report
+
+    return _print_result(run_report(study, out, **_options(args)))
+
+
+def _run_many(args, studies, out) -> int:
+    from .portfolio import run_reports
+
+    results = run_reports(studies, out, **_options(args))
+    codes = []
+    for name, result in results.items():
+        print(f"== {name}")
+        codes.append(_print_result(result))
+    return max(codes, default=0)
+
+
+def _print_result(result) -> int:
     if result.estimates:
         print(f"Estimates:     {result.estimates}")
     if result.html:
         print(f"Funder report: {result.html}")
     if result.pdf:
         print(f"PDF:           {result.pdf}")
+    if result.docx:
+        print(f"Word:          {result.docx}")
     if result.org_reports:
         print(f"Organization reports: {len(result.org_reports)} under {result.out_dir / 'orgs'}")
     print(f"Run record:    {result.out_dir / 'run.json'} ({result.timings.get('total', 0):.0f} s)")
     for failure in result.failures:
+        if isinstance(failure, str):  # not a notebook: e.g. an organization report refused
+            print(f"stseval report: {failure}", file=sys.stderr)
+            continue
         where = f" at cell {failure.cell_index}" if failure.cell_index is not None else ""
         kept = f"\n    executed notebook kept: {failure.output_path}" if failure.output_path else ""
         print(
@@ -116,7 +152,10 @@ def _run(args, study, out) -> int:
 @command("report", "run the area notebooks and build the funder report (HTML and PDF)")
 @_arguments(_report_args)
 def _report(args) -> int:
-    return _run(args, args.study, args.out)
+    studies = args.study if isinstance(args.study, list) else [args.study]
+    if len(studies) > 1:
+        return _run_many(args, studies, args.out)
+    return _run(args, studies[0], args.out)
 
 
 def _demo_args(p):

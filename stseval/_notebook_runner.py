@@ -31,12 +31,16 @@ NOTEBOOKS = {
     "area": "area_evaluation.ipynb",
     "funder": "funder_report.ipynb",
     "org": "org_feedback.ipynb",
+    "dose": "dose_response.ipynb",
+    "individual": "individual_evaluation.ipynb",
 }
 #: Parameters the pipeline must pass to each notebook.
 REQUIRED_PARAMETERS = {
     "area_evaluation.ipynb": ("study_dir", "area", "out_dir"),
     "funder_report.ipynb": ("study_dir", "estimates_csv"),
     "org_feedback.ipynb": ("study_dir", "org_id"),
+    "dose_response.ipynb": ("study_dir", "out_dir"),
+    "individual_evaluation.ipynb": ("study_dir", "out_dir"),
 }
 #: Seconds between two kernel starts (parallel kernels can collide on start-up ports).
 STAGGER_SECONDS = 0.5

@@ -175,7 +175,8 @@ def _prime_scored(study, path: Path) -> None:
 def read_estimates(path) -> pd.DataFrame:
     """Read an estimates CSV written by the kit, with the column types restored.
 
-    Text columns (``note``, ``method``, ``es_type``) come back as strings with
+    Text columns (``note``, ``method``, ``es_type``, ``wave``, ``cohort``, ``linkage``,
+    ``verdict``) come back as strings with
     empty cells as ``""``; counts (``n_workers``, ``n_orgs``) as nullable
     integers. Nothing is recomputed: ``p_adjusted`` and ``p_fdr_all_areas``
     are the values in the file.
@@ -188,8 +189,9 @@ def read_estimates(path) -> pd.DataFrame:
     file = resolve_path(path)
     if not file.is_file():
         raise UsageError(f"{file} is not a file; expected an estimates CSV")
-    est = pd.read_csv(file, keep_default_na=True)
-    for col in ("note", "method", "es_type", "es_description"):
+    text = ("note", "method", "es_type", "es_description", "wave", "cohort", "linkage", "verdict")
+    est = pd.read_csv(file, keep_default_na=True, dtype={c: "str" for c in text})
+    for col in text:
         if col in est:
             est[col] = est[col].fillna("").astype(str)
     for col in ("n_workers", "n_orgs"):

@@ -190,7 +190,12 @@ def _load_commands() -> None:
     """Import modules that register further commands (simulate, check, import, report)."""
     from importlib import import_module
 
-    for module in ("stseval._cli_study", "stseval._cli_import", "stseval._cli_report"):
+    for module in (
+        "stseval._cli_study",
+        "stseval._cli_import",
+        "stseval._cli_report",
+        "stseval._cli_link",
+    ):
         try:
             import_module(module)
         except ModuleNotFoundError as exc:

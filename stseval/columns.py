@@ -40,6 +40,8 @@ __all__ = [
     "EVALUATE_EXTRA_COLUMNS",
     "EVALUATE_DESIGN_COLUMNS",
     "ESTIMATORS",
+    "DOSE_ESTIMATORS",
+    "STATEMENT_ESTIMATORS",
     "MODEL_COLUMNS",
     "MODEL_ES_COLUMNS",
     "WORKER_COLUMNS",
@@ -116,6 +118,25 @@ ESTIMATORS = [
     "team_did",
     "did_joint_areas",
 ]
+
+#: Estimator names of :mod:`stseval.dose` (dose-response and mediation; associations).
+DOSE_ESTIMATORS = [
+    "dose_org",
+    "dose_org_corrected",
+    "dose_org_pooled",
+    "dose_bin",
+    "dose_between",
+    "dose_within",
+    "dose_worker",
+    "med_a",
+    "med_b",
+    "med_indirect",
+    "med_direct",
+    "med_total",
+]
+
+#: Estimator names of :func:`stseval.individual.evaluate_statement`.
+STATEMENT_ESTIMATORS = ["paired_change", "paired_change_nonparticipants", "ancova"]
 
 #: Every estimator of :mod:`stseval.models` (one row per reported term).
 MODEL_COLUMNS = [

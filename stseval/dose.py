@@ -64,6 +64,7 @@ from ._doserows import (
 )
 from ._results import _check_confidence, _t_interval
 from .areas import AREA_KEYS, STAFF_OUTCOMES
+from .columns import DOSE_ESTIMATORS
 from .errors import StsevalError, UsageError
 
 __all__ = [
@@ -77,20 +78,6 @@ __all__ = [
 ]
 
 #: Estimator names of this module (candidates for ``stseval.columns.ESTIMATORS``).
-DOSE_ESTIMATORS = [
-    "dose_org",
-    "dose_org_corrected",
-    "dose_org_pooled",
-    "dose_bin",
-    "dose_between",
-    "dose_within",
-    "dose_worker",
-    "med_a",
-    "med_b",
-    "med_indirect",
-    "med_direct",
-    "med_total",
-]
 
 #: The plain-words assumption written next to every mediation number.
 SEQUENTIAL_IGNORABILITY = (

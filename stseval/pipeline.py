@@ -68,6 +68,7 @@ from ._notebook_runner import (
     run_notebook,
 )
 from ._notebook_support import notebooks_dir
+from ._pipeline_extras import export_org_reports, extra_runs
 from ._plancheck import _check_options, _check_out, _choose_areas, _choose_orgs
 from .errors import UsageError
 from .parallel import check_scheduler
@@ -107,9 +108,17 @@ class RunPlan:
         Absolute folders.
     areas : tuple of str
         Areas evaluated, in the guidance's order.
-    area_runs, org_runs : tuple of NotebookRun
-        One run of ``area_evaluation.ipynb`` per area; of ``org_feedback.ipynb``
-        per organization asked for.
+    area_runs : tuple of NotebookRun
+        One run of ``area_evaluation.ipynb`` per area.
+    org_runs : tuple of NotebookRun
+        Empty: organization reports are rendered without notebooks
+        (:mod:`stseval.org_reports`) for :attr:`org_ids`.
+    org_ids : tuple of str
+        Organizations whose feedback report is written.
+    extra_runs : tuple of NotebookRun
+        ``dose_response.ipynb`` when the study can tell whether practice change
+        carries outcome change, ``individual_evaluation.ipynb`` when it has
+        individual programs; they run beside the area notebooks.
     funder : NotebookRun
         The funder report; its ``estimates_csv`` parameter is :attr:`estimates_csv`.
     estimates_csv, html, pdf : Path
@@ -146,6 +155,8 @@ class RunPlan:
     study: Any = field(default=None, repr=False, compare=False)
     scheduler: str = "processes"
     scored_path: Path | None = None
+    org_ids: tuple[str, ...] = ()
+    extra_runs: tuple[NotebookRun, ...] = ()
 
 
 @dataclass
@@ -157,8 +168,9 @@ class ReportRun:
     out_dir : Path
     estimates : Path or None
         ``<out>/estimates.csv`` (None if no area finished).
-    html, pdf : Path or None
-        The funder report (None if it failed or ``pdf=False``).
+    html, pdf, docx : Path or None
+        The funder report: HTML, PDF (None if it failed or ``pdf=False``) and the
+        editable Word file.
     org_reports : dict
         org_id -> HTML path of each organization's feedback report.
     failures : list of NotebookRunError
@@ -176,6 +188,7 @@ class ReportRun:
     html: Path | None = None
     pdf: Path | None = None
     org_reports: dict = field(default_factory=dict)
+    docx: Path | None = None
     failures: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)
     runs: dict = field(default_factory=dict)
@@ -278,7 +291,7 @@ def plan(
         "confidence": float(confidence),
         "min_cell": None if min_cell is None else int(min_cell),
     }
-    area_runs, funder, org_runs = _runs(nb_dir, out, study_path, chosen, org_ids, common)
+    area_runs, funder, org_runs = _runs(nb_dir, out, study_path, chosen, [], common)
     return RunPlan(
         study_dir=study_path,
         out_dir=out,
@@ -300,6 +313,8 @@ def plan(
             if any(SCORED_PARAMETER in r.parameters for r in (*area_runs, funder))
             else None
         ),
+        org_ids=tuple(org_ids),
+        extra_runs=extra_runs(nb_dir, out, study, common),
     )
 
 
@@ -310,6 +325,8 @@ def _clear_previous(run_plan: RunPlan) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for a in run_plan.areas:
         shutil.rmtree(out / "areas" / a, ignore_errors=True)
+    for extra in ("dose", "individual"):
+        shutil.rmtree(out / extra, ignore_errors=True)
     names = ("estimates.csv", "funder_report.html", "funder_report.pdf", "funder_report.ipynb")
     for name in (*names, SCORED_FILE):
         (out / name).unlink(missing_ok=True)
@@ -336,9 +353,10 @@ def _run_step(
 def _collect_estimates(run_plan: RunPlan, done: list[str]) -> Path:
     """Read the finished areas' estimates, adjust across areas once (BH), write the CSV."""
     from .privacy import safe_csv
-    from .report import read_area_estimates
+    from .report import read_area_estimates, with_verdicts
 
     est = read_area_estimates(run_plan.out_dir, areas=done)
+    est = with_verdicts(est, confidence=run_plan.funder.parameters["confidence"])
     safe_csv(est, run_plan.estimates_csv, index=False)
     return run_plan.estimates_csv
 
@@ -368,7 +386,8 @@ def execute(run_plan: RunPlan, *, client=None) -> ReportRun:
     _clear_previous(run_plan)
     _write_scored(run_plan, result)
     step = {"client": client}
-    _run_step(run_plan, result, run_plan.area_runs, desc="area notebooks", timing="areas", **step)
+    runs = run_plan.area_runs + run_plan.extra_runs
+    _run_step(run_plan, result, runs, desc="area notebooks", timing="areas", **step)
     done = [r.key.split(":", 1)[1] for r in run_plan.area_runs if result.succeeded(r.key)]
     if done:
         result.estimates = _collect_estimates(run_plan, done)
@@ -378,15 +397,6 @@ def execute(run_plan: RunPlan, *, client=None) -> ReportRun:
             (run_plan.funder,),
             desc="funder report",
             timing="funder_report",
-            **step,
-        )
-    if run_plan.org_runs:
-        _run_step(
-            run_plan,
-            result,
-            run_plan.org_runs,
-            desc="organization reports",
-            timing="org_reports",
             **step,
         )
     result.timings["execute"] = round(time.monotonic() - t0, 2)
@@ -401,31 +411,33 @@ def export(run_plan: RunPlan, result: ReportRun) -> ReportRun:
     name only that organization). Fills ``result.html``, ``pdf`` and
     ``org_reports`` and returns ``result``.
     """
-    from .report import study_ids
+    from .report import study_ids, write_run_audit
 
     study = run_plan.study
     if result.succeeded("funder"):
         t = time.monotonic()
+        done = [r.key.split(":", 1)[1] for r in run_plan.area_runs if result.succeeded(r.key)]
+        # fail closed: nothing is exported when the tables cannot be protected
+        write_run_audit(
+            study, run_plan.out_dir, areas=done, min_cell=run_plan.funder.parameters["min_cell"]
+        )
         result.html = export_html(
             run_plan.funder.output,
             run_plan.html,
             ids=study_ids(study),
             title=f"STS guidance evaluation: {study.name}",
+            downloads={"PDF": "funder_report.pdf", "Word, to edit": "funder_report.docx"},
         )
         result.timings["html"] = round(time.monotonic() - t, 2)
         if run_plan.pdf is not None:
             t = time.monotonic()
             result.pdf = export_pdf(result.html, run_plan.pdf)
             result.timings["pdf"] = round(time.monotonic() - t, 2)
-    for run in run_plan.org_runs:
-        if result.succeeded(run.key):
-            org = run.parameters["org_id"]
-            result.org_reports[org] = export_html(
-                run.output,
-                run.output.with_suffix(".html"),
-                ids=study_ids(study, keep_org=org),
-                title=f"Practice profile: organization {org}",
-            )
+        from ._docx_build import export_docx
+
+        result.docx = export_docx(result.html, run_plan.html.with_suffix(".docx"))
+    if run_plan.org_ids:
+        export_org_reports(run_plan, result)
     return result
 
 
@@ -474,9 +486,12 @@ def record(run_plan: RunPlan, result: ReportRun) -> Path:
             "areas": [a for a in run_plan.areas if result.succeeded(f"area:{a}")],
             "html": result.html.name if result.html else None,
             "pdf": result.pdf.name if result.pdf else None,
+            "docx": result.docx.name if result.docx else None,
         },
+        "extra_notebooks": {r.key: _status(run_plan, result, r) for r in run_plan.extra_runs},
         "org_reports": {
-            r.parameters["org_id"]: _status(run_plan, result, r) for r in run_plan.org_runs
+            o: {"html": str(p.relative_to(run_plan.out_dir)) if p else None}
+            for o, p in result.org_reports.items()
         },
         "timings_seconds": result.timings,
         "failures": [str(f) for f in result.failures],

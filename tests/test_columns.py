@@ -10,6 +10,7 @@ short code with the sentence in ``es_description``.
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,8 @@ import pytest
 import stseval
 from stseval import columns, effects, missing_data, models, power, reliability
 from stseval.synthetic import StudyDesign
+
+ROOT = Path(__file__).resolve().parents[1]
 
 MODEL = [
     "term",
@@ -55,6 +58,12 @@ ESTIMATES = [
     "icc_org",
     "method",
     "es_description",
+    "wave",
+    "cohort",
+    "primary",
+    "linkage",
+    "icc_team",
+    "design_effect",
 ]
 PAIRED_ES = [
     "es_type",
@@ -90,6 +99,7 @@ ES_CODES = {
     "hedges_g",
     "hedges_g_org_change",
     "share_improved",
+    "d_first_wave_sd",
 }
 
 
@@ -345,7 +355,10 @@ def test_vocabulary_values():
     assert columns.outcome_direction("absence_rate") == "lower"
     assert columns.OUTCOME_LABELS["proqol_bo"] == "burnout (ProQOL)"
     assert set(columns.ES_TYPES) == ES_CODES
-    assert columns.ESTIMATE_COLUMNS + columns.EVALUATE_EXTRA_COLUMNS == ESTIMATES
+    assert (
+        columns.ESTIMATE_COLUMNS + columns.EVALUATE_EXTRA_COLUMNS + columns.EVALUATE_DESIGN_COLUMNS
+        == ESTIMATES
+    )
     assert models.RESULT_COLUMNS == MODEL
 
 
@@ -357,3 +370,15 @@ def test_private_columns_alias_is_deprecated():
     with pytest.warns(DeprecationWarning, match="stseval.columns"):
         mod = importlib.import_module("stseval._columns")
     assert mod.ESTIMATE_COLUMNS == ESTIMATES[:16]
+
+
+def test_dose_and_statement_estimator_names_are_in_the_vocabulary():
+    """Every estimator name the dose and statement tables emit is listed in stseval.columns."""
+    from stseval import columns, dose, evaluate_statement
+
+    study = stseval.Study.from_dir(ROOT / "data" / "synthetic" / "individual")
+    names = set(dose.dose_table(study, areas=["supervision"], worker_level=False)["estimator"])
+    names |= set(dose.mediation(study, "supervision", "stss_total", n_boot=200)["estimator"])
+    assert names and names <= set(columns.DOSE_ESTIMATORS)
+    got = set(evaluate_statement(study, "skills")["estimator"])
+    assert got and got <= set(columns.STATEMENT_ESTIMATORS)
