@@ -266,13 +266,21 @@ def forest(
     ``estimator`` (ANCOVA: the estimate over the pooled pre-test SD). For
     outcomes where lower is better the sign is flipped, so every point to the
     right of zero is an improvement. Rows without an effect size are left out.
+    ``estimator="primary"`` takes the rows the design leads with (the ``primary``
+    column of :func:`stseval.evaluate_area`; the first later wave when there are several).
     """
     _need(
         estimates,
         ["area", "outcome", "estimator", "effect_size", "es_ci_low", "es_ci_high"],
         "estimates",
     )
-    est = estimates[(estimates["estimator"] == estimator) & estimates["effect_size"].notna()].copy()
+    if estimator == "primary" and "primary" in estimates.columns:
+        chosen = estimates["primary"].astype(str).str.lower().isin(["true", "1"])
+        est = estimates[chosen & estimates["effect_size"].notna()]
+        est = est.drop_duplicates(["area", "outcome"]).copy()
+    else:
+        est = estimates[(estimates["estimator"] == estimator) & estimates["effect_size"].notna()]
+        est = est.copy()
     if outcomes is not None:
         est = est[est["outcome"].isin(outcomes)]
     if est.empty:
