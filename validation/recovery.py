@@ -145,11 +145,12 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     r = results.dropna(subset=["estimate", "truth"]).copy()
     r["error"] = r["estimate"] - r["truth"]
     r["error_sd"] = r["error"] / r["baseline_sd"]
-    r["covered"] = (r["ci_low"] <= r["truth"]) & (r["truth"] <= r["ci_high"])
-    r["covered"] = r["covered"].where(r["ci_low"].notna() & r["ci_high"].notna())
-    r["rejected"] = (r["p_value"] < 0.05).where(r["p_value"].notna())
-    r["wave"] = r["wave"].fillna("").astype(str)
-    r["cohort"] = r["cohort"].fillna("").astype(str)
+    covered = (r["ci_low"] <= r["truth"]) & (r["truth"] <= r["ci_high"])
+    has_ci = r["ci_low"].notna() & r["ci_high"].notna()
+    r["covered"] = np.where(has_ci, covered.astype(float), np.nan)
+    r["rejected"] = np.where(r["p_value"].notna(), (r["p_value"] < 0.05).astype(float), np.nan)
+    for col in ("wave", "cohort"):
+        r[col] = r[col].astype(object).where(r[col].notna(), "").astype(str)
     g = r.groupby(KEYS, sort=False, dropna=False)
     out = pd.DataFrame(
         {
@@ -164,7 +165,8 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
             "rejection_rate": g["rejected"].mean(),
         }
     ).reset_index()
-    out["mcse_coverage"] = np.sqrt(out["coverage"] * (1 - out["coverage"]) / out["reps"])
+    n_ci = g["covered"].count().to_numpy()
+    out["mcse_coverage"] = np.sqrt(out["coverage"] * (1 - out["coverage"]) / n_ci)
     out["truth_zero"] = out["mean_truth"].abs() < 1e-9
     return out
 
@@ -223,14 +225,35 @@ def main(argv=None) -> int:
                 p.error(f"unknown design {preset!r}; choose from {', '.join(PRESETS)}")
             t0 = time.perf_counter()
             run(preset, args.reps, args.jobs, args.seed, out_dir)
-            print(f"{preset}: {time.perf_counter() - t0:.0f} s", flush=True)
+            took = time.perf_counter() - t0
+            print(f"{preset}: {took:.0f} s", flush=True)
+            with open(out_dir / "times.tsv", "a") as fh:
+                fh.write(f"{preset}\t{args.reps}\t{args.jobs}\t{took:.0f}\n")
         return 0
     from _report import write_report
 
     summary = summarize(load_results(out_dir))
     summary.to_csv(HERE / "recovery_summary.csv", index=False, float_format="%.4f")
-    write_report(summary, HERE / "RESULTS.md")
+    write_report(summary, HERE / "RESULTS.md", command=COMMAND, timing=_timing(out_dir))
     return 0
+
+
+#: How RESULTS.md was produced (one invocation per preset, then --report).
+COMMAND = (
+    "python validation/recovery.py --designs <preset> --reps <R> --jobs 2` per preset, then "
+    "`python validation/recovery.py --report"
+)
+
+
+def _timing(out_dir: Path) -> str:
+    """Run time per preset (wall clock, 2 workers on a shared 2-core machine)."""
+    path = out_dir / "times.tsv"
+    if not path.exists():
+        return ""
+    t = pd.read_csv(path, sep="\t", names=["preset", "reps", "jobs", "seconds"])
+    parts = [f"{r.preset} {r.reps} reps x 2 (effect + null) {r.seconds / 60:.1f} min"
+             for r in t.itertuples(index=False)]
+    return "Wall-clock time with 2 workers: " + "; ".join(parts) + "."
 
 
 if __name__ == "__main__":

@@ -1,0 +1,196 @@
+"""RESULTS.md of the recovery study: verdict lines per design, then the full table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from _designs import ESTIMAND_TEXT, PRIMARY
+
+__all__ = ["LIMITS", "primary_verdicts", "write_report", "markdown_table"]
+
+#: Targets for the primary estimator (issue 10 item 4).
+COVERAGE = (0.93, 0.97)
+MAX_BIAS_SD = 0.05
+MAX_FPR = 0.06
+
+#: Primary estimands checked per design (dose: the slope and the indirect effect).
+PRIMARY_ROWS = {
+    "dose": ["med_indirect", "med_b"],
+}
+
+#: What the report must say about each design's limits (checked against the figures).
+LIMITS = {
+    "default": "Chosen comparison organizations, no selection on outcomes in this preset: "
+    "ANCOVA recovers the effect; with self-selection see `selected`.",
+    "selected": "Organizations with worse baseline STS chose to change (selection_strength "
+    "= 1): regression to the mean. The report must say that differences from the comparison "
+    "organizations may partly reflect why they chose to change; the size of the bias is "
+    "the bias column (ANCOVA adjusts for each worker's own baseline, which removes most of "
+    "it; DiD keeps more).",
+    "single_org": "No comparison group: the within-organization change contains the secular "
+    "trend (everything else that changed over the same months); it is not an effect "
+    "estimate. The report must say so on the first page; coverage of the ATT and the "
+    "false-positive rate are reported to show the size of the problem.",
+    "anonymous": "Waves not linked: paired, ANCOVA and reliable change are not estimable; "
+    "the DiD on all responses is unbiased but its interval is wider than a linked design's.",
+    "coded": "Waves linked by self-generated codes: the primary estimate uses all responses "
+    "(no linkage errors); the ANCOVA on code-matched pairs is shown beside it (mismatched "
+    "and missing pairs can move it).",
+    "three_wave": "The effect at each later wave (post, follow-up), from one model of all "
+    "waves; the follow-up estimate is less precise.",
+    "staggered": "Callaway-Sant'Anna overall ATT against never-treated organizations; TWFE "
+    "on the same data is a comparison row only (not an average effect when effects grow "
+    "with time and differ by cohort).",
+    "team_rct": "Teams randomized within organizations: treated vs untreated teams of the "
+    "same organizations, SEs clustered by team.",
+    "dose": "Mediation is an association: the indirect effect needs sequential "
+    "ignorability (practice change is not randomized). `dose_org` pools the arms and so "
+    "also picks up the direct effect of the program: compare `med_b` (arm held fixed) with "
+    "the true dose slope. The null version is `dose_null` (practice change carries nothing).",
+    "individual": "Participants vs non-participants of an individual program (teams took "
+    "part); `paired_change` also contains any change that happened to everyone.",
+}
+
+
+def _fmt(v):
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (float, np.floating)):
+        return "" if not np.isfinite(v) else f"{v:.3f}"
+    return str(v)
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A plain Markdown table (no extra dependency)."""
+    head = "| " + " | ".join(frame.columns) + " |"
+    rule = "|" + "---|" * len(frame.columns)
+    body = ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([head, rule, *body])
+
+
+def primary_verdicts(summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per design x primary estimator x outcome x wave: the figures and the verdict.
+
+    ``fpr`` is the rejection rate of the same estimator in the null version
+    (where its truth is 0); ``meets`` is True when coverage is within 93-97%,
+    |bias_sd| < 0.05 and fpr <= 6%.
+    """
+    rows = []
+    keys = ["area", "outcome", "estimator", "wave", "cohort"]
+    for preset in summary["preset"].unique():
+        wanted = PRIMARY_ROWS.get(preset, [PRIMARY.get(preset)])
+        s = summary[(summary["preset"] == preset) & summary["estimator"].isin(wanted)]
+        eff = s[~s["null"]]
+        null = s[s["null"] & s["truth_zero"]][[*keys, "rejection_rate", "reps"]]
+        m = eff.merge(null, on=keys, how="left", suffixes=("", "_null"))
+        for r in m.itertuples(index=False):
+            ok_cov = COVERAGE[0] <= r.coverage <= COVERAGE[1]
+            tol = 1.96 * r.mcse_coverage  # Monte Carlo error of the coverage itself
+            near_cov = COVERAGE[0] - tol <= r.coverage <= COVERAGE[1] + tol
+            ok_bias = abs(r.bias_sd) < MAX_BIAS_SD
+            ok_fpr = bool(r.rejection_rate_null <= MAX_FPR) if np.isfinite(r.rejection_rate_null) else False
+            rows.append(
+                {
+                    "design": preset,
+                    "area": r.area,
+                    "outcome": r.outcome,
+                    "estimator": r.estimator,
+                    "wave": r.wave,
+                    "reps": r.reps,
+                    "coverage": r.coverage,
+                    "bias_sd": r.bias_sd,
+                    "rmse_sd": r.rmse_sd,
+                    "fpr": r.rejection_rate_null,
+                    "null_reps": r.reps_null,
+                    "meets": ok_cov and ok_bias and ok_fpr,
+                    "coverage_within_mc": near_cov,
+                    "misses": ", ".join(
+                        name
+                        for name, ok in (("coverage", ok_cov), ("bias", ok_bias), ("fpr", ok_fpr))
+                        if not ok
+                    ),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _verdict_lines(verd: pd.DataFrame) -> list[str]:
+    lines = []
+    for design, g in verd.groupby("design", sort=False):
+        lines.append(f"### {design}")
+        lines.append("")
+        for r in g.itertuples(index=False):
+            wave = f" ({r.wave})" if r.wave else ""
+            status = "meets the targets" if r.meets else f"MISSES: {r.misses}"
+            if not r.meets and r.misses == "coverage" and r.coverage_within_mc:
+                status += " (within Monte Carlo error of the target band)"
+            lines.append(
+                f"- `{r.estimator}`, {r.area} / {r.outcome}{wave}: coverage {r.coverage:.3f}, "
+                f"bias {r.bias_sd:+.3f} SD, false positives {_fmt(r.fpr) or 'n/a'} "
+                f"({r.reps} + {_fmt(r.null_reps) or 0} null reps): {status}."
+            )
+        lines += ["", f"Limits: {LIMITS.get(design, '')}", ""]
+    return lines
+
+
+def _full_table(summary: pd.DataFrame) -> str:
+    cols = [
+        "preset",
+        "null",
+        "area",
+        "outcome",
+        "estimator",
+        "estimand",
+        "wave",
+        "cohort",
+        "reps",
+        "mean_truth",
+        "bias",
+        "bias_sd",
+        "mcse_bias_sd",
+        "rmse_sd",
+        "coverage",
+        "rejection_rate",
+    ]
+    return markdown_table(summary[cols])
+
+
+def write_report(summary: pd.DataFrame, path: Path, *, command: str, timing: str = "") -> None:
+    """Write RESULTS.md: how it was run, targets, verdicts per design, estimands, full table."""
+    verd = primary_verdicts(summary)
+    est = sorted(set(summary["estimator"]))
+    text = [
+        "# Estimator recovery by simulation, per study design",
+        "",
+        f"Command: `{command}`. {timing}",
+        "",
+        "Each replication simulates the design's preset (seed = 10000 + replication; the null "
+        "version uses the same seeds) and estimates the `supervision` area (individual: "
+        "each statement a program targets) with the estimators the design supports "
+        "(`validation/_designs.py`, one function per design). Every estimate is compared "
+        "with the simulator's truth (`truth.csv`) for the estimand it targets. Bias and "
+        "RMSE are in baseline-SD units: the pooled within-arm SD of the first-wave scores. "
+        "Coverage: share of 95% intervals containing the truth. False positives: share of "
+        "p < 0.05 in the null version of the design, where the truth is 0. Monte Carlo SE "
+        "of a coverage near 0.95 with 200 replications: 0.015.",
+        "",
+        f"Targets for the primary estimator: coverage {COVERAGE[0]:.0%}-{COVERAGE[1]:.0%}, "
+        f"|bias| < {MAX_BIAS_SD} SD, false positives <= {MAX_FPR:.0%}.",
+        "",
+        "## Verdicts per design (primary estimator)",
+        "",
+        markdown_table(verd) if len(verd) else "(no results)",
+        "",
+        *_verdict_lines(verd),
+        "## Estimands",
+        "",
+        *[f"- `{e}`: {ESTIMAND_TEXT.get(e, '')}" for e in est],
+        "",
+        "## All estimators",
+        "",
+        _full_table(summary),
+        "",
+    ]
+    Path(path).write_text("\n".join(text) + "\n")
