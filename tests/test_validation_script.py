@@ -48,11 +48,18 @@ SUMMARY_COLUMNS = [
 
 def test_tiny_run_writes_replications_and_summary(recovery, tmp_path):
     """2 replications of team_rct (effect + null): raw rows, truth joined, summary columns."""
-    assert recovery.main(["--designs", "team_rct", "--reps", "2", "--jobs", "1",
-                          "--out-dir", str(tmp_path)]) == 0
+    assert (
+        recovery.main(
+            ["--designs", "team_rct", "--reps", "2", "--jobs", "1", "--out-dir", str(tmp_path)]
+        )
+        == 0
+    )
     raw = recovery.load_results(tmp_path)
     assert sorted(set(zip(raw["null"], raw["seed"], strict=True))) == [
-        (False, 10000), (False, 10001), (True, 10000), (True, 10001)
+        (False, 10000),
+        (False, 10001),
+        (True, 10000),
+        (True, 10001),
     ]
     assert set(raw["estimator"]) == {"team_did"}
     assert raw["truth"].notna().all() and raw["estimate"].notna().all()
@@ -62,8 +69,9 @@ def test_tiny_run_writes_replications_and_summary(recovery, tmp_path):
     assert list(summary.columns) == SUMMARY_COLUMNS
     assert (summary["reps"] == 2).all()
     # a second invocation resumes: nothing left to do, nothing appended
-    recovery.main(["--designs", "team_rct", "--reps", "2", "--jobs", "1",
-                   "--out-dir", str(tmp_path)])
+    recovery.main(
+        ["--designs", "team_rct", "--reps", "2", "--jobs", "1", "--out-dir", str(tmp_path)]
+    )
     assert len(recovery.load_results(tmp_path)) == len(raw)
 
 
@@ -138,6 +146,7 @@ def test_verdicts_use_the_null_rejection_rate(recovery):
 
 def test_cached_long_frame_equals_reshape_long(recovery):
     import _designs
+
     import stseval
     from stseval import reshape
 

@@ -106,7 +106,9 @@ def _first_wave_sd(long: pd.DataFrame, first) -> float:
     return float(np.sqrt(num / den)) if den > 0 else float("nan")
 
 
-def _rows(res: pd.DataFrame, area, outcome, sd, estimand="att", cohort_col="cohort") -> pd.DataFrame:
+def _rows(
+    res: pd.DataFrame, area, outcome, sd, estimand="att", cohort_col="cohort"
+) -> pd.DataFrame:
     out = pd.DataFrame(
         {
             "area": area,
@@ -313,14 +315,21 @@ _MED_ESTIMAND = {
 def _dose(study, area, n_boot=499, seed=0) -> pd.DataFrame:
     from stseval import dose
 
-    parts = [_evaluate(study, area, ["ancova"])]
+    parts = []
     for outcome in staff_outcomes(study):
         _, sd = _long(study, outcome, area)
         med = _quiet(dose.mediation, study, area, outcome, n_boot=n_boot, seed=seed)
         med = med[med["estimator"].isin(list(_MED_ESTIMAND))]
         for est, estimand in _MED_ESTIMAND.items():
-            parts.append(_rows(med[med["estimator"] == est].assign(wave=None), area, outcome, sd,
-                               estimand=estimand))
+            parts.append(
+                _rows(
+                    med[med["estimator"] == est].assign(wave=None),
+                    area,
+                    outcome,
+                    sd,
+                    estimand=estimand,
+                )
+            )
         org = _quiet(dose.org_dose_response, study, area, outcome)
         org = org[org["estimator"] == "dose_org"].assign(wave=None)
         parts.append(_rows(org, area, outcome, sd, estimand="dose_slope"))

@@ -90,7 +90,11 @@ def primary_verdicts(summary: pd.DataFrame) -> pd.DataFrame:
             tol = 1.96 * r.mcse_coverage  # Monte Carlo error of the coverage itself
             near_cov = COVERAGE[0] - tol <= r.coverage <= COVERAGE[1] + tol
             ok_bias = abs(r.bias_sd) < MAX_BIAS_SD
-            ok_fpr = bool(r.rejection_rate_null <= MAX_FPR) if np.isfinite(r.rejection_rate_null) else False
+            ok_fpr = (
+                bool(r.rejection_rate_null <= MAX_FPR)
+                if np.isfinite(r.rejection_rate_null)
+                else False
+            )
             rows.append(
                 {
                     "design": preset,
@@ -133,6 +137,60 @@ def _verdict_lines(verd: pd.DataFrame) -> list[str]:
             )
         lines += ["", f"Limits: {LIMITS.get(design, '')}", ""]
     return lines
+
+
+def _earlier(summary: pd.DataFrame, folder: Path) -> list[str]:
+    """Pointer to the earlier default/null run when ``default`` was not rerun."""
+    if "default" in set(summary["preset"]) or not (folder / "RESULTS_default_earlier.md").exists():
+        return []
+    return [
+        "### default (earlier run, kept)",
+        "",
+        "Not rerun in this pass (CPU budget). The earlier run of the default and null "
+        "designs (100 replications x 2 areas, every estimator: ANCOVA coverage 0.940-0.960 "
+        "on the staff outcomes, |bias| <= 0.005 SD, false positives 0.040-0.055) is kept in "
+        "[RESULTS_default_earlier.md](RESULTS_default_earlier.md).",
+        "",
+    ]
+
+
+def _pick(summary, preset, estimator, outcome="stss_total", null=False):
+    s = summary[
+        (summary["preset"] == preset)
+        & (summary["estimator"] == estimator)
+        & (summary["outcome"] == outcome)
+        & (summary["null"] == null)
+    ]
+    return s.iloc[0] if len(s) else None
+
+
+def _contrasts(summary: pd.DataFrame) -> list[str]:
+    """Plain sentences on the comparison rows (TWFE, dose_org, matched ANCOVA, no comparison)."""
+    pairs = [
+        ("staggered", "att_overall", "twfe", "TWFE on the same staggered data"),
+        ("dose", "med_b", "dose_org", "the organization slope that pools the arms"),
+        ("coded", "did_cross_section", "ancova_matched", "ANCOVA on code-matched pairs"),
+        ("selected", "ancova", "did", "DiD under self-selection"),
+    ]
+    lines = []
+    for preset, prim, other, what in pairs:
+        a, b = _pick(summary, preset, prim), _pick(summary, preset, other)
+        if a is None or b is None:
+            continue
+        lines.append(
+            f"- {preset}, STSS total: `{prim}` bias {a.bias_sd:+.3f} SD, coverage "
+            f"{a.coverage:.3f}; {what} (`{other}`): bias {b.bias_sd:+.3f} SD, coverage "
+            f"{b.coverage:.3f}."
+        )
+    one = _pick(summary, "single_org", "within_paired")
+    one_null = _pick(summary, "single_org", "within_paired", null=True)
+    if one is not None and one_null is not None:
+        lines.append(
+            f"- single_org, STSS total: the within-organization change is off by "
+            f"{one.bias_sd:+.3f} SD (the secular trend), and under no effect it is "
+            f"'significant' in {one_null.rejection_rate:.0%} of studies."
+        )
+    return ["## Comparison rows", "", *lines, ""] if lines else []
 
 
 def _full_table(summary: pd.DataFrame) -> str:
@@ -184,6 +242,8 @@ def write_report(summary: pd.DataFrame, path: Path, *, command: str, timing: str
         markdown_table(verd) if len(verd) else "(no results)",
         "",
         *_verdict_lines(verd),
+        *_earlier(summary, Path(path).parent),
+        *_contrasts(summary),
         "## Estimands",
         "",
         *[f"- `{e}`: {ESTIMAND_TEXT.get(e, '')}" for e in est],

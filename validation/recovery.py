@@ -251,8 +251,10 @@ def _timing(out_dir: Path) -> str:
     if not path.exists():
         return ""
     t = pd.read_csv(path, sep="\t", names=["preset", "reps", "jobs", "seconds"])
-    parts = [f"{r.preset} {r.reps} reps x 2 (effect + null) {r.seconds / 60:.1f} min"
-             for r in t.itertuples(index=False)]
+    parts = [
+        f"{r.preset} {r.reps} reps x 2 (effect + null) {r.seconds / 60:.1f} min"
+        for r in t.itertuples(index=False)
+    ]
     return "Wall-clock time with 2 workers: " + "; ".join(parts) + "."
 
 
