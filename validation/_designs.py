@@ -50,7 +50,7 @@ PRIMARY = {
     "single_org": "within_paired",
     "anonymous": "did_cross_section",
     "coded": "did_cross_section",
-    "three_wave": "wave_effect",
+    "three_wave": "ancova_wave",
     "staggered": "att_overall",
     "team_rct": "team_did",
     "dose": "med_indirect",

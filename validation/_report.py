@@ -15,9 +15,11 @@ COVERAGE = (0.93, 0.97)
 MAX_BIAS_SD = 0.05
 MAX_FPR = 0.06
 
-#: Primary estimands checked per design (dose: the slope and the indirect effect).
+#: Primary estimands checked per design (dose: the slope and the indirect effect). The
+#: primary estimators follow ``stseval.design.primary_estimator`` (engineer A's rule).
 PRIMARY_ROWS = {
     "dose": ["med_indirect", "med_b"],
+    "three_wave": ["ancova_wave", "wave_effect"],  # primary first; the all-waves model beside it
 }
 
 #: What the report must say about each design's limits (checked against the figures).
@@ -38,8 +40,9 @@ LIMITS = {
     "coded": "Waves linked by self-generated codes: the primary estimate uses all responses "
     "(no linkage errors); the ANCOVA on code-matched pairs is shown beside it (mismatched "
     "and missing pairs can move it).",
-    "three_wave": "The effect at each later wave (post, follow-up), from one model of all "
-    "waves; the follow-up estimate is less precise.",
+    "three_wave": "The effect at each later wave (post, follow-up): ANCOVA of each later "
+    "wave on the first (primary, as stseval.design.primary_estimator on branch a-designs), "
+    "and one model of all waves beside it; the follow-up estimate is less precise.",
     "staggered": "Callaway-Sant'Anna overall ATT against never-treated organizations; TWFE "
     "on the same data is a comparison row only (not an average effect when effects grow "
     "with time and differ by cohort).",
@@ -233,6 +236,15 @@ def write_report(summary: pd.DataFrame, path: Path, *, command: str, timing: str
         "Coverage: share of 95% intervals containing the truth. False positives: share of "
         "p < 0.05 in the null version of the design, where the truth is 0. Monte Carlo SE "
         "of a coverage near 0.95 with 200 replications: 0.015.",
+        "",
+        "The design estimators are called directly on `reshape.long` frames (two-wave "
+        "organization designs: `evaluate_area`), because the design-aware `evaluate_area` "
+        "(branch a-designs, commit ca5ca29) landed while this run was under way; it calls "
+        "the same functions with the same options (CR3 by organization, by team for teams; "
+        "staggered: `att_gt` with unit = worker when linked, cluster = organization; "
+        "code-linked: `did_cross_section` on every response is primary, the matched rows "
+        "beside it). Outcomes: the STSS total (the primary staff outcome) and the area's "
+        "practice score; `--all-outcomes` adds the ProQOL scales (not run: CPU budget).",
         "",
         f"Targets for the primary estimator: coverage {COVERAGE[0]:.0%}-{COVERAGE[1]:.0%}, "
         f"|bias| < {MAX_BIAS_SD} SD, false positives <= {MAX_FPR:.0%}.",
