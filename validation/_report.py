@@ -49,9 +49,15 @@ LIMITS = {
     "team_rct": "Teams randomized within organizations: treated vs untreated teams of the "
     "same organizations, SEs clustered by team.",
     "dose": "Mediation is an association: the indirect effect needs sequential "
-    "ignorability (practice change is not randomized). `dose_org` pools the arms and so "
-    "also picks up the direct effect of the program: compare `med_b` (arm held fixed) with "
-    "the true dose slope. The null version is `dose_null` (practice change carries nothing).",
+    "ignorability (practice change is not randomized). Each organization's practice change "
+    "is a mean of staff ratings, measured with error, so the slope `med_b` and the indirect "
+    "effect are attenuated toward 0 (regression dilution: see rel_bias; `org_dose_response` "
+    "reports the reliability) and their bootstrap intervals under-cover: the report must "
+    "say the dose slope and the indirect effect are understated and not causal. `dose_org` "
+    "pools the arms and so also picks up the direct effect of the program: in `dose_null` "
+    "(practice change carries nothing) it finds a slope that is not there (its "
+    "false-positive rate is in the full table); it must not be presented as the dose slope "
+    "until it holds the arm fixed (engineer F's fix). The null version here is `dose_null`.",
     "individual": "Participants vs non-participants of an individual program (teams took "
     "part); `paired_change` also contains any change that happened to everyone.",
 }
@@ -108,6 +114,7 @@ def primary_verdicts(summary: pd.DataFrame) -> pd.DataFrame:
                     "reps": r.reps,
                     "coverage": r.coverage,
                     "bias_sd": r.bias_sd,
+                    "rel_bias": r.bias / r.mean_truth if abs(r.mean_truth) > 1e-9 else np.nan,
                     "rmse_sd": r.rmse_sd,
                     "fpr": r.rejection_rate_null,
                     "null_reps": r.reps_null,
@@ -135,7 +142,8 @@ def _verdict_lines(verd: pd.DataFrame) -> list[str]:
                 status += " (within Monte Carlo error of the target band)"
             lines.append(
                 f"- `{r.estimator}`, {r.area} / {r.outcome}{wave}: coverage {r.coverage:.3f}, "
-                f"bias {r.bias_sd:+.3f} SD, false positives {_fmt(r.fpr) or 'n/a'} "
+                f"bias {r.bias_sd:+.3f} SD ({r.rel_bias:+.0%} of the truth), "
+                f"false positives {_fmt(r.fpr) or 'n/a'} "
                 f"({r.reps} + {_fmt(r.null_reps) or 0} null reps): {status}."
             )
         lines += ["", f"Limits: {LIMITS.get(design, '')}", ""]
@@ -184,6 +192,14 @@ def _contrasts(summary: pd.DataFrame) -> list[str]:
             f"- {preset}, STSS total: `{prim}` bias {a.bias_sd:+.3f} SD, coverage "
             f"{a.coverage:.3f}; {what} (`{other}`): bias {b.bias_sd:+.3f} SD, coverage "
             f"{b.coverage:.3f}."
+        )
+    med0 = _pick(summary, "dose", "med_b", null=True)
+    org0 = _pick(summary, "dose", "dose_org", null=True)
+    if med0 is not None and org0 is not None:
+        lines.append(
+            f"- dose_null (practice change carries nothing), STSS total: `med_b` rejects "
+            f"{med0.rejection_rate:.1%}, the pooled `dose_org` slope {org0.rejection_rate:.1%} "
+            f"(bias {org0.bias:+.2f} points per practice point: the direct effect)."
         )
     one = _pick(summary, "single_org", "within_paired")
     one_null = _pick(summary, "single_org", "within_paired", null=True)
