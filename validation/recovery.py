@@ -238,24 +238,31 @@ def main(argv=None) -> int:
     return 0
 
 
-#: How RESULTS.md was produced (one invocation per preset, then --report).
+#: How RESULTS.md was produced (the invocations of this run; a killed run resumes where it was).
 COMMAND = (
-    "python validation/recovery.py --designs <preset> --reps <R> --jobs 2` per preset, then "
-    "`python validation/recovery.py --report"
+    "cd validation; python recovery.py --designs team_rct,single_org,anonymous,three_wave,"
+    "coded,staggered --reps 200 --jobs 2` (at the same time `python recovery.py --designs "
+    "dose,individual --reps 200 --jobs 1`, then `--designs selected --reps 40 --jobs 1`), "
+    "then `python recovery.py --report"
 )
 
 
 def _timing(out_dir: Path) -> str:
-    """Run time per preset (wall clock, 2 workers on a shared 2-core machine)."""
+    """Wall-clock run time per preset (summed over resumed invocations), workers used."""
     path = out_dir / "times.tsv"
     if not path.exists():
         return ""
     t = pd.read_csv(path, sep="\t", names=["preset", "reps", "jobs", "seconds"])
+    t = t.groupby("preset", sort=False).agg(
+        reps=("reps", "max"), jobs=("jobs", "max"), seconds=("seconds", "sum")
+    )
     parts = [
-        f"{r.preset} {r.reps} reps x 2 (effect + null) {r.seconds / 60:.1f} min"
-        for r in t.itertuples(index=False)
+        f"{name}: {r.seconds / 60:.1f} min with {r.jobs} worker(s)" for name, r in t.iterrows()
     ]
-    return "Wall-clock time with 2 workers: " + "; ".join(parts) + "."
+    return (
+        "Wall-clock time per preset (effect + null studies; a shared 2-core machine with a "
+        "load average near 12, so these are upper bounds): " + "; ".join(parts) + "."
+    )
 
 
 if __name__ == "__main__":
