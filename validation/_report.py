@@ -26,11 +26,12 @@ PRIMARY_ROWS = {
 LIMITS = {
     "default": "Chosen comparison organizations, no selection on outcomes in this preset: "
     "ANCOVA recovers the effect; with self-selection see `selected`.",
-    "selected": "Organizations with worse baseline STS chose to change (selection_strength "
-    "= 1): regression to the mean. The report must say that differences from the comparison "
-    "organizations may partly reflect why they chose to change; the size of the bias is "
-    "the bias column (ANCOVA adjusts for each worker's own baseline, which removes most of "
-    "it; DiD keeps more).",
+    "selected": "Organizations with worse baseline STS chose to change (default design with "
+    "selection_strength = 1 and the simulator's default org-by-wave shocks): regression to "
+    "the mean. ANCOVA adjusts for each worker's own baseline and removes most of it; DiD "
+    "keeps it (see the comparison rows: it makes the program look better than it is). The "
+    "report must say that differences from the comparison organizations may partly reflect "
+    "why they chose to change; the bias column gives the size.",
     "single_org": "No comparison group: the within-organization change contains the secular "
     "trend (everything else that changed over the same months); it is not an effect "
     "estimate. The report must say so on the first page; coverage of the ATT and the "
@@ -43,11 +44,18 @@ LIMITS = {
     "three_wave": "The effect at each later wave (post, follow-up): ANCOVA of each later "
     "wave on the first (primary, as stseval.design.primary_estimator on branch a-designs), "
     "and one model of all waves beside it; the follow-up estimate is less precise.",
-    "staggered": "Callaway-Sant'Anna overall ATT against never-treated organizations; TWFE "
-    "on the same data is a comparison row only (not an average effect when effects grow "
-    "with time and differ by cohort).",
+    "staggered": "Callaway-Sant'Anna overall ATT against never-treated organizations "
+    "(truth: the cohort-size-weighted mean of each cohort's post-start ATTs). Unbiased, but "
+    "with 18 organizations of which 6 never changed, its analytic cluster-robust interval "
+    "is too narrow for the STSS total (coverage and false positives in the table): the "
+    "report must say the interval is approximate with this few comparison organizations "
+    "(a small-sample correction or a wild cluster bootstrap would fix it). TWFE on the "
+    "same data is a comparison row only (not an average effect when effects grow with "
+    "time and differ by cohort).",
     "team_rct": "Teams randomized within organizations: treated vs untreated teams of the "
-    "same organizations, SEs clustered by team.",
+    "same organizations, SEs clustered by team (CR3, the leave-one-team-out jackknife), "
+    "which is conservative here: coverage a little above 97% and false positives about 2%, "
+    "so the report's intervals are, if anything, too wide.",
     "dose": "Mediation is an association: the indirect effect needs sequential "
     "ignorability (practice change is not randomized). Each organization's practice change "
     "is a mean of staff ratings, measured with error, so the slope `med_b` and the indirect "

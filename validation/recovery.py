@@ -151,6 +151,7 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     r["rejected"] = np.where(r["p_value"].notna(), (r["p_value"] < 0.05).astype(float), np.nan)
     for col in ("wave", "cohort"):
         r[col] = r[col].astype(object).where(r[col].notna(), "").astype(str)
+    r.loc[r["estimand"] == "att_overall", "wave"] = "all"  # averages over the later waves
     g = r.groupby(KEYS, sort=False, dropna=False)
     out = pd.DataFrame(
         {
