@@ -243,8 +243,9 @@ def main(argv=None) -> int:
 COMMAND = (
     "cd validation; python recovery.py --designs team_rct,single_org,anonymous,three_wave,"
     "coded,staggered --reps 200 --jobs 2` (at the same time `python recovery.py --designs "
-    "dose,individual --reps 200 --jobs 1`, then `--designs selected --reps 40 --jobs 1`), "
-    "then `python recovery.py --report"
+    "dose,individual --reps 200 --jobs 1`, then `--designs selected --reps 40 --jobs 1`, "
+    "resumed with `--reps 200 --jobs 2`, and `--designs default --reps 200 --jobs 2`), then "
+    "`python recovery.py --report"
 )
 
 
