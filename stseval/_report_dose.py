@@ -84,8 +84,12 @@ class Section:
 
 
 def has_dose_data(study) -> bool:
-    """True when the study has two waves, intervention organizations and a practice score."""
+    """True when the study has two waves, organizations that changed as a whole, and a
+    practice score (team-level assignment changes part of an organization: its practice
+    change is not one organization's dose)."""
     if len(study.waves) < 2 or len(study.interventions) == 0:
+        return False
+    if getattr(getattr(study, "design", None), "assignment", "org") == "team":
         return False
     cols = study.scored().columns
     return any(c.startswith("org_guidance_") for c in cols) or "stsioa_total" in cols
@@ -247,8 +251,9 @@ def dose_section(
     """
     title = "Does practice change carry the outcome change?"
     if not has_dose_data(study):
-        text = "This study cannot answer it: it needs two waves, intervention organizations "
-        text += "and a staff-rated practice score (org_guidance or STSI-OA)."
+        text = "This study cannot answer it: it needs two waves, organizations that changed "
+        text += "practice as a whole (not some of their teams) and a staff-rated practice score "
+        text += "(org_guidance or STSI-OA)."
         return Section(title, text, {})
     scored = study.scored().columns
     outcomes = [o for o in STAFF_OUTCOMES if o in scored] if outcomes is None else list(outcomes)

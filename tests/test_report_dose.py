@@ -7,6 +7,8 @@ were not randomized.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -134,3 +136,13 @@ def test_studies_without_programs_or_dose_data_say_so(shipped_synthetic):
         one_wave = study.replace(meta=meta, responses=r[r["wave"] == study.waves[0]])
     assert rd.has_dose_data(study) and not rd.has_dose_data(one_wave)
     assert "cannot answer" in rd.dose_section(one_wave).markdown
+
+
+def test_team_assignment_has_no_organization_dose():
+    """Teams changed, not whole organizations: the dose part says why it cannot answer."""
+    from stseval import Study
+    from stseval._report_dose import dose_section, has_dose_data
+
+    study = Study.from_dir(Path(__file__).resolve().parents[1] / "data" / "synthetic" / "team_rct")
+    assert not has_dose_data(study)
+    assert "not some of their teams" in dose_section(study).markdown
