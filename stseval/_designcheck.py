@@ -99,6 +99,9 @@ def _comparison(checker, comparison) -> None:
     s = checker.study
     if comparison is None or s.orgs is None or s.interventions is None:
         return
+    design = s.meta.get("design") if isinstance(s.meta, dict) else None
+    if isinstance(design, dict) and design.get("assignment") == "team":
+        return  # the comparison is the teams that did not change, inside the organizations
     if "org_id" not in s.orgs.columns or "org_id" not in s.interventions.columns:
         return
     spare = set(s.orgs["org_id"].dropna().tolist()) - set(
