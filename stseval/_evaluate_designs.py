@@ -211,104 +211,63 @@ def design_worker_rows(
     ``linkage`` says whether the worker ids link the waves (``linked``,
     ``code_matched``) or not (``unlinked``).
     """
-    d = shape.design
-    w = shape.waves
     linked = linkage != "unlinked"
-    opts = {"y": "y", "waves": w, "confidence": confidence}
     if shape.staggered:
         return _staggered_rows(long, outcome, shape, linked, confidence, linkage, wanted)
-    if d.assignment == "team":
-        rnd = d.comparison == "randomized"
-        rows = _run(
-            wanted,
-            teams.team_effect,
-            outcome,
-            "team_did",
-            linkage,
-            long,
-            randomized=rnd,
-            se_type=se_type,
-            **opts,
-        )
-        for r in rows:  # the team ICC and design effect are read beside the estimate
-            r.update(_team_extra(long, rnd))
+    run = dict(wanted=wanted, outcome=outcome, linkage=linkage, long=long, se_type=se_type)
+    opts = {"y": "y", "waves": shape.waves, "confidence": confidence}
+    if shape.design.assignment == "team":
+        return _team_rows(run, opts, shape.design.comparison == "randomized", linked)
+    if shape.design.comparison == "none":
+        return _no_comparison_rows(run, opts, linked)
+    return _comparison_rows(run, opts, shape.design.n_waves, linked)
+
+
+def _team_rows(run, opts, randomized, linked) -> list[dict]:
+    """Teams assigned: team DiD (with ICC and design effect), DiD and ANCOVA by team."""
+    w, o, k, long, se = (run[x] for x in ("wanted", "outcome", "linkage", "long", "se_type"))
+    rows = _run(
+        w, teams.team_effect, o, "team_did", k, long, randomized=randomized, se_type=se, **opts
+    )
+    for r in rows:  # the team ICC and design effect are read beside the estimate
+        r.update(_team_extra(long, randomized))
+    rows += _run(
+        w, cross_section.did_cross_section, o, "did_cross_section", "unlinked", long,
+        cluster="team_id", se_type=se, **opts,
+    )  # fmt: skip
+    if linked:
         rows += _run(
-            wanted,
-            cross_section.did_cross_section,
-            outcome,
-            "did_cross_section",
-            "unlinked",
-            long,
-            cluster="team_id",
-            se_type=se_type,
+            w, waves.ancova_by_wave, o, "ancova_wave", k, long, cluster="team_id", se_type=se,
             **opts,
-        )
-        if linked:
-            rows += _run(
-                wanted,
-                waves.ancova_by_wave,
-                outcome,
-                "ancova_wave",
-                linkage,
-                long,
-                cluster="team_id",
-                se_type=se_type,
-                **opts,
-            )
-        return rows
-    if d.comparison == "none":
-        arm = long[long["treated"] == 1]
-        est = "within_paired" if linked else "within_unlinked"
-        rows = _run(
-            wanted,
-            no_comparison.within_change,
-            outcome,
-            est,
-            linkage,
-            arm,
-            linked=linked,
-            se_type=se_type,
-            **opts,
-        )
-        return rows + [blank(outcome, e, NO_COMPARISON) for e in ("ancova", "did")]
+        )  # fmt: skip
+    return rows
+
+
+def _no_comparison_rows(run, opts, linked) -> list[dict]:
+    """No comparison group: change within the changing organizations at each later wave."""
+    w, o, k, long, se = (run[x] for x in ("wanted", "outcome", "linkage", "long", "se_type"))
+    est = "within_paired" if linked else "within_unlinked"
+    arm = long[long["treated"] == 1]
+    rows = _run(w, no_comparison.within_change, o, est, k, arm, linked=linked, se_type=se, **opts)
+    return rows + [blank(o, e, NO_COMPARISON) for e in ("ancova", "did")]
+
+
+def _comparison_rows(run, opts, n_waves, linked) -> list[dict]:
+    """A comparison group: cross-section DiD when not linked; every later wave when 3+."""
+    w, o, k, long, se = (run[x] for x in ("wanted", "outcome", "linkage", "long", "se_type"))
     rows = []
     if not linked:
         rows += _run(
-            wanted,
-            cross_section.did_cross_section,
-            outcome,
-            "did_cross_section",
-            linkage,
-            long,
-            se_type=se_type,
+            w, cross_section.did_cross_section, o, "did_cross_section", k, long, se_type=se,
             **opts,
-        )
+        )  # fmt: skip
+        rows += _run(w, cross_section.org_mean_did, o, "did_org_means", k, long, **opts)
+    if n_waves >= 3:
         rows += _run(
-            wanted, cross_section.org_mean_did, outcome, "did_org_means", linkage, long, **opts
-        )
-    if d.n_waves >= 3:
-        rows += _run(
-            wanted,
-            waves.wave_effects,
-            outcome,
-            "wave_effect",
-            linkage,
-            long,
-            linked=linked,
-            se_type=se_type,
-            **opts,
+            w, waves.wave_effects, o, "wave_effect", k, long, linked=linked, se_type=se, **opts
         )
         if linked:
-            rows += _run(
-                wanted,
-                waves.ancova_by_wave,
-                outcome,
-                "ancova_wave",
-                linkage,
-                long,
-                se_type=se_type,
-                **opts,
-            )
+            rows += _run(w, waves.ancova_by_wave, o, "ancova_wave", k, long, se_type=se, **opts)
     return rows
 
 
