@@ -394,7 +394,22 @@ def test_vectorized_matches_row_by_row_reference():
 
 
 def test_public_names():
-    assert callable(stseval.score) and callable(stseval.load_instrument)
+    """The top-level names resolve to the objects of their modules and behave."""
+    import inspect
+
+    from stseval import evaluate, individual, scoring, study, synthetic
+
+    assert stseval.score is scoring.score and stseval.Study is study.Study
+    assert stseval.evaluate_area is evaluate.evaluate_area
+    assert stseval.evaluate_statement is individual.evaluate_statement
+    assert stseval.simulate is synthetic.simulate
+    assert list(inspect.signature(stseval.score).parameters)[:2] == ["responses", "instrument"]
+    inst = stseval.load_instrument("stss")
+    assert inst.key == "stss" and len(inst.items) == 17
+    frame = pd.DataFrame({c: [1] for c in inst.item_columns})
+    assert stseval.score(frame, inst)["stss_total"].iloc[0] == 17  # all "never"
+    for name in stseval.__all__:
+        assert getattr(stseval, name) is not None, name
     assert set(builtin_keys()) == {
         "stss",
         "proqol",
