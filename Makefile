@@ -32,7 +32,7 @@ browser:
 
 # xdist groups (nbval, pipeline) run on one worker each: --dist loadgroup honours them.
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not recovery"
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not recovery and not e2e"
 
 # Everything, including tests a faster `make test` may leave out (CI runs this).
 test-all: $(STAMP) browser
