@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import cross_section, multi_area, no_comparison, reshape, staggered, teams, waves
+from ._designrows import DESIGN_COLUMNS
 from .errors import StsevalError
 
 __all__ = [
@@ -143,26 +144,7 @@ def _rows(table: pd.DataFrame, outcome: str, linkage: str) -> list[dict]:
     return out
 
 
-_KEEP = {
-    "estimator",
-    "estimate",
-    "se",
-    "ci_low",
-    "ci_high",
-    "p_value",
-    "effect_size",
-    "es_type",
-    "es_ci_low",
-    "es_ci_high",
-    "n_workers",
-    "n_orgs",
-    "note",
-    "wave",
-    "cohort",
-    "es_description",
-    "method",
-    "area",
-}
+_KEEP = {*DESIGN_COLUMNS, "area"}  # the design rows as they reach the estimates table
 
 
 def blank(outcome, estimator, note, **extra) -> dict:
