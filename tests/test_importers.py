@@ -18,7 +18,6 @@ import pyreadstat
 import pytest
 import yaml
 
-from stseval.checks import arm_wave_counts, check_study, study_warnings
 from stseval.cli import main
 from stseval.errors import DataValidationError, UsageError
 from stseval.importers import (
@@ -30,6 +29,7 @@ from stseval.importers import (
     read_source,
 )
 from stseval.study import Study
+from stseval.validate import arm_wave_counts, check_study, study_warnings
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ROOT / "data" / "synthetic" / "small"
