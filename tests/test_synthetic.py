@@ -344,7 +344,7 @@ def test_difference_in_differences_recovers_the_truth():
         "proqol_cs",
         "org_guidance_supervision",
     ):
-        wide = s.wide(outcome, "supervision")
+        wide = reshape.wide(s, outcome, "supervision")
         est, var = 0.0, 0.0
         for arm, sign in ((1, 1), (0, -1)):
             w = wide[wide["treated"] == arm]
