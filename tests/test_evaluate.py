@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from test_columns import ESTIMATES as CONTRACT_COLUMNS
 
 import stseval
 from stseval import StudyDesign, UsageError, evaluate_all, evaluate_area, models, reshape
@@ -29,25 +30,8 @@ def table(study):
 
 
 def test_contract_columns_and_names(table):
-    # typed out (the estimates contract, DESIGN.md), not imported from the code
-    assert list(table.columns[:16]) == [
-        "area",
-        "outcome",
-        "estimator",
-        "estimate",
-        "se",
-        "ci_low",
-        "ci_high",
-        "p_value",
-        "p_adjusted",
-        "effect_size",
-        "es_type",
-        "es_ci_low",
-        "es_ci_high",
-        "n_workers",
-        "n_orgs",
-        "note",
-    ]
+    # the typed-out contract lives once, in tests/test_columns.py (not imported from the code)
+    assert list(table.columns) == CONTRACT_COLUMNS
     assert list(table.columns[:16]) == ESTIMATE_COLUMNS
     assert set(table["estimator"]) <= set(ESTIMATORS)
     assert set(table["estimator"]) >= {

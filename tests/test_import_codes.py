@@ -443,19 +443,7 @@ def test_unknown_label_among_anchors_stops_naming_item_codes_labels(tmp_path, ca
     codes = _cell_codes(inst, grid, {**book, "Occasionally": 3})
     source, mapping, kw = _write_redcap(tmp_path, inst, ids, events, codes, book)
     (tmp_path / "m.yaml").write_text(json.dumps(mapping), encoding="utf-8")
-    code = main(
-        [
-            "import",
-            str(source),
-            "-m",
-            str(tmp_path / "m.yaml"),
-            "-d",
-            str(kw["dictionary"]),
-            "--out",
-            str(tmp_path / "o"),
-            "--no-pseudonymize",
-        ]
-    )
+    code = _import(tmp_path, source, kw)
     err = capsys.readouterr().err
     assert code == 2
     assert "column q_1, q_2" in err and "3 'Sometimes'" in err and "stss:" in err
@@ -471,19 +459,7 @@ def test_cli_prints_the_short_code_map_and_writes_the_report(tmp_path, capsys):
         tmp_path, inst, ids, events, _cell_codes(inst, grid, book), book
     )
     (tmp_path / "m.yaml").write_text(json.dumps(mapping), encoding="utf-8")
-    code = main(
-        [
-            "import",
-            str(source),
-            "-m",
-            str(tmp_path / "m.yaml"),
-            "-d",
-            str(kw["dictionary"]),
-            "--out",
-            str(tmp_path / "o"),
-            "--no-pseudonymize",
-        ]
-    )
+    code = _import(tmp_path, source, kw)
     out = capsys.readouterr().out
     assert code == 0
     assert "stss: items 1-17: 0->1, 1->2, 2->3, 3->4, 4->5 (source labels)" in out
@@ -491,3 +467,9 @@ def test_cli_prints_the_short_code_map_and_writes_the_report(tmp_path, capsys):
     report = (tmp_path / "o" / "import_report.md").read_text(encoding="utf-8")
     n_dk = sum(v == "Don't know" for v in grid.ravel())
     assert f"| 97 | Don't know | {n_dk} |" in report
+
+
+def _import(tmp_path, source, kw) -> int:
+    """`stseval import` of a REDCap export with the mapping m.yaml and its dictionary."""
+    args = ["import", str(source), "-m", str(tmp_path / "m.yaml"), "-d", str(kw["dictionary"])]
+    return main([*args, "--out", str(tmp_path / "o"), "--no-pseudonymize"])
