@@ -64,6 +64,10 @@ MIN_FONT_PT = 9
 PRINT_WIDTH_IN = 7.0
 _ALT_ATTR = "_stseval_alt"
 _CSS_DPI = 96
+#: Figures are drawn at this multiple of 96 dpi for display and for files (sharp in print).
+_SHOW_SCALE = 2
+#: Attribute holding a saved figure's PNG bytes and CSS width (drawn once, shown from it).
+_DRAWN_ATTR = "_stseval_png"
 
 
 def palette(n: int) -> list[tuple[str, str]]:
@@ -126,10 +130,18 @@ def describe(fig) -> str:
 
 
 def save(fig, path) -> Path:
-    """Write ``fig`` as PNG to ``path`` (folders created) and return the path."""
+    """Write ``fig`` as PNG to ``path`` (folders created) and return the path.
+
+    The file is drawn at 192 dpi (the resolution :func:`show` displays), and the
+    bytes are kept on the figure: a :func:`show` that follows, with the figure
+    unchanged, displays them instead of drawing the figure a second time.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", bbox_inches="tight")
+    data, width = _png(fig, _SHOW_SCALE)
+    path.write_bytes(data)
+    setattr(fig, _DRAWN_ATTR, (data, width))
+    fig.stale = False  # any change to the figure from now on marks it stale again
     return path
 
 
@@ -154,7 +166,9 @@ def show(fig, *, alt: str | None = None) -> None:
     """
     from IPython.display import display
 
-    data, width = _png(fig, 2)
+    drawn = getattr(fig, _DRAWN_ATTR, None)
+    # fig.stale: the figure changed after it was saved (then it is drawn again)
+    data, width = drawn if drawn is not None and not fig.stale else _png(fig, _SHOW_SCALE)
     meta = {"image/png": {"alt": alt or describe(fig), "width": width}}
     display({"image/png": base64.b64encode(data).decode("ascii")}, raw=True, metadata=meta)
     plt.close(fig)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import matplotlib
 
 matplotlib.use("Agg")
@@ -310,3 +311,28 @@ def test_show_embeds_alt_text_and_the_drawn_width(monkeypatch):
     assert seen["data"]["image/png"][:8] == "iVBORw0K"  # base64 of the PNG signature
     fig2, ax = plt.subplots()
     assert plots.describe(fig2) == "Chart with 1 panel and no labels"
+
+
+def test_a_saved_figure_is_shown_without_being_drawn_again(tmp_path, monkeypatch):
+    from unittest import mock
+
+    import matplotlib.figure
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append(obj))
+    table = pd.DataFrame({"effect_size": [0.2], "orgs_per_arm": [4], "power": [0.3]})
+    real = matplotlib.figure.Figure.savefig
+    with mock.patch.object(matplotlib.figure.Figure, "savefig", autospec=True) as spy:
+        spy.side_effect = real
+        fig = plots.power_curve(table)
+        path = plots.save(fig, tmp_path / "p.png")
+        plots.show(fig)
+        assert spy.call_count == 1  # drawn once: for the file, then shown from its bytes
+        assert base64.b64decode(shown[0]["image/png"]) == path.read_bytes()
+        fig = plots.power_curve(table)
+        plots.save(fig, tmp_path / "q.png")
+        fig.axes[0].set_title("changed after saving")
+        plots.show(fig)
+        assert spy.call_count == 3  # a figure changed after saving is drawn again
+    assert base64.b64decode(shown[1]["image/png"]) != (tmp_path / "q.png").read_bytes()
