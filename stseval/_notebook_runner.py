@@ -149,12 +149,16 @@ def run_notebook(
     retries: int = 1,
     start_timeout: int = 120,
     starter: _Starter | None = None,
+    engine: str | None = None,
+    km=None,
 ) -> float:
     """Execute ``notebook`` with papermill into ``output``; return the seconds it took.
 
     The notebook runs with ``cwd`` (default: its own folder) as the working
     directory. A kernel that fails to start (anything other than an error in a
-    cell) is retried ``retries`` times.
+    cell) is retried ``retries`` times. ``engine`` and ``km`` (a running kernel's
+    manager) are passed to papermill: :class:`stseval._warm_kernels.WarmKernel` runs
+    notebooks this way on a kernel it keeps (``cwd`` is then set in the kernel).
 
     Raises
     ------
@@ -180,9 +184,10 @@ def run_notebook(
                 kernel_name=kernel_name,
                 progress_bar=False,
                 log_output=False,
-                cwd=str(cwd or notebook.parent),
+                cwd=None if engine is not None else str(cwd or notebook.parent),
                 start_timeout=start_timeout,
                 extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+                **({} if engine is None else {"engine_name": engine, "km": km}),
             )
             return time.monotonic() - start
         except PapermillExecutionError as exc:

@@ -13,9 +13,11 @@ In papermill's style, a report is a plan executed in steps; :func:`run_report`
    parameters and every output path. Nothing is written.
 2. :func:`execute` scores the study once into ``<out>/scored.parquet`` (each
    area notebook reads it: ``scored_path``), runs ``area_evaluation.ipynb`` per
-   area through :func:`stseval.parallel.map_tasks` (``scheduler``: threads
-   driving one kernel each by default, a Dask cluster on request; one BLAS
-   thread per kernel; a kernel that fails to start is retried once) into
+   area -- on this machine on ``jobs`` warm kernels that run the notebooks in
+   turn (:mod:`stseval._warm_kernels`; a kernel that died is started again), on
+   a Dask cluster on request through :func:`stseval.parallel.map_tasks` (a
+   kernel per notebook, retried once if it fails to start); one BLAS thread per
+   kernel -- into
    ``<out>/areas/<area>/``; adjusts the areas' estimates across areas (BH)
    **once** into ``<out>/estimates.csv``; runs ``funder_report.ipynb`` on that
    file and, optionally, ``org_feedback.ipynb`` per organization.
@@ -333,21 +335,35 @@ def _clear_previous(run_plan: RunPlan) -> None:
 
 
 def _run_step(
-    run_plan: RunPlan, result: ReportRun, runs, *, desc: str, timing: str, client=None
+    run_plan: RunPlan, result: ReportRun, runs, *, desc: str, timing: str, client=None, pool=None
 ) -> None:
     t = time.monotonic()
-    status = run_all(
-        runs,
-        jobs=run_plan.jobs,
-        progress=run_plan.progress,
-        desc=desc,
-        kernel_name=run_plan.kernel_name,
-        scheduler=run_plan.scheduler,
-        client=client,
-    )
+    if pool is not None:
+        status = pool.run_all(runs, progress=run_plan.progress, desc=desc)
+    else:
+        status = run_all(
+            runs,
+            jobs=run_plan.jobs,
+            progress=run_plan.progress,
+            desc=desc,
+            kernel_name=run_plan.kernel_name,
+            scheduler=run_plan.scheduler,
+            client=client,
+        )
     result.runs.update(status)
     result.failures += [status[r.key]["error"] for r in runs if status[r.key]["error"]]
     result.timings[timing] = round(time.monotonic() - t, 2)
+
+
+def _kernel_pool(run_plan: RunPlan, client, n_runs: int):
+    """Warm kernels for a run on this machine (threads/processes); none for Dask."""
+    from contextlib import nullcontext
+
+    from ._warm_kernels import KernelPool
+
+    if client is not None or run_plan.scheduler not in ("processes", "threads"):
+        return nullcontext(None)
+    return KernelPool(min(run_plan.jobs, max(1, n_runs)), kernel_name=run_plan.kernel_name)
 
 
 def _collect_estimates(run_plan: RunPlan, done: list[str]) -> Path:
@@ -376,7 +392,10 @@ def execute(run_plan: RunPlan, *, client=None) -> ReportRun:
     The study is scored once into ``<out>/scored.parquet`` first. The
     notebooks run where ``run_plan.scheduler`` says, or on ``client`` (an open
     ``distributed.Client``, or what :func:`stseval.parallel.open_scheduler`
-    yielded) when given. Returns a :class:`ReportRun` with the estimates path,
+    yielded) when given. On this machine (``processes``/``threads``) they run on
+    ``jobs`` warm kernels (:class:`stseval._warm_kernels.KernelPool`), started while
+    the study is scored and reused from notebook to notebook; on Dask each notebook
+    starts its own kernel. Returns a :class:`ReportRun` with the estimates path,
     every run's status and the failures; the HTML and PDF are made by :func:`export`.
     """
     t0 = time.monotonic()
@@ -384,21 +403,22 @@ def execute(run_plan: RunPlan, *, client=None) -> ReportRun:
         out_dir=run_plan.out_dir, started=datetime.now(UTC).isoformat(timespec="seconds")
     )
     _clear_previous(run_plan)
-    _write_scored(run_plan, result)
-    step = {"client": client}
     runs = run_plan.area_runs + run_plan.extra_runs
-    _run_step(run_plan, result, runs, desc="area notebooks", timing="areas", **step)
-    done = [r.key.split(":", 1)[1] for r in run_plan.area_runs if result.succeeded(r.key)]
-    if done:
-        result.estimates = _collect_estimates(run_plan, done)
-        _run_step(
-            run_plan,
-            result,
-            (run_plan.funder,),
-            desc="funder report",
-            timing="funder_report",
-            **step,
-        )
+    with _kernel_pool(run_plan, client, len(runs)) as pool:  # kernels start while scoring
+        _write_scored(run_plan, result)
+        step = {"client": client, "pool": pool}
+        _run_step(run_plan, result, runs, desc="area notebooks", timing="areas", **step)
+        done = [r.key.split(":", 1)[1] for r in run_plan.area_runs if result.succeeded(r.key)]
+        if done:
+            result.estimates = _collect_estimates(run_plan, done)
+            _run_step(
+                run_plan,
+                result,
+                (run_plan.funder,),
+                desc="funder report",
+                timing="funder_report",
+                **step,
+            )
     result.timings["execute"] = round(time.monotonic() - t0, 2)
     return result
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -316,8 +317,8 @@ def test_show_embeds_alt_text_and_the_drawn_width(monkeypatch):
 def test_a_saved_figure_is_shown_without_being_drawn_again(tmp_path, monkeypatch):
     from unittest import mock
 
-    import matplotlib.figure
     import IPython.display
+    import matplotlib.figure
 
     shown = []
     monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append(obj))

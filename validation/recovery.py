@@ -19,6 +19,7 @@ baseline-SD units: the pooled within-arm SD of the first-wave scores), RMSE,
 Usage::
 
     python validation/recovery.py --designs team_rct --reps 200 --jobs 2   # one preset
+    python validation/recovery.py --designs team_rct --reps 1000 --scheduler tcp://host:8786
     python validation/recovery.py --report                                  # merge, write MD
 
 Each run appends its replications to ``validation/_out/<preset>.csv`` in chunks
@@ -36,7 +37,7 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-from concurrent.futures import ProcessPoolExecutor, as_completed  # noqa: E402
+from contextlib import nullcontext  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -172,8 +173,27 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def run(preset: str, reps: int, jobs: int, seed: int, out_dir: Path, chunk: int = 20) -> Path:
-    """Run ``reps`` effect and ``reps`` null replications; append to ``out_dir/<preset>.csv``."""
+def run(
+    preset: str,
+    reps: int,
+    jobs: int,
+    seed: int,
+    out_dir: Path,
+    chunk: int = 20,
+    *,
+    scheduler: str | None = None,
+    client=None,
+) -> Path:
+    """Run ``reps`` effect and ``reps`` null replications; append to ``out_dir/<preset>.csv``.
+
+    The replications fan out through :func:`stseval.parallel.map_tasks` (``scheduler``:
+    ``processes``, ``local`` for a Dask LocalCluster, or a Dask address; ``client``: an
+    open one), ``chunk`` studies at a time, each chunk appended as soon as it is done and
+    in seed order, so the file does not depend on which worker ran what. A replication's
+    seed is ``seed + r``, never the worker's.
+    """
+    from stseval.parallel import map_tasks, open_scheduler
+
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{preset}.csv"
     done = set()
@@ -186,19 +206,37 @@ def run(preset: str, reps: int, jobs: int, seed: int, out_dir: Path, chunk: int 
         for null in (False, True)
         if (null, seed + i) not in done
     ]
-    buffer: list[pd.DataFrame] = []
+    if scheduler not in (None, "processes") or client is not None:
+        _ship_to_dask_workers()
     t0 = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(one_replication, t) for t in tasks]
-        for k, fut in enumerate(as_completed(futures), 1):
-            buffer.append(fut.result())
-            if len(buffer) >= chunk or k == len(futures):
-                frame = pd.concat(buffer, ignore_index=True)
-                frame.to_csv(path, mode="a", header=not path.exists(), index=False)
-                buffer = []
-                rate = (time.perf_counter() - t0) / k
-                print(f"{preset}: {k}/{len(futures)} studies, {rate:.2f} s each", flush=True)
+    opened = open_scheduler(scheduler, jobs=jobs) if client is None else nullcontext(client)
+    with opened as runner:
+        for start in range(0, len(tasks), chunk):
+            part = tasks[start : start + chunk]
+            frames = map_tasks(
+                one_replication,
+                part,
+                client=runner,
+                jobs=jobs,
+                progress=False,
+                labels=[f"{p} {'null' if n else 'effect'} seed {s}" for p, n, s in part],
+            )
+            frame = pd.concat(frames, ignore_index=True)
+            frame.to_csv(path, mode="a", header=not path.exists(), index=False)
+            k = start + len(part)
+            rate = (time.perf_counter() - t0) / k
+            print(f"{preset}: {k}/{len(tasks)} studies, {rate:.2f} s each", flush=True)
     return path
+
+
+def _ship_to_dask_workers() -> None:
+    """Dask workers cannot import this folder's modules: send their code with the tasks."""
+    import _designs
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(_designs)
+    if __name__ != "__main__":  # imported (tests): the functions of this module too
+        cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
 def load_results(out_dir: Path) -> pd.DataFrame:
@@ -213,6 +251,12 @@ def main(argv=None) -> int:
     p.add_argument("--reps", type=int, default=200)
     p.add_argument("--designs", default=",".join(PRESETS))
     p.add_argument("--jobs", type=int, default=2)
+    p.add_argument(
+        "--scheduler",
+        default="processes",
+        help="processes (this machine, default), local (a Dask LocalCluster) or a Dask "
+        "scheduler address (tcp://host:8786)",
+    )
     p.add_argument("--seed", type=int, default=10_000)
     p.add_argument("--out-dir", default=str(HERE / "_out"))
     p.add_argument("--report", action="store_true", help="summarize the raw files, write MD")
@@ -225,7 +269,7 @@ def main(argv=None) -> int:
             if preset not in PRESETS:
                 p.error(f"unknown design {preset!r}; choose from {', '.join(PRESETS)}")
             t0 = time.perf_counter()
-            run(preset, args.reps, args.jobs, args.seed, out_dir)
+            run(preset, args.reps, args.jobs, args.seed, out_dir, scheduler=args.scheduler)
             took = time.perf_counter() - t0
             print(f"{preset}: {took:.0f} s", flush=True)
             with open(out_dir / "times.tsv", "a") as fh:

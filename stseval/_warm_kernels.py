@@ -1,0 +1,254 @@
+"""Warm notebook kernels: a few kernels run all the notebooks of a report, one after another.
+
+Part of :mod:`stseval.pipeline`. Starting a kernel and importing the kit in it costs about
+2.5 s; a report runs eight or more notebooks. :class:`KernelPool` starts ``jobs`` kernels
+once (one per worker thread) and each runs the notebooks handed to its thread in turn,
+through papermill (same parameter cell, same output notebook, same cell errors) with the
+engine ``stseval-warm``, which executes on the already running kernel instead of starting
+one. Before each notebook the kernel's namespace is cleared (``%reset -f``), its figures
+closed and its working directory set, so a notebook sees nothing of the one before it but
+the modules already imported. A kernel that died is started again; each kernel computes
+with one BLAS thread (:data:`stseval.parallel.BLAS_ENV`).
+
+The estimates a notebook writes do not depend on the kernel it ran in: the tests run the
+same area notebooks in fresh and in warm kernels and compare the outputs byte for byte.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import threading
+import time
+from collections.abc import Sequence
+
+from ._notebook_runner import KERNEL, NotebookRun, run_notebook
+from .errors import NotebookRunError
+
+__all__ = ["ENGINE", "KernelPool", "WarmKernel"]
+
+#: Name under which the warm engine is registered with papermill.
+ENGINE = "stseval-warm"
+_PREPARE = """\
+get_ipython().run_line_magic("reset", "-f")
+import os as _stseval_os
+import sys as _stseval_sys
+_stseval_os.chdir({cwd!r})
+if "matplotlib.pyplot" in _stseval_sys.modules:
+    _stseval_sys.modules["matplotlib.pyplot"].close("all")
+del _stseval_os, _stseval_sys
+"""
+
+
+def _register_engine() -> None:
+    """Register :data:`ENGINE` with papermill once (papermill is imported lazily)."""
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.utils import merge_kwargs, remove_args
+
+    if ENGINE in papermill_engines._engines:
+        return
+
+    class _WarmEngine(NBClientEngine):
+        """papermill's nbclient engine on a kernel that is already running (``km=``)."""
+
+        @classmethod
+        def execute_managed_notebook(
+            cls,
+            nb_man,
+            kernel_name,
+            log_output=False,
+            stdout_file=None,
+            stderr_file=None,
+            start_timeout=60,
+            execution_timeout=None,
+            **kwargs,
+        ):
+            import logging
+
+            kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
+            final = merge_kwargs(
+                kwargs,
+                timeout=execution_timeout,
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log=logging.getLogger("papermill"),
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+            )
+            client = PapermillNotebookClient(nb_man, **final)
+            try:
+                return client.execute()
+            finally:  # the kernel stays up; this notebook's client channels close
+                if client.kc is not None:
+                    client.kc.stop_channels()
+
+    papermill_engines.register(ENGINE, _WarmEngine)
+
+
+class WarmKernel:
+    """One kernel, started on first use and kept for the notebooks that follow.
+
+    Use it from one thread only (its event loop is that thread's).
+    """
+
+    def __init__(self, kernel_name: str = KERNEL, *, start_timeout: int = 120):
+        self.kernel_name = kernel_name
+        self.start_timeout = start_timeout
+        self.km = None
+        self.notebooks = 0
+
+    def _start(self) -> None:
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_core.utils import run_sync
+
+        from .parallel import BLAS_ENV
+
+        km = AsyncKernelManager(kernel_name=self.kernel_name)
+        env = {**os.environ, **BLAS_ENV}
+        run_sync(km.start_kernel)(extra_arguments=["--IPKernelApp.log_level=CRITICAL"], env=env)
+        self.km = km
+        self._execute("import stseval, stseval.plots, stseval.report")  # warm the imports
+
+    def _execute(self, code: str) -> None:
+        from jupyter_core.utils import run_sync
+
+        kc = self.km.client()
+        kc.start_channels()
+        try:
+            run_sync(kc.wait_for_ready)(timeout=self.start_timeout)
+            reply = run_sync(kc.execute_interactive)(code, timeout=self.start_timeout)
+        finally:
+            kc.stop_channels()
+        if reply["content"]["status"] != "ok":
+            content = reply["content"]
+            raise RuntimeError(f"{content.get('ename')}: {content.get('evalue')}")
+
+    def alive(self) -> bool:
+        from jupyter_core.utils import run_sync
+
+        return self.km is not None and bool(run_sync(self.km.is_alive)())
+
+    def prepare(self, cwd) -> None:
+        """Start the kernel (again, if it died), clear its namespace, set its folder."""
+        if not self.alive():
+            self.shutdown()
+            self._start()
+        self._execute(_PREPARE.format(cwd=str(cwd)))
+
+    def run(self, run: NotebookRun) -> float:
+        """Execute one planned notebook on this kernel; seconds, or NotebookRunError."""
+        _register_engine()
+        cwd = run.output.parent
+        cwd.mkdir(parents=True, exist_ok=True)
+        start = time.monotonic()
+        try:
+            self.prepare(cwd)
+        except Exception as exc:  # noqa: BLE001 - kernel trouble: named, the others go on
+            raise NotebookRunError(
+                run.label,
+                detail=f"the kernel could not run the notebook ({type(exc).__name__}: {exc})",
+                parameters=dict(run.parameters),
+            ) from None
+        run_notebook(
+            run.notebook,
+            run.output,
+            dict(run.parameters),
+            label=run.label,
+            cwd=None,
+            kernel_name=self.kernel_name,
+            retries=0,
+            engine=ENGINE,
+            km=self.km,
+        )
+        self.notebooks += 1
+        return time.monotonic() - start
+
+    def shutdown(self) -> None:
+        from jupyter_core.utils import run_sync
+
+        if self.km is None:
+            return
+        km, self.km = self.km, None
+        try:
+            run_sync(km.shutdown_kernel)(now=True)
+        except Exception:  # noqa: BLE001 - a kernel that is already gone
+            pass
+
+
+class KernelPool:
+    """``jobs`` worker threads, each with a :class:`WarmKernel`, for the notebooks of a run.
+
+    Use as a context manager; :meth:`run_all` may be called several times (the area
+    notebooks, then the funder report) and the kernels stay warm in between.
+    """
+
+    def __init__(self, jobs: int, *, kernel_name: str = KERNEL):
+        self.jobs = max(1, int(jobs))
+        self.kernel_name = kernel_name
+        self._tasks: queue.Queue = queue.Queue()
+        self._threads: list[threading.Thread] = []
+        self.kernels: list[WarmKernel] = []
+
+    def __enter__(self) -> KernelPool:
+        for i in range(self.jobs):
+            kernel = WarmKernel(self.kernel_name)
+            self.kernels.append(kernel)
+            thread = threading.Thread(
+                target=self._work, args=(kernel,), name=f"stseval-kernel-{i}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for _ in self._threads:
+            self._tasks.put(None)
+        for thread in self._threads:
+            thread.join()
+
+    def _work(self, kernel: WarmKernel) -> None:
+        try:
+            try:
+                kernel.prepare(os.getcwd())  # start now: the kernel warms while the caller works
+            except Exception:  # noqa: BLE001 - tried again, and reported, with the first notebook
+                kernel.shutdown()
+            while (item := self._tasks.get()) is not None:
+                run, done = item
+                try:
+                    status = {"seconds": round(kernel.run(run), 2), "error": None}
+                except NotebookRunError as exc:
+                    status = {"seconds": None, "error": exc}
+                except Exception as exc:  # noqa: BLE001 - never lose a task's answer
+                    err = NotebookRunError(run.label, detail=f"{type(exc).__name__}: {exc}")
+                    status = {"seconds": None, "error": err}
+                done.put((run.key, status))
+        finally:
+            kernel.shutdown()
+
+    def run_all(
+        self, runs: Sequence[NotebookRun], *, progress: bool = False, desc: str = "notebooks"
+    ) -> dict[str, dict]:
+        """Run ``runs`` on the pool's kernels; key -> ``{"seconds", "error"}`` as run_all."""
+        from .parallel import _bar
+
+        done: queue.Queue = queue.Queue()
+        for run in runs:
+            self._tasks.put((run, done))
+        bar = _bar(len(runs), progress, desc)
+        labels = {run.key: run.label for run in runs}
+        status: dict[str, dict] = {}
+        try:
+            for _ in runs:
+                key, state = done.get()
+                status[key] = state
+                if state["error"] is not None:
+                    print(
+                        f"stseval: {labels[key]} failed: {state['error'].detail}", file=sys.stderr
+                    )
+                bar.update(1)
+        finally:
+            bar.close()
+        return {run.key: status[run.key] for run in runs}
