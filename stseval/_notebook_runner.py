@@ -220,19 +220,37 @@ def _run_task(task: tuple) -> dict:
     """
     run, kernel_name = task
     try:
-        seconds = run_notebook(
-            run.notebook,
-            run.output,
-            dict(run.parameters),
-            label=run.label,
-            cwd=run.output.parent,
-            kernel_name=kernel_name,
-            starter=_STARTER,
-        )
+        if _in_dask_worker():
+            from ._warm_kernels import worker_kernel
+
+            seconds = worker_kernel(kernel_name).run(run)  # this worker's kernel, kept warm
+        else:
+            seconds = run_notebook(
+                run.notebook,
+                run.output,
+                dict(run.parameters),
+                label=run.label,
+                cwd=run.output.parent,
+                kernel_name=kernel_name,
+                starter=_STARTER,
+            )
     except NotebookRunError as exc:
         fields = ("notebook", "detail", "cell_index", "parameters", "output_path")
         return {"seconds": None, "error": {f: getattr(exc, f) for f in fields}}
     return {"seconds": round(seconds, 2), "error": None}
+
+
+def _in_dask_worker() -> bool:
+    """True inside a dask.distributed worker (its notebooks then reuse one warm kernel)."""
+    if "distributed" not in sys.modules:
+        return False
+    from distributed import get_worker
+
+    try:
+        get_worker()
+    except ValueError:
+        return False
+    return True
 
 
 #: Kernel starts of the threads of one process are spaced out (one starter per process).

@@ -62,6 +62,7 @@ __all__ = [
     "SUMMARY_COLUMNS",
     "ProtectedReportTables",
     "protected_tables",
+    "run_audits",
     "write_audit",
     "write_run_audit",
 ]
@@ -467,19 +468,13 @@ def write_audit(audits, out_dir):
     return write_disclosure_audit(combined, Path(out_dir))
 
 
-def write_run_audit(study, out_dir, *, areas=(), min_cell: int | None = None):
-    """Protect the tables of one report run and write its ``disclosure_audit.csv``.
+def run_audits(study, *, areas=(), min_cell: int | None = None) -> list[pd.DataFrame]:
+    """The audit rows of one report run's tables, one frame per report part.
 
-    Runs :func:`protected_tables` for the whole study (the funder report's flow) and for
-    each area in ``areas`` (each area report's flow, summary and attrition), with the
-    same arguments the report builders use, and writes every audit row to
-    ``<out_dir>/disclosure_audit.csv``. Fails closed: a
-    :class:`stseval.disclosure.DisclosureError` propagates and nothing is written.
-
-    Returns
-    -------
-    pathlib.Path
-        The file written.
+    :func:`protected_tables` for the whole study (the funder report's flow) and for each
+    area in ``areas`` (each area report's flow, summary and attrition), with the same
+    arguments the report builders use. Fails closed: a
+    :class:`stseval.disclosure.DisclosureError` propagates.
     """
     audits = [
         protected_tables(study, None, min_cell=min_cell).audit.assign(
@@ -489,4 +484,22 @@ def write_run_audit(study, out_dir, *, areas=(), min_cell: int | None = None):
     for area in areas:
         a = protected_tables(study, area, min_cell=min_cell).audit
         audits.append(a.assign(table=f"{area}: " + a["table"]))
+    return audits
+
+
+def write_run_audit(study, out_dir, *, areas=(), min_cell: int | None = None, audits=None):
+    """Protect the tables of one report run and write its ``disclosure_audit.csv``.
+
+    The rows are :func:`run_audits` (or ``audits``, the same computed beforehand, e.g.
+    while the funder notebook ran), written to ``<out_dir>/disclosure_audit.csv``.
+    Fails closed: a :class:`stseval.disclosure.DisclosureError` propagates and nothing
+    is written.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    if audits is None:
+        audits = run_audits(study, areas=areas, min_cell=min_cell)
     return write_audit(audits, out_dir)

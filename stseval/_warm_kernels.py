@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from ._notebook_runner import KERNEL, NotebookRun, run_notebook
 from .errors import NotebookRunError
 
-__all__ = ["ENGINE", "KernelPool", "WarmKernel"]
+__all__ = ["ENGINE", "KernelPool", "WarmKernel", "worker_kernel"]
 
 #: Name under which the warm engine is registered with papermill.
 ENGINE = "stseval-warm"
@@ -252,3 +252,32 @@ class KernelPool:
         finally:
             bar.close()
         return {run.key: status[run.key] for run in runs}
+
+
+_WORKER_KERNELS: dict[int, WarmKernel] = {}
+
+
+def worker_kernel(kernel_name: str = KERNEL) -> WarmKernel:
+    """The warm kernel of this thread of a Dask worker, started on its first notebook.
+
+    A worker keeps its kernel for the notebooks that follow (of this report or the next
+    study of a portfolio). Kernels are shut down when the worker process exits; one whose
+    worker was killed exits by itself (ipykernel watches its parent process).
+    """
+    import atexit
+
+    key = threading.get_ident()
+    kernel = _WORKER_KERNELS.get(key)
+    if kernel is None or kernel.kernel_name != kernel_name:
+        if kernel is not None:
+            kernel.shutdown()
+        if not _WORKER_KERNELS:
+            atexit.register(_shutdown_worker_kernels)
+        kernel = _WORKER_KERNELS[key] = WarmKernel(kernel_name)
+    return kernel
+
+
+def _shutdown_worker_kernels() -> None:
+    for kernel in _WORKER_KERNELS.values():
+        kernel.shutdown()
+    _WORKER_KERNELS.clear()

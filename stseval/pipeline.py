@@ -71,6 +71,7 @@ from ._notebook_runner import (
 )
 from ._notebook_support import notebooks_dir
 from ._pipeline_extras import export_org_reports, extra_runs
+from ._pipeline_overlap import AuditThread, kernel_pool, precomputed_audits
 from ._plancheck import _check_options, _check_out, _choose_areas, _choose_orgs
 from .errors import UsageError
 from .parallel import check_scheduler
@@ -177,7 +178,8 @@ class ReportRun:
         org_id -> HTML path of each organization's feedback report.
     failures : list of NotebookRunError
     timings : dict
-        Seconds per step (``areas``, ``funder_report``, ``html``, ``pdf``, ``total``).
+        Seconds per step (``score``, ``areas``, ``funder_report``, ``html`` (with the
+        audit), ``pdf``, ``docx``, ``total``).
     runs : dict
         Run key (``area:<area>``, ``funder``, ``org:<org_id>``) ->
         ``{"seconds", "error"}`` of every notebook that was started.
@@ -192,6 +194,8 @@ class ReportRun:
     org_reports: dict = field(default_factory=dict)
     docx: Path | None = None
     failures: list = field(default_factory=list)
+    #: Audit rows computed while the funder notebook ran (areas, min_cell, frames or error).
+    _audits: tuple | None = field(default=None, repr=False)
     timings: dict = field(default_factory=dict)
     runs: dict = field(default_factory=dict)
     started: str = ""
@@ -355,17 +359,6 @@ def _run_step(
     result.timings[timing] = round(time.monotonic() - t, 2)
 
 
-def _kernel_pool(run_plan: RunPlan, client, n_runs: int):
-    """Warm kernels for a run on this machine (threads/processes); none for Dask."""
-    from contextlib import nullcontext
-
-    from ._warm_kernels import KernelPool
-
-    if client is not None or run_plan.scheduler not in ("processes", "threads"):
-        return nullcontext(None)
-    return KernelPool(min(run_plan.jobs, max(1, n_runs)), kernel_name=run_plan.kernel_name)
-
-
 def _collect_estimates(run_plan: RunPlan, done: list[str]) -> Path:
     """Read the finished areas' estimates, adjust across areas once (BH), write the CSV."""
     from .privacy import safe_csv
@@ -404,13 +397,14 @@ def execute(run_plan: RunPlan, *, client=None) -> ReportRun:
     )
     _clear_previous(run_plan)
     runs = run_plan.area_runs + run_plan.extra_runs
-    with _kernel_pool(run_plan, client, len(runs)) as pool:  # kernels start while scoring
+    with kernel_pool(run_plan, client, len(runs)) as pool:  # kernels start while scoring
         _write_scored(run_plan, result)
         step = {"client": client, "pool": pool}
         _run_step(run_plan, result, runs, desc="area notebooks", timing="areas", **step)
         done = [r.key.split(":", 1)[1] for r in run_plan.area_runs if result.succeeded(r.key)]
         if done:
             result.estimates = _collect_estimates(run_plan, done)
+            audit = AuditThread(run_plan, done)  # the funder notebook runs elsewhere
             _run_step(
                 run_plan,
                 result,
@@ -419,6 +413,7 @@ def execute(run_plan: RunPlan, *, client=None) -> ReportRun:
                 timing="funder_report",
                 **step,
             )
+            result._audits = audit.join()
     result.timings["execute"] = round(time.monotonic() - t0, 2)
     return result
 
@@ -438,8 +433,13 @@ def export(run_plan: RunPlan, result: ReportRun) -> ReportRun:
         t = time.monotonic()
         done = [r.key.split(":", 1)[1] for r in run_plan.area_runs if result.succeeded(r.key)]
         # fail closed: nothing is exported when the tables cannot be protected
+        min_cell = run_plan.funder.parameters["min_cell"]
         write_run_audit(
-            study, run_plan.out_dir, areas=done, min_cell=run_plan.funder.parameters["min_cell"]
+            study,
+            run_plan.out_dir,
+            areas=done,
+            min_cell=min_cell,
+            audits=precomputed_audits(result, done),
         )
         result.html = export_html(
             run_plan.funder.output,
@@ -455,7 +455,9 @@ def export(run_plan: RunPlan, result: ReportRun) -> ReportRun:
             result.timings["pdf"] = round(time.monotonic() - t, 2)
         from ._docx_build import export_docx
 
+        t = time.monotonic()
         result.docx = export_docx(result.html, run_plan.html.with_suffix(".docx"))
+        result.timings["docx"] = round(time.monotonic() - t, 2)
     if run_plan.org_ids:
         export_org_reports(run_plan, result)
     return result

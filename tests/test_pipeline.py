@@ -115,6 +115,16 @@ def test_run_succeeds_and_writes_only_inside_out(run):
         } <= files
 
 
+def test_audit_computed_beside_the_funder_notebook_equals_a_direct_one(run, study, tmp_path):
+    result, *_ = run
+    assert result._audits is not None  # computed while the funder notebook ran
+    direct = report.write_run_audit(study, tmp_path, areas=list(AREA_KEYS))
+    written = (result.out_dir / "disclosure_audit.csv").read_text().splitlines()
+    report_rows = [r for r in written if not r.startswith('"org report ')]  # org reports add
+    assert report_rows == direct.read_text().splitlines()
+    assert any(r.startswith('"funder report: flow') for r in report_rows)
+
+
 def _read(path):
     est = pd.read_csv(path)
     for col in ("note", "method", "es_type"):
