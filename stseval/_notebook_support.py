@@ -155,21 +155,13 @@ def load_study(study_dir, *, scored_path=None):
 
 def _prime_scored(study, path: Path) -> None:
     """Put the scored table read from ``path`` into ``study``'s cache of :meth:`Study.scored`."""
-    scored = pd.read_parquet(path)
-    responses = study.responses
-    same = len(scored) == len(responses) and all(
-        c in scored
-        and scored[c].astype(str).to_numpy().tolist()
-        == responses[c].astype(str).to_numpy().tolist()
-        for c in ("worker_id", "wave")
-    )
-    if not same:
+    try:
+        study.with_scored(pd.read_parquet(path))
+    except UsageError:
         raise UsageError(
             f"{path} is not the scored table of the study in {study.source}: its rows do "
             "not match responses.csv (worker_id, wave); delete it or leave scored_path empty"
-        )
-    # Study caches scored() under this key for min_answered=None (see Study.scored).
-    study._cache["scored:None"] = scored
+        ) from None
 
 
 def read_estimates(path) -> pd.DataFrame:

@@ -477,6 +477,37 @@ class Study:
             self._cache[key] = self._score(min_answered)
         return self._cache[key].copy(deep=False)
 
+    def with_scored(self, scored: pd.DataFrame) -> Study:
+        """Use ``scored``, computed earlier by :meth:`scored`, as this study's scored table.
+
+        For a table scored once and stored (``stseval report`` writes
+        ``scored.parquet`` for its notebooks): :meth:`scored` then returns it instead
+        of scoring again. Its rows must be the responses' rows, in order (checked on
+        ``worker_id`` and ``wave``); the caller vouches that it was scored from this
+        study with the default missing-item rules. Returns this study.
+
+        Raises
+        ------
+        UsageError
+            ``scored`` is not a DataFrame or its rows are not this study's responses.
+        """
+        if not isinstance(scored, pd.DataFrame):
+            raise UsageError(f"scored must be a pandas DataFrame, got {type(scored).__name__}")
+        responses = self.responses
+        same = len(scored) == len(responses) and all(
+            c in scored
+            and scored[c].astype(str).to_numpy().tolist()
+            == responses[c].astype(str).to_numpy().tolist()
+            for c in ("worker_id", "wave")
+        )
+        if not same:
+            raise UsageError(
+                "the scored table is not this study's: its rows do not match responses.csv "
+                "(worker_id, wave)"
+            )
+        self._cache["scored:None"] = scored  # the key scored() uses for min_answered=None
+        return self
+
     def _score(self, min_answered) -> pd.DataFrame:
         from .scoring import score
 

@@ -350,6 +350,21 @@ def test_scored_matches_score_on_the_small_study(small_study):
     ).all()
 
 
+def test_with_scored_reuses_a_stored_table_and_refuses_another_studys(small_study, tmp_path):
+    fresh = small_study.replace(validate=False)
+    stored = small_study.scored()
+    stored.to_parquet(tmp_path / "scored.parquet", index=False)
+    marked = pd.read_parquet(tmp_path / "scored.parquet").assign(mark=1)  # to see it reused
+    assert fresh.with_scored(marked) is fresh
+    assert "mark" in fresh.scored() and fresh.scored().drop(columns="mark").equals(stored)
+    other = small_study.replace(validate=False)
+    with pytest.raises(UsageError, match="do not match responses.csv"):
+        other.with_scored(stored.iloc[::-1])
+    with pytest.raises(UsageError, match="must be a pandas DataFrame"):
+        other.with_scored(stored.to_numpy())
+    assert "mark" not in other.scored()  # a refused table is not used
+
+
 def test_views_on_the_small_study(small_study):
     for area in ("supervision", "monitoring"):
         wide = reshape.wide(small_study, "stss_total", area)
