@@ -1,4 +1,4 @@
-"""What runs beside the report's notebooks: warm kernels, and the audit during the funder.
+"""What runs beside the report's notebooks: scoring once, warm kernels, the audit.
 
 Part of :mod:`stseval.pipeline` (:func:`~stseval.pipeline.execute` and
 :func:`~stseval.pipeline.export`). On this machine the notebooks run on a
@@ -11,8 +11,9 @@ only writes it.
 from __future__ import annotations
 
 import threading
+import time
 
-__all__ = ["AuditThread", "kernel_pool", "precomputed_audits"]
+__all__ = ["AuditThread", "kernel_pool", "precomputed_audits", "write_scored"]
 
 
 def kernel_pool(run_plan, client, n_runs: int):
@@ -59,3 +60,12 @@ def precomputed_audits(result, done: list[str]) -> list | None:
     if error is not None:
         raise error
     return frames
+
+
+def write_scored(run_plan, result) -> None:
+    """Score the study once and write it for the area notebooks (``scored_path``)."""
+    if run_plan.scored_path is None:
+        return
+    t = time.monotonic()
+    run_plan.study.scored().to_parquet(run_plan.scored_path, index=False)
+    result.timings["score"] = round(time.monotonic() - t, 2)

@@ -36,11 +36,8 @@ does not stop the others: it becomes a :class:`~stseval.errors.NotebookRunError`
 (notebook, area, cell index, error, partial notebook kept) in
 :attr:`ReportRun.failures`. Nothing is written outside ``out_dir``.
 
-Tests (``tests/test_pipeline.py``): the seven areas of the small study give
-the same estimates as :func:`stseval.evaluate_area`; the HTML holds every area
-and no ID; a failing area is reported with its cell while the others finish;
-bad parameters are refused before anything runs; two studies on a
-``LocalCluster`` give byte-identical area estimates to the default pool.
+Tests: ``tests/test_pipeline.py`` (estimates equal :func:`stseval.evaluate_area`,
+failures, a ``LocalCluster`` byte-identical to the pool), ``tests/test_warm_kernels.py``.
 """
 
 from __future__ import annotations
@@ -71,7 +68,7 @@ from ._notebook_runner import (
 )
 from ._notebook_support import notebooks_dir
 from ._pipeline_extras import export_org_reports, extra_runs
-from ._pipeline_overlap import AuditThread, kernel_pool, precomputed_audits
+from ._pipeline_overlap import AuditThread, kernel_pool, precomputed_audits, write_scored
 from ._plancheck import _check_options, _check_out, _choose_areas, _choose_orgs
 from .errors import UsageError
 from .parallel import check_scheduler
@@ -370,15 +367,6 @@ def _collect_estimates(run_plan: RunPlan, done: list[str]) -> Path:
     return run_plan.estimates_csv
 
 
-def _write_scored(run_plan: RunPlan, result: ReportRun) -> None:
-    """Score the study once and write it for the area notebooks (``scored_path``)."""
-    if run_plan.scored_path is None:
-        return
-    t = time.monotonic()
-    run_plan.study.scored().to_parquet(run_plan.scored_path, index=False)
-    result.timings["score"] = round(time.monotonic() - t, 2)
-
-
 def execute(run_plan: RunPlan, *, client=None) -> ReportRun:
     """Run the notebooks of a plan: areas, the combined estimates, funder and org reports.
 
@@ -398,7 +386,7 @@ def execute(run_plan: RunPlan, *, client=None) -> ReportRun:
     _clear_previous(run_plan)
     runs = run_plan.area_runs + run_plan.extra_runs
     with kernel_pool(run_plan, client, len(runs)) as pool:  # kernels start while scoring
-        _write_scored(run_plan, result)
+        write_scored(run_plan, result)
         step = {"client": client, "pool": pool}
         _run_step(run_plan, result, runs, desc="area notebooks", timing="areas", **step)
         done = [r.key.split(":", 1)[1] for r in run_plan.area_runs if result.succeeded(r.key)]
