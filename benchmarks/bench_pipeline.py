@@ -65,7 +65,8 @@ def load() -> str:
 # -- pipeline ------------------------------------------------------------------------------
 def empty_floor(tmp: Path, jobs: int = 2) -> float:
     """Seven empty notebooks (a parameters cell only) through the pipeline's runner."""
-    from stseval._notebook_runner import NotebookRun, run_all
+    from stseval._notebook_runner import NotebookRun
+    from stseval._warm_kernels import run_all
 
     empty = tmp / "empty.ipynb"
     cell = new_code_cell("area = 'x'  # area")

@@ -1,12 +1,12 @@
-"""Run one notebook with papermill, or many in parallel threads; check a notebook's parameters.
+"""Run one notebook with papermill; check a notebook's parameters.
 
 Part of :mod:`stseval.pipeline` (which re-exports :func:`run_notebook`,
-:func:`notebook_parameters` and :func:`check_parameters`).
+:func:`notebook_parameters` and :func:`check_parameters`). Many notebooks at a time:
+:mod:`stseval._warm_kernels`.
 """
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -211,94 +211,5 @@ def run_notebook(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _run_task(task: tuple) -> dict:
-    """Run one notebook (a task of :func:`stseval.parallel.map_tasks`); never raises a cell error.
-
-    Returns ``{"seconds", "error"}`` with the error as a plain dict of the
-    :class:`~stseval.errors.NotebookRunError` fields, so it travels back from a
-    Dask worker whatever the exception's constructor.
-    """
-    run, kernel_name = task
-    try:
-        if _in_dask_worker():
-            from ._warm_kernels import worker_kernel
-
-            seconds = worker_kernel(kernel_name).run(run)  # this worker's kernel, kept warm
-        else:
-            seconds = run_notebook(
-                run.notebook,
-                run.output,
-                dict(run.parameters),
-                label=run.label,
-                cwd=run.output.parent,
-                kernel_name=kernel_name,
-                starter=_STARTER,
-            )
-    except NotebookRunError as exc:
-        fields = ("notebook", "detail", "cell_index", "parameters", "output_path")
-        return {"seconds": None, "error": {f: getattr(exc, f) for f in fields}}
-    return {"seconds": round(seconds, 2), "error": None}
-
-
-def _in_dask_worker() -> bool:
-    """True inside a dask.distributed worker (its notebooks then reuse one warm kernel)."""
-    if "distributed" not in sys.modules:
-        return False
-    from distributed import get_worker
-
-    try:
-        get_worker()
-    except ValueError:
-        return False
-    return True
-
-
 #: Kernel starts of the threads of one process are spaced out (one starter per process).
 _STARTER = _Starter(STAGGER_SECONDS)
-
-
-def run_all(
-    runs: Sequence[NotebookRun],
-    *,
-    jobs: int,
-    progress: bool,
-    desc: str,
-    kernel_name: str = KERNEL,
-    scheduler: str | None = "threads",
-    client=None,
-) -> dict[str, dict]:
-    """Run notebooks on ``jobs`` workers; return key -> ``{"seconds", "error"}``.
-
-    ``scheduler``/``client`` as in :func:`stseval.parallel.map_tasks`
-    (``"processes"`` means threads here: each notebook runs in its own kernel
-    process anyway). Every kernel computes with one BLAS thread. A failing
-    notebook does not stop the others: its :class:`~stseval.errors.NotebookRunError`
-    is returned as ``error`` (and written above the progress bar).
-    """
-    from .parallel import TaskFailure, map_tasks
-
-    scheduler = "threads" if scheduler == "processes" else scheduler
-    client = "threads" if client == "processes" else client
-    results = map_tasks(
-        _run_task,
-        [(run, kernel_name) for run in runs],
-        scheduler=scheduler,
-        client=client,
-        jobs=max(1, min(jobs, len(runs) or 1)),
-        progress=progress,
-        desc=desc,
-        labels=[run.label for run in runs],
-        errors="return",
-    )
-    status: dict[str, dict] = {}
-    for run, res in zip(runs, results, strict=True):
-        if isinstance(res, TaskFailure):  # not a cell error: the worker itself failed
-            err = NotebookRunError(run.label, detail=res.error, parameters=dict(run.parameters))
-        elif res["error"] is not None:
-            fields = res["error"]
-            err = NotebookRunError(fields.pop("notebook"), **fields)
-            print(f"stseval: {run.label} failed: {err.detail}", file=sys.stderr)
-        else:
-            err = None
-        status[run.key] = {"seconds": res["seconds"] if err is None else None, "error": err}
-    return status

@@ -10,6 +10,10 @@ closed and its working directory set, so a notebook sees nothing of the one befo
 the modules already imported. A kernel that died is started again; each kernel computes
 with one BLAS thread (:data:`stseval.parallel.BLAS_ENV`).
 
+On Dask (:func:`run_all` through :func:`stseval.parallel.map_tasks`) each worker thread
+keeps one warm kernel the same way (:func:`worker_kernel`); with ``threads`` and no pool,
+each notebook starts its own kernel (the empty-notebook floor of the benchmarks).
+
 The estimates a notebook writes do not depend on the kernel it ran in: the tests run the
 same area notebooks in fresh and in warm kernels and compare the outputs byte for byte.
 """
@@ -23,10 +27,10 @@ import threading
 import time
 from collections.abc import Sequence
 
-from ._notebook_runner import KERNEL, NotebookRun, run_notebook
+from ._notebook_runner import _STARTER, KERNEL, NotebookRun, run_notebook
 from .errors import NotebookRunError
 
-__all__ = ["ENGINE", "KernelPool", "WarmKernel", "worker_kernel"]
+__all__ = ["ENGINE", "KernelPool", "WarmKernel", "run_all", "worker_kernel"]
 
 #: Name under which the warm engine is registered with papermill.
 ENGINE = "stseval-warm"
@@ -281,3 +285,91 @@ def _shutdown_worker_kernels() -> None:
     for kernel in _WORKER_KERNELS.values():
         kernel.shutdown()
     _WORKER_KERNELS.clear()
+
+
+# -- notebooks as tasks of stseval.parallel.map_tasks (Dask, or threads with fresh kernels) --
+def _run_task(task: tuple) -> dict:
+    """Run one notebook (a task of :func:`stseval.parallel.map_tasks`); never raises a cell error.
+
+    Returns ``{"seconds", "error"}`` with the error as a plain dict of the
+    :class:`~stseval.errors.NotebookRunError` fields, so it travels back from a
+    Dask worker whatever the exception's constructor.
+    """
+    run, kernel_name = task
+    try:
+        if _in_dask_worker():
+            seconds = worker_kernel(kernel_name).run(run)  # this worker's kernel, kept warm
+        else:
+            seconds = run_notebook(
+                run.notebook,
+                run.output,
+                dict(run.parameters),
+                label=run.label,
+                cwd=run.output.parent,
+                kernel_name=kernel_name,
+                starter=_STARTER,
+            )
+    except NotebookRunError as exc:
+        fields = ("notebook", "detail", "cell_index", "parameters", "output_path")
+        return {"seconds": None, "error": {f: getattr(exc, f) for f in fields}}
+    return {"seconds": round(seconds, 2), "error": None}
+
+
+def _in_dask_worker() -> bool:
+    """True inside a dask.distributed worker (its notebooks then reuse one warm kernel)."""
+    if "distributed" not in sys.modules:
+        return False
+    from distributed import get_worker
+
+    try:
+        get_worker()
+    except ValueError:
+        return False
+    return True
+
+
+def run_all(
+    runs: Sequence[NotebookRun],
+    *,
+    jobs: int,
+    progress: bool,
+    desc: str,
+    kernel_name: str = KERNEL,
+    scheduler: str | None = "threads",
+    client=None,
+) -> dict[str, dict]:
+    """Run notebooks on ``jobs`` workers; return key -> ``{"seconds", "error"}``.
+
+    ``scheduler``/``client`` as in :func:`stseval.parallel.map_tasks`
+    (``"processes"`` means threads here: each notebook runs in its own kernel
+    process anyway). Every kernel computes with one BLAS thread. A failing
+    notebook does not stop the others: its :class:`~stseval.errors.NotebookRunError`
+    is returned as ``error`` (and written above the progress bar).
+    """
+    from .parallel import TaskFailure, map_tasks
+
+    scheduler = "threads" if scheduler == "processes" else scheduler
+    client = "threads" if client == "processes" else client
+    results = map_tasks(
+        _run_task,
+        [(run, kernel_name) for run in runs],
+        scheduler=scheduler,
+        client=client,
+        jobs=max(1, min(jobs, len(runs) or 1)),
+        progress=progress,
+        desc=desc,
+        labels=[run.label for run in runs],
+        errors="return",
+    )
+    status: dict[str, dict] = {}
+    for run, res in zip(runs, results, strict=True):
+        if isinstance(res, TaskFailure):  # not a cell error: the worker itself failed
+            err = NotebookRunError(run.label, detail=res.error, parameters=dict(run.parameters))
+        elif res["error"] is not None:
+            fields = res["error"]
+            err = NotebookRunError(fields.pop("notebook"), **fields)
+            print(f"stseval: {run.label} failed: {err.detail}", file=sys.stderr)
+        else:
+            err = None
+        status[run.key] = {"seconds": res["seconds"] if err is None else None, "error": err}
+    return status

@@ -63,13 +63,13 @@ from ._notebook_runner import (
     NotebookRun,
     check_parameters,
     notebook_parameters,
-    run_all,
     run_notebook,
 )
 from ._notebook_support import notebooks_dir
 from ._pipeline_extras import export_org_reports, extra_runs
 from ._pipeline_overlap import AuditThread, kernel_pool, precomputed_audits, write_scored
 from ._plancheck import _check_options, _check_out, _choose_areas, _choose_orgs
+from ._warm_kernels import run_all
 from .errors import UsageError
 from .parallel import check_scheduler
 
