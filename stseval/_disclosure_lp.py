@@ -2,7 +2,7 @@
 
 Variables are one count ``n`` per population (key) and one sum ``S`` per population and
 measure. :class:`LinearSystem` holds what a reader of the published tables knows and bounds
-any variable with ``scipy.optimize.linprog`` (HiGHS).
+any variable with the HiGHS simplex solver (highspy) on one model kept between solves.
 """
 
 from __future__ import annotations
@@ -12,15 +12,19 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import highspy
 import numpy as np
 import pandas as pd
-from scipy.optimize import linprog
+from highspy._core import _Highs
+from scipy import sparse
 
 from stseval.errors import UsageError
 
 __all__ = ["Model", "LinearSystem", "build_model"]
 
 _TOL = 1e-7
+#: Relative margin by which a certificate must clear a protection threshold.
+_MARGIN = 1e-5
 
 
 def _norm(value: Any) -> str:
@@ -241,7 +245,7 @@ def _close_measures(model: Model) -> None:
             group = [t, *parts]
             measures = {m for (k, m) in model.sum_var if k in group}
             for k in group:
-                for m in measures:
+                for m in sorted(measures):
                     if (k, m) not in model.sum_var:
                         model._new_var(k, m)
                         changed = True
@@ -285,8 +289,55 @@ def build_model(tables, *, relations, total, value_ranges) -> Model:
     return model
 
 
+def _constraints(model: Model):
+    """Rows of the reader's system that do not change with what is hidden.
+
+    Returns ``(matrix, lower, upper, mean_row)``: a CSC matrix over all variables, row
+    bounds, and for each published sum the row of its equation ``S - mean * n = 0`` (free
+    while the mean is hidden). Rows: each relation's counts and sums add up; each published
+    mean; each sum within ``[lo * n, hi * n]`` of its measure's value range.
+    """
+    rows, cols, vals, lower, upper = [], [], [], [], []
+
+    def add(entries, lo, hi):
+        for col, val in entries:
+            rows.append(len(lower)), cols.append(col), vals.append(val)
+        lower.append(lo), upper.append(hi)
+
+    sums_of: dict[int, list[tuple[str, int]]] = {}
+    for (k, meas), var in model.sum_var.items():
+        sums_of.setdefault(k, []).append((meas, var))
+    for t, parts in model.relations:
+        add([(model.count_var[t], 1.0), *((model.count_var[p], -1.0) for p in parts)], 0, 0)
+        for meas, var in sums_of.get(t, ()):
+            add([(var, 1.0), *((model.sum_var[(p, meas)], -1.0) for p in parts)], 0, 0)
+    mean_row = {}
+    published = set(model.published_vars())
+    for (k, meas), var in model.sum_var.items():
+        n = model.count_var[k]
+        if var in published:
+            mean_row[var] = len(lower)
+            add([(var, 1.0), (n, -model.mean_true[var])], 0, 0)
+        if meas in model.value_ranges:
+            lo, hi = model.value_ranges[meas]
+            add([(var, -1.0), (n, lo)], -math.inf, 0)
+            add([(var, 1.0), (n, -hi)], -math.inf, 0)
+    shape = (len(lower), len(model.var_key))
+    matrix = sparse.csc_array((vals, (rows, cols)), shape=shape)  # duplicates are summed
+    matrix.eliminate_zeros()
+    return matrix, np.array(lower, float), np.array(upper, float), mean_row
+
+
 class LinearSystem:
-    """What a reader knows: equalities and bounds over all variables, given what is hidden."""
+    """What a reader knows: equalities and bounds over all variables, given what is hidden.
+
+    The constraint matrix does not depend on what is hidden: hiding a mean frees the row of
+    its equation, hiding a count changes its column's bounds. So the matrix is built once,
+    and two HiGHS models (highspy) are kept, one that minimizes and one that maximizes:
+    each bound is one primal simplex run on the model of its direction, with only the
+    objective and the bounds hidden or shown since its last run changed, starting from
+    its last optimal basis. Bounds are cached per set of hidden cells.
+    """
 
     def __init__(self, model: Model, *, min_cell: int):
         self.model = model
@@ -294,8 +345,10 @@ class LinearSystem:
         self.hidden: set[int] = set()
         self.primary: set[int] = set()
         self._published = set(model.published_vars())
-        self._cache = None
         self._bounds: dict = {}
+        self._constraints = None
+        self._kept: dict[float, _Kept] = {}
+        self._points: dict = {}
 
     def hide(self, var: int, *, primary: bool = False) -> None:
         self.hidden.add(var)
@@ -316,84 +369,107 @@ class LinearSystem:
             return (float(self.min_cell), None)
         return (self.model.n_true[k], self.model.n_true[k])
 
-    def _matrices(self):
-        state = (frozenset(self.hidden), frozenset(self.primary))
-        if self._cache is None or self._cache[0] != state:
-            self._cache = (state, self._build())
-        return self._cache[1]
+    def col_bounds(self, var: int) -> tuple[float, float]:
+        """Bounds of a variable's column now (HiGHS's infinity for none)."""
+        if not self.model.is_count(var):
+            return (-_INF, _INF)
+        lo, hi = self._count_bounds(var)
+        return (lo, _INF if hi is None else hi)
 
-    def _build(self):
-        m = self.model
-        nv = len(m.var_key)
-        eq_rows, eq_b, ub_rows, ub_b = [], [], [], []
-        for t, parts in m.relations:
-            row = np.zeros(nv)
-            row[m.count_var[t]] = 1.0
-            row[[m.count_var[p] for p in parts]] -= 1.0
-            eq_rows.append(row), eq_b.append(0.0)
-            for (k, meas), var in m.sum_var.items():
-                if k == t:
-                    row = np.zeros(nv)
-                    row[var] = 1.0
-                    for p in parts:
-                        row[m.sum_var[(p, meas)]] -= 1.0
-                    eq_rows.append(row), eq_b.append(0.0)
-        for (k, meas), var in m.sum_var.items():
-            if var in self._published and var not in self.hidden:
-                row = np.zeros(nv)
-                row[var], row[m.count_var[k]] = 1.0, -m.mean_true[var]
-                eq_rows.append(row), eq_b.append(0.0)
-            if meas in m.value_ranges:
-                lo, hi = m.value_ranges[meas]
-                for sign, bound in ((-1.0, lo), (1.0, hi)):
-                    row = np.zeros(nv)
-                    row[var], row[m.count_var[k]] = sign, -sign * bound
-                    ub_rows.append(row), ub_b.append(0.0)
-        bounds = [self._count_bounds(v) if m.is_count(v) else (None, None) for v in range(nv)]
-        eq = (np.array(eq_rows), np.array(eq_b)) if eq_rows else (None, None)
-        ub = (np.array(ub_rows), np.array(ub_b)) if ub_rows else (None, None)
-        return eq, ub, bounds
+    def row_bounds(self, var: int) -> tuple[float, float]:
+        """Bounds of a published sum's row ``S - mean * n``: 0 while shown, free if hidden."""
+        return (-_INF, _INF) if var in self.hidden else (0.0, 0.0)
+
+    def _optimum(self, var: int, sign: float) -> float:
+        """Smallest (``sign`` 1) or largest (``sign`` -1) value of ``var``."""
+        if self._constraints is None:
+            self._constraints = _constraints(self.model)
+        kept = self._kept.get(sign)
+        if kept is None:
+            kept = self._kept[sign] = _Kept(self, sign)
+            other = self._kept.get(-sign)
+            if other is not None and other.highs.getBasis().valid:
+                kept.highs.setBasis(other.highs.getBasis())  # not from scratch
+        status, value = kept.solve(self, var)
+        if status == _OPTIMAL:
+            return value
+        if status == _UNBOUNDED:
+            return -sign * math.inf
+        raise UsageError(
+            "the tables' counts and means do not add up (HiGHS: "
+            f"{kept.highs.modelStatusToString(status)}); pass unrounded values and check "
+            "the relations"
+        )
+
+    def _side(self, var: int, side: int) -> float:
+        """Cached lower (``side`` 0) or upper (``side`` 1) bound of ``var`` now."""
+        state = (frozenset(self.hidden), frozenset(self.primary))
+        cached = self._bounds.setdefault(state, {}).setdefault(var, [None, None])
+        if cached[side] is None:
+            sign = 1.0 if side == 0 else -1.0
+            cached[side] = self._optimum(var, sign)
+            if math.isfinite(cached[side]) and sign in self._kept:
+                point = np.asarray(self._kept[sign].highs.getSolution().col_value)
+                self._points.setdefault(state, []).append(point)
+        return cached[side]
+
+    def _loosens(self, var: int) -> bool:
+        """Hiding ``var`` (not primary) only removes what a reader knows: a mean's equation,
+        or a count's single value for a range that holds it."""
+        return not self.model.is_count(var) or self.model.n_true[self.model.var_key[var]] >= (
+            self.min_cell
+        )
+
+    def _known_values(self, var: int) -> np.ndarray:
+        """``var`` at the optimal vertices found so far that a reader's system now allows.
+
+        A vertex found with fewer cells hidden (each hidden since only loosening the
+        system) and the same primary cells satisfies every constraint of now."""
+        hidden, primary = self.hidden, frozenset(self.primary)
+        tight = {v for v in hidden - primary if not self._loosens(v)}
+        found = [
+            points
+            for (was_hidden, was_primary), points in self._points.items()
+            if was_primary == primary and was_hidden <= hidden and tight <= was_hidden
+        ]
+        return np.array([p[var] for points in found for p in points])
+
+    def _certified(self, var: int, count_protection: float, mean_protection: float) -> bool:
+        """Protected, shown without a linear program: two values the reader's system allows
+        differ by more than the protection needs (the width is at least that difference),
+        by a margin far above the solver's tolerance."""
+        values = self._known_values(var)
+        if values.size < 2:
+            return False
+        spread = float(values.max() - values.min())
+        size = float(np.abs(values).min())
+        margin = _MARGIN * (1.0 + float(np.abs(values).max()))
+        if self.model.is_count(var):
+            return spread >= max(count_protection - _TOL, _TOL) + margin
+        # width > _TOL * (1 + max |bound|) follows from width * (1 - _TOL) > _TOL * (1 + size)
+        if spread * (1.0 - _TOL) <= _TOL * (1.0 + size) + margin:
+            return False
+        if mean_protection <= 0:
+            return True
+        k = self.model.var_key[var]
+        n_hi = self.col_bounds(self.model.count_var[k])[1]
+        if n_hi >= _INF:
+            n_hi = self._side(self.model.count_var[k], 1)
+            n_hi = n_hi if math.isfinite(n_hi) else self.model.n_true[k]
+        return spread >= mean_protection * n_hi + margin
 
     def bounds_of(self, var: int) -> tuple[float, float]:
         """Smallest and largest value of ``var`` consistent with what a reader knows."""
-        (a_eq, b_eq), (a_ub, b_ub), bounds = self._matrices()
-        cached = self._bounds.setdefault(self._cache[0], {})
-        if var not in cached:
-            cached[var] = self._solve(var, a_eq, b_eq, a_ub, b_ub, bounds)
-        return cached[var]
-
-    def _solve(self, var, a_eq, b_eq, a_ub, b_ub, bounds) -> tuple[float, float]:
-        out = []
-        for sign in (1.0, -1.0):
-            c = np.zeros(len(bounds))
-            c[var] = sign
-            res = linprog(
-                c,
-                A_ub=a_ub,
-                b_ub=b_ub,
-                A_eq=a_eq,
-                b_eq=b_eq,
-                bounds=bounds,
-                method="highs",
-                options={"presolve": False},
-            )
-            if res.status == 3:
-                out.append(-sign * math.inf)
-            elif res.status == 0:
-                out.append(sign * res.fun)
-            else:
-                raise UsageError(
-                    "the tables' counts and means do not add up (status "
-                    f"{res.status}: {res.message}); pass unrounded values and check the "
-                    "relations"
-                )
-        return out[0], out[1]
+        return self._side(var, 0), self._side(var, 1)
 
     def check_feasible(self) -> None:
         if self.model.var_key:
             self.bounds_of(0)
 
     def is_protected(self, var: int, *, count_protection: float, mean_protection: float) -> bool:
+        """Rule 3 of :mod:`stseval.disclosure` on the bounds of ``var`` (or a certificate)."""
+        if self._certified(var, count_protection, mean_protection):
+            return True
         lo, hi = self.bounds_of(var)
         width = hi - lo
         if self.model.is_count(var):
@@ -404,6 +480,86 @@ class LinearSystem:
         if mean_protection <= 0:
             return True
         k = self.model.var_key[var]
-        n_hi = self.bounds_of(self.model.count_var[k])[1]
+        n_hi = self._side(self.model.count_var[k], 1)
         n_hi = n_hi if math.isfinite(n_hi) else self.model.n_true[k]
         return width >= mean_protection * n_hi - _TOL
+
+
+_INF = highspy.kHighsInf
+_OPTIMAL = highspy.HighsModelStatus.kOptimal
+_UNBOUNDED = highspy.HighsModelStatus.kUnbounded
+_UNBOUNDED_OR_INFEASIBLE = highspy.HighsModelStatus.kUnboundedOrInfeasible
+
+
+class _Kept:
+    """One HiGHS model that only minimizes ``sign * x`` for one variable ``x`` at a time,
+    kept between solves: a new bound changes the objective and the bounds of what was
+    hidden or shown since, and the simplex starts from the last optimal basis."""
+
+    def __init__(self, system: LinearSystem, sign: float):
+        self.sign = sign
+        self.highs = h = _Highs()
+        h.setOptionValue("output_flag", False)  # before anything else: no banner either
+        h.setOptionValue("presolve", "off")  # a warm start needs the model as it is
+        h.setOptionValue("simplex_strategy", 4)  # primal: a new objective keeps it feasible
+        matrix, lower, upper, mean_row = system._constraints
+        self.mean_row = mean_row
+        lower, upper = lower.copy(), upper.copy()
+        for var, row in mean_row.items():
+            lower[row], upper[row] = system.row_bounds(var)
+        cols = [system.col_bounds(v) for v in range(matrix.shape[1])]
+        _pass_model(h, matrix, lower, upper, cols)
+        self.hidden, self.primary = set(system.hidden), set(system.primary)
+        self.cost_var: int | None = None
+
+    def _sync(self, system: LinearSystem) -> None:
+        h, model = self.highs, system.model
+        for var in (self.hidden ^ system.hidden) | (self.primary ^ system.primary):
+            if model.is_count(var):
+                h.changeColBounds(var, *system.col_bounds(var))
+            elif var in self.mean_row:
+                h.changeRowBounds(self.mean_row[var], *system.row_bounds(var))
+        self.hidden, self.primary = set(system.hidden), set(system.primary)
+
+    def solve(self, system: LinearSystem, var: int):
+        """``(status, bound)``: the optimum of ``var`` in this model's direction."""
+        h = self.highs
+        self._sync(system)
+        if self.cost_var != var:
+            if self.cost_var is not None:
+                h.changeColCost(self.cost_var, 0.0)
+            h.changeColCost(var, self.sign)
+            self.cost_var = var
+        h.run()
+        status = h.getModelStatus()
+        if status not in (_OPTIMAL, _UNBOUNDED):  # rare: once more, from no basis
+            h.clearSolver()
+            h.run()
+            status = h.getModelStatus()
+        if status == _UNBOUNDED_OR_INFEASIBLE and self._feasible():
+            status = _UNBOUNDED
+        return status, self.sign * h.getObjectiveValue()
+
+    def _feasible(self) -> bool:
+        h = self.highs
+        h.changeColCost(self.cost_var, 0.0)
+        self.cost_var = None
+        h.clearSolver()
+        h.run()
+        return h.getModelStatus() == _OPTIMAL
+
+
+def _pass_model(h, matrix, lower, upper, cols) -> None:
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = matrix.shape[1], matrix.shape[0]
+    lp.col_cost_ = np.zeros(matrix.shape[1])
+    lp.col_lower_ = np.array([c[0] for c in cols], float)
+    lp.col_upper_ = np.array([c[1] for c in cols], float)
+    lp.row_lower_, lp.row_upper_ = np.clip(lower, -_INF, _INF), np.clip(upper, -_INF, _INF)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
+    lp.a_matrix_.value_ = matrix.data.astype(float)
+    status = h.passModel(lp)
+    if status != highspy.HighsStatus.kOk:
+        raise UsageError(f"HiGHS could not load the reader's linear system ({status})")

@@ -37,8 +37,11 @@ Rules
    ``max n - min n >= count_protection`` over the reader's system (default 1: at least two
    whole numbers possible); a sensitive sum when ``max S - min S >= mean_protection *
    n_max`` and is not a single value (the mean can move by at least ``mean_protection``).
-   Bounds are computed with ``scipy.optimize.linprog`` (HiGHS), minimizing and maximizing
-   each sensitive quantity.
+   Bounds are computed with the HiGHS simplex solver (highspy), minimizing and maximizing
+   each sensitive quantity on two models kept between solves (warm starts). A quantity is
+   also protected, without a linear program, when two optimal vertices already found for
+   the reader's system (or a tighter one) differ in it by more than the protection needs
+   (a certificate: its range is at least their difference).
 4. Complementary: while a sensitive quantity is not protected, hide one more shown cell.
    Candidates are shown cells of populations connected to it through relations, ranked:
    for a count, counts before means; for a sum, means of the same measure, then counts,
