@@ -195,14 +195,19 @@ def _add_table(model: Model, spec) -> None:
     where = f"table {spec.name!r}"
     model.cells[spec.name] = cells = []
     model.row_keys[spec.name] = row_keys = {}
-    for label, row in spec.frame.iterrows():
+    means = {  # each value read as pd.to_numeric reads it alone
+        col: pd.to_numeric(pd.Series(spec.frame[col].tolist(), dtype=object), errors="coerce")
+        for col in spec.means
+    }
+    records = spec.frame.to_dict("records")
+    for i, (label, row) in enumerate(zip(spec.frame.index, records, strict=True)):
         key = model.key_of({**{d: row[d] for d in spec.dims}, **spec.fixed})
         k = model.add_key(key, float(row[spec.count]), where)
         row_keys[label] = k
         cells.append((label, model.count_var[k], spec.count))
         for col, template in spec.means.items():
             var = model.sum_of(k, _row_measure(template, row, where))
-            mean = pd.to_numeric(pd.Series([row[col]]), errors="coerce").iloc[0]
+            mean = means[col].iloc[i]
             if pd.notna(mean):
                 model.set_mean(var, float(mean), where)
                 cells.append((label, var, col))
@@ -237,18 +242,25 @@ def _table_relations(model: Model, spec) -> list[tuple[int, list[int]]]:
 
 
 def _close_measures(model: Model) -> None:
-    """Give every population in a relation every measure any of them has (rule: closure)."""
+    """Give every population in a relation every measure any of them has (rule: closure).
+
+    Measures are added in sorted order, so the variables' numbering (and the order of
+    the audit) does not depend on the order of a set of strings."""
+    measures_of: dict[int, set[str]] = {}
+    for k, m in model.sum_var:
+        measures_of.setdefault(k, set()).add(m)
     changed = True
     while changed:
         changed = False
         for t, parts in model.relations:
             group = [t, *parts]
-            measures = {m for (k, m) in model.sum_var if k in group}
+            measures = set().union(*(measures_of.get(k, ()) for k in group))
             for k in group:
-                for m in sorted(measures):
-                    if (k, m) not in model.sum_var:
-                        model._new_var(k, m)
-                        changed = True
+                have = measures_of.setdefault(k, set())
+                for m in sorted(measures - have):
+                    model._new_var(k, m)
+                    have.add(m)
+                    changed = True
 
 
 def build_model(tables, *, relations, total, value_ranges) -> Model:
@@ -297,35 +309,44 @@ def _constraints(model: Model):
     while the mean is hidden). Rows: each relation's counts and sums add up; each published
     mean; each sum within ``[lo * n, hi * n]`` of its measure's value range.
     """
-    rows, cols, vals, lower, upper = [], [], [], [], []
-
-    def add(entries, lo, hi):
-        for col, val in entries:
-            rows.append(len(lower)), cols.append(col), vals.append(val)
-        lower.append(lo), upper.append(hi)
-
+    rows: list[list[int]] = []  # each relation row: its total, then its parts
     sums_of: dict[int, list[tuple[str, int]]] = {}
     for (k, meas), var in model.sum_var.items():
         sums_of.setdefault(k, []).append((meas, var))
     for t, parts in model.relations:
-        add([(model.count_var[t], 1.0), *((model.count_var[p], -1.0) for p in parts)], 0, 0)
+        rows.append([model.count_var[t], *(model.count_var[p] for p in parts)])
         for meas, var in sums_of.get(t, ()):
-            add([(var, 1.0), *((model.sum_var[(p, meas)], -1.0) for p in parts)], 0, 0)
-    mean_row = {}
+            rows.append([var, *(model.sum_var[(p, meas)] for p in parts)])
+    n_eq = len(rows)
     published = set(model.published_vars())
-    for (k, meas), var in model.sum_var.items():
-        n = model.count_var[k]
-        if var in published:
-            mean_row[var] = len(lower)
-            add([(var, 1.0), (n, -model.mean_true[var])], 0, 0)
-        if meas in model.value_ranges:
-            lo, hi = model.value_ranges[meas]
-            add([(var, -1.0), (n, lo)], -math.inf, 0)
-            add([(var, 1.0), (n, -hi)], -math.inf, 0)
-    shape = (len(lower), len(model.var_key))
-    matrix = sparse.csc_array((vals, (rows, cols)), shape=shape)  # duplicates are summed
+    sums = [(var, model.count_var[k], meas) for (k, meas), var in model.sum_var.items()]
+    means = [(var, n) for var, n, _ in sums if var in published]
+    ranged = [(var, n, *model.value_ranges[m]) for var, n, m in sums if m in model.value_ranges]
+    entries = [np.array([c for row in rows for c in row], dtype=np.int64)]
+    coefs = [np.array([1.0 if i == 0 else -1.0 for row in rows for i in range(len(row))])]
+    row_of = [np.repeat(np.arange(n_eq), [len(row) for row in rows])]
+    first = n_eq
+    for block in (
+        [(var, 1.0, n, -model.mean_true[var]) for var, n in means],
+        [(var, -1.0, n, lo) for var, n, lo, _ in ranged],
+        [(var, 1.0, n, -hi) for var, n, _, hi in ranged],
+    ):
+        if block:
+            var, a, n, b = (np.array(x) for x in zip(*block, strict=True))
+            entries.append(np.concatenate([var, n]).astype(np.int64))
+            coefs.append(np.concatenate([a, b]).astype(float))
+            row_of.append(np.tile(np.arange(first, first + len(block)), 2))
+        first += len(block)
+    mean_row = {var: n_eq + i for i, (var, _) in enumerate(means)}
+    n_rows = n_eq + len(means) + 2 * len(ranged)
+    matrix = sparse.csc_array(  # duplicate entries are summed
+        (np.concatenate(coefs), (np.concatenate(row_of), np.concatenate(entries))),
+        shape=(n_rows, len(model.var_key)),
+    )
     matrix.eliminate_zeros()
-    return matrix, np.array(lower, float), np.array(upper, float), mean_row
+    lower = np.zeros(n_rows)
+    lower[n_eq + len(means) :] = -math.inf
+    return matrix, lower, np.zeros(n_rows), mean_row
 
 
 class LinearSystem:
@@ -348,7 +369,7 @@ class LinearSystem:
         self._bounds: dict = {}
         self._constraints = None
         self._kept: dict[float, _Kept] = {}
-        self._points: dict = {}
+        self._vertices = _Vertices(len(model.var_key))
 
     def hide(self, var: int, *, primary: bool = False) -> None:
         self.hidden.add(var)
@@ -386,10 +407,9 @@ class LinearSystem:
             self._constraints = _constraints(self.model)
         kept = self._kept.get(sign)
         if kept is None:
-            kept = self._kept[sign] = _Kept(self, sign)
             other = self._kept.get(-sign)
-            if other is not None and other.highs.getBasis().valid:
-                kept.highs.setBasis(other.highs.getBasis())  # not from scratch
+            basis = other.highs.getBasis() if other is not None else None
+            kept = self._kept[sign] = _Kept(self, sign, basis)
         status, value = kept.solve(self, var)
         if status == _OPTIMAL:
             return value
@@ -409,8 +429,7 @@ class LinearSystem:
             sign = 1.0 if side == 0 else -1.0
             cached[side] = self._optimum(var, sign)
             if math.isfinite(cached[side]) and sign in self._kept:
-                point = np.asarray(self._kept[sign].highs.getSolution().col_value)
-                self._points.setdefault(state, []).append(point)
+                self._vertices.add(state, self._kept[sign].highs.getSolution().col_value)
         return cached[side]
 
     def _loosens(self, var: int) -> bool:
@@ -421,18 +440,17 @@ class LinearSystem:
         )
 
     def _known_values(self, var: int) -> np.ndarray:
-        """``var`` at the optimal vertices found so far that a reader's system now allows.
+        """``var`` at the optimal vertices found so far that the reader's system now allows.
 
         A vertex found with fewer cells hidden (each hidden since only loosening the
         system) and the same primary cells satisfies every constraint of now."""
-        hidden, primary = self.hidden, frozenset(self.primary)
+        hidden, primary = frozenset(self.hidden), frozenset(self.primary)
         tight = {v for v in hidden - primary if not self._loosens(v)}
-        found = [
-            points
-            for (was_hidden, was_primary), points in self._points.items()
-            if was_primary == primary and was_hidden <= hidden and tight <= was_hidden
-        ]
-        return np.array([p[var] for points in found for p in points])
+        return self._vertices.values(
+            (hidden, primary),
+            var,
+            lambda was: was[1] == primary and was[0] <= hidden and tight <= was[0],
+        )
 
     def _certified(self, var: int, count_protection: float, mean_protection: float) -> bool:
         """Protected, shown without a linear program: two values the reader's system allows
@@ -485,6 +503,29 @@ class LinearSystem:
         return width >= mean_protection * n_hi - _TOL
 
 
+class _Vertices:
+    """Optimal vertices found so far, each with the system (hidden, primary) it solved."""
+
+    def __init__(self, n_vars: int):
+        self.rows = np.empty((64, n_vars))
+        self.states: list[tuple[frozenset, frozenset]] = []
+        self.usable: dict = {}  # system -> (vertices checked, indices of those allowed)
+
+    def add(self, state, point) -> None:
+        n = len(self.states)
+        if n == len(self.rows):
+            self.rows = np.concatenate([self.rows, np.empty_like(self.rows)])
+        self.rows[n] = point
+        self.states.append(state)
+
+    def values(self, state, var: int, allowed) -> np.ndarray:
+        """``var`` at the vertices whose system passes ``allowed`` (checked once each)."""
+        checked, index = self.usable.get(state, (0, []))
+        index += [i for i in range(checked, len(self.states)) if allowed(self.states[i])]
+        self.usable[state] = (len(self.states), index)
+        return self.rows[index, var]
+
+
 _INF = highspy.kHighsInf
 _OPTIMAL = highspy.HighsModelStatus.kOptimal
 _UNBOUNDED = highspy.HighsModelStatus.kUnbounded
@@ -494,14 +535,15 @@ _UNBOUNDED_OR_INFEASIBLE = highspy.HighsModelStatus.kUnboundedOrInfeasible
 class _Kept:
     """One HiGHS model that only minimizes ``sign * x`` for one variable ``x`` at a time,
     kept between solves: a new bound changes the objective and the bounds of what was
-    hidden or shown since, and the simplex starts from the last optimal basis."""
+    hidden or shown since, and the primal simplex starts from the last optimal basis (a
+    new objective leaves it feasible). The first solve starts from ``basis`` (the other
+    direction's) or, with none, from HiGHS's presolve."""
 
-    def __init__(self, system: LinearSystem, sign: float):
+    def __init__(self, system: LinearSystem, sign: float, basis=None):
         self.sign = sign
         self.highs = h = _Highs()
         h.setOptionValue("output_flag", False)  # before anything else: no banner either
-        h.setOptionValue("presolve", "off")  # a warm start needs the model as it is
-        h.setOptionValue("simplex_strategy", 4)  # primal: a new objective keeps it feasible
+        h.setOptionValue("simplex_strategy", 4)
         matrix, lower, upper, mean_row = system._constraints
         self.mean_row = mean_row
         lower, upper = lower.copy(), upper.copy()
@@ -511,6 +553,9 @@ class _Kept:
         _pass_model(h, matrix, lower, upper, cols)
         self.hidden, self.primary = set(system.hidden), set(system.primary)
         self.cost_var: int | None = None
+        if basis is not None and basis.valid:
+            h.setBasis(basis)
+            h.setOptionValue("presolve", "off")  # a warm start needs the model as it is
 
     def _sync(self, system: LinearSystem) -> None:
         h, model = self.highs, system.model
@@ -532,6 +577,7 @@ class _Kept:
             self.cost_var = var
         h.run()
         status = h.getModelStatus()
+        h.setOptionValue("presolve", "off")  # from now on: warm starts
         if status not in (_OPTIMAL, _UNBOUNDED):  # rare: once more, from no basis
             h.clearSolver()
             h.run()
