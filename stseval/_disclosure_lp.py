@@ -2,7 +2,8 @@
 
 Variables are one count ``n`` per population (key) and one sum ``S`` per population and
 measure. :class:`LinearSystem` holds what a reader of the published tables knows and bounds
-any variable with the HiGHS simplex solver (highspy) on one model kept between solves.
+any variable with the HiGHS simplex solver (highspy) on models kept between solves
+(:mod:`stseval._disclosure_highs`).
 """
 
 from __future__ import annotations
@@ -12,12 +13,10 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import highspy
 import numpy as np
 import pandas as pd
-from highspy._core import _Highs
-from scipy import sparse
 
+from stseval._disclosure_highs import INF, OPTIMAL, UNBOUNDED, Kept, Vertices, constraints
 from stseval.errors import UsageError
 
 __all__ = ["Model", "LinearSystem", "build_model"]
@@ -301,54 +300,6 @@ def build_model(tables, *, relations, total, value_ranges) -> Model:
     return model
 
 
-def _constraints(model: Model):
-    """Rows of the reader's system that do not change with what is hidden.
-
-    Returns ``(matrix, lower, upper, mean_row)``: a CSC matrix over all variables, row
-    bounds, and for each published sum the row of its equation ``S - mean * n = 0`` (free
-    while the mean is hidden). Rows: each relation's counts and sums add up; each published
-    mean; each sum within ``[lo * n, hi * n]`` of its measure's value range.
-    """
-    rows: list[list[int]] = []  # each relation row: its total, then its parts
-    sums_of: dict[int, list[tuple[str, int]]] = {}
-    for (k, meas), var in model.sum_var.items():
-        sums_of.setdefault(k, []).append((meas, var))
-    for t, parts in model.relations:
-        rows.append([model.count_var[t], *(model.count_var[p] for p in parts)])
-        for meas, var in sums_of.get(t, ()):
-            rows.append([var, *(model.sum_var[(p, meas)] for p in parts)])
-    n_eq = len(rows)
-    published = set(model.published_vars())
-    sums = [(var, model.count_var[k], meas) for (k, meas), var in model.sum_var.items()]
-    means = [(var, n) for var, n, _ in sums if var in published]
-    ranged = [(var, n, *model.value_ranges[m]) for var, n, m in sums if m in model.value_ranges]
-    entries = [np.array([c for row in rows for c in row], dtype=np.int64)]
-    coefs = [np.array([1.0 if i == 0 else -1.0 for row in rows for i in range(len(row))])]
-    row_of = [np.repeat(np.arange(n_eq), [len(row) for row in rows])]
-    first = n_eq
-    for block in (
-        [(var, 1.0, n, -model.mean_true[var]) for var, n in means],
-        [(var, -1.0, n, lo) for var, n, lo, _ in ranged],
-        [(var, 1.0, n, -hi) for var, n, _, hi in ranged],
-    ):
-        if block:
-            var, a, n, b = (np.array(x) for x in zip(*block, strict=True))
-            entries.append(np.concatenate([var, n]).astype(np.int64))
-            coefs.append(np.concatenate([a, b]).astype(float))
-            row_of.append(np.tile(np.arange(first, first + len(block)), 2))
-        first += len(block)
-    mean_row = {var: n_eq + i for i, (var, _) in enumerate(means)}
-    n_rows = n_eq + len(means) + 2 * len(ranged)
-    matrix = sparse.csc_array(  # duplicate entries are summed
-        (np.concatenate(coefs), (np.concatenate(row_of), np.concatenate(entries))),
-        shape=(n_rows, len(model.var_key)),
-    )
-    matrix.eliminate_zeros()
-    lower = np.zeros(n_rows)
-    lower[n_eq + len(means) :] = -math.inf
-    return matrix, lower, np.zeros(n_rows), mean_row
-
-
 class LinearSystem:
     """What a reader knows: equalities and bounds over all variables, given what is hidden.
 
@@ -368,8 +319,8 @@ class LinearSystem:
         self._published = set(model.published_vars())
         self._bounds: dict = {}
         self._constraints = None
-        self._kept: dict[float, _Kept] = {}
-        self._vertices = _Vertices(len(model.var_key))
+        self._kept: dict[float, Kept] = {}
+        self._vertices = Vertices(len(model.var_key))
 
     def hide(self, var: int, *, primary: bool = False) -> None:
         self.hidden.add(var)
@@ -393,27 +344,27 @@ class LinearSystem:
     def col_bounds(self, var: int) -> tuple[float, float]:
         """Bounds of a variable's column now (HiGHS's infinity for none)."""
         if not self.model.is_count(var):
-            return (-_INF, _INF)
+            return (-INF, INF)
         lo, hi = self._count_bounds(var)
-        return (lo, _INF if hi is None else hi)
+        return (lo, INF if hi is None else hi)
 
     def row_bounds(self, var: int) -> tuple[float, float]:
         """Bounds of a published sum's row ``S - mean * n``: 0 while shown, free if hidden."""
-        return (-_INF, _INF) if var in self.hidden else (0.0, 0.0)
+        return (-INF, INF) if var in self.hidden else (0.0, 0.0)
 
     def _optimum(self, var: int, sign: float) -> float:
         """Smallest (``sign`` 1) or largest (``sign`` -1) value of ``var``."""
         if self._constraints is None:
-            self._constraints = _constraints(self.model)
+            self._constraints = constraints(self.model)
         kept = self._kept.get(sign)
         if kept is None:
             other = self._kept.get(-sign)
             basis = other.highs.getBasis() if other is not None else None
-            kept = self._kept[sign] = _Kept(self, sign, basis)
+            kept = self._kept[sign] = Kept(self, sign, basis)
         status, value = kept.solve(self, var)
-        if status == _OPTIMAL:
+        if status == OPTIMAL:
             return value
-        if status == _UNBOUNDED:
+        if status == UNBOUNDED:
             return -sign * math.inf
         raise UsageError(
             "the tables' counts and means do not add up (HiGHS: "
@@ -471,7 +422,7 @@ class LinearSystem:
             return True
         k = self.model.var_key[var]
         n_hi = self.col_bounds(self.model.count_var[k])[1]
-        if n_hi >= _INF:
+        if n_hi >= INF:
             n_hi = self._side(self.model.count_var[k], 1)
             n_hi = n_hi if math.isfinite(n_hi) else self.model.n_true[k]
         return spread >= mean_protection * n_hi + margin
@@ -501,111 +452,3 @@ class LinearSystem:
         n_hi = self._side(self.model.count_var[k], 1)
         n_hi = n_hi if math.isfinite(n_hi) else self.model.n_true[k]
         return width >= mean_protection * n_hi - _TOL
-
-
-class _Vertices:
-    """Optimal vertices found so far, each with the system (hidden, primary) it solved."""
-
-    def __init__(self, n_vars: int):
-        self.rows = np.empty((64, n_vars))
-        self.states: list[tuple[frozenset, frozenset]] = []
-        self.usable: dict = {}  # system -> (vertices checked, indices of those allowed)
-
-    def add(self, state, point) -> None:
-        n = len(self.states)
-        if n == len(self.rows):
-            self.rows = np.concatenate([self.rows, np.empty_like(self.rows)])
-        self.rows[n] = point
-        self.states.append(state)
-
-    def values(self, state, var: int, allowed) -> np.ndarray:
-        """``var`` at the vertices whose system passes ``allowed`` (checked once each)."""
-        checked, index = self.usable.get(state, (0, []))
-        index += [i for i in range(checked, len(self.states)) if allowed(self.states[i])]
-        self.usable[state] = (len(self.states), index)
-        return self.rows[index, var]
-
-
-_INF = highspy.kHighsInf
-_OPTIMAL = highspy.HighsModelStatus.kOptimal
-_UNBOUNDED = highspy.HighsModelStatus.kUnbounded
-_UNBOUNDED_OR_INFEASIBLE = highspy.HighsModelStatus.kUnboundedOrInfeasible
-
-
-class _Kept:
-    """One HiGHS model that only minimizes ``sign * x`` for one variable ``x`` at a time,
-    kept between solves: a new bound changes the objective and the bounds of what was
-    hidden or shown since, and the primal simplex starts from the last optimal basis (a
-    new objective leaves it feasible). The first solve starts from ``basis`` (the other
-    direction's) or, with none, from HiGHS's presolve."""
-
-    def __init__(self, system: LinearSystem, sign: float, basis=None):
-        self.sign = sign
-        self.highs = h = _Highs()
-        h.setOptionValue("output_flag", False)  # before anything else: no banner either
-        h.setOptionValue("simplex_strategy", 4)
-        matrix, lower, upper, mean_row = system._constraints
-        self.mean_row = mean_row
-        lower, upper = lower.copy(), upper.copy()
-        for var, row in mean_row.items():
-            lower[row], upper[row] = system.row_bounds(var)
-        cols = [system.col_bounds(v) for v in range(matrix.shape[1])]
-        _pass_model(h, matrix, lower, upper, cols)
-        self.hidden, self.primary = set(system.hidden), set(system.primary)
-        self.cost_var: int | None = None
-        if basis is not None and basis.valid:
-            h.setBasis(basis)
-            h.setOptionValue("presolve", "off")  # a warm start needs the model as it is
-
-    def _sync(self, system: LinearSystem) -> None:
-        h, model = self.highs, system.model
-        for var in (self.hidden ^ system.hidden) | (self.primary ^ system.primary):
-            if model.is_count(var):
-                h.changeColBounds(var, *system.col_bounds(var))
-            elif var in self.mean_row:
-                h.changeRowBounds(self.mean_row[var], *system.row_bounds(var))
-        self.hidden, self.primary = set(system.hidden), set(system.primary)
-
-    def solve(self, system: LinearSystem, var: int):
-        """``(status, bound)``: the optimum of ``var`` in this model's direction."""
-        h = self.highs
-        self._sync(system)
-        if self.cost_var != var:
-            if self.cost_var is not None:
-                h.changeColCost(self.cost_var, 0.0)
-            h.changeColCost(var, self.sign)
-            self.cost_var = var
-        h.run()
-        status = h.getModelStatus()
-        h.setOptionValue("presolve", "off")  # from now on: warm starts
-        if status not in (_OPTIMAL, _UNBOUNDED):  # rare: once more, from no basis
-            h.clearSolver()
-            h.run()
-            status = h.getModelStatus()
-        if status == _UNBOUNDED_OR_INFEASIBLE and self._feasible():
-            status = _UNBOUNDED
-        return status, self.sign * h.getObjectiveValue()
-
-    def _feasible(self) -> bool:
-        h = self.highs
-        h.changeColCost(self.cost_var, 0.0)
-        self.cost_var = None
-        h.clearSolver()
-        h.run()
-        return h.getModelStatus() == _OPTIMAL
-
-
-def _pass_model(h, matrix, lower, upper, cols) -> None:
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = matrix.shape[1], matrix.shape[0]
-    lp.col_cost_ = np.zeros(matrix.shape[1])
-    lp.col_lower_ = np.array([c[0] for c in cols], float)
-    lp.col_upper_ = np.array([c[1] for c in cols], float)
-    lp.row_lower_, lp.row_upper_ = np.clip(lower, -_INF, _INF), np.clip(upper, -_INF, _INF)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
-    lp.a_matrix_.value_ = matrix.data.astype(float)
-    status = h.passModel(lp)
-    if status != highspy.HighsStatus.kOk:
-        raise UsageError(f"HiGHS could not load the reader's linear system ({status})")
