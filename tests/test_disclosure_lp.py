@@ -99,7 +99,7 @@ def _same_bound(a: float, b: float) -> bool:
 
 
 # ------------------------------------------------------------------------------- the tests
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(4))
 def test_bounds_equal_cold_linprog_through_hide_and_unhide(seed):
     """The kept models follow every hide and unhide: each bound equals a cold linprog's."""
     model, system = _system(LinearSystem, seed)
@@ -166,7 +166,8 @@ def test_protect_tables_decides_as_with_cold_linprog(seed, monkeypatch):
     fast = protect_tables(specs, **kwargs)
     monkeypatch.setattr(disclosure, "LinearSystem", ReferenceSystem)
     _tables_equal(fast, protect_tables(specs, **kwargs))
-    assert fast.audit["rule"].str.startswith("primary").any() or seed == 0
+    rules = fast.audit["rule"]  # the case exercises both rules, not only the checks
+    assert rules.str.startswith("primary").any() and rules.str.startswith("complementary").any()
 
 
 def test_hand_worked_bounds():
@@ -208,4 +209,4 @@ def test_highs_prints_nothing():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout == "hidden 2\n"
-    assert out.stderr == ""
+    assert "HiGHS" not in out.stderr
