@@ -210,3 +210,21 @@ def test_highs_prints_nothing():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout == "hidden 2\n"
     assert "HiGHS" not in out.stderr
+
+
+def test_threads_give_the_same_tables():
+    """Dask may run reports in threads: HiGHS models made and solved in two threads at
+    once (each thread has its own HiGHS scheduler) decide as one thread does."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cases = [random_tables(200 + seed) for seed in range(4)]
+
+    def run(case):
+        specs, ranges = case
+        return protect_tables(specs, min_cell=MIN_CELL, value_ranges=ranges, mean_protection=1.0)
+
+    alone = [run(case) for case in cases]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        together = list(pool.map(run, cases))
+    for a, b in zip(alone, together, strict=True):
+        _tables_equal(a, b)
