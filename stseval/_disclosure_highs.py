@@ -118,7 +118,8 @@ class Kept:
         _pass_model(h, matrix, lower, upper, cols)
         self.hidden, self.primary = set(system.hidden), set(system.primary)
         self.cost_var: int | None = None
-        if basis is not None and basis.valid:
+        self.presolve = basis is None or not basis.valid
+        if not self.presolve:
             h.setBasis(basis)
             h.setOptionValue("presolve", "off")  # a warm start needs the model as it is
 
@@ -142,7 +143,9 @@ class Kept:
             self.cost_var = var
         h.run()
         status = h.getModelStatus()
-        h.setOptionValue("presolve", "off")  # from now on: warm starts
+        if self.presolve:  # from now on: warm starts
+            h.setOptionValue("presolve", "off")
+            self.presolve = False
         if status not in (OPTIMAL, UNBOUNDED):  # rare: once more, from no basis
             h.clearSolver()
             h.run()
