@@ -228,3 +228,22 @@ def test_threads_give_the_same_tables():
         together = list(pool.map(run, cases))
     for a, b in zip(alone, together, strict=True):
         _tables_equal(a, b)
+
+
+def test_a_shipped_studys_report_tables_as_with_cold_linprog(monkeypatch):
+    """The participant flow, outcome summary and attrition of a shipped study's area report
+    (and the funder report's flow) are the same with the old solver: same cells hidden,
+    same text, same audit."""
+    from pathlib import Path
+
+    from stseval.report import protected_tables
+    from stseval.study import Study
+
+    folder = Path(__file__).resolve().parents[1] / "data" / "synthetic" / "small"
+    fast = {area: protected_tables(Study.from_dir(folder), area) for area in (None, "policies")}
+    monkeypatch.setattr(disclosure, "LinearSystem", ReferenceSystem)
+    for area, got in fast.items():
+        want = protected_tables(Study.from_dir(folder), area)  # a new Study: no cached tables
+        for name in ("flow", "summary", "attrition", "audit"):
+            pd.testing.assert_frame_equal(getattr(got, name), getattr(want, name))
+        assert got.audit["rule"].str.startswith("complementary").any()
