@@ -2,7 +2,8 @@
 
 Variables are one count ``n`` per population (key) and one sum ``S`` per population and
 measure. :class:`LinearSystem` holds what a reader of the published tables knows and bounds
-any variable with ``scipy.optimize.linprog`` (HiGHS).
+any variable with the HiGHS simplex solver (highspy) on models kept between solves
+(:mod:`stseval._disclosure_highs`).
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linprog
 
+from stseval._disclosure_highs import INF, OPTIMAL, UNBOUNDED, Kept, Vertices, constraints
 from stseval.errors import UsageError
 
 __all__ = ["Model", "LinearSystem", "build_model"]
 
 _TOL = 1e-7
+#: Relative margin by which a certificate must clear a protection threshold.
+_MARGIN = 1e-5
 
 
 def _norm(value: Any) -> str:
@@ -191,14 +194,19 @@ def _add_table(model: Model, spec) -> None:
     where = f"table {spec.name!r}"
     model.cells[spec.name] = cells = []
     model.row_keys[spec.name] = row_keys = {}
-    for label, row in spec.frame.iterrows():
+    means = {  # each value read as pd.to_numeric reads it alone
+        col: pd.to_numeric(pd.Series(spec.frame[col].tolist(), dtype=object), errors="coerce")
+        for col in spec.means
+    }
+    records = spec.frame.to_dict("records")
+    for i, (label, row) in enumerate(zip(spec.frame.index, records, strict=True)):
         key = model.key_of({**{d: row[d] for d in spec.dims}, **spec.fixed})
         k = model.add_key(key, float(row[spec.count]), where)
         row_keys[label] = k
         cells.append((label, model.count_var[k], spec.count))
         for col, template in spec.means.items():
             var = model.sum_of(k, _row_measure(template, row, where))
-            mean = pd.to_numeric(pd.Series([row[col]]), errors="coerce").iloc[0]
+            mean = means[col].iloc[i]
             if pd.notna(mean):
                 model.set_mean(var, float(mean), where)
                 cells.append((label, var, col))
@@ -233,18 +241,25 @@ def _table_relations(model: Model, spec) -> list[tuple[int, list[int]]]:
 
 
 def _close_measures(model: Model) -> None:
-    """Give every population in a relation every measure any of them has (rule: closure)."""
+    """Give every population in a relation every measure any of them has (rule: closure).
+
+    Measures are added in sorted order, so the variables' numbering (and the order of
+    the audit) does not depend on the order of a set of strings."""
+    measures_of: dict[int, set[str]] = {}
+    for k, m in model.sum_var:
+        measures_of.setdefault(k, set()).add(m)
     changed = True
     while changed:
         changed = False
         for t, parts in model.relations:
             group = [t, *parts]
-            measures = {m for (k, m) in model.sum_var if k in group}
+            measures = set().union(*(measures_of.get(k, ()) for k in group))
             for k in group:
-                for m in measures:
-                    if (k, m) not in model.sum_var:
-                        model._new_var(k, m)
-                        changed = True
+                have = measures_of.setdefault(k, set())
+                for m in sorted(measures - have):
+                    model._new_var(k, m)
+                    have.add(m)
+                    changed = True
 
 
 def build_model(tables, *, relations, total, value_ranges) -> Model:
@@ -286,7 +301,15 @@ def build_model(tables, *, relations, total, value_ranges) -> Model:
 
 
 class LinearSystem:
-    """What a reader knows: equalities and bounds over all variables, given what is hidden."""
+    """What a reader knows: equalities and bounds over all variables, given what is hidden.
+
+    The constraint matrix does not depend on what is hidden: hiding a mean frees the row of
+    its equation, hiding a count changes its column's bounds. So the matrix is built once,
+    and two HiGHS models (highspy) are kept, one that minimizes and one that maximizes:
+    each bound is one primal simplex run on the model of its direction, with only the
+    objective and the bounds hidden or shown since its last run changed, starting from
+    its last optimal basis. Bounds are cached per set of hidden cells.
+    """
 
     def __init__(self, model: Model, *, min_cell: int):
         self.model = model
@@ -294,8 +317,10 @@ class LinearSystem:
         self.hidden: set[int] = set()
         self.primary: set[int] = set()
         self._published = set(model.published_vars())
-        self._cache = None
         self._bounds: dict = {}
+        self._constraints = None
+        self._kept: dict[float, Kept] = {}
+        self._vertices = Vertices(len(model.var_key))
 
     def hide(self, var: int, *, primary: bool = False) -> None:
         self.hidden.add(var)
@@ -316,84 +341,104 @@ class LinearSystem:
             return (float(self.min_cell), None)
         return (self.model.n_true[k], self.model.n_true[k])
 
-    def _matrices(self):
-        state = (frozenset(self.hidden), frozenset(self.primary))
-        if self._cache is None or self._cache[0] != state:
-            self._cache = (state, self._build())
-        return self._cache[1]
+    def col_bounds(self, var: int) -> tuple[float, float]:
+        """Bounds of a variable's column now (HiGHS's infinity for none)."""
+        if not self.model.is_count(var):
+            return (-INF, INF)
+        lo, hi = self._count_bounds(var)
+        return (lo, INF if hi is None else hi)
 
-    def _build(self):
-        m = self.model
-        nv = len(m.var_key)
-        eq_rows, eq_b, ub_rows, ub_b = [], [], [], []
-        for t, parts in m.relations:
-            row = np.zeros(nv)
-            row[m.count_var[t]] = 1.0
-            row[[m.count_var[p] for p in parts]] -= 1.0
-            eq_rows.append(row), eq_b.append(0.0)
-            for (k, meas), var in m.sum_var.items():
-                if k == t:
-                    row = np.zeros(nv)
-                    row[var] = 1.0
-                    for p in parts:
-                        row[m.sum_var[(p, meas)]] -= 1.0
-                    eq_rows.append(row), eq_b.append(0.0)
-        for (k, meas), var in m.sum_var.items():
-            if var in self._published and var not in self.hidden:
-                row = np.zeros(nv)
-                row[var], row[m.count_var[k]] = 1.0, -m.mean_true[var]
-                eq_rows.append(row), eq_b.append(0.0)
-            if meas in m.value_ranges:
-                lo, hi = m.value_ranges[meas]
-                for sign, bound in ((-1.0, lo), (1.0, hi)):
-                    row = np.zeros(nv)
-                    row[var], row[m.count_var[k]] = sign, -sign * bound
-                    ub_rows.append(row), ub_b.append(0.0)
-        bounds = [self._count_bounds(v) if m.is_count(v) else (None, None) for v in range(nv)]
-        eq = (np.array(eq_rows), np.array(eq_b)) if eq_rows else (None, None)
-        ub = (np.array(ub_rows), np.array(ub_b)) if ub_rows else (None, None)
-        return eq, ub, bounds
+    def row_bounds(self, var: int) -> tuple[float, float]:
+        """Bounds of a published sum's row ``S - mean * n``: 0 while shown, free if hidden."""
+        return (-INF, INF) if var in self.hidden else (0.0, 0.0)
+
+    def _optimum(self, var: int, sign: float) -> float:
+        """Smallest (``sign`` 1) or largest (``sign`` -1) value of ``var``."""
+        if self._constraints is None:
+            self._constraints = constraints(self.model)
+        kept = self._kept.get(sign)
+        if kept is None:
+            other = self._kept.get(-sign)
+            basis = other.highs.getBasis() if other is not None else None
+            kept = self._kept[sign] = Kept(self, sign, basis)
+        status, value = kept.solve(self, var)
+        if status == OPTIMAL:
+            return value
+        if status == UNBOUNDED:
+            return -sign * math.inf
+        raise UsageError(
+            "the tables' counts and means do not add up (HiGHS: "
+            f"{kept.highs.modelStatusToString(status)}); pass unrounded values and check "
+            "the relations"
+        )
+
+    def _side(self, var: int, side: int) -> float:
+        """Cached lower (``side`` 0) or upper (``side`` 1) bound of ``var`` now."""
+        state = (frozenset(self.hidden), frozenset(self.primary))
+        cached = self._bounds.setdefault(state, {}).setdefault(var, [None, None])
+        if cached[side] is None:
+            sign = 1.0 if side == 0 else -1.0
+            cached[side] = self._optimum(var, sign)
+            if math.isfinite(cached[side]) and sign in self._kept:
+                self._vertices.add(state, self._kept[sign].highs.getSolution().col_value)
+        return cached[side]
+
+    def _loosens(self, var: int) -> bool:
+        """Hiding ``var`` (not primary) only removes what a reader knows: a mean's equation,
+        or a count's single value for a range that holds it."""
+        return not self.model.is_count(var) or self.model.n_true[self.model.var_key[var]] >= (
+            self.min_cell
+        )
+
+    def _known_values(self, var: int) -> np.ndarray:
+        """``var`` at the optimal vertices found so far that the reader's system now allows.
+
+        A vertex found with fewer cells hidden (each hidden since only loosening the
+        system) and the same primary cells satisfies every constraint of now."""
+        hidden, primary = frozenset(self.hidden), frozenset(self.primary)
+        tight = {v for v in hidden - primary if not self._loosens(v)}
+        return self._vertices.values(
+            (hidden, primary),
+            var,
+            lambda was: was[1] == primary and was[0] <= hidden and tight <= was[0],
+        )
+
+    def _certified(self, var: int, count_protection: float, mean_protection: float) -> bool:
+        """Protected, shown without a linear program: two values the reader's system allows
+        differ by more than the protection needs (the width is at least that difference),
+        by a margin far above the solver's tolerance."""
+        values = self._known_values(var)
+        if values.size < 2:
+            return False
+        spread = float(values.max() - values.min())
+        size = float(np.abs(values).min())
+        margin = _MARGIN * (1.0 + float(np.abs(values).max()))
+        if self.model.is_count(var):
+            return spread >= max(count_protection - _TOL, _TOL) + margin
+        # width > _TOL * (1 + max |bound|) follows from width * (1 - _TOL) > _TOL * (1 + size)
+        if spread * (1.0 - _TOL) <= _TOL * (1.0 + size) + margin:
+            return False
+        if mean_protection <= 0:
+            return True
+        k = self.model.var_key[var]
+        n_hi = self.col_bounds(self.model.count_var[k])[1]
+        if n_hi >= INF:
+            n_hi = self._side(self.model.count_var[k], 1)
+            n_hi = n_hi if math.isfinite(n_hi) else self.model.n_true[k]
+        return spread >= mean_protection * n_hi + margin
 
     def bounds_of(self, var: int) -> tuple[float, float]:
         """Smallest and largest value of ``var`` consistent with what a reader knows."""
-        (a_eq, b_eq), (a_ub, b_ub), bounds = self._matrices()
-        cached = self._bounds.setdefault(self._cache[0], {})
-        if var not in cached:
-            cached[var] = self._solve(var, a_eq, b_eq, a_ub, b_ub, bounds)
-        return cached[var]
-
-    def _solve(self, var, a_eq, b_eq, a_ub, b_ub, bounds) -> tuple[float, float]:
-        out = []
-        for sign in (1.0, -1.0):
-            c = np.zeros(len(bounds))
-            c[var] = sign
-            res = linprog(
-                c,
-                A_ub=a_ub,
-                b_ub=b_ub,
-                A_eq=a_eq,
-                b_eq=b_eq,
-                bounds=bounds,
-                method="highs",
-                options={"presolve": False},
-            )
-            if res.status == 3:
-                out.append(-sign * math.inf)
-            elif res.status == 0:
-                out.append(sign * res.fun)
-            else:
-                raise UsageError(
-                    "the tables' counts and means do not add up (status "
-                    f"{res.status}: {res.message}); pass unrounded values and check the "
-                    "relations"
-                )
-        return out[0], out[1]
+        return self._side(var, 0), self._side(var, 1)
 
     def check_feasible(self) -> None:
         if self.model.var_key:
             self.bounds_of(0)
 
     def is_protected(self, var: int, *, count_protection: float, mean_protection: float) -> bool:
+        """Rule 3 of :mod:`stseval.disclosure` on the bounds of ``var`` (or a certificate)."""
+        if self._certified(var, count_protection, mean_protection):
+            return True
         lo, hi = self.bounds_of(var)
         width = hi - lo
         if self.model.is_count(var):
@@ -404,6 +449,6 @@ class LinearSystem:
         if mean_protection <= 0:
             return True
         k = self.model.var_key[var]
-        n_hi = self.bounds_of(self.model.count_var[k])[1]
+        n_hi = self._side(self.model.count_var[k], 1)
         n_hi = n_hi if math.isfinite(n_hi) else self.model.n_true[k]
         return width >= mean_protection * n_hi - _TOL

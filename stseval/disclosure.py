@@ -37,8 +37,11 @@ Rules
    ``max n - min n >= count_protection`` over the reader's system (default 1: at least two
    whole numbers possible); a sensitive sum when ``max S - min S >= mean_protection *
    n_max`` and is not a single value (the mean can move by at least ``mean_protection``).
-   Bounds are computed with ``scipy.optimize.linprog`` (HiGHS), minimizing and maximizing
-   each sensitive quantity.
+   Bounds are computed with the HiGHS simplex solver (highspy), minimizing and maximizing
+   each sensitive quantity on two models kept between solves (warm starts). A quantity is
+   also protected, without a linear program, when two optimal vertices already found for
+   the reader's system (or a tighter one) differ in it by more than the protection needs
+   (a certificate: its range is at least their difference).
 4. Complementary: while a sensitive quantity is not protected, hide one more shown cell.
    Candidates are shown cells of populations connected to it through relations, ranked:
    for a count, counts before means; for a sum, means of the same measure, then counts,
@@ -311,35 +314,9 @@ def _render(
     for spec in model.tables:
         if not spec.publish:
             continue
-        out = spec.frame.copy()
-        text = spec.frame.copy().astype(object)
-        notes = [[] for _ in range(len(out))]
-        for col in [spec.count, *spec.means]:
-            out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
-        for label, var, col in model.table_cells(spec.name):
-            row = out.index.get_loc(label)
-            hidden = var in system.hidden
-            value = spec.frame.at[label, col]
-            if col == spec.count:
-                shown = format_count(value)
-            else:
-                shown = format_number(value, decimals=decimals)
-            if hidden:
-                out.at[label, col] = np.nan
-                primary = reasons.get(var, "").startswith("primary: count")
-                shown = f"fewer than {min_cell}" if primary else "not shown"
-                notes[row].append(f"{col}: {shown}")
-                audit.append(
-                    (
-                        spec.name,
-                        f"{model.describe_row(spec, label)}: {col}",
-                        reasons.get(var, "hidden with another table's cell"),
-                    )
-                )
-            text.at[label, col] = shown
-        out["note"] = ["; ".join(n) for n in notes]
-        text["note"] = out["note"]
+        out, text, rows = _render_table(model, system, reasons, spec, min_cell, decimals)
         tables[spec.name], display[spec.name] = out, text
+        audit += rows
         audit.append(
             (
                 spec.name,
@@ -352,6 +329,44 @@ def _render(
         audit.append(("(not published)", model.describe(var), "checked: not derivable"))
     frame = pd.DataFrame(audit, columns=AUDIT_COLUMNS)
     return ProtectedTables(tables=tables, display=display, audit=frame)
+
+
+def _render_table(model, system, reasons, spec, min_cell, decimals):
+    """One published table: values (hidden as NaN), text, and its audit rows."""
+    out = spec.frame.copy()
+    text = spec.frame.copy().astype(object)
+    notes = [[] for _ in range(len(out))]
+    position = {label: i for i, label in enumerate(out.index)}
+    cols = [spec.count, *spec.means]
+    values = {c: np.array(pd.to_numeric(out[c], errors="coerce"), dtype=float) for c in cols}
+    shown_text = {c: text[c].tolist() for c in cols}
+    audit = []
+    for label, var, col in model.table_cells(spec.name):
+        row = position[label]
+        value = spec.frame.at[label, col]
+        if col == spec.count:
+            shown = format_count(value)
+        else:
+            shown = format_number(value, decimals=decimals)
+        if var in system.hidden:
+            values[col][row] = np.nan
+            primary = reasons.get(var, "").startswith("primary: count")
+            shown = f"fewer than {min_cell}" if primary else "not shown"
+            notes[row].append(f"{col}: {shown}")
+            audit.append(
+                (
+                    spec.name,
+                    f"{model.describe_row(spec, label)}: {col}",
+                    reasons.get(var, "hidden with another table's cell"),
+                )
+            )
+        shown_text[col][row] = shown
+    for c in cols:
+        out[c] = pd.Series(values[c], index=out.index, dtype=float)
+        text[c] = pd.Series(shown_text[c], index=text.index, dtype=object)
+    out["note"] = ["; ".join(n) for n in notes]
+    text["note"] = out["note"]
+    return out, text, audit
 
 
 def other_org_bands(
