@@ -207,9 +207,11 @@ class KernelPool:
             self._threads.append(thread)
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
         for _ in self._threads:
             self._tasks.put(None)
+        if exc_type is not None:  # e.g. Ctrl-C: do not wait for running notebooks; each
+            return  # kernel exits with this process (ipykernel watches its parent)
         for thread in self._threads:
             thread.join()
 
