@@ -80,9 +80,10 @@ def _safe(fn, outcome, estimator, *args, **kwargs) -> dict:
         return _blank(outcome, estimator, f"not estimated: the model could not be fitted ({exc})")
 
 
-def _worker_rows(study, area, outcome, confidence, min_cell, se_type, wanted) -> list[dict]:
-    wide = reshape.wide(study, outcome, area)
-    long = reshape.long(study, outcome, area)
+def _worker_rows(views, area, outcome, confidence, min_cell, se_type, wanted) -> list[dict]:
+    """Rows of one outcome; ``views`` is the area's :class:`stseval.reshape._AreaViews`."""
+    wide = views.wide(outcome)
+    long = views.long(outcome)
     icc = _icc(wide)
     counts = _arm_counts(wide)
     practice = outcome == get_area(area).practice_scale

@@ -253,6 +253,7 @@ def evaluate_area(
     if shape.design.linkage == "code" and not wanted <= _ALL_ROWS_ESTIMATORS:
         src, lk = _link(study, link_rule, link_k), "code_matched"
     opts = dict(confidence=confidence, min_cell=int(min_cell), se_type=se_type)
+    views = _Views(area, [o for o in outcomes if o not in _INDICATORS])
     rows: list[dict] = []
     for outcome in outcomes:
         if outcome in _INDICATORS:
@@ -269,7 +270,7 @@ def evaluate_area(
             elif "its" in wanted:
                 rows += _indicator_rows(study, area, outcome, confidence)
             continue
-        rows += _outcome_rows(study, src, lk, area, outcome, shape, wanted, **opts)
+        rows += _outcome_rows(views, study, src, lk, area, outcome, shape, wanted, **opts)
     rows = [r for r in rows if r["estimator"] in wanted]
     if not rows:
         raise UsageError("the chosen estimators do not apply to the chosen outcomes")
@@ -320,16 +321,33 @@ def _finish(table: pd.DataFrame, area: str, shape) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-def _outcome_rows(study, src, lk, area, outcome, shape, wanted, *, confidence, min_cell, se_type):
+class _Views:
+    """The area's :class:`stseval.reshape._AreaViews` per study (the study or its linked copy)."""
+
+    def __init__(self, area: str, outcomes: list[str]):
+        self.area, self.outcomes, self.made = area, outcomes, []
+
+    def __call__(self, study) -> reshape._AreaViews:
+        for src, views in self.made:
+            if src is study:
+                return views
+        views = reshape._AreaViews(study, self.area, self.outcomes)
+        self.made.append((study, views))
+        return views
+
+
+def _outcome_rows(
+    views, study, src, lk, area, outcome, shape, wanted, *, confidence, min_cell, se_type
+):
     """Every estimate row of one staff outcome (or practice score) that the design supports."""
     d, later = shape.design, shape.waves[1] if len(shape.waves) > 1 else ""
     if d.n_waves < 2:
         return [_blank(outcome, "within_paired", "not estimable: the study has one wave")]
     if shape.classic:
-        rows = _worker_rows(study, area, outcome, confidence, min_cell, se_type, wanted)
+        rows = _worker_rows(views(study), area, outcome, confidence, min_cell, se_type, wanted)
         rows = [dict(r, wave=later, linkage="linked") for r in rows]
         return rows + _joint_rows(study, area, outcome, shape, wanted, confidence, se_type)
-    long = reshape.long(src, outcome, area)
+    long = views(src).long(outcome)
     arms_used = (1,) if d.comparison == "none" else (0, 1)
     small = _designs.small_arm(long, min_cell, arms_used)
     des = dict(confidence=confidence, se_type=se_type)
@@ -340,12 +358,12 @@ def _outcome_rows(study, src, lk, area, outcome, shape, wanted, *, confidence, m
     linked = lk != "unlinked"
     if linked and d.comparison != "none" and d.assignment == "org" and not shape.staggered:
         if not small:  # the two-wave estimators on the first later wave (matched rows)
-            classic = _worker_rows(src, area, outcome, confidence, min_cell, se_type, wanted)
+            classic = _worker_rows(views(src), area, outcome, confidence, min_cell, se_type, wanted)
             rows += [dict(r, wave=later, linkage=lk) for r in classic]
     elif not linked and d.comparison != "none" and not shape.staggered:
         rows += _designs.not_linked_rows(outcome, ("paired_change", "ancova", "rci"))
     if d.linkage == "code" and not shape.staggered:  # the same estimators on every response
-        all_long = reshape.long(study, outcome, area)
+        all_long = views(study).long(outcome)
         if not _designs.small_arm(all_long, min_cell, arms_used):
             rows += _designs.design_worker_rows(all_long, outcome, shape, linkage="unlinked", **des)
     return rows + _joint_rows(study, area, outcome, shape, wanted, confidence, se_type)
