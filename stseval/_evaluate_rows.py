@@ -117,8 +117,10 @@ def _worker_rows(views, area, outcome, confidence, min_cell, se_type, wanted) ->
 
 
 def _pooled_pre_sd(wide) -> float:
-    pre = wide.dropna(subset=["pre"])
-    groups = [g["pre"].to_numpy(float) for _, g in pre.groupby("treated")]
+    pre = wide["pre"].to_numpy(float)
+    arm = wide["treated"].to_numpy()
+    seen = ~np.isnan(pre)
+    groups = [pre[seen & (arm == a)] for a in np.unique(arm[seen])]  # arms in sorted order
     num = sum((len(g) - 1) * g.var(ddof=1) for g in groups if len(g) > 1)
     den = sum(len(g) - 1 for g in groups if len(g) > 1)
     return float(np.sqrt(num / den)) if den > 0 else np.nan

@@ -85,13 +85,14 @@ in ``note`` rather than giving a number that could identify people or mislead.
 
 from __future__ import annotations
 
+import contextvars
 import warnings
 
 import numpy as np
 import pandas as pd
 
+from . import _areaviews, models, multi_area, reshape
 from . import _evaluate_designs as _designs
-from . import models, reshape
 from ._args import check_choices, check_confidence, check_min_cell
 from ._evaluate_designs import design_summary
 from ._evaluate_rows import _blank, _indicator_rows, _worker_rows
@@ -243,7 +244,7 @@ def evaluate_area(
             f"no organization changed practice in area {area!r}: interventions.csv "
             "has no row for it, so there is nothing to evaluate"
         )
-    shape = _designs.area_shape(study, area, arms)
+    shape = _designs.area_shape(study, area, arms, _run_memo(study, "overlap", _overlap))
     available = area_outcomes(study, area)
     outcomes = available if outcomes is None else check_choices(outcomes, available, "outcome")
     wanted = set(
@@ -275,6 +276,30 @@ def evaluate_area(
     if not rows:
         raise UsageError("the chosen estimators do not apply to the chosen outcomes")
     return _finish(pd.DataFrame(rows), area, shape)
+
+
+#: Work shared by the areas of one evaluate_all call: {(id(study), key): (study, value)}.
+#: Set only while evaluate_all runs (a context variable: safe with threads), so a study
+#: changed between two calls is never answered from an earlier call.
+_RUN: contextvars.ContextVar = contextvars.ContextVar("stseval_evaluate_run", default=None)
+
+
+def _run_memo(study, key: str, make):
+    """``make(study)``, computed once per evaluate_all call (every call outside one)."""
+    memo = _RUN.get()
+    if memo is None:
+        return make(study)
+    hit = memo.get((id(study), key))
+    if hit is None or hit[0] is not study:
+        hit = memo[(id(study), key)] = (study, make(study))
+    return hit[1]
+
+
+def _overlap(study):
+    inter = study.interventions
+    if study.design.assignment != "org" or not len(inter):
+        return None
+    return multi_area.area_overlap(inter[["org_id", "area"]])
 
 
 #: The last linked study: (study, rule, k, linked). Holding ``study`` keeps its id unique,
@@ -322,16 +347,17 @@ def _finish(table: pd.DataFrame, area: str, shape) -> pd.DataFrame:
 
 
 class _Views:
-    """The area's :class:`stseval.reshape._AreaViews` per study (the study or its linked copy)."""
+    """The area's :class:`stseval._areaviews.AreaViews` per study (the study or its linked copy)."""
 
     def __init__(self, area: str, outcomes: list[str]):
         self.area, self.outcomes, self.made = area, outcomes, []
 
-    def __call__(self, study) -> reshape._AreaViews:
+    def __call__(self, study) -> _areaviews.AreaViews:
         for src, views in self.made:
             if src is study:
                 return views
-        views = reshape._AreaViews(study, self.area, self.outcomes)
+        index = _run_memo(study, "scores", _areaviews.ScoreIndex)
+        views = _areaviews.AreaViews(study, self.area, self.outcomes, index)
         self.made.append((study, views))
         return views
 
@@ -392,6 +418,17 @@ def evaluate_all(study, *, areas=None, progress: bool = False, **kwargs) -> pd.D
     against :data:`stseval.areas.AREA_KEYS` first.
     """
     areas = list(AREA_KEYS) if areas is None else check_choices(areas, AREA_KEYS, "area")
+    token = _RUN.set({})
+    try:
+        tables = _evaluate_areas(study, areas, progress, kwargs)
+    finally:
+        _RUN.reset(token)
+    if not tables:
+        raise UsageError("no area has intervention organizations; nothing to evaluate")
+    return add_fdr(pd.concat(tables, ignore_index=True))
+
+
+def _evaluate_areas(study, areas, progress, kwargs) -> list[pd.DataFrame]:
     tables = []
     iterator = areas
     if progress:
@@ -402,10 +439,8 @@ def evaluate_all(study, *, areas=None, progress: bool = False, **kwargs) -> pd.D
         try:
             tables.append(evaluate_area(study, area, **kwargs))
         except NoInterventionError as exc:
-            warnings.warn(str(exc), stacklevel=2)
-    if not tables:
-        raise UsageError("no area has intervention organizations; nothing to evaluate")
-    return add_fdr(pd.concat(tables, ignore_index=True))
+            warnings.warn(str(exc), stacklevel=3)
+    return tables
 
 
 def add_fdr(estimates: pd.DataFrame) -> pd.DataFrame:

@@ -540,9 +540,14 @@ def icc_by_org(values, orgs) -> float:
     """
     from .reliability import icc
 
-    v = pd.to_numeric(pd.Series(np.asarray(values, dtype=object).ravel()), errors="coerce")
-    o = pd.Series(np.asarray(orgs, dtype=object).ravel())
+    arr = np.asarray(values)
+    if arr.dtype.kind in "biuf":  # numeric already: no element-by-element conversion
+        v = pd.Series(arr.ravel().astype(float))
+    else:
+        v = pd.to_numeric(pd.Series(np.asarray(values, dtype=object).ravel()), errors="coerce")
+    # Organizations as integer codes (first-appearance order, as the labels would group).
+    o = pd.Series(pd.factorize(np.asarray(orgs, dtype=object).ravel())[0])
     if len(v) != len(o):
         raise UsageError(f"values and orgs must have the same length; got {len(v)} and {len(o)}")
-    keep = v.notna() & o.notna()
+    keep = v.notna() & (o >= 0)
     return float(icc(v[keep].astype(float), o[keep])["icc1"].iloc[0])

@@ -232,58 +232,6 @@ def long(study, outcome: str, area: str) -> pd.DataFrame:
     return out[cols].reset_index(drop=True)
 
 
-class _AreaViews:
-    """:func:`wide` and :func:`long` of one area for several outcomes, the joins done once.
-
-    ``views.wide(o)`` / ``views.long(o)`` equal ``wide(study, o, area)`` /
-    ``long(study, o, area)`` (tested); :func:`stseval.evaluate_area` uses them so that
-    an area's workers are found and joined to the scores once, not twice per outcome.
-    """
-
-    def __init__(self, study, area: str, outcomes):
-        scored = study.scored()
-        for o in outcomes:
-            if o not in scored.columns:
-                outcome_scores(study, o)  # raises the usual UsageError
-        self.study, self.outcomes = study, list(dict.fromkeys(outcomes))
-        self.people = arm_workers(study, area)
-        self._wide = self._long = None
-
-    def wide(self, outcome: str) -> pd.DataFrame:
-        if outcome not in self.outcomes:
-            raise UsageError(f"outcome {outcome!r} was not prepared for this area")
-        waves = self.study.waves
-        if len(waves) < 2:
-            raise UsageError(f"wide() needs two waves; study.yaml lists {waves}")
-        if self._wide is None:
-            y = self.study.scored()[["worker_id", "wave", *self.outcomes]]
-            order = self.people.sort_values("worker_id", kind="mergesort").reset_index(drop=True)
-            ids = order["worker_id"]
-            pre = y[y["wave"] == waves[0]].set_index("worker_id")[self.outcomes].reindex(ids)
-            post = y[y["wave"] == waves[1]].set_index("worker_id")[self.outcomes].reindex(ids)
-            self._wide = (order, pre.to_numpy(float), post.to_numpy(float))
-        order, pre, post = self._wide
-        j = self.outcomes.index(outcome)
-        return order.assign(pre=pre[:, j], post=post[:, j])
-
-    def long(self, outcome: str) -> pd.DataFrame:
-        if outcome not in self.outcomes:
-            raise UsageError(f"outcome {outcome!r} was not prepared for this area")
-        if self._long is None:
-            y = self.study.scored()[["worker_id", "wave", *self.outcomes]]
-            out = self.people.merge(y, on="worker_id", how="inner")
-            out = out[out["wave"].isin(self.study.waves)]
-            rank = out["wave"].map({w: i for i, w in enumerate(self.study.waves)})
-            self._long = out.assign(_rank=rank).sort_values(
-                ["worker_id", "_rank"], kind="mergesort"
-            )
-        base = self._long
-        keep = base[outcome].notna().to_numpy()
-        cols = ["worker_id", "org_id", "team_id", "treated", "wave"]
-        out = base.loc[keep, cols].assign(y=base.loc[keep, outcome].astype("float64"))
-        return out.reset_index(drop=True)
-
-
 def _month_number(dates: pd.Series) -> np.ndarray:
     """12 x year + month of each date (float; NaN for NaT): differences count calendar months."""
     return (dates.dt.year * 12 + dates.dt.month).to_numpy("float64", na_value=np.nan)

@@ -1,6 +1,6 @@
 """The faster paths of evaluate_all (issue 14) against the direct computations they replace.
 
-- ``reshape._AreaViews`` (an area's workers joined to the scores once) against
+- ``_areaviews.AreaViews`` (an area's workers joined to the scores once) against
   :func:`stseval.reshape.wide` / :func:`stseval.reshape.long`, frame for frame;
 - the batched CR2 / CR3 cluster scores of ``_cluster.vcov`` against the sandwich
   built from each cluster's dense ``(I - H_gg)^power`` (Moore-Penrose power for a
@@ -14,26 +14,42 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stseval import _cluster, reshape
+from stseval import _areaviews, _cluster, reshape
 from stseval.areas import AREA_KEYS
 from stseval.errors import UsageError
 from stseval.evaluate import area_outcomes
 
 
-def test_area_views_equal_wide_and_long(small_study):
+@pytest.mark.parametrize("indexed", [True, False])
+def test_area_views_equal_wide_and_long(small_study, indexed):
+    index = _areaviews.ScoreIndex(small_study) if indexed else None
+    assert index is None or index.ok
     checked = 0
     for area in AREA_KEYS:
         if not (reshape.arms(small_study, area)["arm"] == "intervention").any():
             continue
         outcomes = [o for o in area_outcomes(small_study, area) if not o.endswith("_rate")]
-        views = reshape._AreaViews(small_study, area, outcomes)
+        views = _areaviews.AreaViews(small_study, area, outcomes, index)
         for o in reversed(outcomes):  # any order of use
             pd.testing.assert_frame_equal(views.long(o), reshape.long(small_study, o, area))
             pd.testing.assert_frame_equal(views.wide(o), reshape.wide(small_study, o, area))
             checked += 1
     assert checked >= 10
     with pytest.raises(UsageError, match="unknown outcome 'nope'"):
-        reshape._AreaViews(small_study, "training", ["stss_total", "nope"])
+        _areaviews.AreaViews(small_study, "training", ["stss_total", "nope"], index)
+
+
+def test_score_index_steps_aside_for_a_repeated_answer(small_study):
+    doubled = pd.concat([small_study.scored(), small_study.scored().iloc[:1]], ignore_index=True)
+
+    class Twice:  # the small study with one response given twice
+        workers, waves = small_study.workers, small_study.waves
+
+        def scored(self):
+            return doubled
+
+    assert _areaviews.ScoreIndex(small_study).ok
+    assert not _areaviews.ScoreIndex(Twice()).ok
 
 
 def _dense_power(M: np.ndarray, power: float) -> np.ndarray:
