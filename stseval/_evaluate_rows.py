@@ -244,8 +244,9 @@ def _rci_row(outcome, wide, long, confidence, min_cell, se_type) -> dict:
     }
 
 
-def _indicator_rows(study, area, indicator, confidence) -> list[dict]:
-    data = reshape.org_months(study, area)
+def _indicator_rows(study, area, indicator, confidence, data=None) -> list[dict]:
+    """The ITS row of ``indicator``; ``data``: ``reshape.org_months(study, area)`` if at hand."""
+    data = reshape.org_months(study, area) if data is None else data
     try:
         res = models.its(data, indicator=indicator, confidence=confidence)
     except StsevalError as exc:

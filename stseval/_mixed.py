@@ -99,17 +99,21 @@ def mixed(
 
 def _mixed_data(df, y, treat, cluster, worker, org_wave_effect):
     """Numeric frame for the engines, the variance components to fit, and notes so far."""
+    org = pd.factorize(df[cluster])[0]
+    who = pd.factorize(df[worker])[0]
+    # (organization, worker) pairs numbered by first appearance, as groupby(sort=False).ngroup()
+    pair = pd.factorize(org * (int(who.max(initial=0)) + 1) + who)[0]
     d = pd.DataFrame(
         {
             "y": df[y].to_numpy(float),
             "treated": df[treat].to_numpy(float),
             "post": df["_post"].to_numpy(float),
-            "org": pd.factorize(df[cluster])[0],
-            "worker": df.groupby([cluster, worker], sort=False).ngroup().to_numpy(),
+            "org": org,
+            "worker": pair,
         }
     )
     notes = []
-    if d["worker"].max() + 1 > df[worker].nunique():
+    if d["worker"].max() + 1 > int(who.max(initial=-1)) + 1:
         notes.append("workers seen in more than one organization count once per organization")
     comps = []
     if np.bincount(d["worker"]).max() > 1:

@@ -255,6 +255,7 @@ def evaluate_area(
         src, lk = _link(study, link_rule, link_k), "code_matched"
     opts = dict(confidence=confidence, min_cell=int(min_cell), se_type=se_type)
     views = _Views(area, [o for o in outcomes if o not in _INDICATORS])
+    months = None  # reshape.org_months(study, area), made once for both indicators
     rows: list[dict] = []
     for outcome in outcomes:
         if outcome in _INDICATORS:
@@ -269,7 +270,8 @@ def evaluate_area(
                     wanted=wanted,
                 )
             elif "its" in wanted:
-                rows += _indicator_rows(study, area, outcome, confidence)
+                months = reshape.org_months(study, area) if months is None else months
+                rows += _indicator_rows(study, area, outcome, confidence, months)
             continue
         rows += _outcome_rows(views, study, src, lk, area, outcome, shape, wanted, **opts)
     rows = [r for r in rows if r["estimator"] in wanted]
