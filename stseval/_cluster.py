@@ -51,7 +51,7 @@ Webb, M. D. (2023). Reworking wild bootstrap-based inference for clustered error
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -94,6 +94,7 @@ class OLSFit:
     bread: np.ndarray  # (X'X)^-1
     groups: list[np.ndarray]  # row indices of each cluster
     k_absorbed: int = 0  # cluster fixed effects swept out of X and y (see ols_absorbed)
+    vcovs: dict = field(default_factory=dict, repr=False)  # coef_test's vcov per se_type
 
     @property
     def n(self) -> int:
@@ -270,7 +271,9 @@ def coef_test(fit: OLSFit, col: int, *, se_type: str, df_method: str = "G-1"):
     """Estimate, SE, t statistic and df for coefficient ``col``."""
     if df_method not in DF_METHODS:
         raise UsageError(f"df_method must be one of {', '.join(DF_METHODS)}; got {df_method!r}")
-    V = vcov(fit, se_type)
+    if se_type not in fit.vcovs:  # several coefficients of one fit share the matrix
+        fit.vcovs[se_type] = vcov(fit, se_type)
+    V = fit.vcovs[se_type]
     est = float(fit.beta[col])
     se = float(np.sqrt(max(V[col, col], 0.0)))
     if df_method == "G-1":
