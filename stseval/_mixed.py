@@ -49,10 +49,13 @@ def mixed(
 
     Engines (same model, same REML criterion):
 
-    * ``"fast"`` (default): :func:`stseval._cluster.nested_reml`, REML with the
-      residual variance profiled out and a closed-form inverse of each
-      organization's covariance (worker blocks plus a 2 x 2 Woodbury update),
-      so a likelihood evaluation is O(n): about 0.5 s for 100,000 worker-waves.
+    * ``"fast"`` (default): :func:`stseval._cluster.nested_reml` (in
+      :mod:`stseval._reml`), REML with the residual variance profiled out and a
+      closed-form inverse of each organization's covariance (worker blocks plus
+      a 2 x 2 Woodbury update). The worker sums are taken once per fit by the
+      workers' number of observations, so each evaluation of the criterion and
+      its exact gradient costs O(organizations): about 0.05 s per fit for
+      1,100 organizations and 97,000 worker-waves.
     * ``"statsmodels"``: ``MixedLM`` with ``groups = organization``,
       ``re_formula="1"`` and ``vc_formula={"worker": "0 + C(worker)",
       "org_wave": "0 + C(post)"}``, REML, L-BFGS (BFGS, CG next). Minutes for
