@@ -5,7 +5,7 @@ arrays: a design matrix ``X`` (n x k, full column rank), an outcome ``y`` and an
 integer cluster code per row. Two parts: OLS with cluster-robust variances for
 few clusters (below), and :func:`nested_reml`, a fast REML fit of the
 organization / organization-by-wave / worker variance-components model used by
-:func:`stseval.models.mixed`.
+:func:`stseval.models.mixed` (implemented in :mod:`stseval._reml`, re-exported here).
 
 Variance estimators (``se_type``), all of the form
 
@@ -51,11 +51,30 @@ Webb, M. D. (2023). Reworking wild bootstrap-based inference for clustered error
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
+from ._reml import NestedREML, nested_reml
 from .errors import UsageError
+
+__all__ = [
+    "BOOT_WEIGHTS",
+    "DF_METHODS",
+    "SE_TYPES",
+    "NestedREML",
+    "OLSFit",
+    "adjustments",
+    "cluster_groups",
+    "coef_test",
+    "nested_reml",
+    "ols",
+    "ols_absorbed",
+    "satterthwaite_df",
+    "vcov",
+    "wild_cluster_bootstrap_p",
+]
 
 SE_TYPES = ("CR0", "CR1", "CR2", "CR3")
 DF_METHODS = ("G-1", "satterthwaite")
@@ -75,6 +94,7 @@ class OLSFit:
     bread: np.ndarray  # (X'X)^-1
     groups: list[np.ndarray]  # row indices of each cluster
     k_absorbed: int = 0  # cluster fixed effects swept out of X and y (see ols_absorbed)
+    vcovs: dict = field(default_factory=dict, repr=False)  # coef_test's vcov per se_type
 
     @property
     def n(self) -> int:
@@ -90,11 +110,18 @@ class OLSFit:
 
 
 def cluster_groups(codes: np.ndarray) -> list[np.ndarray]:
-    """Row indices of each cluster, for integer (or any hashable) cluster codes."""
-    _, inverse = np.unique(np.asarray(codes), return_inverse=True)
+    """Row indices of each cluster (clusters in sorted order), for integer or any hashable codes.
+
+    ``pandas.factorize(sort=True)`` numbers the clusters as ``np.unique`` would,
+    by hashing instead of sorting the codes (several times faster for strings).
+    """
+    inverse = pd.factorize(np.asarray(codes).ravel(), sort=True)[0]
+    if len(inverse) and inverse.min() < 0:  # a missing code: np.unique's ordering
+        inverse = np.unique(np.asarray(codes), return_inverse=True)[1].ravel()
     order = np.argsort(inverse, kind="stable")
     bounds = np.flatnonzero(np.diff(inverse[order])) + 1
-    return np.split(order, bounds)
+    starts, ends = [0, *bounds.tolist()], [*bounds.tolist(), len(order)]
+    return [order[a:b] for a, b in zip(starts, ends, strict=True)]  # np.split, without its overhead
 
 
 def ols(X: np.ndarray, y: np.ndarray, codes: np.ndarray, *, names=None) -> OLSFit:
@@ -180,17 +207,40 @@ def _cr1_factor(fit: OLSFit) -> float:
     return G / (G - 1) * (n - 1) / (n - k)
 
 
+def _scores(fit: OLSFit, se_type: str) -> np.ndarray:
+    """Cluster scores X_g' A_g e_g (G x k), all clusters at once.
+
+    With H_gg = B B', B = X_g L, B'B = L' X_g'X_g L = V diag(s) V' and Q = B V s^-1/2
+    (see :func:`_low_rank_power`), A_g = I + Q diag(d) Q' gives
+    X_g' A_g e_g = X_g'e_g + X_g'X_g L V diag(d / s) V' L' X_g'e_g: only the
+    per-cluster k x k and k-vector sums enter, and one batched eigendecomposition
+    replaces a loop over clusters (same numbers up to rounding).
+    """
+    order = np.concatenate(fit.groups)
+    starts = np.cumsum([0] + [len(g) for g in fit.groups[:-1]])
+    Xs = fit.X[order]
+    Xte = np.add.reduceat(Xs * fit.resid[order][:, None], starts, axis=0)
+    if se_type in ("CR0", "CR1"):
+        return Xte
+    power = -0.5 if se_type == "CR2" else -1.0
+    L = np.linalg.cholesky(fit.bread)
+    XtX = np.add.reduceat(Xs[:, :, None] * Xs[:, None, :], starts, axis=0)
+    s, V = np.linalg.eigh(L.T @ XtX @ L)
+    keep = s > _EIG_TOL * np.maximum(1.0, s.max(axis=1, initial=0.0))[:, None]
+    one_minus = 1.0 - s
+    null = one_minus <= _EIG_TOL
+    d = np.where(null, 0.0, np.abs(np.where(null, 1.0, one_minus)) ** power) - 1.0
+    w = np.where(keep, d / np.where(keep, s, 1.0), 0.0)
+    u = np.einsum("gji,gj->gi", V, Xte @ L)  # V' L' X_g'e_g
+    adj = np.einsum("gij,gj->gi", V, w * u) @ L.T  # L V diag(w) V' L' X_g'e_g
+    return Xte + np.einsum("gij,gj->gi", XtX, adj)
+
+
 def vcov(fit: OLSFit, se_type: str) -> np.ndarray:
     """Cluster-robust variance-covariance matrix of ``fit.beta``."""
     if se_type not in SE_TYPES:
         raise UsageError(f"se_type must be one of {', '.join(SE_TYPES)}; got {se_type!r}")
-    A = adjustments(fit, se_type)
-    scores = np.empty((fit.n_clusters, fit.k))
-    for j, idx in enumerate(fit.groups):
-        eg = fit.resid[idx]
-        if A is not None:
-            eg = _apply(A[j], eg)
-        scores[j] = fit.X[idx].T @ eg
+    scores = _scores(fit, se_type)
     V = fit.bread @ (scores.T @ scores) @ fit.bread
     if se_type == "CR1":
         V = V * _cr1_factor(fit)
@@ -221,7 +271,9 @@ def coef_test(fit: OLSFit, col: int, *, se_type: str, df_method: str = "G-1"):
     """Estimate, SE, t statistic and df for coefficient ``col``."""
     if df_method not in DF_METHODS:
         raise UsageError(f"df_method must be one of {', '.join(DF_METHODS)}; got {df_method!r}")
-    V = vcov(fit, se_type)
+    if se_type not in fit.vcovs:  # several coefficients of one fit share the matrix
+        fit.vcovs[se_type] = vcov(fit, se_type)
+    V = fit.vcovs[se_type]
     est = float(fit.beta[col])
     se = float(np.sqrt(max(V[col, col], 0.0)))
     if df_method == "G-1":
@@ -294,124 +346,3 @@ def wild_cluster_bootstrap_p(
         exceed += int(np.sum(np.abs(tb) >= abs(t0) - 1e-12))
         done += b
     return exceed / n_boot
-
-
-# --------------------------------------------------------------------------- nested REML
-
-
-@dataclass
-class NestedREML:
-    """REML fit of y = X b + org + org-by-wave + worker + e (variance components)."""
-
-    beta: np.ndarray
-    cov_beta: np.ndarray
-    variances: dict
-    converged: bool
-    at_zero: list
-
-
-def _bincols(codes: np.ndarray, n: int, M: np.ndarray) -> np.ndarray:
-    return np.column_stack(
-        [np.bincount(codes, weights=M[:, j], minlength=n) for j in range(M.shape[1])]
-    )
-
-
-def nested_reml(y, X, org, wave, worker, *, org_wave=True, worker_effect=True) -> NestedREML:
-    """REML for organizations (random intercept, optional org-by-wave effects) with workers nested.
-
-    V_i = s2_e [ I + g_w Z_w Z_w' + E (g_a 11' + g_b I) E' ] for organization i,
-    with E the org-by-wave cell indicators and Z_w the worker indicators (a
-    worker is nested in one organization; ``worker`` codes must be unique
-    across organizations). s2_e is profiled out; the log variance ratios are
-    optimized by L-BFGS-B. The worker part of V is block diagonal with a closed-
-    form inverse, and the organization part is added by Sherman-Morrison-
-    Woodbury on 2 x 2 blocks, so one likelihood evaluation is O(n).
-    Same model and criterion as statsmodels ``MixedLM(..., groups=org,
-    re_formula="1", vc_formula={"worker": "0 + C(worker)", "ow": "0 + C(wave)"})``
-    with ``reml=True`` (checked in the tests).
-    """
-    y = np.asarray(y, float)
-    X = np.asarray(X, float)
-    org = np.asarray(org)
-    wave = np.asarray(wave, int)
-    wk = np.asarray(worker)
-    N, p = X.shape
-    G = int(org.max()) + 1
-    Wn = int(wk.max()) + 1
-    M = np.column_stack([X, y])
-    n_j = np.bincount(wk, minlength=Wn).astype(float)
-    cell = org * 2 + wave
-    n_jt = np.column_stack(
-        [np.bincount(wk, weights=(wave == t).astype(float), minlength=Wn) for t in (0, 1)]
-    )
-    worker_org = np.zeros(Wn, dtype=int)
-    worker_org[wk] = org
-    n_cell = np.bincount(cell, minlength=2 * G).reshape(G, 2)
-    Mw = _bincols(wk, Wn, M)  # per-worker sums of M
-    MtM = M.T @ M
-    names = ["org"] + (["org_wave"] if org_wave else []) + (["worker"] if worker_effect else [])
-
-    Mcell = _bincols(cell, 2 * G, M).reshape(G, 2, p + 1)  # cell sums of M
-    wa, wb = n_jt[:, 0], n_jt[:, 1]
-
-    def pieces(theta):
-        g = dict(zip(names, np.exp(theta), strict=True))
-        ga, gb, gw = g["org"], g.get("org_wave", 0.0), g.get("worker", 0.0)
-        c = gw / (1.0 + n_j * gw)  # V_w*^-1 = I - c_j J per worker
-        UVU = MtM - Mw.T @ (c[:, None] * Mw)  # M' V_w*^-1 M
-        # E' V_w*^-1 M per org and wave cell, and K = E' V_w*^-1 E per org (2 x 2)
-        S = Mcell - np.stack(
-            [_bincols(worker_org, G, (c * wt)[:, None] * Mw) for wt in (wa, wb)], axis=1
-        )
-        K = np.zeros((G, 2, 2))
-        K[:, 0, 0] = n_cell[:, 0] - np.bincount(worker_org, c * wa * wa, G)
-        K[:, 1, 1] = n_cell[:, 1] - np.bincount(worker_org, c * wb * wb, G)
-        K[:, 0, 1] = K[:, 1, 0] = -np.bincount(worker_org, c * wa * wb, G)
-        sig = np.array([[ga + gb, ga], [ga, ga + gb]])
-        A = np.eye(2)[None] + sig[None] @ K  # I + Sigma K
-        mid = np.linalg.solve(A, np.broadcast_to(sig, (G, 2, 2)))
-        UVU = UVU - np.einsum("gik,gij,gjl->kl", S, mid, S)
-        logdet = np.sum(np.log1p(n_j * gw)) + np.sum(np.linalg.slogdet(A)[1])
-        return UVU, logdet
-
-    def objective(theta):
-        UVU, logdet = pieces(theta)
-        xvx, xvy, yvy = UVU[:p, :p], UVU[:p, p], UVU[p, p]
-        sign, ld_x = np.linalg.slogdet(xvx)
-        beta = np.linalg.solve(xvx, xvy)
-        rss = yvy - xvy @ beta
-        if sign <= 0 or rss <= 0:
-            return np.inf
-        return logdet + ld_x + (N - p) * np.log(rss / (N - p))
-
-    best = _minimize_log_ratios(objective, len(names))
-    UVU, _ = pieces(best.x)
-    xvx, xvy, yvy = UVU[:p, :p], UVU[:p, p], UVU[p, p]
-    xvx_inv = np.linalg.inv(xvx)
-    beta = xvx_inv @ xvy
-    s2 = float((yvy - xvy @ beta) / (N - p))
-    ratios = dict(zip(names, np.exp(best.x), strict=True))
-    variances = {"residual": s2, **{k: v * s2 for k, v in ratios.items()}}
-    at_zero = [k for k, r in ratios.items() if r < 1e-3]  # < 0.1% of residual variance
-    return NestedREML(beta, s2 * xvx_inv, variances, bool(best.success), at_zero)
-
-
-def _minimize_log_ratios(objective, n: int):
-    """L-BFGS-B over log variance ratios in [1e-8, 1e4]; a second start only if needed."""
-    from scipy.optimize import minimize
-
-    lo, hi = np.log(1e-8), np.log(1e4)
-    best = None
-    for start in (np.log(0.1), np.log(1.0)):
-        res = minimize(
-            objective,
-            np.full(n, start),
-            method="L-BFGS-B",
-            bounds=[(lo, hi)] * n,
-            options={"ftol": 1e-13, "gtol": 1e-7},
-        )
-        if best is None or res.fun < best.fun - 1e-9:
-            best = res
-        if best.success:
-            break
-    return best

@@ -104,8 +104,12 @@ def _cohorts(study, table: pd.DataFrame) -> dict:
     return out
 
 
-def area_shape(study, area: str, table: pd.DataFrame) -> AreaShape:
-    """The :class:`AreaShape` of ``area``; ``table`` is :func:`stseval.reshape.arms`."""
+def area_shape(study, area: str, table: pd.DataFrame, overlap_table=None) -> AreaShape:
+    """The :class:`AreaShape` of ``area``; ``table`` is :func:`stseval.reshape.arms`.
+
+    ``overlap_table``: :func:`stseval.multi_area.area_overlap` of the study's
+    interventions when the caller has it (evaluate_all computes it once for all areas).
+    """
     design = study.design
     if not (table["arm"] == "comparison").any() and design.comparison != "none":
         design = dataclasses.replace(design, comparison="none")
@@ -120,7 +124,9 @@ def area_shape(study, area: str, table: pd.DataFrame) -> AreaShape:
     overlap = ""
     inter = study.interventions
     if design.assignment == "org" and len(inter):
-        ov = multi_area.area_overlap(inter[["org_id", "area"]])
+        ov = overlap_table
+        if ov is None:
+            ov = multi_area.area_overlap(inter[["org_id", "area"]])
         row = ov[ov["area"] == area]
         if len(row) and int(row["n_orgs_other_areas"].iloc[0]) > 0:
             r = row.iloc[0]

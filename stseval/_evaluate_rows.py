@@ -80,9 +80,10 @@ def _safe(fn, outcome, estimator, *args, **kwargs) -> dict:
         return _blank(outcome, estimator, f"not estimated: the model could not be fitted ({exc})")
 
 
-def _worker_rows(study, area, outcome, confidence, min_cell, se_type, wanted) -> list[dict]:
-    wide = reshape.wide(study, outcome, area)
-    long = reshape.long(study, outcome, area)
+def _worker_rows(views, area, outcome, confidence, min_cell, se_type, wanted) -> list[dict]:
+    """Rows of one outcome; ``views`` is the area's :class:`stseval.reshape._AreaViews`."""
+    wide = views.wide(outcome)
+    long = views.long(outcome)
     icc = _icc(wide)
     counts = _arm_counts(wide)
     practice = outcome == get_area(area).practice_scale
@@ -116,8 +117,10 @@ def _worker_rows(study, area, outcome, confidence, min_cell, se_type, wanted) ->
 
 
 def _pooled_pre_sd(wide) -> float:
-    pre = wide.dropna(subset=["pre"])
-    groups = [g["pre"].to_numpy(float) for _, g in pre.groupby("treated")]
+    pre = wide["pre"].to_numpy(float)
+    arm = wide["treated"].to_numpy()
+    seen = ~np.isnan(pre)
+    groups = [pre[seen & (arm == a)] for a in np.unique(arm[seen])]  # arms in sorted order
     num = sum((len(g) - 1) * g.var(ddof=1) for g in groups if len(g) > 1)
     den = sum(len(g) - 1 for g in groups if len(g) > 1)
     return float(np.sqrt(num / den)) if den > 0 else np.nan
@@ -241,8 +244,9 @@ def _rci_row(outcome, wide, long, confidence, min_cell, se_type) -> dict:
     }
 
 
-def _indicator_rows(study, area, indicator, confidence) -> list[dict]:
-    data = reshape.org_months(study, area)
+def _indicator_rows(study, area, indicator, confidence, data=None) -> list[dict]:
+    """The ITS row of ``indicator``; ``data``: ``reshape.org_months(study, area)`` if at hand."""
+    data = reshape.org_months(study, area) if data is None else data
     try:
         res = models.its(data, indicator=indicator, confidence=confidence)
     except StsevalError as exc:

@@ -154,7 +154,7 @@ def _its_frame(org_months, indicator, org, month, treat, start, working_days) ->
 
 def _its_reference(df, org, treat, start):
     """Treated and comparison organizations and each organization's reference month."""
-    per_org = df.groupby(org).agg(t_min=(treat, "min"), t_max=(treat, "max"), s=("_s", "min"))
+    per_org = _per_org(df, org, treat)
     if (per_org["t_min"] != per_org["t_max"]).any():
         raise UsageError(f"column {treat!r} must be constant within each organization")
     treated_orgs = per_org.index[per_org["t_min"] == 1]
@@ -173,6 +173,26 @@ def _its_reference(df, org, treat, start):
     ref = per_org["s"].copy()
     ref.loc[comp_orgs] = np.floor(per_org.loc[treated_orgs, "s"].median())
     return treated_orgs, comp_orgs, ref
+
+
+def _per_org(df, org, treat) -> pd.DataFrame:
+    """``groupby(org).agg(t_min=(treat, "min"), t_max=(treat, "max"), s=("_s", "min"))``.
+
+    The same table (organizations sorted, a missing ``_s`` skipped) from sorted
+    reductions, without pandas' per-call aggregation machinery.
+    """
+    codes, labels = pd.factorize(df[org], sort=True)
+    order = np.argsort(codes, kind="stable")
+    starts = np.flatnonzero(np.diff(codes[order], prepend=-1))
+    t = df[treat].to_numpy(float)[order]
+    s = df["_s"].to_numpy(float)[order]
+    s_min = np.fmin.reduceat(s, starts) if len(s) else s  # fmin skips NaN, as pandas' min
+    index = pd.Index(labels, name=org)
+    return pd.DataFrame(
+        {"t_min": np.minimum.reduceat(t, starts) if len(t) else t,
+         "t_max": np.maximum.reduceat(t, starts) if len(t) else t, "s": s_min},
+        index=index,
+    )  # fmt: skip
 
 
 def _its_design(df, org, treat, start, ref, comparative):

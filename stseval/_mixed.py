@@ -49,10 +49,13 @@ def mixed(
 
     Engines (same model, same REML criterion):
 
-    * ``"fast"`` (default): :func:`stseval._cluster.nested_reml`, REML with the
-      residual variance profiled out and a closed-form inverse of each
-      organization's covariance (worker blocks plus a 2 x 2 Woodbury update),
-      so a likelihood evaluation is O(n): about 0.5 s for 100,000 worker-waves.
+    * ``"fast"`` (default): :func:`stseval._cluster.nested_reml` (in
+      :mod:`stseval._reml`), REML with the residual variance profiled out and a
+      closed-form inverse of each organization's covariance (worker blocks plus
+      a 2 x 2 Woodbury update). The worker sums are taken once per fit by the
+      workers' number of observations, so each evaluation of the criterion and
+      its exact gradient costs O(organizations): about 0.05 s per fit for
+      1,100 organizations and 97,000 worker-waves.
     * ``"statsmodels"``: ``MixedLM`` with ``groups = organization``,
       ``re_formula="1"`` and ``vc_formula={"worker": "0 + C(worker)",
       "org_wave": "0 + C(post)"}``, REML, L-BFGS (BFGS, CG next). Minutes for
@@ -99,17 +102,21 @@ def mixed(
 
 def _mixed_data(df, y, treat, cluster, worker, org_wave_effect):
     """Numeric frame for the engines, the variance components to fit, and notes so far."""
+    org = pd.factorize(df[cluster])[0]
+    who = pd.factorize(df[worker])[0]
+    # (organization, worker) pairs numbered by first appearance, as groupby(sort=False).ngroup()
+    pair = pd.factorize(org * (int(who.max(initial=0)) + 1) + who)[0]
     d = pd.DataFrame(
         {
             "y": df[y].to_numpy(float),
             "treated": df[treat].to_numpy(float),
             "post": df["_post"].to_numpy(float),
-            "org": pd.factorize(df[cluster])[0],
-            "worker": df.groupby([cluster, worker], sort=False).ngroup().to_numpy(),
+            "org": org,
+            "worker": pair,
         }
     )
     notes = []
-    if d["worker"].max() + 1 > df[worker].nunique():
+    if d["worker"].max() + 1 > int(who.max(initial=-1)) + 1:
         notes.append("workers seen in more than one organization count once per organization")
     comps = []
     if np.bincount(d["worker"]).max() > 1:

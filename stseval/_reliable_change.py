@@ -135,8 +135,9 @@ def reliable_change(
         index=index,
     )
     if cutoff is None:
-        out["crossed_cutoff"] = pd.array([pd.NA] * len(out), dtype="boolean")
-        out["recovered"] = pd.array([pd.NA] * len(out), dtype="boolean")
+        all_na = np.ones(len(out), dtype=bool)  # a BooleanArray of NA (no list to convert)
+        out["crossed_cutoff"] = pd.arrays.BooleanArray(np.zeros(len(out), dtype=bool), all_na)
+        out["recovered"] = pd.arrays.BooleanArray(np.zeros(len(out), dtype=bool), all_na.copy())
     else:
         c = real_number(cutoff, "cutoff")
         functional = (lambda v: v < c) if lower_is_better else (lambda v: v > c)

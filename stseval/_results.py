@@ -61,8 +61,8 @@ def _numeric(s: pd.Series, col: str) -> pd.Series:
 
 def _check_arms(df: pd.DataFrame, treat: str, cluster: str, what: str) -> None:
     t = df[treat].to_numpy()
-    c = df[cluster].to_numpy()
-    n_t, n_c = len(pd.unique(c[t == 1])), len(pd.unique(c[t == 0]))
+    c = pd.factorize(df[cluster], use_na_sentinel=False)[0]  # labels as codes (NaN: one code)
+    n_t, n_c = len(np.unique(c[t == 1])), len(np.unique(c[t == 0]))
     if n_t < 2 or n_c < 2:
         raise UsageError(
             f"{what} needs at least 2 treated and 2 comparison organizations (column "

@@ -85,13 +85,14 @@ in ``note`` rather than giving a number that could identify people or mislead.
 
 from __future__ import annotations
 
+import contextvars
 import warnings
 
 import numpy as np
 import pandas as pd
 
+from . import _areaviews, models, multi_area, reshape
 from . import _evaluate_designs as _designs
-from . import models, reshape
 from ._args import check_choices, check_confidence, check_min_cell
 from ._evaluate_designs import design_summary
 from ._evaluate_rows import _blank, _indicator_rows, _worker_rows
@@ -243,7 +244,7 @@ def evaluate_area(
             f"no organization changed practice in area {area!r}: interventions.csv "
             "has no row for it, so there is nothing to evaluate"
         )
-    shape = _designs.area_shape(study, area, arms)
+    shape = _designs.area_shape(study, area, arms, _run_memo(study, "overlap", _overlap))
     available = area_outcomes(study, area)
     outcomes = available if outcomes is None else check_choices(outcomes, available, "outcome")
     wanted = set(
@@ -253,6 +254,8 @@ def evaluate_area(
     if shape.design.linkage == "code" and not wanted <= _ALL_ROWS_ESTIMATORS:
         src, lk = _link(study, link_rule, link_k), "code_matched"
     opts = dict(confidence=confidence, min_cell=int(min_cell), se_type=se_type)
+    views = _Views(area, [o for o in outcomes if o not in _INDICATORS])
+    months = None  # reshape.org_months(study, area), made once for both indicators
     rows: list[dict] = []
     for outcome in outcomes:
         if outcome in _INDICATORS:
@@ -267,13 +270,38 @@ def evaluate_area(
                     wanted=wanted,
                 )
             elif "its" in wanted:
-                rows += _indicator_rows(study, area, outcome, confidence)
+                months = reshape.org_months(study, area) if months is None else months
+                rows += _indicator_rows(study, area, outcome, confidence, months)
             continue
-        rows += _outcome_rows(study, src, lk, area, outcome, shape, wanted, **opts)
+        rows += _outcome_rows(views, study, src, lk, area, outcome, shape, wanted, **opts)
     rows = [r for r in rows if r["estimator"] in wanted]
     if not rows:
         raise UsageError("the chosen estimators do not apply to the chosen outcomes")
     return _finish(pd.DataFrame(rows), area, shape)
+
+
+#: Work shared by the areas of one evaluate_all call: {(id(study), key): (study, value)}.
+#: Set only while evaluate_all runs (a context variable: safe with threads), so a study
+#: changed between two calls is never answered from an earlier call.
+_RUN: contextvars.ContextVar = contextvars.ContextVar("stseval_evaluate_run", default=None)
+
+
+def _run_memo(study, key: str, make):
+    """``make(study)``, computed once per evaluate_all call (every call outside one)."""
+    memo = _RUN.get()
+    if memo is None:
+        return make(study)
+    hit = memo.get((id(study), key))
+    if hit is None or hit[0] is not study:
+        hit = memo[(id(study), key)] = (study, make(study))
+    return hit[1]
+
+
+def _overlap(study):
+    inter = study.interventions
+    if study.design.assignment != "org" or not len(inter):
+        return None
+    return multi_area.area_overlap(inter[["org_id", "area"]])
 
 
 #: The last linked study: (study, rule, k, linked). Holding ``study`` keeps its id unique,
@@ -320,16 +348,34 @@ def _finish(table: pd.DataFrame, area: str, shape) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-def _outcome_rows(study, src, lk, area, outcome, shape, wanted, *, confidence, min_cell, se_type):
+class _Views:
+    """The area's :class:`stseval._areaviews.AreaViews` per study (the study or its linked copy)."""
+
+    def __init__(self, area: str, outcomes: list[str]):
+        self.area, self.outcomes, self.made = area, outcomes, []
+
+    def __call__(self, study) -> _areaviews.AreaViews:
+        for src, views in self.made:
+            if src is study:
+                return views
+        index = _run_memo(study, "scores", _areaviews.ScoreIndex)
+        views = _areaviews.AreaViews(study, self.area, self.outcomes, index)
+        self.made.append((study, views))
+        return views
+
+
+def _outcome_rows(
+    views, study, src, lk, area, outcome, shape, wanted, *, confidence, min_cell, se_type
+):
     """Every estimate row of one staff outcome (or practice score) that the design supports."""
     d, later = shape.design, shape.waves[1] if len(shape.waves) > 1 else ""
     if d.n_waves < 2:
         return [_blank(outcome, "within_paired", "not estimable: the study has one wave")]
     if shape.classic:
-        rows = _worker_rows(study, area, outcome, confidence, min_cell, se_type, wanted)
+        rows = _worker_rows(views(study), area, outcome, confidence, min_cell, se_type, wanted)
         rows = [dict(r, wave=later, linkage="linked") for r in rows]
         return rows + _joint_rows(study, area, outcome, shape, wanted, confidence, se_type)
-    long = reshape.long(src, outcome, area)
+    long = views(src).long(outcome)
     arms_used = (1,) if d.comparison == "none" else (0, 1)
     small = _designs.small_arm(long, min_cell, arms_used)
     des = dict(confidence=confidence, se_type=se_type)
@@ -340,12 +386,12 @@ def _outcome_rows(study, src, lk, area, outcome, shape, wanted, *, confidence, m
     linked = lk != "unlinked"
     if linked and d.comparison != "none" and d.assignment == "org" and not shape.staggered:
         if not small:  # the two-wave estimators on the first later wave (matched rows)
-            classic = _worker_rows(src, area, outcome, confidence, min_cell, se_type, wanted)
+            classic = _worker_rows(views(src), area, outcome, confidence, min_cell, se_type, wanted)
             rows += [dict(r, wave=later, linkage=lk) for r in classic]
     elif not linked and d.comparison != "none" and not shape.staggered:
         rows += _designs.not_linked_rows(outcome, ("paired_change", "ancova", "rci"))
     if d.linkage == "code" and not shape.staggered:  # the same estimators on every response
-        all_long = reshape.long(study, outcome, area)
+        all_long = views(study).long(outcome)
         if not _designs.small_arm(all_long, min_cell, arms_used):
             rows += _designs.design_worker_rows(all_long, outcome, shape, linkage="unlinked", **des)
     return rows + _joint_rows(study, area, outcome, shape, wanted, confidence, se_type)
@@ -374,6 +420,17 @@ def evaluate_all(study, *, areas=None, progress: bool = False, **kwargs) -> pd.D
     against :data:`stseval.areas.AREA_KEYS` first.
     """
     areas = list(AREA_KEYS) if areas is None else check_choices(areas, AREA_KEYS, "area")
+    token = _RUN.set({})
+    try:
+        tables = _evaluate_areas(study, areas, progress, kwargs)
+    finally:
+        _RUN.reset(token)
+    if not tables:
+        raise UsageError("no area has intervention organizations; nothing to evaluate")
+    return add_fdr(pd.concat(tables, ignore_index=True))
+
+
+def _evaluate_areas(study, areas, progress, kwargs) -> list[pd.DataFrame]:
     tables = []
     iterator = areas
     if progress:
@@ -384,10 +441,8 @@ def evaluate_all(study, *, areas=None, progress: bool = False, **kwargs) -> pd.D
         try:
             tables.append(evaluate_area(study, area, **kwargs))
         except NoInterventionError as exc:
-            warnings.warn(str(exc), stacklevel=2)
-    if not tables:
-        raise UsageError("no area has intervention organizations; nothing to evaluate")
-    return add_fdr(pd.concat(tables, ignore_index=True))
+            warnings.warn(str(exc), stacklevel=3)
+    return tables
 
 
 def add_fdr(estimates: pd.DataFrame) -> pd.DataFrame:

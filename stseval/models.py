@@ -278,7 +278,16 @@ def _ancova_design(data, pre, post, treat, cluster, covariates):
     _check_arms(df, treat, cluster, "the ANCOVA")
     names = ["intercept", treat, pre, *covariates]
     X = np.column_stack([np.ones(len(df)), df[treat], df[pre]] + [df[c] for c in covariates])
-    return df, X, df[post].to_numpy(float), df[cluster].to_numpy(), names
+    return df, X, df[post].to_numpy(float), _codes(df[cluster]), names
+
+
+def _codes(labels: pd.Series) -> np.ndarray:
+    """Integer cluster codes numbered in the sorted order of the labels (as np.unique).
+
+    The cluster-robust code groups rows by these exactly as by the labels, in the
+    same order, without turning string labels into Python objects.
+    """
+    return pd.factorize(labels, sort=True)[0]
 
 
 def ancova(
@@ -426,7 +435,7 @@ def did(
     fit = _cluster.ols(
         X,
         df[y].to_numpy(float),
-        df[cluster].to_numpy(),
+        _codes(df[cluster]),
         names=["intercept", treat, "post", "treated:post"],
     )
     row = _cluster_row(
@@ -540,9 +549,14 @@ def icc_by_org(values, orgs) -> float:
     """
     from .reliability import icc
 
-    v = pd.to_numeric(pd.Series(np.asarray(values, dtype=object).ravel()), errors="coerce")
-    o = pd.Series(np.asarray(orgs, dtype=object).ravel())
+    arr = np.asarray(values)
+    if arr.dtype.kind in "biuf":  # numeric already: no element-by-element conversion
+        v = pd.Series(arr.ravel().astype(float))
+    else:
+        v = pd.to_numeric(pd.Series(np.asarray(values, dtype=object).ravel()), errors="coerce")
+    # Organizations as integer codes (first-appearance order, as the labels would group).
+    o = pd.Series(pd.factorize(np.asarray(orgs, dtype=object).ravel())[0])
     if len(v) != len(o):
         raise UsageError(f"values and orgs must have the same length; got {len(v)} and {len(o)}")
-    keep = v.notna() & o.notna()
+    keep = v.notna() & (o >= 0)
     return float(icc(v[keep].astype(float), o[keep])["icc1"].iloc[0])

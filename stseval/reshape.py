@@ -232,6 +232,11 @@ def long(study, outcome: str, area: str) -> pd.DataFrame:
     return out[cols].reset_index(drop=True)
 
 
+def _month_number(dates: pd.Series) -> np.ndarray:
+    """12 x year + month of each date (float; NaN for NaT): differences count calendar months."""
+    return (dates.dt.year * 12 + dates.dt.month).to_numpy("float64", na_value=np.nan)
+
+
 def org_months(study, area: str) -> pd.DataFrame:
     """Monthly organizational indicators of the area's arms.
 
@@ -251,11 +256,7 @@ def org_months(study, area: str) -> pd.DataFrame:
     m = study.org_metrics.merge(
         table[["org_id", "treated", "start_date"]], on="org_id", how="inner"
     )
-    start_month = m["start_date"].dt.to_period("M")
-    month = m["month"].dt.to_period("M")
-    valid = (start_month.notna() & month.notna()).to_numpy()
-    rel = np.full(len(m), np.nan)
-    rel[valid] = [(a - b).n for a, b in zip(month[valid], start_month[valid], strict=True)]
+    rel = _month_number(m["month"]) - _month_number(m["start_date"])  # NaN where a date is NaT
     m["rel_month"] = pd.array(rel, dtype="Float64").astype("Int64")
     m["post"] = (m["rel_month"] >= 0).astype("Int64")
     head = m["headcount"].astype("float64")
