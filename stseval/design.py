@@ -423,10 +423,11 @@ def design_of(study) -> Design:
     )
 
 
-def _col(frame, name) -> list:
+def _col(frame, name) -> set:
+    """The distinct non-blank text values of a column (empty when there is no such column)."""
     if frame is None or name not in frame.columns:
-        return []
-    return [v for v in frame[name].tolist() if isinstance(v, str) and v.strip()]
+        return set()
+    return {v for v in pd.unique(frame[name].dropna()) if isinstance(v, str) and v.strip()}
 
 
 def _ids_repeat(responses) -> bool:
