@@ -29,6 +29,7 @@ Usage: python benchmarks/bench_pipeline.py [pipeline] [evaluate] [power]   (defa
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import os
@@ -101,7 +102,12 @@ def _code_cells(name: str) -> list[str]:
 
 
 def one_process_floor(study_dir: Path, tmp: Path) -> float:
-    """The notebooks' code cells run with exec in this process; figures drawn once."""
+    """The notebooks' code cells run with exec in this process; figures drawn once.
+
+    The area notebook per area, the dose-response (and individual-statement) notebook
+    when the study has what they need -- as the pipeline runs them -- and the funder
+    report.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -109,6 +115,8 @@ def one_process_floor(study_dir: Path, tmp: Path) -> float:
 
     import stseval
     from stseval import plots
+    from stseval._notebook_runner import notebook_parameters
+    from stseval._report_dose import has_dose_data, has_programs
     from stseval.report import read_area_estimates
 
     saved: set[int] = set()
@@ -138,6 +146,20 @@ def one_process_floor(study_dir: Path, tmp: Path) -> float:
                     src = src.replace(src.splitlines()[0], "study = _study")
                     ns["_study"] = study
                 exec(compile(src, f"<{area}>", "exec"), ns)  # noqa: S102 - the kit's own cells
+        extras = (
+            ("dose", "dose_response.ipynb", has_dose_data(study)),
+            ("individual", "individual_evaluation.ipynb", has_programs(study)),
+        )
+        for name, nb, wanted in extras:  # the notebooks the pipeline runs beside the areas
+            if not wanted:
+                continue
+            declared = notebook_parameters(ROOT / "notebooks" / nb)  # defaults, as source text
+            ns = {k: ast.literal_eval(v) for k, v in declared.items()}
+            ns.update(study_dir=str(study_dir), out_dir=str(out / name), _study=study)
+            for src in _code_cells(nb):
+                if src.startswith(loader):
+                    src = src.replace(src.splitlines()[0], "study = _study")
+                exec(compile(src, f"<{name}>", "exec"), ns)  # noqa: S102 - the kit's own cells
         est = read_area_estimates(out, areas=list(AREAS))
         est.to_csv(out / "estimates.csv", index=False)
         ns = {"study_dir": str(study_dir), "estimates_csv": str(out / "estimates.csv")}

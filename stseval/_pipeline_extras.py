@@ -13,19 +13,28 @@ from ._notebook_runner import NOTEBOOKS, NotebookRun, check_parameters
 __all__ = ["extra_runs", "export_org_reports"]
 
 
-def extra_runs(nb_dir: Path, out: Path, study, common: dict) -> tuple[NotebookRun, ...]:
-    """The dose-response and individual-statement notebooks, when the study supports them."""
+def extra_runs(
+    nb_dir: Path, out: Path, study, common: dict, *, scored: dict | None = None
+) -> tuple[NotebookRun, ...]:
+    """The dose-response and individual-statement notebooks, when the study supports them.
+
+    ``scored`` (``{"scored_path": ...}``) is passed to a notebook that declares it.
+    """
+    from ._notebook_runner import notebook_parameters
     from ._report_dose import has_dose_data, has_programs
 
     runs = []
     for key, wanted in (("dose", has_dose_data(study)), ("individual", has_programs(study))):
         nb = nb_dir / NOTEBOOKS[key]
         if wanted and nb.is_file():
+            params = {**common, "out_dir": str(out / key)}
+            declared = notebook_parameters(nb)
+            params.update({k: v for k, v in (scored or {}).items() if k in declared})
             run = NotebookRun(
                 key=key,
                 notebook=nb,
                 output=out / key / nb.name,
-                parameters={**common, "out_dir": str(out / key)},
+                parameters=params,
                 label=nb.name,
             )
             check_parameters(run.notebook, dict(run.parameters))

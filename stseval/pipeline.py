@@ -295,6 +295,8 @@ def plan(
         "min_cell": None if min_cell is None else int(min_cell),
     }
     area_runs, funder, org_runs = _runs(nb_dir, out, study_path, chosen, [], common)
+    scored = {SCORED_PARAMETER: str(out / SCORED_FILE)}
+    extras = extra_runs(nb_dir, out, study, common, scored=scored)
     return RunPlan(
         study_dir=study_path,
         out_dir=out,
@@ -313,11 +315,11 @@ def plan(
         scheduler=scheduler,
         scored_path=(
             out / SCORED_FILE
-            if any(SCORED_PARAMETER in r.parameters for r in (*area_runs, funder))
+            if any(SCORED_PARAMETER in r.parameters for r in (*area_runs, funder, *extras))
             else None
         ),
         org_ids=tuple(org_ids),
-        extra_runs=extra_runs(nb_dir, out, study, common),
+        extra_runs=extras,
     )
 
 
@@ -384,7 +386,7 @@ def execute(run_plan: RunPlan, *, client=None) -> ReportRun:
         out_dir=run_plan.out_dir, started=datetime.now(UTC).isoformat(timespec="seconds")
     )
     _clear_previous(run_plan)
-    runs = run_plan.area_runs + run_plan.extra_runs
+    runs = run_plan.extra_runs + run_plan.area_runs  # the longer notebooks first
     with kernel_pool(run_plan, client, len(runs)) as pool:  # kernels start while scoring
         write_scored(run_plan, result)
         step = {"client": client, "pool": pool}
