@@ -212,22 +212,34 @@ def _chunk_context(task: _Chunk) -> _Context:
     return ctx
 
 
-def _portable(exc: Exception) -> Exception:
-    """The exception itself when it survives pickling, else a copy that does (same type)."""
-    try:
-        pickle.loads(pickle.dumps(exc))
-        return exc
-    except Exception:  # noqa: BLE001 - any failure to round-trip: rebuild without __init__
-        copy = type(exc).__new__(type(exc))
-        Exception.__init__(copy, str(exc))
+class _Carried:
+    """An exception on its way back from a worker, rebuilt as the same type in the caller.
+
+    Exceptions whose ``__init__`` takes other arguments than their message (e.g.
+    :class:`stseval.privacy.PrivacyLeakError`) do not survive pickling as they are.
+    """
+
+    def __init__(self, exc: Exception):
+        self.original = exc  # kept in this process (with its traceback), never pickled
+        self.cls, self.message = type(exc), str(exc)
         try:
-            copy.__dict__.update(pickle.loads(pickle.dumps(vars(exc))))
+            self.state = pickle.loads(pickle.dumps(vars(exc)))
         except Exception:  # noqa: BLE001 - attributes that do not pickle are left out
-            pass
-        return copy
+            self.state = {}
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k != "original"}
+
+    def rebuild(self) -> Exception:
+        if getattr(self, "original", None) is not None:
+            return self.original
+        exc = self.cls.__new__(self.cls)
+        Exception.__init__(exc, self.message)
+        exc.__dict__.update(self.state)
+        return exc
 
 
-def _render_chunk(task: _Chunk) -> list[tuple[dict, pd.DataFrame, Exception | None]]:
+def _render_chunk(task: _Chunk) -> list[tuple[dict, pd.DataFrame, _Carried | None]]:
     """Every organization of the chunk; one that fails is recorded and the others go on."""
     ctx = _chunk_context(task)
     out = []
@@ -238,7 +250,7 @@ def _render_chunk(task: _Chunk) -> list[tuple[dict, pd.DataFrame, Exception | No
         except Exception as exc:  # noqa: BLE001 - named in the result; the others go on
             rec = dict(org_id=org_id, html=None, pdf=None, seconds=np.nan, status="failed")
             rec["error"] = f"{type(exc).__name__}: {exc}"
-            out.append((rec, pd.DataFrame(columns=AUDIT_COLUMNS), _portable(exc)))
+            out.append((rec, pd.DataFrame(columns=AUDIT_COLUMNS), _Carried(exc)))
     return out
 
 
@@ -304,6 +316,7 @@ def _raise_failures(rows) -> None:
         "the others were written"
     )
     exc = next((e for _, e in failed if e is not None), None)
+    exc = exc.rebuild() if isinstance(exc, _Carried) else exc
     if exc is None:
         raise StsevalError(note)
     exc.add_note(note)
