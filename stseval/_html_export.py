@@ -19,7 +19,7 @@ from html import escape
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["export_html", "export_pdf", "report_css", "write_pdf"]
+__all__ = ["export_html", "export_pdf", "prepare_pdf", "report_css", "write_pdf"]
 
 
 def report_css() -> str:
@@ -155,6 +155,11 @@ def _stylesheet(css: str):
     from weasyprint import CSS
 
     return CSS(string=css, font_config=_font_config())
+
+
+def prepare_pdf(css: str) -> None:
+    """Import WeasyPrint and parse ``css`` now (e.g. once before a process pool forks)."""
+    _stylesheet(css)
 
 
 def write_pdf(html: str, pdf_path, *, base_url: str | None = None) -> Path:

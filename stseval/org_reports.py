@@ -275,6 +275,15 @@ def _fan_out(
     here = client is None and workers == 1 and scheduler in ("processes", "threads")
     source = str(study.source) if study.source is not None and not here else study
     token = f"{os.getpid()}-{uuid.uuid4().hex}"
+    if here or (client is None and scheduler == "processes"):
+        # built here once: a forked pool worker inherits it and reads nothing
+        _CONTEXTS.clear()
+        _CONTEXTS[token] = _Context(study, None, *options)
+        if pdf:  # WeasyPrint imported and the stylesheet parsed once, before the fork
+            from ._html_export import prepare_pdf
+            from ._org_html import CSS
+
+            prepare_pdf(CSS)
     tasks = [
         _Chunk(source, token, c, str(out_dir), pdf, estimates, options)
         for c in _chunks(org_ids, workers)
