@@ -167,3 +167,24 @@ def test_cli_scheduler_processes(small_study_dir, tmp_path, capsys):
     assert "3 of 3" in capsys.readouterr().out
     assert main([*argv, "--scheduler", "nowhere"]) == 2
     assert "unknown scheduler 'nowhere'" in capsys.readouterr().err
+
+
+def test_a_name_that_holds_another_organizations_name_is_not_a_leak(study, tmp_path, monkeypatch):
+    """At scale the synthetic names repeat with a number ("Alder Family Services 2"): the
+    own name holds another organization's; that name elsewhere is still a leak."""
+    study.to_dir(tmp_path / "study")
+    orgs = (tmp_path / "study" / "orgs.csv").read_text(encoding="utf-8")
+    assert "Alder Family Services" in orgs and "Birch Family Services" in orgs
+    orgs = orgs.replace("Birch Family Services", "Alder Family Services 2")
+    (tmp_path / "study" / "orgs.csv").write_text(orgs, encoding="utf-8")
+    named = Study.from_dir(tmp_path / "study")
+    table = org_reports.write_org_reports(named, tmp_path / "out", orgs=["O02"], pdf=False)
+    assert table["status"].tolist() == ["ok"]
+    html = (tmp_path / "out" / "orgs" / "O02" / "org_report.html").read_text(encoding="utf-8")
+    assert "Feedback for Alder Family Services 2" in html
+    real = org_reports.render_html
+    monkeypatch.setattr(
+        org_reports, "render_html", lambda rep: real(rep) + "<p>see Alder Family Services.</p>"
+    )
+    with pytest.raises(PrivacyLeakError, match="report of organization O02"):
+        org_reports.write_org_reports(named, tmp_path / "out2", orgs=["O02"], pdf=False)
