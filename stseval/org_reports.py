@@ -3,8 +3,11 @@
 An organization's report tells its leaders how their own staff fared and where their practice
 sits among the other organizations. It is built from the study folder (and, when given, the
 run's ``estimates.csv``) in plain Python: no kernel, no notebook, one HTML template rendered per
-organization (:mod:`stseval._org_html`), then WeasyPrint for the PDF. All organizations of a
-study render in one process, or in a process pool (``jobs``) when there are many.
+organization (:mod:`stseval._org_html`), then WeasyPrint for the PDF (its stylesheet parsed
+once per process, :func:`stseval._html_export.write_pdf`). All organizations of a study render
+in one process, or, when there are many, fanned out through
+:func:`stseval.parallel.map_tasks` (``jobs``, ``scheduler``: a process pool, a Dask
+``LocalCluster`` or an existing cluster; ``client=``) in runs of consecutive organizations.
 
 What one report holds (:func:`org_report_tables`):
 
@@ -280,8 +283,8 @@ def _fan_out(
     """Run the chunks where asked; results in org order, chunk failures become org rows."""
     from .parallel import TaskFailure, map_tasks
 
-    if client is None and scheduler is None:
-        scheduler = "processes"
+    if client is None and scheduler in (None, "threads"):
+        scheduler = "processes"  # rendering is CPU work: processes, never threads
     if client is not None and not isinstance(client, str):
         workers = max(1, len(client.scheduler_info().get("workers", {})))
     else:
@@ -405,10 +408,12 @@ def write_org_reports(
     scheduler : str, optional
         Where the reports are rendered when ``jobs`` > 1 or ``scheduler`` is given,
         through :func:`stseval.parallel.map_tasks`: ``"processes"`` (default: a process
-        pool), ``"local"`` (a Dask ``LocalCluster`` of ``jobs`` workers) or a Dask address
+        pool; ``"threads"`` is taken as ``"processes"``: rendering is CPU work), ``"local"``
+        (a Dask ``LocalCluster`` of ``jobs`` workers) or a Dask address
         (``tcp://host:8786``; its workers must see ``out_dir`` and the study folder).
-        Organizations go out in runs of consecutive ones (about four per worker); each
-        worker reads and scores the study once; BLAS runs one thread per worker. The
+        Organizations go out in runs of consecutive ones (about four runs per worker);
+        each worker reads and scores the study once (a forked pool worker inherits what
+        this process prepared and reads nothing); BLAS runs one thread per worker. The
         reports are the same whatever renders them.
     client : distributed.Client, optional
         An open Dask client (takes precedence over ``scheduler``).

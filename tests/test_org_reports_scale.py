@@ -112,34 +112,41 @@ def test_the_pdf_looks_as_rendered_the_plain_weasyprint_way(three_ways, tmp_path
                 assert len(pa.rects) == len(pb.rects) and len(pa.lines) == len(pb.lines)
 
 
-def _study_with_a_leaking_name(study, folder):
-    """Organization O03's name carries a worker ID of O01: its report must not be written."""
-    study.to_dir(folder)
-    orgs = (folder / "orgs.csv").read_text(encoding="utf-8")
+def _leaking_estimates(study):
+    """The run's estimate for O02's area, its verdict carrying a worker ID: every organization
+    that changed that area (O02 only, of O01-O05) must not get a report; the others must."""
+    import pandas as pd
+
+    iv = study.interventions
+    area = iv.loc[iv["org_id"] == "O02", "area"].iloc[0]
+    assert set(iv.loc[iv["area"] == area, "org_id"]) & {"O01", "O03", "O04", "O05"} == set()
     worker = str(study.workers["worker_id"].iloc[0])
-    (folder / "orgs.csv").write_text(
-        orgs.replace("Cedar Family Services", f"Cedar {worker} Services"), encoding="utf-8"
-    )
-    return Study.from_dir(folder)
+    return pd.DataFrame(
+        [
+            dict(area=area, outcome="stss_total", estimator="ancova", estimate=-1.0,
+                 ci_low=-2.0, ci_high=0.0, verdict=f"see {worker}")
+        ]
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("where", ["here", "pool", "cluster"])
 def test_a_failing_organization_is_named_and_the_others_are_written(where, study, client, tmp_path):
-    leaky = _study_with_a_leaking_name(study, tmp_path / "study")
     orgs = ["O01", "O02", "O03", "O04", "O05"]
     kw = {"here": {}, "pool": {"jobs": 2, "scheduler": "processes"}, "cluster": {}}[where]
     if where == "cluster":
         kw = {"client": client}
     out = tmp_path / "out"
     with pytest.raises(PrivacyLeakError) as info:
-        org_reports.write_org_reports(leaky, out, orgs=orgs, pdf=False, **kw)
+        org_reports.write_org_reports(
+            study, out, orgs=orgs, estimates=_leaking_estimates(study), pdf=False, **kw
+        )
     note = " ".join(getattr(info.value, "__notes__", []))
-    assert "1 of 5 organization report(s) failed: O03" in note
-    assert "report of organization O03" in str(info.value)
+    assert "1 of 5 organization report(s) failed: O02" in note
+    assert "report of organization O02" in str(info.value)
     written = sorted(p.name for p in (out / "orgs").iterdir())
-    assert written == ["O01", "O02", "O04", "O05"]
+    assert written == ["O01", "O03", "O04", "O05"]
     audit = (out / "disclosure_audit.csv").read_text(encoding="utf-8")
-    assert "org report Alder Family Services:" in audit and "Cedar" not in audit
+    assert "org report Alder Family Services:" in audit and "Birch" not in audit
 
 
 def test_chunks_are_consecutive_runs_covering_every_organization():
