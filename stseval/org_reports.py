@@ -103,10 +103,33 @@ def _candidates(ctx, html: str, own: set) -> list[str]:
     scan itself then decides, with its own rules, on this shorter list.
     """
     low = html.lower()
-    tokens = set(re.findall(r"[a-z0-9]+", low))
+    tokens = set(_RUN.findall(low))
     found = [ctx.simple_ids[t] for t in tokens if t in ctx.simple_ids]
-    found += [i for i in ctx.other_ids if i.lower() in low]
+    heads = {t[:k] for t in tokens for k in range(1, len(t) + 1)}
+    tails = {t[k:] for t in tokens for k in range(len(t))}
+    found += [
+        i
+        for i, runs in ctx.other_ids.items()
+        if all(w == 0 or r in (tokens if w == 3 else heads if w == 1 else tails) for r, w in runs)
+        and i.lower() in low
+    ]
     return sorted(set(found) - own)
+
+
+_RUN = re.compile(r"[a-z0-9]+")
+
+
+def _runs(ident: str) -> tuple[tuple[str, int], ...]:
+    """The letter-digit runs of an ID with a separator, each with where it must sit in a run
+    of the text the ID occurs in: 1 at a run's start (a separator before it in the ID), 2 at
+    a run's end (a separator after it), 3 the whole run (both). A cheap necessary condition
+    checked before the substring search (thousands of team IDs in a large study)."""
+    low = ident.lower()
+    out = []
+    for m in _RUN.finditer(low):
+        where = (1 if m.start() > 0 else 0) | (2 if m.end() < len(low) else 0)
+        out.append((m.group(), where))
+    return tuple(out)
 
 
 def _mask_own_name(html: str, name: str) -> str:
@@ -138,7 +161,7 @@ class _Context:
         self.others_means = org_practice_means(self.scored, study.waves[-1], self.min_cell)
         self.ids = set(study_ids(study))
         self.simple_ids = {i.lower(): i for i in self.ids if _SIMPLE.fullmatch(i)}
-        self.other_ids = [i for i in self.ids if not _SIMPLE.fullmatch(i)]
+        self.other_ids = {i: _runs(i) for i in self.ids if not _SIMPLE.fullmatch(i)}
         orgs = study.orgs.astype({"org_id": str})
         self.names = dict(zip(orgs["org_id"], orgs["name"].astype(str), strict=True))
         self.own = {o: {o, n} for o, n in self.names.items()}

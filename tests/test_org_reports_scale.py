@@ -195,3 +195,23 @@ def test_a_name_that_holds_another_organizations_name_is_not_a_leak(study, tmp_p
     )
     with pytest.raises(PrivacyLeakError, match="report of organization O02"):
         org_reports.write_org_reports(named, tmp_path / "out2", orgs=["O02"], pdf=False)
+
+
+def test_candidate_ids_are_exactly_those_found_by_a_plain_substring_search():
+    """The run pre-filter (start / end / whole run of the text) drops no ID that occurs."""
+    from types import SimpleNamespace
+
+    ids = ["O001-T1", "O001-T10", "-ab", "ab-", "x.y.z", "T1_b", "Ünï-9", "a--b", "q-w-e"]
+    ctx = SimpleNamespace(simple_ids={}, other_ids={i: org_reports._runs(i) for i in ids})
+    texts = [
+        "team xo001-t1y and O001-T10 here",
+        "AB- and -abc",
+        "X.Y.Zed t1_bb",
+        "ünï-90 a--b q-w-ee",
+        "nothing at all: o001 t1 ab x y",
+        "o001-t x.y q-w",
+    ]
+    for text in texts:
+        brute = sorted(i for i in ids if i.lower() in text.lower())
+        assert org_reports._candidates(ctx, text, set()) == brute, text
+    assert org_reports._candidates(ctx, texts[0], {"O001-T1"}) == ["O001-T10"]
