@@ -286,8 +286,16 @@ def _org_reports_args(p):
         "--jobs",
         "-j",
         type=int,
-        default=1,
-        help="processes (default 1: one process renders every organization)",
+        default=None,
+        help="workers (default 1: this process renders every organization; with "
+        "--scheduler: the number of CPU cores)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        help="where the reports are rendered when --jobs is over 1: processes (default: a "
+        "process pool on this machine), local (a Dask LocalCluster) or a Dask scheduler "
+        "address (tcp://host:8786; its workers must see the run and study folders)",
     )
     p.add_argument(
         "--pdf",
@@ -318,8 +326,9 @@ def _org_reports(args) -> int:
         orgs=orgs,
         study=args.study,
         pdf=args.pdf,
-        jobs=args.jobs,
+        jobs=args.jobs if args.jobs is not None or args.scheduler else 1,
         progress=not args.quiet,
+        scheduler=args.scheduler,
     )
     seconds = time.perf_counter() - start
     ok = table[table["status"] == "ok"]

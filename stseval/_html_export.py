@@ -11,13 +11,15 @@ the headings.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from html import escape
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["export_html", "export_pdf", "report_css"]
+__all__ = ["export_html", "export_pdf", "prepare_pdf", "report_css", "write_pdf"]
 
 
 def report_css() -> str:
@@ -132,11 +134,64 @@ def export_pdf(html_path, pdf_path) -> Path:
     outline of the ``h1``-``h3`` headings, a table of contents with page numbers and wide
     tables on landscape pages.
     """
+    html_path = Path(html_path)
+    return write_pdf(html_path.read_text(encoding="utf-8"), pdf_path, base_url=str(html_path))
+
+
+_STYLE = re.compile(r"<style>(.*?)</style>", re.S)
+
+
+@lru_cache(maxsize=1)
+def _font_config():
+    """One WeasyPrint font configuration per process, shared by every document."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
+@lru_cache(maxsize=4)
+def _stylesheet(css: str):
+    """The parsed stylesheet (a ``weasyprint.CSS``), parsed once per process for each text."""
+    from weasyprint import CSS
+
+    return CSS(string=css, font_config=_font_config())
+
+
+def prepare_pdf(css: str) -> None:
+    """Import WeasyPrint and parse ``css`` now (e.g. once before a process pool forks)."""
+    _stylesheet(css)
+
+
+def write_pdf(html: str, pdf_path, *, base_url: str | None = None) -> Path:
+    """Render an HTML text to a tagged PDF (as :func:`export_pdf`), parsing its stylesheet once.
+
+    A page with exactly one ``<style>`` element (the kit's reports) is rendered with that
+    stylesheet taken out and given to WeasyPrint as an already parsed ``CSS`` object,
+    cached per process, with one shared font configuration: the same cascade (the only
+    author stylesheet either way), so the same pages, without parsing the stylesheet
+    again for every document. Any other page is rendered as it is.
+
+    Parameters
+    ----------
+    html : str
+        The complete page.
+    pdf_path : path
+        Where the PDF goes.
+    base_url : str, optional
+        What relative links resolve against (the HTML file's path).
+    """
     import logging
 
     from weasyprint import HTML
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    HTML(filename=str(html_path)).write_pdf(str(pdf_path), **_pdf_options())
+    styles = _STYLE.findall(html)
+    options = _pdf_options()
+    if len(styles) == 1 and html.count("<style") == 1:
+        html = _STYLE.sub("", html, count=1)
+        options.update(stylesheets=[_stylesheet(styles[0])], font_config=_font_config())
+    font_config = options.pop("font_config", None)
+    doc = HTML(string=html, base_url=base_url).render(font_config=font_config, **options)
+    doc.write_pdf(str(pdf_path), **_pdf_options())
     return Path(pdf_path)

@@ -91,12 +91,25 @@ def change_interval(a, b, *, pairs=None, confidence: float = 0.95) -> dict:
 
 
 # -- the tables of one organization ---------------------------------------------------------
+def _wave_rows(frame: pd.DataFrame, waves) -> dict:
+    """Row masks of each wave (one comparison per wave instead of one per column and wave)."""
+    wave = frame["wave"].to_numpy()
+    return {w: wave == w for w in waves}
+
+
 def _outcome_rows(mine: pd.DataFrame, scored: pd.DataFrame, waves, outcomes, show_all: bool):
     rows = []
+    mine_w, all_w = _wave_rows(mine, waves), (_wave_rows(scored, waves) if show_all else {})
     for out in outcomes:
+        col = mine[out].to_numpy(dtype=float)
+        everyone = scored[out].to_numpy(dtype=float) if show_all else None
         for wave in waves:
-            vals = mine.loc[mine["wave"] == wave, out].dropna()
-            everyone = scored.loc[scored["wave"] == wave, out]
+            vals = col[mine_w[wave]]
+            vals = vals[~np.isnan(vals)]
+            if show_all:
+                e = everyone[all_w[wave]]
+                e = e[~np.isnan(e)]
+                all_mean = float(e.mean()) if len(e) else np.nan
             rows.append(
                 dict(
                     outcome=out,
@@ -104,7 +117,7 @@ def _outcome_rows(mine: pd.DataFrame, scored: pd.DataFrame, waves, outcomes, sho
                     wave=wave,
                     n=len(vals),
                     mean=float(vals.mean()) if len(vals) else 0.0,
-                    all_orgs_mean=float(everyone.mean()) if show_all else np.nan,
+                    all_orgs_mean=all_mean if show_all else np.nan,
                 )
             )
     return pd.DataFrame(rows)
@@ -112,17 +125,21 @@ def _outcome_rows(mine: pd.DataFrame, scored: pd.DataFrame, waves, outcomes, sho
 
 def _band_rows(mine: pd.DataFrame, study, waves, outcomes) -> pd.DataFrame:
     rows = []
+    masks = _wave_rows(mine, waves)
     for out in outcomes:
         col = f"{out}_band"
         if col not in mine.columns:
             continue
         labels = _band_labels(study, out)
+        answered = mine[out].notna().to_numpy()
+        bands = mine[col].to_numpy(dtype=object)
         for wave in waves:
-            w = mine.loc[(mine["wave"] == wave) & mine[out].notna(), col]
-            counts = w.value_counts()
+            w = bands[masks[wave] & answered]
+            w = w[pd.notna(w)]
+            counts = dict(zip(*np.unique(w.astype(str), return_counts=True), strict=True))
             for band in labels:
                 rows.append(dict(outcome=out, wave=wave, band=band, n=int(counts.get(band, 0))))
-            rows.append(dict(outcome=out, wave=wave, band="Total", n=int(w.notna().sum())))
+            rows.append(dict(outcome=out, wave=wave, band="Total", n=len(w)))
     return pd.DataFrame(rows, columns=["outcome", "wave", "band", "n"])
 
 
@@ -165,27 +182,29 @@ def _protect(outcomes, bands, practice, min_cell: int, org_label: str):
 def _changes(outcomes: pd.DataFrame, mine: pd.DataFrame, waves, linked: bool, confidence):
     """Change since the first wave, only where both wave means are published."""
     out = outcomes.copy()
-    out["change"] = out["ci_low"] = out["ci_high"] = np.nan
     first = waves[0]
     shown = {
         (o, w): np.isfinite(m)
         for o, w, m in zip(out["outcome"], out["wave"], out["mean"], strict=True)
     }
-    by_wave = {w: g.set_index("worker_id") for w, g in mine.groupby("wave", observed=True)}
+    wave_of, ids = mine["wave"].to_numpy(), mine["worker_id"].to_numpy()
+    found = np.full((len(out), 3), np.nan)
     for i, (col, wave) in enumerate(zip(out["outcome"], out["wave"], strict=True)):
         if wave == first or not (shown[(col, wave)] and shown.get((col, first), False)):
             continue
-        a, b = by_wave[first][col].dropna(), by_wave[wave][col].dropna()
+        values = mine[col].to_numpy(dtype=float)
+        answered = ~np.isnan(values)
+        in_a, in_b = answered & (wave_of == first), answered & (wave_of == wave)
+        a, b = values[in_a], values[in_b]
         pairs = None
-        if linked:
-            common = a.index.intersection(b.index)
-            pairs = (a.loc[common], b.loc[common])
+        if linked:  # the same worker in both waves, matched by worker_id
+            _, ia, ib = np.intersect1d(
+                ids[in_a].astype(str), ids[in_b].astype(str), return_indices=True
+            )
+            pairs = (a[ia], b[ib])
         ci = change_interval(a, b, pairs=pairs, confidence=confidence)
-        out.iloc[i, out.columns.get_indexer(["change", "ci_low", "ci_high"])] = [
-            ci["change"],
-            ci["ci_low"],
-            ci["ci_high"],
-        ]
+        found[i] = (ci["change"], ci["ci_low"], ci["ci_high"])
+    out[["change", "ci_low", "ci_high"]] = found
     return out
 
 

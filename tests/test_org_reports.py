@@ -245,7 +245,8 @@ def test_suppressed_panels_keep_the_layout_whole(small_study, tmp_path):
     parsed = _parse(html)
     assert parsed.sections == ["outcomes", "bands", "profile"]
     assert html.count('class="notice"') >= 2
-    assert "<circle" not in html.split('id="profile"')[0]  # no chart of the hidden outcomes
+    before_profile = html.split('id="profile"')[0]  # no chart of the hidden outcomes
+    assert 'class="change"' not in before_profile and "<circle" not in before_profile
     assert not {"1", "2", "3", "4"} & set(_counts_in(parsed))
     table = write_org_reports(study, tmp_path, orgs=[org], pdf=True)
     assert table["status"].tolist() == ["ok"]
@@ -347,3 +348,27 @@ def test_an_identifier_in_the_html_stops_the_report(small_study, tmp_path, monke
     with pytest.raises(PrivacyLeakError):
         write_org_reports(small_study, tmp_path, orgs=[org], pdf=False)
     assert not (tmp_path / "orgs" / org / "org_report.html").exists()
+
+
+def test_change_chart_places_each_change_and_interval_on_its_scale():
+    """The dot-and-whisker chart: a hand-worked scale (limit 1.1 x the widest interval end)."""
+    from stseval._org_html import _PAD, _change_chart
+
+    rows = pd.DataFrame(
+        dict(
+            label=["burnout (ProQOL)", "secondary traumatic stress (STSS total)"],
+            wave=["post", "post"],
+            change=[-2.0, 1.0],
+            ci_low=[-4.0, -1.0],
+            ci_high=[0.0, 3.0],
+        )
+    )
+    html = _change_chart(rows, 0.95)
+    lim = 4.0 * 1.1
+    x = lambda v: _PAD + (v + lim) / (2 * lim) * (100 - 2 * _PAD)  # noqa: E731
+    assert f'class="pt" style="left:{x(-2.0):.2f}%"' in html
+    assert f'class="ci" style="left:{x(-4.0):.2f}%;width:{x(0.0) - x(-4.0):.2f}%"' in html
+    assert f'class="zero" style="left:{x(0):.2f}%"' in html and "50.00%" in html
+    assert "\u22124.4" in html and ">4.4<" in html  # the axis ends, minus sign typeset
+    assert 'aria-label="Change since the first wave with 95% intervals: burnout' in html
+    assert _change_chart(rows.assign(change=np.nan), 0.95) == ""
