@@ -140,6 +140,10 @@ def load_study(study_dir, *, scored_path=None):
         one row per response, in the order of ``responses.csv`` (``worker_id``
         and ``wave`` are checked row by row).
 
+    The study last loaded is kept while none of its files (nor ``scored_path``)
+    changes: a warm kernel of ``stseval report`` runs notebook after notebook of one
+    study and reads and validates it once. A Study cannot change, so sharing it is safe.
+
     Raises
     ------
     UsageError
@@ -147,10 +151,38 @@ def load_study(study_dir, *, scored_path=None):
     """
     from .study import Study
 
-    study = Study.from_dir(resolve_path(study_dir))
-    if scored_path is not None and str(scored_path).strip():
-        _prime_scored(study, resolve_path(scored_path))
+    folder = resolve_path(study_dir)
+    scored = (
+        resolve_path(scored_path) if scored_path is not None and str(scored_path).strip() else None
+    )
+    key = (_fingerprint(folder), None if scored is None else _fingerprint(scored))
+    hit = _LOADED.get(key)
+    if hit is not None:
+        return hit
+    study = Study.from_dir(folder)
+    if scored is not None:
+        _prime_scored(study, scored)
+    _LOADED.clear()  # one study at a time: a kernel of the report runs one study's notebooks
+    _LOADED[key] = study
     return study
+
+
+#: The last study loaded, by the fingerprint of its files: a warm kernel runs notebook after
+#: notebook of one study, and a Study cannot change, so it is read and validated once.
+_LOADED: dict = {}
+
+
+def _fingerprint(path: Path) -> tuple:
+    """Path, and name, size and modification time of every file in it (or of the file)."""
+    path = Path(path)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    stats = []
+    for f in files:
+        st = f.stat()
+        stats.append(
+            (str(f.relative_to(path)) if path.is_dir() else f.name, st.st_size, st.st_mtime_ns)
+        )
+    return (str(path.resolve()), tuple(stats))
 
 
 def _prime_scored(study, path: Path) -> None:

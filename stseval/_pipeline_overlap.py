@@ -13,7 +13,14 @@ from __future__ import annotations
 import threading
 import time
 
-__all__ = ["AuditThread", "kernel_pool", "precomputed_audits", "write_scored"]
+__all__ = [
+    "AuditThread",
+    "early_kernel_pool",
+    "kernel_pool",
+    "precomputed_audits",
+    "run_step",
+    "write_scored",
+]
 
 
 def kernel_pool(run_plan, client, n_runs: int):
@@ -25,6 +32,24 @@ def kernel_pool(run_plan, client, n_runs: int):
     if client is not None or run_plan.scheduler not in ("processes", "threads"):
         return nullcontext(None)
     return KernelPool(min(run_plan.jobs, max(1, n_runs)), kernel_name=run_plan.kernel_name)
+
+
+def early_kernel_pool(jobs, scheduler, client, kernel_name):
+    """Warm kernels started before the plan is made (:func:`~stseval.pipeline.run_report`).
+
+    None (a null context) when the notebooks will run on Dask or ``jobs`` is not a
+    positive whole number (the plan then says why).
+    """
+    import os
+    from contextlib import nullcontext
+
+    from ._warm_kernels import KernelPool
+
+    if client is not None or scheduler not in (None, "processes", "threads"):
+        return nullcontext(None)
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        return nullcontext(None)
+    return KernelPool(jobs or os.cpu_count() or 1, kernel_name=kernel_name)
 
 
 class AuditThread(threading.Thread):
@@ -69,3 +94,25 @@ def write_scored(run_plan, result) -> None:
     t = time.monotonic()
     run_plan.study.scored().to_parquet(run_plan.scored_path, index=False)
     result.timings["score"] = round(time.monotonic() - t, 2)
+
+
+def run_step(run_plan, result, runs, *, desc: str, timing: str, client=None, pool=None) -> None:
+    """Run one step's notebooks (on ``pool`` when given, else :func:`run_all`)."""
+    from ._warm_kernels import run_all
+
+    t = time.monotonic()
+    if pool is not None:
+        status = pool.run_all(runs, progress=run_plan.progress, desc=desc)
+    else:
+        status = run_all(
+            runs,
+            jobs=run_plan.jobs,
+            progress=run_plan.progress,
+            desc=desc,
+            kernel_name=run_plan.kernel_name,
+            scheduler=run_plan.scheduler,
+            client=client,
+        )
+    result.runs.update(status)
+    result.failures += [status[r.key]["error"] for r in runs if status[r.key]["error"]]
+    result.timings[timing] = round(time.monotonic() - t, 2)

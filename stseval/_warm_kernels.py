@@ -45,6 +45,14 @@ del _stseval_os, _stseval_sys
 """
 
 
+#: What the report's notebooks import, imported once per kernel as it starts.
+_WARM_IMPORTS = (
+    "import IPython.display, matplotlib.pyplot\n"
+    "import stseval, stseval.plots, stseval.report, stseval.evaluate, stseval.dose\n"
+    "import stseval._report_dose"
+)
+
+
 def _register_engine() -> None:
     """Register :data:`ENGINE` with papermill once (papermill is imported lazily)."""
     from papermill.clientwrap import PapermillNotebookClient
@@ -114,7 +122,7 @@ class WarmKernel:
         env = {**os.environ, **BLAS_ENV}
         run_sync(km.start_kernel)(extra_arguments=["--IPKernelApp.log_level=CRITICAL"], env=env)
         self.km = km
-        self._execute("import stseval, stseval.plots, stseval.report")  # warm the imports
+        self._execute(_WARM_IMPORTS)
 
     def _execute(self, code: str) -> None:
         from jupyter_core.utils import run_sync
@@ -210,8 +218,8 @@ class KernelPool:
     def __exit__(self, exc_type, *exc) -> None:
         for _ in self._threads:
             self._tasks.put(None)
-        if exc_type is not None:  # e.g. Ctrl-C: do not wait for running notebooks; each
-            return  # kernel exits with this process (ipykernel watches its parent)
+        if exc_type is not None and not issubclass(exc_type, Exception):
+            return  # Ctrl-C: no waiting; each kernel exits with this process (it watches it)
         for thread in self._threads:
             thread.join()
 

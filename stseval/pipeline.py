@@ -49,6 +49,7 @@ import shutil
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,9 +68,15 @@ from ._notebook_runner import (
 )
 from ._notebook_support import notebooks_dir
 from ._pipeline_extras import export_org_reports, extra_runs
-from ._pipeline_overlap import AuditThread, kernel_pool, precomputed_audits, write_scored
+from ._pipeline_overlap import (
+    AuditThread,
+    early_kernel_pool,
+    kernel_pool,
+    precomputed_audits,
+    run_step,
+    write_scored,
+)
 from ._plancheck import _check_options, _check_out, _choose_areas, _choose_orgs
-from ._warm_kernels import run_all
 from .errors import UsageError
 from .parallel import check_scheduler
 
@@ -337,27 +344,6 @@ def _clear_previous(run_plan: RunPlan) -> None:
         (out / name).unlink(missing_ok=True)
 
 
-def _run_step(
-    run_plan: RunPlan, result: ReportRun, runs, *, desc: str, timing: str, client=None, pool=None
-) -> None:
-    t = time.monotonic()
-    if pool is not None:
-        status = pool.run_all(runs, progress=run_plan.progress, desc=desc)
-    else:
-        status = run_all(
-            runs,
-            jobs=run_plan.jobs,
-            progress=run_plan.progress,
-            desc=desc,
-            kernel_name=run_plan.kernel_name,
-            scheduler=run_plan.scheduler,
-            client=client,
-        )
-    result.runs.update(status)
-    result.failures += [status[r.key]["error"] for r in runs if status[r.key]["error"]]
-    result.timings[timing] = round(time.monotonic() - t, 2)
-
-
 def _collect_estimates(run_plan: RunPlan, done: list[str]) -> Path:
     """Read the finished areas' estimates, adjust across areas once (BH), write the CSV."""
     from .privacy import safe_csv
@@ -369,16 +355,16 @@ def _collect_estimates(run_plan: RunPlan, done: list[str]) -> Path:
     return run_plan.estimates_csv
 
 
-def execute(run_plan: RunPlan, *, client=None) -> ReportRun:
+def execute(run_plan: RunPlan, *, client=None, pool=None) -> ReportRun:
     """Run the notebooks of a plan: areas, the combined estimates, funder and org reports.
 
     The study is scored once into ``<out>/scored.parquet`` first. The
     notebooks run where ``run_plan.scheduler`` says, or on ``client`` (an open
     ``distributed.Client``, or what :func:`stseval.parallel.open_scheduler`
     yielded) when given. On this machine (``processes``/``threads``) they run on
-    ``jobs`` warm kernels (:class:`stseval._warm_kernels.KernelPool`), started while
-    the study is scored and reused from notebook to notebook; on Dask each notebook
-    starts its own kernel. Returns a :class:`ReportRun` with the estimates path,
+    ``jobs`` warm kernels (:class:`stseval._warm_kernels.KernelPool`, or ``pool``, one
+    already started), started while the study is scored and reused from notebook to
+    notebook; on Dask each worker keeps one warm kernel. Returns a :class:`ReportRun` with the estimates path,
     every run's status and the failures; the HTML and PDF are made by :func:`export`.
     """
     t0 = time.monotonic()
@@ -387,15 +373,16 @@ def execute(run_plan: RunPlan, *, client=None) -> ReportRun:
     )
     _clear_previous(run_plan)
     runs = run_plan.extra_runs + run_plan.area_runs  # the longer notebooks first
-    with kernel_pool(run_plan, client, len(runs)) as pool:  # kernels start while scoring
+    owned = kernel_pool(run_plan, client, len(runs)) if pool is None else nullcontext(pool)
+    with owned as pool:  # kernels start while the study is scored (or earlier: run_report)
         write_scored(run_plan, result)
         step = {"client": client, "pool": pool}
-        _run_step(run_plan, result, runs, desc="area notebooks", timing="areas", **step)
+        run_step(run_plan, result, runs, desc="area notebooks", timing="areas", **step)
         done = [r.key.split(":", 1)[1] for r in run_plan.area_runs if result.succeeded(r.key)]
         if done:
             result.estimates = _collect_estimates(run_plan, done)
             audit = AuditThread(run_plan, done)  # the funder notebook runs elsewhere
-            _run_step(
+            run_step(
                 run_plan,
                 result,
                 (run_plan.funder,),
@@ -577,21 +564,24 @@ def run_report(
         Before anything runs: bad study, areas, organizations or parameters.
     """
     t0 = time.monotonic()
-    run_plan = plan(
-        study_dir,
-        out_dir,
-        areas=areas,
-        jobs=jobs,
-        org_reports=org_reports,
-        pdf=pdf,
-        confidence=confidence,
-        min_cell=min_cell,
-        progress=progress,
-        notebooks=notebooks,
-        kernel_name=kernel_name,
-        scheduler=scheduler,
-    )
-    result = export(run_plan, execute(run_plan, client=client))
+    # kernels start now, while the study is read and the plan checked
+    with early_kernel_pool(jobs, scheduler, client, kernel_name) as pool:
+        run_plan = plan(
+            study_dir,
+            out_dir,
+            areas=areas,
+            jobs=jobs,
+            org_reports=org_reports,
+            pdf=pdf,
+            confidence=confidence,
+            min_cell=min_cell,
+            progress=progress,
+            notebooks=notebooks,
+            kernel_name=kernel_name,
+            scheduler=scheduler,
+        )
+        executed = execute(run_plan, client=client, pool=pool)
+    result = export(run_plan, executed)
     result.timings["total"] = round(time.monotonic() - t0, 2)
     record(run_plan, result)
     return result

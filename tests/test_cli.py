@@ -118,3 +118,18 @@ def test_console_script_runs_in_a_subprocess(tmp_path):
         text=True,
     )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_the_command_skips_the_unused_iri_grammar_and_still_validates_notebooks():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from stseval import cli; cli._skip_unused_imports();"
+        "import nbformat, papermill, jsonschema;"
+        "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1')]);"
+        "nbformat.validate(nb);"
+        "print(sys.modules.get('rfc3987_syntax'), 'papermill' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["None", "True"]

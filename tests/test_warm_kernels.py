@@ -123,3 +123,22 @@ def test_area_notebooks_write_the_same_estimates_on_warm_and_fresh_kernels(tmp_p
     for a in areas:
         fresh = (tmp_path / "fresh" / a / "estimates.csv").read_bytes()
         assert (tmp_path / "warm" / a / "estimates.csv").read_bytes() == fresh
+
+
+def test_load_study_reads_a_study_once_until_one_of_its_files_changes(tmp_path):
+    import shutil
+
+    from stseval import report
+
+    folder = tmp_path / "study"
+    shutil.copytree(ROOT / "data" / "synthetic" / "small", folder)
+    first = report.load_study(folder)
+    assert report.load_study(folder) is first  # the next notebook on the kernel
+    scored = tmp_path / "scored.parquet"
+    first.scored().to_parquet(scored, index=False)
+    with_table = report.load_study(folder, scored_path=scored)
+    assert with_table is not first and report.load_study(folder, scored_path=scored) is with_table
+    yaml = folder / "study.yaml"
+    yaml.write_text(yaml.read_text().replace("min_cell: 5", "min_cell: 6"))
+    changed = report.load_study(folder)
+    assert changed is not first and changed.min_cell == 6
