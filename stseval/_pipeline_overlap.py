@@ -12,26 +12,40 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 
 __all__ = [
     "AuditThread",
     "early_kernel_pool",
-    "kernel_pool",
+    "runners",
     "precomputed_audits",
     "run_step",
     "write_scored",
 ]
 
 
-def kernel_pool(run_plan, client, n_runs: int):
-    """Warm kernels for a run on this machine (threads/processes); none for Dask."""
-    from contextlib import nullcontext
+@contextmanager
+def runners(run_plan, client, pool, n_runs: int):
+    """Where one run's notebooks go, opened once for all its steps: ``(pool, client)``.
 
+    ``pool`` (warm kernels already started) or ``client`` when given; on this machine
+    (``processes``/``threads``) a new :class:`~stseval._warm_kernels.KernelPool`; for a
+    Dask scheduler one cluster or connection (:func:`stseval.parallel.open_scheduler`)
+    for the area notebooks and the funder notebook alike, so a worker's warm kernel
+    serves both.
+    """
     from ._warm_kernels import KernelPool
+    from .parallel import open_scheduler
 
-    if client is not None or run_plan.scheduler not in ("processes", "threads"):
-        return nullcontext(None)
-    return KernelPool(min(run_plan.jobs, max(1, n_runs)), kernel_name=run_plan.kernel_name)
+    if pool is not None or client is not None:
+        yield pool, client
+    elif run_plan.scheduler in ("processes", "threads"):
+        jobs = min(run_plan.jobs, max(1, n_runs))
+        with KernelPool(jobs, kernel_name=run_plan.kernel_name) as started:
+            yield started, None
+    else:
+        with open_scheduler(run_plan.scheduler, jobs=run_plan.jobs) as opened:
+            yield None, opened
 
 
 def early_kernel_pool(jobs, scheduler, client, kernel_name):

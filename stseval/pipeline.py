@@ -49,7 +49,6 @@ import shutil
 import sys
 import time
 from collections.abc import Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,9 +70,9 @@ from ._pipeline_extras import export_org_reports, extra_runs
 from ._pipeline_overlap import (
     AuditThread,
     early_kernel_pool,
-    kernel_pool,
     precomputed_audits,
     run_step,
+    runners,
     write_scored,
 )
 from ._plancheck import _check_options, _check_out, _choose_areas, _choose_orgs
@@ -364,8 +363,9 @@ def execute(run_plan: RunPlan, *, client=None, pool=None) -> ReportRun:
     yielded) when given. On this machine (``processes``/``threads``) they run on
     ``jobs`` warm kernels (:class:`stseval._warm_kernels.KernelPool`, or ``pool``, one
     already started), started while the study is scored and reused from notebook to
-    notebook; on Dask each worker keeps one warm kernel. Returns a :class:`ReportRun` with the estimates path,
-    every run's status and the failures; the HTML and PDF are made by :func:`export`.
+    notebook; on Dask (one cluster for all the steps) each worker keeps one warm
+    kernel. Returns a :class:`ReportRun` with the estimates path, every run's status
+    and the failures; the HTML and PDF are made by :func:`export`.
     """
     t0 = time.monotonic()
     result = ReportRun(
@@ -373,8 +373,8 @@ def execute(run_plan: RunPlan, *, client=None, pool=None) -> ReportRun:
     )
     _clear_previous(run_plan)
     runs = run_plan.extra_runs + run_plan.area_runs  # the longer notebooks first
-    owned = kernel_pool(run_plan, client, len(runs)) if pool is None else nullcontext(pool)
-    with owned as pool:  # kernels start while the study is scored (or earlier: run_report)
+    # kernels start while the study is scored (or earlier: run_report)
+    with runners(run_plan, client, pool, len(runs)) as (pool, client):
         write_scored(run_plan, result)
         step = {"client": client, "pool": pool}
         run_step(run_plan, result, runs, desc="area notebooks", timing="areas", **step)
