@@ -53,6 +53,10 @@ class PrivacyLeakError(StsevalError):
             lines.append(f"  ... and {len(self.findings) - limit} more")
         super().__init__("\n".join(lines))
 
+    def __reduce__(self):
+        # rebuilt from its fields, so the error travels back from a worker process
+        return (type(self), (self.source, self.findings))
+
 
 @dataclass(frozen=True)
 class LeakFinding:

@@ -59,6 +59,7 @@ def export_org_reports(run_plan, result) -> None:
         min_cell=run_plan.funder.parameters["min_cell"],
         confidence=run_plan.funder.parameters["confidence"],
         jobs=run_plan.jobs,
+        scheduler=run_plan.scheduler,
         progress=run_plan.progress,
     )
     for r in table.to_dict("records"):

@@ -397,3 +397,15 @@ def test_neutralize_formulas_and_safe_csv(tmp_path):
     back = pd.read_csv(path)
     assert back["text"].tolist()[6:9] == ["-1.5", "+2", "fine"]
     pd.testing.assert_series_equal(back["num"], df["num"])
+
+
+def test_a_leak_error_survives_pickling_as_it_travels_back_from_a_worker():
+    import pickle
+
+    from stseval._leakscan import LeakFinding, PrivacyLeakError
+
+    finding = LeakFinding(kind="id", shown="W0…1", line=3, detail="an ID", value="W0001")
+    err = PrivacyLeakError("report of organization O01", [finding])
+    back = pickle.loads(pickle.dumps(err))
+    assert type(back) is PrivacyLeakError and str(back) == str(err)
+    assert back.source == err.source and back.findings == err.findings
