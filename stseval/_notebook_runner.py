@@ -151,14 +151,16 @@ def run_notebook(
     starter: _Starter | None = None,
     engine: str | None = None,
     km=None,
+    kc=None,
 ) -> float:
     """Execute ``notebook`` with papermill into ``output``; return the seconds it took.
 
     The notebook runs with ``cwd`` (default: its own folder) as the working
     directory. A kernel that fails to start (anything other than an error in a
-    cell) is retried ``retries`` times. ``engine`` and ``km`` (a running kernel's
-    manager) are passed to papermill: :class:`stseval._warm_kernels.WarmKernel` runs
-    notebooks this way on a kernel it keeps (``cwd`` is then set in the kernel).
+    cell) is retried ``retries`` times. ``engine``, ``km`` and ``kc`` (a running
+    kernel's manager and a connected client) are passed to papermill:
+    :class:`stseval._warm_kernels.WarmKernel` runs notebooks this way on a kernel it
+    keeps (``cwd`` is then set in the kernel).
 
     Raises
     ------
@@ -186,8 +188,11 @@ def run_notebook(
                 log_output=False,
                 cwd=None if engine is not None else str(cwd or notebook.parent),
                 start_timeout=start_timeout,
+                # written once at the end (and on a cell error), not before and after
+                # every cell: ~45 writes of a notebook carrying its figures
+                request_save_on_cell_execute=False,
                 extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
-                **({} if engine is None else {"engine_name": engine, "km": km}),
+                **({} if engine is None else {"engine_name": engine, "km": km, "kc": kc}),
             )
             return time.monotonic() - start
         except PapermillExecutionError as exc:

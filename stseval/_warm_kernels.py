@@ -4,9 +4,11 @@ Part of :mod:`stseval.pipeline`. Starting a kernel and importing the kit in it c
 2.5 s; a report runs eight or more notebooks. :class:`KernelPool` starts ``jobs`` kernels
 once (one per worker thread) and each runs the notebooks handed to its thread in turn,
 through papermill (same parameter cell, same output notebook, same cell errors) with the
-engine ``stseval-warm``, which executes on the already running kernel instead of starting
-one. Before each notebook the kernel's namespace is cleared (``%reset -f``), its figures
-closed and its working directory set, so a notebook sees nothing of the one before it but
+engine ``stseval-warm``, which executes on the already running kernel, through the one
+client kept connected to it, instead of starting one. Before each notebook the kernel's
+namespace is cleared (every name the notebook defined, and the output history; like
+``%reset -f`` without its garbage-collection passes), its figures closed and its working
+directory set, so a notebook sees nothing of the one before it but
 the modules already imported. A kernel that died is started again; each kernel computes
 with one BLAS thread (:data:`stseval.parallel.BLAS_ENV`).
 
@@ -35,13 +37,22 @@ __all__ = ["ENGINE", "KernelPool", "WarmKernel", "run_all", "worker_kernel"]
 #: Name under which the warm engine is registered with papermill.
 ENGINE = "stseval-warm"
 _PREPARE = """\
-get_ipython().run_line_magic("reset", "-f")
-import os as _stseval_os
-import sys as _stseval_sys
-_stseval_os.chdir({cwd!r})
-if "matplotlib.pyplot" in _stseval_sys.modules:
-    _stseval_sys.modules["matplotlib.pyplot"].close("all")
-del _stseval_os, _stseval_sys
+def _stseval_clear(ip=get_ipython(), cwd={cwd!r}):
+    import os
+    import sys
+
+    keep = set(ip.user_ns_hidden) | {{"__name__", "__builtins__", "__builtin__"}}
+    for name in [n for n in ip.user_ns if n not in keep]:
+        del ip.user_ns[name]
+    ip.init_user_ns()
+    ip.user_ns["_oh"].clear()
+    ip.user_ns.update({{"_": "", "__": "", "___": ""}})
+    os.chdir(cwd)
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+
+
+_stseval_clear()
 """
 
 
@@ -79,6 +90,7 @@ def _register_engine() -> None:
         ):
             import logging
 
+            kc = kwargs.pop("kc", None)
             kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
             final = merge_kwargs(
                 kwargs,
@@ -91,10 +103,11 @@ def _register_engine() -> None:
                 stderr_file=stderr_file,
             )
             client = PapermillNotebookClient(nb_man, **final)
+            client.kc = kc  # the kernel's own connected client: no new one to wait for
             try:
                 return client.execute()
-            finally:  # the kernel stays up; this notebook's client channels close
-                if client.kc is not None:
+            finally:  # the kernel stays up; a client made for this notebook closes
+                if kc is None and client.kc is not None:
                     client.kc.stop_channels()
 
     papermill_engines.register(ENGINE, _WarmEngine)
@@ -110,6 +123,7 @@ class WarmKernel:
         self.kernel_name = kernel_name
         self.start_timeout = start_timeout
         self.km = None
+        self.kc = None
         self.notebooks = 0
 
     def _start(self) -> None:
@@ -122,18 +136,15 @@ class WarmKernel:
         env = {**os.environ, **BLAS_ENV}
         run_sync(km.start_kernel)(extra_arguments=["--IPKernelApp.log_level=CRITICAL"], env=env)
         self.km = km
+        self.kc = km.client()  # one client for the kernel's life (a new one waits 0.2 s)
+        self.kc.start_channels()
+        run_sync(self.kc.wait_for_ready)(timeout=self.start_timeout)
         self._execute(_WARM_IMPORTS)
 
     def _execute(self, code: str) -> None:
         from jupyter_core.utils import run_sync
 
-        kc = self.km.client()
-        kc.start_channels()
-        try:
-            run_sync(kc.wait_for_ready)(timeout=self.start_timeout)
-            reply = run_sync(kc.execute_interactive)(code, timeout=self.start_timeout)
-        finally:
-            kc.stop_channels()
+        reply = run_sync(self.kc.execute_interactive)(code, timeout=self.start_timeout)
         if reply["content"]["status"] != "ok":
             content = reply["content"]
             raise RuntimeError(f"{content.get('ename')}: {content.get('evalue')}")
@@ -174,6 +185,7 @@ class WarmKernel:
             retries=0,
             engine=ENGINE,
             km=self.km,
+            kc=self.kc,
         )
         self.notebooks += 1
         return time.monotonic() - start
@@ -181,6 +193,9 @@ class WarmKernel:
     def shutdown(self) -> None:
         from jupyter_core.utils import run_sync
 
+        if self.kc is not None:
+            self.kc.stop_channels()
+            self.kc = None
         if self.km is None:
             return
         km, self.km = self.km, None
