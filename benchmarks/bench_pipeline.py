@@ -19,6 +19,9 @@ Sections of benchmarks/RESULTS.md written:
   3,500 organizations (``orgs_per_area`` 80 / 400, comparison organizations 140 / 700),
   each size in a fresh process: wall time and peak RSS of that process.
 
+* **Scale: recovery**: ``validation/recovery.py`` (100 effect + 100 null replications of
+  the team RCT design) on a 1-worker and a 2-worker ``LocalCluster``: parallel efficiency.
+
 * **Scale: simulate_power**: 200 replications of the small design on a 1-worker and a
   2-worker ``LocalCluster`` (cluster start-up excluded): parallel efficiency
   ``T1 / (2 T2)``.
@@ -26,7 +29,7 @@ Sections of benchmarks/RESULTS.md written:
 The machine is shared: the load average (``uptime``) is recorded before each part;
 read the ratios, not the seconds.
 
-Usage: python benchmarks/bench_pipeline.py [pipeline] [evaluate] [power]   (default: all)
+Usage: python benchmarks/bench_pipeline.py [pipeline] [evaluate] [power] [recovery]  (default: all)
 """
 
 from __future__ import annotations
@@ -385,11 +388,62 @@ def bench_power(n_reps: int = 200) -> None:
     record("Scale: simulate_power", "\n".join(body))
 
 
+def bench_recovery(tmp: Path, reps: int = 100, preset: str = "team_rct") -> None:
+    """validation/recovery.py on a 1-worker and a 2-worker LocalCluster (2 x reps studies)."""
+    import warnings
+
+    import stseval
+    from stseval import parallel
+
+    sys.path.insert(0, str(ROOT / "validation"))
+    import recovery
+
+    times, files, loads = {}, {}, {}
+    for workers in (1, 2):
+        loads[workers] = load()
+        t = time.perf_counter()
+        with parallel.open_scheduler("local", jobs=workers) as client:
+            startup = time.perf_counter() - t
+            cpu0 = sum(client.run(time.process_time).values())
+            t = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", stseval.errors.EstimationWarning)
+                out = recovery.run(
+                    preset, reps, workers, 2026, tmp / f"rec{workers}", client=client
+                )
+            wall = time.perf_counter() - t
+            cpu = sum(client.run(time.process_time).values()) - cpu0
+        times[workers] = (wall, startup, cpu)
+        files[workers] = out.read_text()
+        print(workers, times[workers])
+    same = files[1] == files[2]
+    eff = times[1][0] / (2 * times[2][0])
+    body = [
+        f"Machine: {machine()}; load average (1/5/15 min) {json.dumps(loads)}. "
+        f"`python benchmarks/bench_pipeline.py recovery`: `validation/recovery.py`'s `run` on "
+        f"the `{preset}` design, {reps} effect + {reps} null replications ({2 * reps} "
+        "studies simulated and estimated), on a `LocalCluster` (cluster start-up not included).",
+        "",
+        "| workers | wall time | CPU time of the workers | cluster start-up |",
+        "|---|---|---|---|",
+        *[
+            f"| {w} | {times[w][0]:.1f} s | {times[w][2]:.1f} s | {times[w][1]:.1f} s |"
+            for w in (1, 2)
+        ],
+        "",
+        f"Parallel efficiency T1 / (2 T2) = **{eff:.2f}** (target >= 0.8); CPU work of 2 "
+        f"workers over 1: {times[2][2] / times[1][2]:.2f}. Raw files identical: {same}.",
+    ]
+    record("Scale: recovery", "\n".join(body))
+
+
 def main(argv: list[str]) -> None:
-    parts = set(argv) or {"pipeline", "evaluate", "power"}
+    parts = set(argv) or {"pipeline", "evaluate", "power", "recovery"}
     with tempfile.TemporaryDirectory(prefix="stseval-bench-") as name:
         if "pipeline" in parts:
             bench_pipeline(Path(name))
+        if "recovery" in parts:
+            bench_recovery(Path(name))
     if "power" in parts:
         bench_power()
     if "evaluate" in parts:
