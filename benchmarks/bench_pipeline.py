@@ -340,15 +340,19 @@ def bench_evaluate(timeout: int = 300) -> None:
     record("Scale: evaluate_all", "\n".join(body))
 
 
-# -- simulate_power parallel efficiency ----------------------------------------------------
-def bench_power(n_reps: int = 200) -> None:
+# -- parallel efficiency on a 1- and a 2-worker LocalCluster --------------------------------
+def on_clusters(job) -> tuple[dict, dict, dict]:
+    """``job(client, workers)`` on a 1- then a 2-worker LocalCluster.
+
+    Returns (times, outputs, loads): per worker count the wall time of the job, the cluster
+    start-up and the CPU time of its workers; what the job returned; the load average.
+    """
     import warnings
 
     import stseval
-    from stseval import parallel, power
+    from stseval import parallel
 
-    design = stseval.StudyDesign.small()
-    times, tables, loads = {}, {}, {}
+    times, outputs, loads = {}, {}, {}
     for workers in (1, 2):
         loads[workers] = load()
         t = time.perf_counter()
@@ -358,13 +362,35 @@ def bench_power(n_reps: int = 200) -> None:
             t = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", stseval.errors.EstimationWarning)
-                tables[workers] = power.simulate_power(
-                    design, area="training", n_reps=n_reps, client=client, progress=False
-                )
+                outputs[workers] = job(client, workers)
             wall = time.perf_counter() - t
             cpu = sum(client.run(time.process_time).values()) - cpu0
-            times[workers] = (wall, startup, cpu)
+        times[workers] = (wall, startup, cpu)
         print(workers, times[workers])
+    return times, outputs, loads
+
+
+# -- simulate_power parallel efficiency ----------------------------------------------------
+def cluster_table(times: dict) -> list[str]:
+    """Markdown rows of :func:`on_clusters`' times."""
+    rows = [f"| {w} | {t[0]:.1f} s | {t[2]:.1f} s | {t[1]:.1f} s |" for w, t in times.items()]
+    return [
+        "| workers | wall time | CPU time of the workers | cluster start-up |",
+        "|---|---|---|---|",
+        *rows,
+    ]
+
+
+def bench_power(n_reps: int = 200) -> None:
+    import stseval
+    from stseval import power
+
+    design = stseval.StudyDesign.small()
+    times, tables, loads = on_clusters(
+        lambda client, _workers: power.simulate_power(
+            design, area="training", n_reps=n_reps, client=client, progress=False
+        )
+    )
     same = tables[1].to_csv(index=False) == tables[2].to_csv(index=False)
     eff = times[1][0] / (2 * times[2][0])
     body = [
@@ -372,12 +398,7 @@ def bench_power(n_reps: int = 200) -> None:
         f"`python benchmarks/bench_pipeline.py power`: `simulate_power` of the small design, "
         f"{n_reps} replications, on a `LocalCluster` (cluster start-up not included).",
         "",
-        "| workers | wall time | CPU time of the workers | cluster start-up |",
-        "|---|---|---|---|",
-        *[
-            f"| {w} | {times[w][0]:.1f} s | {times[w][2]:.1f} s | {times[w][1]:.1f} s |"
-            for w in (1, 2)
-        ],
+        *cluster_table(times),
         "",
         f"Parallel efficiency T1 / (2 T2) = **{eff:.2f}** (target >= 0.8; issue 14: 0.6 with "
         f"default BLAS threads, 1.0 with one BLAS thread each); CPU work of 2 workers over 1: "
@@ -390,32 +411,14 @@ def bench_power(n_reps: int = 200) -> None:
 
 def bench_recovery(tmp: Path, reps: int = 100, preset: str = "team_rct") -> None:
     """validation/recovery.py on a 1-worker and a 2-worker LocalCluster (2 x reps studies)."""
-    import warnings
-
-    import stseval
-    from stseval import parallel
-
     sys.path.insert(0, str(ROOT / "validation"))
     import recovery
 
-    times, files, loads = {}, {}, {}
-    for workers in (1, 2):
-        loads[workers] = load()
-        t = time.perf_counter()
-        with parallel.open_scheduler("local", jobs=workers) as client:
-            startup = time.perf_counter() - t
-            cpu0 = sum(client.run(time.process_time).values())
-            t = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", stseval.errors.EstimationWarning)
-                out = recovery.run(
-                    preset, reps, workers, 2026, tmp / f"rec{workers}", client=client
-                )
-            wall = time.perf_counter() - t
-            cpu = sum(client.run(time.process_time).values()) - cpu0
-        times[workers] = (wall, startup, cpu)
-        files[workers] = out.read_text()
-        print(workers, times[workers])
+    def job(client, workers):
+        out = recovery.run(preset, reps, workers, 2026, tmp / f"rec{workers}", client=client)
+        return out.read_text()
+
+    times, files, loads = on_clusters(job)
     same = files[1] == files[2]
     eff = times[1][0] / (2 * times[2][0])
     body = [
@@ -424,12 +427,7 @@ def bench_recovery(tmp: Path, reps: int = 100, preset: str = "team_rct") -> None
         f"the `{preset}` design, {reps} effect + {reps} null replications ({2 * reps} "
         "studies simulated and estimated), on a `LocalCluster` (cluster start-up not included).",
         "",
-        "| workers | wall time | CPU time of the workers | cluster start-up |",
-        "|---|---|---|---|",
-        *[
-            f"| {w} | {times[w][0]:.1f} s | {times[w][2]:.1f} s | {times[w][1]:.1f} s |"
-            for w in (1, 2)
-        ],
+        *cluster_table(times),
         "",
         f"Parallel efficiency T1 / (2 T2) = **{eff:.2f}** (target >= 0.8); CPU work of 2 "
         f"workers over 1: {times[2][2] / times[1][2]:.2f}. Raw files identical: {same}.",
