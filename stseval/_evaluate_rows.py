@@ -15,7 +15,7 @@ from scipy import stats
 
 from . import effects, models, reshape
 from .areas import get_area
-from .columns import outcome_direction
+from .columns import MODEL_COLUMNS, MODEL_ES_COLUMNS, outcome_direction
 from .errors import StsevalError
 from .instruments import load_instrument
 
@@ -36,22 +36,16 @@ def _blank(outcome, estimator, note, n_workers=np.nan, n_orgs=np.nan) -> dict:
     }
 
 
+#: What an estimates row takes from a model's row (the rest are the model's own statistics).
+_ROW_FROM_MODEL = [c for c in MODEL_COLUMNS if c not in ("term", "statistic", "df")]
+
+
 def _from_model(outcome, estimator, res: pd.DataFrame, term=None) -> dict:
     r = res.iloc[0] if term is None else res.loc[res["term"] == term].iloc[0]
     row = {"outcome": outcome, "estimator": estimator}
-    for col in (
-        "estimate",
-        "se",
-        "ci_low",
-        "ci_high",
-        "p_value",
-        "n_workers",
-        "n_orgs",
-        "method",
-        "note",
-    ):
+    for col in _ROW_FROM_MODEL:
         row[col] = r.get(col)
-    for col in ("effect_size", "es_type", "es_ci_low", "es_ci_high", "es_description"):
+    for col in MODEL_ES_COLUMNS:
         if col in r:
             row[col] = r[col]
     return row

@@ -165,12 +165,7 @@ def _attack(study, area):
         else (report.protected_tables(study).attrition, "")
     )
     w0, w1 = study.waves[:2]
-    stage = {
-        "invited": "invited",
-        f"responded {w0}": "responded 0",
-        f"responded {w1}": "responded 1",
-        "analysed": "analysed",
-    }
+    stage = _stages(study)
     for r in flow.to_dict("records"):
         att.count([r["arm"]], stage[r["stage"]], r["workers"], _state(r["note"]))
         att.ratio(r["arm"], stage[r["stage"]], "invited", r["pct_of_invited"])
@@ -260,18 +255,23 @@ def test_attack_on_the_shipped_small_study_finds_nothing():
     assert found == [] and small > 0
 
 
-def test_attacker_breaks_the_old_per_table_suppression():
-    """Not toothless: publishing the exact flow (min_cell 1) gives the small groups away."""
-    study = _tiny(11)
-    exact = report.participant_flow(study, None, min_cell=1)
-    att = Attacker(0.0, 100.0)
+def _stages(study) -> dict:
+    """Flow stage as printed -> the attacker's population name."""
     w0, w1 = study.waves[:2]
-    stage = {
+    return {
         "invited": "invited",
         f"responded {w0}": "responded 0",
         f"responded {w1}": "responded 1",
         "analysed": "analysed",
     }
+
+
+def test_attacker_breaks_the_old_per_table_suppression():
+    """Not toothless: publishing the exact flow (min_cell 1) gives the small groups away."""
+    study = _tiny(11)
+    exact = report.participant_flow(study, None, min_cell=1)
+    att = Attacker(0.0, 100.0)
+    stage = _stages(study)
     for r in exact.to_dict("records"):
         att.count([r["arm"]], stage[r["stage"]], r["workers"], "")
     outcome = primary_outcome(study)

@@ -20,6 +20,8 @@ import pandas as pd
 
 __all__ = [
     "EST_COLUMNS",
+    "KEYS",
+    "ROW_KEYS",
     "PRIMARY",
     "ESTIMAND_TEXT",
     "estimate_design",
@@ -27,13 +29,13 @@ __all__ = [
     "staff_outcomes",
 ]
 
+#: What one estimate row is of: with the preset and null flag, the key of the summary.
+ROW_KEYS = ["area", "outcome", "estimator", "estimand", "wave", "cohort"]
+#: Replications are summarized per design, null flag and :data:`ROW_KEYS`.
+KEYS = ["preset", "null", *ROW_KEYS]
+
 EST_COLUMNS = [
-    "area",
-    "outcome",
-    "estimator",
-    "estimand",
-    "wave",
-    "cohort",
+    *ROW_KEYS,
     "estimate",
     "se",
     "ci_low",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _designs import ESTIMAND_TEXT, PRIMARY
+from _designs import ESTIMAND_TEXT, KEYS, PRIMARY
 
 __all__ = ["LIMITS", "primary_verdicts", "write_report", "markdown_table"]
 
@@ -228,14 +228,7 @@ def _contrasts(summary: pd.DataFrame) -> list[str]:
 
 def _full_table(summary: pd.DataFrame) -> str:
     cols = [
-        "preset",
-        "null",
-        "area",
-        "outcome",
-        "estimator",
-        "estimand",
-        "wave",
-        "cohort",
+        *KEYS,
         "reps",
         "mean_truth",
         "bias",

@@ -45,7 +45,7 @@ import pandas as pd  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _designs import EST_COLUMNS, estimate_design, set_outcomes  # noqa: E402
+from _designs import EST_COLUMNS, KEYS, estimate_design, set_outcomes  # noqa: E402
 
 PRESETS = [
     "default",
@@ -63,7 +63,6 @@ PRESETS = [
 AREA = "supervision"
 #: Self-selection strength of the ``selected`` variant (log-odds per SD of baseline STS).
 SELECTION = 1.0
-KEYS = ["preset", "null", "area", "outcome", "estimator", "estimand", "wave", "cohort"]
 
 
 def make_design(preset: str, null: bool):
