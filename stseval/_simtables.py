@@ -312,6 +312,4 @@ def build_study(
     study._normalize()
     if programs is not None and not extra:  # older Study: attach it (make_synthetic writes it)
         study.programs = programs
-    if "sgic_initial" in codes:  # text, not an item answer
-        study.responses["sgic_initial"] = pd.array(responses["sgic_initial"], dtype="str")
     return study, key

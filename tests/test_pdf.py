@@ -8,7 +8,6 @@ pipeline run (``tests/test_pipeline.py``).
 
 from __future__ import annotations
 
-import importlib
 import re
 
 import pdfplumber
@@ -180,17 +179,10 @@ def test_pdf_of_the_made_report(made):
         assert [p.width > p.height for p in home] == [True]
 
 
-def _pipeline_module():
-    for name in ("test_pipeline", "tests.test_pipeline"):
-        try:
-            return importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
-    raise RuntimeError("tests/test_pipeline.py could not be imported")
-
-
 @pytest.mark.xdist_group("pipeline")
 def test_pdf_of_the_small_study_funder_report(tmp_path_factory):
+    from test_browser import _pipeline_module
+
     result = _pipeline_module().small_report(tmp_path_factory)[0]
     assert result.pdf is not None, [str(f) for f in result.failures]
     soup = _soup(result.html)

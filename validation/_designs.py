@@ -194,12 +194,18 @@ def _evaluate(study, area, estimators) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def _each_outcome(study, area):
+    """(outcome, long table, baseline SD) for each staff outcome and the area's practice."""
+    for outcome in [*staff_outcomes(study), f"org_guidance_{area}"]:
+        lg, sd = _long(study, outcome, area)
+        yield outcome, lg, sd
+
+
 def _single_org(study, area) -> pd.DataFrame:
     from stseval import no_comparison
 
     parts = []
-    for outcome in [*staff_outcomes(study), f"org_guidance_{area}"]:
-        lg, sd = _long(study, outcome, area)
+    for outcome, lg, sd in _each_outcome(study, area):
         res = _quiet(no_comparison.within_change, lg, linked=study.design.linked)
         parts.append(_rows(res.assign(wave=None), area, outcome, sd))
     return pd.concat(parts, ignore_index=True)
@@ -209,8 +215,7 @@ def _anonymous(study, area) -> pd.DataFrame:
     from stseval import cross_section
 
     parts = []
-    for outcome in [*staff_outcomes(study), f"org_guidance_{area}"]:
-        lg, sd = _long(study, outcome, area)
+    for outcome, lg, sd in _each_outcome(study, area):
         for fn in (cross_section.did_cross_section, cross_section.org_mean_did):
             res = _quiet(fn, lg)
             parts.append(_rows(res.assign(wave=None), area, outcome, sd))
@@ -224,8 +229,7 @@ def _coded(study, area) -> pd.DataFrame:
     elements = list(study.design.link_code_columns)
     codes = study.responses[["worker_id", "wave", *elements]]
     parts = [_anonymous(study, area)]
-    for outcome in [*staff_outcomes(study), f"org_guidance_{area}"]:
-        lg, sd = _long(study, outcome, area)
+    for outcome, lg, sd in _each_outcome(study, area):
         frame = lg.merge(codes, on=["worker_id", "wave"], how="left")
         rule = {"rule": "k_of_m", "k": len(elements) - 1} if len(elements) > 1 else {}
         linked = _quiet(linking.link_codes, frame, elements, **rule).linked
@@ -239,8 +243,7 @@ def _three_wave(study, area) -> pd.DataFrame:
     from stseval import waves
 
     parts = []
-    for outcome in [*staff_outcomes(study), f"org_guidance_{area}"]:
-        lg, sd = _long(study, outcome, area)
+    for outcome, lg, sd in _each_outcome(study, area):
         for fn in (waves.wave_effects, waves.ancova_by_wave):
             parts.append(_rows(_quiet(fn, lg, linked=study.design.linked), area, outcome, sd))
     return pd.concat(parts, ignore_index=True)
@@ -276,8 +279,7 @@ def _staggered(study, area) -> pd.DataFrame:
 
     parts = []
     names = list(study.design.waves)
-    for outcome in [*staff_outcomes(study), f"org_guidance_{area}"]:
-        lg, sd = _long(study, outcome, area)
+    for outcome, lg, sd in _each_outcome(study, area):
         lg = lg.assign(cohort=_cohorts(study, area, lg))
         kw = {"unit": "worker_id", "cluster": "org_id", "waves": names}
         res = _quiet(staggered.att_gt, lg, **kw)
@@ -299,8 +301,7 @@ def _team_rct(study, area) -> pd.DataFrame:
     from stseval import teams
 
     parts = []
-    for outcome in [*staff_outcomes(study), f"org_guidance_{area}"]:
-        lg, sd = _long(study, outcome, area)
+    for outcome, lg, sd in _each_outcome(study, area):
         res = _quiet(teams.team_effect, lg, randomized=True)
         parts.append(_rows(res.assign(wave=None), area, outcome, sd))
     return pd.concat(parts, ignore_index=True)
